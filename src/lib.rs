@@ -1,0 +1,21 @@
+//! meshsim: a deterministic discrete-event simulator of a microservice service mesh.
+//!
+//! Load a scenario with [`load_file`], run it with [`run`], and write its reports with
+//! the [`report`] module. The same scenario, seed and binary give byte-identical output.
+
+pub mod balance;
+pub mod dist;
+pub mod metrics;
+pub mod model;
+pub mod outcome;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod time;
+pub mod workload;
+
+pub use model::Scenario;
+pub use scenario::{load_file, load_str, Issue, ScenarioError};
+pub use sim::{run, Hooks, RunError, RunOptions, RunResult, Stop};
+pub use time::{SimDuration, SimTime};

@@ -1,0 +1,145 @@
+//! The `meshsim` command line: argument parsing and glue over the library.
+//!
+//! Exit codes: 0 success; 2 bad input (a scenario or argument error), a run that hit a
+//! limit (its reports are still written, marked as stopped), or an output error.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meshsim::report::{self, AtomicFile};
+use meshsim::{RunOptions, SimDuration, Stop};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "meshsim", version, about = "Deterministic discrete-event simulator of a microservice service mesh")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write its report (summary.json, timeseries.csv).
+    Run {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// Root seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: reports/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Stop arrivals after this much simulated time, e.g. 30s or 5m.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<SimDuration>,
+        /// Stop arrivals after N requests and let them finish.
+        #[arg(long)]
+        requests: Option<u64>,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file (JSON).
+        file: PathBuf,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    meshsim::time::parse_duration(s)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { file, seed, out, duration, requests } => {
+            run(&file, RunOptions { seed, duration, requests }, out.as_deref())
+        }
+        Command::Validate { file } => validate(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn validate(file: &Path) -> Result<ExitCode> {
+    let sc = meshsim::load_file(file)?;
+    println!(
+        "ok: {}: scenario \"{}\", {} services, {} instances, {} endpoints, {} routes, {} zones",
+        file.display(),
+        sc.name,
+        sc.services.len(),
+        sc.instances.len(),
+        sc.endpoints.len(),
+        sc.gateway.routes.len(),
+        sc.zones.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
+    let sc = meshsim::load_file(file)?;
+    let dir = out.map_or_else(|| Path::new("reports").join(&sc.name), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+
+    let bar = progress_bar(&sc, &opts);
+    let mut on_progress = |p: meshsim::sim::Progress| {
+        if let Some(n) = opts.requests.filter(|_| opts.duration.is_none()) {
+            bar.set_position(p.requests.min(n));
+        } else {
+            bar.set_position((p.now.0 / 1_000_000).min(bar.length().unwrap_or(u64::MAX)));
+        }
+    };
+    let mut ts = AtomicFile::create(&dir.join("timeseries.csv"))
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let wall = Instant::now();
+    let result = meshsim::run(
+        &sc,
+        &opts,
+        meshsim::Hooks { timeseries: Some(ts.writer()), progress: Some(&mut on_progress) },
+    )?;
+    let elapsed = wall.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    ts.commit().context("cannot write timeseries.csv")?;
+    let summary = report::summary(&sc, &result);
+    report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
+        .context("cannot write summary.json")?;
+    print!("{}", report::human(&sc, &result, &dir));
+    eprintln!(
+        "meshsim: {} events, {} requests in {:.3} s wall: {:.2} M events/s, {:.3} M requests/s",
+        result.events,
+        result.requests,
+        elapsed,
+        result.events as f64 / elapsed / 1e6,
+        result.requests as f64 / elapsed / 1e6
+    );
+    match &result.stop {
+        Stop::Completed => Ok(ExitCode::SUCCESS),
+        Stop::Limit { message, .. } => {
+            eprintln!("error: {}: run stopped at a limit: {message}", file.display());
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn progress_bar(sc: &meshsim::Scenario, opts: &RunOptions) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let by_requests = opts.requests.filter(|_| opts.duration.is_none());
+    let (len, template) = match (by_requests, opts.duration.or(sc.run.duration)) {
+        (Some(n), _) => (n, "{bar:40} {pos}/{len} requests, ETA {eta}"),
+        (None, Some(d)) => (d.as_nanos() / 1_000_000, "{bar:40} {pos}/{len} simulated ms, ETA {eta}"),
+        (None, None) => (sc.run.requests.unwrap_or(0), "{bar:40} {pos}/{len} requests, ETA {eta}"),
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,325 @@
+//! Metrics: outcome counters, HDR latency histograms, batch means and station integrals.
+//!
+//! Everything here has a fixed size per route, service and instance, so memory does not
+//! grow with the number of requests simulated. Latencies are recorded in microseconds
+//! (three significant digits) in the histograms and summed exactly in nanoseconds for
+//! means. Each statistic has a whole-run part (after warm-up) and a window part that the
+//! simulator flushes to the time series and resets at each window's end.
+
+use crate::outcome::Outcome;
+use crate::time::{SimDuration, SimTime};
+use hdrhistogram::Histogram;
+
+/// Counts by outcome, with error statuses counted apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub ok: u64,
+    pub error: u64,
+    pub timeout: u64,
+    pub rejected: u64,
+    pub dropped: u64,
+    /// (status, count), sorted by status.
+    pub by_status: Vec<(u16, u64)>,
+}
+
+impl Counts {
+    #[inline]
+    pub fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Error(s) => {
+                self.error += 1;
+                match self.by_status.binary_search_by_key(&s, |&(k, _)| k) {
+                    Ok(i) => self.by_status[i].1 += 1,
+                    Err(i) => self.by_status.insert(i, (s, 1)),
+                }
+            }
+            Outcome::Timeout => self.timeout += 1,
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Dropped => self.dropped += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.ok + self.failed()
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.error + self.timeout + self.rejected + self.dropped
+    }
+}
+
+/// A latency distribution: HDR histogram plus exact sum and maximum.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    sum_ns: u128,
+    max_ns: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency { hist: Histogram::new(3).expect("3 significant digits is valid"), sum_ns: 0, max_ns: 0 }
+    }
+}
+
+impl Latency {
+    #[inline]
+    pub fn record(&mut self, d: SimDuration) {
+        let ns = d.as_nanos();
+        self.sum_ns += u128::from(ns);
+        self.max_ns = self.max_ns.max(ns);
+        // The histogram resizes itself, so any value fits.
+        self.hist.record(ns / 1_000).expect("an auto-resizing histogram records any value");
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        if self.count() == 0 { 0.0 } else { self.sum_ns as f64 / self.count() as f64 / 1e6 }
+    }
+
+    /// The value at quantile `q` (0..=1) in milliseconds, from the histogram.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.count() == 0 {
+            return 0.0;
+        }
+        // The histogram reports the top of a bucket; never beyond the exact maximum.
+        (self.hist.value_at_quantile(q) as f64 / 1e3).min(self.max_ms())
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        self.max_ns as f64 / 1e6
+    }
+
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.sum_ns = 0;
+        self.max_ns = 0;
+    }
+
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+}
+
+/// Batch means for a confidence interval on a mean from one long, correlated run.
+///
+/// Observations are grouped, in the order they complete, into between 32 and 64 batches;
+/// when 64 are full, neighbours merge and the batch size doubles. Memory is constant.
+#[derive(Clone, Debug)]
+pub struct BatchMeans {
+    batches: Vec<f64>,
+    batch_size: u64,
+    partial_sum: f64,
+    partial_n: u64,
+}
+
+const BATCHES_MAX: usize = 64;
+
+impl Default for BatchMeans {
+    fn default() -> Self {
+        BatchMeans { batches: Vec::with_capacity(BATCHES_MAX), batch_size: 1, partial_sum: 0.0, partial_n: 0 }
+    }
+}
+
+impl BatchMeans {
+    #[inline]
+    pub fn record(&mut self, x: f64) {
+        self.partial_sum += x;
+        self.partial_n += 1;
+        if self.partial_n == self.batch_size {
+            self.batches.push(self.partial_sum / self.batch_size as f64);
+            self.partial_sum = 0.0;
+            self.partial_n = 0;
+            if self.batches.len() == BATCHES_MAX {
+                for i in 0..BATCHES_MAX / 2 {
+                    self.batches[i] = 0.5 * (self.batches[2 * i] + self.batches[2 * i + 1]);
+                }
+                self.batches.truncate(BATCHES_MAX / 2);
+                self.batch_size *= 2;
+            }
+        }
+    }
+
+    /// Half-width of the 95 % confidence interval of the mean, from the full batches
+    /// (Student's t with k − 1 degrees of freedom); `None` with fewer than 8 batches.
+    pub fn half_width_95(&self) -> Option<f64> {
+        let k = self.batches.len();
+        if k < 8 {
+            return None;
+        }
+        let mean = self.batches.iter().sum::<f64>() / k as f64;
+        let var = self.batches.iter().map(|b| (b - mean) * (b - mean)).sum::<f64>() / (k - 1) as f64;
+        Some(t_975(k - 1) * (var / k as f64).sqrt())
+    }
+}
+
+/// The 97.5 % quantile of Student's t by the Cornish–Fisher expansion (error < 1e-3 for df >= 30, 4e-3 at df 10;
+/// `BatchMeans` uses df >= 31).
+pub fn t_975(df: usize) -> f64 {
+    let z: f64 = 1.959_963_985;
+    let n = df as f64;
+    z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+}
+
+/// Client-side statistics of a route or a destination service.
+#[derive(Clone, Debug, Default)]
+pub struct FlowStats {
+    pub counts: Counts,
+    pub latency: Latency,
+    pub batch: BatchMeans,
+    pub window_counts: Counts,
+    pub window_latency: Latency,
+}
+
+impl FlowStats {
+    #[inline]
+    pub fn record(&mut self, latency: SimDuration, outcome: Outcome, measured: bool) {
+        self.window_counts.add(outcome);
+        self.window_latency.record(latency);
+        if measured {
+            self.counts.add(outcome);
+            self.latency.record(latency);
+            self.batch.record(latency.as_millis_f64());
+        }
+    }
+
+    pub fn reset_window(&mut self) {
+        self.window_counts = Counts::default();
+        self.window_latency.reset();
+    }
+}
+
+/// Time integrals and counters of one station (an instance's workers and queue).
+#[derive(Clone, Debug, Default)]
+pub struct StationStats {
+    /// Time of the last change to the integrals.
+    last: SimTime,
+    /// Jobs at the station (queued, in service, or waiting on calls) and busy workers.
+    pub in_system: u64,
+    pub busy: u64,
+    pub queued: u64,
+    pub totals: StationTotals,
+    pub window: StationTotals,
+}
+
+/// Sums over an interval; areas are in job-nanoseconds.
+#[derive(Clone, Debug, Default)]
+pub struct StationTotals {
+    pub arrivals: u64,
+    pub completed: u64,
+    pub errors: u64,
+    pub rejected: u64,
+    pub area_in_system: u128,
+    pub area_busy: u128,
+    pub area_queue: u128,
+    pub sojourn_sum_ns: u128,
+    pub sojourn_max_ns: u64,
+    pub wait_sum_ns: u128,
+    pub started: u64,
+    /// Worker time spent on jobs whose caller had already given up.
+    pub wasted_ns: u128,
+    pub wasted_jobs: u64,
+}
+
+impl StationStats {
+    /// Brings the integrals up to `now`; call before any change of the levels.
+    /// Whole-run areas only accumulate after `warmup`.
+    #[inline]
+    pub fn touch(&mut self, now: SimTime, warmup: SimTime) {
+        let dt = u128::from(now.since(self.last).as_nanos());
+        if dt > 0 {
+            let (sys, busy, q) = (u128::from(self.in_system), u128::from(self.busy), u128::from(self.queued));
+            self.window.area_in_system += sys * dt;
+            self.window.area_busy += busy * dt;
+            self.window.area_queue += q * dt;
+            if now > warmup {
+                let dtm = u128::from(now.since(self.last.max(warmup)).as_nanos());
+                self.totals.area_in_system += sys * dtm;
+                self.totals.area_busy += busy * dtm;
+                self.totals.area_queue += q * dtm;
+            }
+            self.last = now;
+        }
+    }
+
+    pub fn reset_window(&mut self) {
+        self.window = StationTotals::default();
+    }
+}
+
+impl StationTotals {
+    pub fn sojourn_mean_ms(&self) -> f64 {
+        if self.completed + self.errors == 0 {
+            0.0
+        } else {
+            self.sojourn_sum_ns as f64 / (self.completed + self.errors) as f64 / 1e6
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_by_status_stay_sorted() {
+        let mut c = Counts::default();
+        for s in [503, 500, 503, 429] {
+            c.add(Outcome::Error(s));
+        }
+        c.add(Outcome::Ok);
+        c.add(Outcome::Timeout);
+        assert_eq!(c.by_status, vec![(429, 1), (500, 1), (503, 2)]);
+        assert_eq!((c.total(), c.failed()), (6, 5));
+    }
+
+    #[test]
+    fn latency_quantiles_and_mean() {
+        let mut l = Latency::default();
+        for ms in 1..=100 {
+            l.record(SimDuration::from_millis(ms));
+        }
+        assert!((l.mean_ms() - 50.5).abs() < 1e-9);
+        assert!((l.quantile_ms(0.5) - 50.0).abs() < 0.1);
+        assert!((l.quantile_ms(0.99) - 99.0).abs() < 0.1);
+        assert_eq!(l.max_ms(), 100.0);
+    }
+
+    #[test]
+    fn batch_means_keep_between_32_and_64_batches() {
+        let mut b = BatchMeans::default();
+        for i in 0..10_000 {
+            b.record(f64::from(i % 7));
+        }
+        assert!((32..64).contains(&b.batches.len()));
+        assert!(b.half_width_95().is_some());
+    }
+
+    #[test]
+    fn t_quantiles_are_close() {
+        // Tables: t(0.975; 10) = 2.228, t(0.975; 31) = 2.040, t(0.975; 63) = 1.998.
+        assert!((t_975(10) - 2.228).abs() < 5e-3);
+        assert!((t_975(31) - 2.040).abs() < 1e-3);
+        assert!((t_975(63) - 1.998).abs() < 1e-3);
+    }
+
+    #[test]
+    fn station_integrates_levels() {
+        let mut s = StationStats::default();
+        s.in_system = 2;
+        s.touch(SimTime(10), SimTime::ZERO);
+        s.in_system = 1;
+        s.touch(SimTime(30), SimTime::ZERO);
+        assert_eq!(s.totals.area_in_system, 2 * 10 + 20);
+        // With a warm-up at 20, only 10 ns of the second level count in the totals.
+        let mut w = StationStats::default();
+        w.in_system = 1;
+        w.touch(SimTime(30), SimTime(20));
+        assert_eq!(w.totals.area_in_system, 10);
+        assert_eq!(w.window.area_in_system, 30);
+    }
+}

@@ -1,0 +1,302 @@
+//! Run outputs: `summary.json`, the human summary, and whole-or-nothing file writes.
+//!
+//! The summary is built as an ordered JSON value from a `RunResult`; numbers are rounded
+//! to fixed decimals so files stay readable and diffs stay small. Nothing here depends
+//! on the wall clock, so the same run gives the same bytes.
+
+use crate::metrics::{Counts, FlowStats, Latency, StationTotals};
+use crate::model::Scenario;
+use crate::sim::{LimitKind, RunResult, Stop};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    let r = (x * f).round() / f;
+    if r == 0.0 { 0.0 } else { r } // no "-0.0" in files
+}
+
+fn ms(x: f64) -> Value {
+    json!(round(x, 3))
+}
+
+pub fn counts_json(c: &Counts, in_flight: Option<u64>) -> Value {
+    let mut m = Map::new();
+    m.insert("total".into(), json!(c.total() + in_flight.unwrap_or(0)));
+    m.insert("ok".into(), json!(c.ok));
+    m.insert("failed".into(), json!(c.failed()));
+    m.insert("error".into(), json!(c.error));
+    m.insert("timeout".into(), json!(c.timeout));
+    m.insert("rejected".into(), json!(c.rejected));
+    m.insert("dropped".into(), json!(c.dropped));
+    if let Some(n) = in_flight {
+        m.insert("in_flight".into(), json!(n));
+    }
+    let by: Map<String, Value> = c.by_status.iter().map(|(s, n)| (s.to_string(), json!(n))).collect();
+    m.insert("by_status".into(), Value::Object(by));
+    Value::Object(m)
+}
+
+pub fn latency_json(l: &Latency, ci: Option<f64>) -> Value {
+    let mut m = Map::new();
+    m.insert("mean".into(), ms(l.mean_ms()));
+    if let Some(h) = ci {
+        m.insert("mean_ci95".into(), ms(h));
+    }
+    for (k, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
+        m.insert(k.into(), ms(l.quantile_ms(q)));
+    }
+    m.insert("max".into(), ms(l.max_ms()));
+    Value::Object(m)
+}
+
+fn flow_json(f: &FlowStats, secs: f64, in_flight: Option<u64>) -> Value {
+    let c = &f.counts;
+    let availability = if c.total() > 0 { 100.0 * c.ok as f64 / c.total() as f64 } else { 100.0 };
+    json!({
+        "requests": counts_json(c, in_flight),
+        "availability_pct": round(availability, 4),
+        "throughput_rps": round(if secs > 0.0 { c.total() as f64 / secs } else { 0.0 }, 3),
+        "latency_ms": latency_json(&f.latency, f.batch.half_width_95()),
+    })
+}
+
+/// Station figures over the measured interval of `secs` seconds, with Little's law:
+/// L (time-average jobs at the station) against lambda * W.
+fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) -> Value {
+    let per_s = |area: u128| if secs > 0.0 { area as f64 / 1e9 / secs } else { 0.0 };
+    let done = t.completed + t.errors;
+    let lambda = if secs > 0.0 { t.arrivals as f64 / secs } else { 0.0 };
+    let w_ms = t.sojourn_mean_ms();
+    let l = per_s(t.area_in_system);
+    let lw = lambda * w_ms / 1e3;
+    json!({
+        "instances": instances,
+        "workers": workers,
+        "arrivals": t.arrivals,
+        "completed": done,
+        "errors": t.errors,
+        "rejected": t.rejected,
+        "utilization": round(if workers > 0 { per_s(t.area_busy) / workers as f64 } else { 0.0 }, 4),
+        "queue_mean": round(per_s(t.area_queue), 4),
+        "in_system_mean": round(l, 4),
+        "wait_ms_mean": ms(if t.started > 0 { t.wait_sum_ns as f64 / t.started as f64 / 1e6 } else { 0.0 }),
+        "sojourn_ms_mean": ms(w_ms),
+        "sojourn_ms_max": ms(t.sojourn_max_ns as f64 / 1e6),
+        "little": {
+            "L": round(l, 4),
+            "lambda_rps": round(lambda, 3),
+            "W_ms": round(w_ms, 4),
+            "L_over_lambda_W": round(if lw > 0.0 { l / lw } else { 1.0 }, 4),
+        },
+        "wasted_jobs": t.wasted_jobs,
+        "wasted_work_s": round(t.wasted_ns as f64 / 1e9, 6),
+    })
+}
+
+fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
+    acc.arrivals += t.arrivals;
+    acc.completed += t.completed;
+    acc.errors += t.errors;
+    acc.rejected += t.rejected;
+    acc.area_in_system += t.area_in_system;
+    acc.area_busy += t.area_busy;
+    acc.area_queue += t.area_queue;
+    acc.sojourn_sum_ns += t.sojourn_sum_ns;
+    acc.sojourn_max_ns = acc.sojourn_max_ns.max(t.sojourn_max_ns);
+    acc.wait_sum_ns += t.wait_sum_ns;
+    acc.started += t.started;
+    acc.wasted_ns += t.wasted_ns;
+    acc.wasted_jobs += t.wasted_jobs;
+}
+
+/// The measured interval: from the warm-up to the end of arrivals.
+pub fn measured_secs(r: &RunResult) -> f64 {
+    r.arrivals_end.since(r.warmup).as_secs_f64()
+}
+
+fn stop_json(stop: &Stop) -> Value {
+    match stop {
+        Stop::Completed => json!({ "reason": "completed" }),
+        Stop::Limit { kind, message } => {
+            let reason = match kind {
+                LimitKind::EventsMax => "events-max",
+                LimitKind::InFlightMax => "in-flight-max",
+                LimitKind::DrainTimeout => "drain-timeout",
+            };
+            json!({ "reason": reason, "message": message })
+        }
+    }
+}
+
+/// The whole-run summary written to `summary.json`.
+pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
+    let secs = measured_secs(r);
+    let station_secs = r.end.since(r.warmup).as_secs_f64();
+    let mut out = Map::new();
+    out.insert("scenario".into(), json!(sc.name));
+    out.insert("seed".into(), json!(r.seed));
+    out.insert("stop".into(), stop_json(&r.stop));
+    out.insert("simulated_s".into(), json!(round(r.end.as_secs_f64(), 6)));
+    out.insert("measured_s".into(), json!(round(secs, 6)));
+    out.insert("warmup_s".into(), json!(round(r.warmup.as_secs_f64(), 6)));
+    out.insert("events".into(), json!(r.events));
+    let total = flow_json(&r.total, secs, Some(r.in_flight_measured));
+    for (k, v) in total.as_object().expect("flow_json gives an object") {
+        out.insert(k.clone(), v.clone());
+    }
+    let routes: Map<String, Value> = sc
+        .gateway
+        .routes
+        .iter()
+        .zip(&r.routes)
+        .map(|(route, f)| {
+            let mut v = flow_json(f, secs, None);
+            let svc = &sc.services[route.service.idx()].name;
+            let ep = &sc.endpoints[route.endpoint.idx()].name;
+            v["destination"] = json!(format!("{svc}.{ep}"));
+            (route.name.clone(), v)
+        })
+        .collect();
+    out.insert("routes".into(), Value::Object(routes));
+    let mut services = Map::new();
+    for (i, svc) in sc.services.iter().enumerate() {
+        let mut v = flow_json(&r.services[i], secs, None);
+        let mut acc = StationTotals::default();
+        let mut workers = 0u64;
+        for &inst in &svc.instances {
+            add_totals(&mut acc, &r.stations[inst.idx()].totals);
+            workers += u64::from(sc.instances[inst.idx()].workers);
+        }
+        v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);
+        services.insert(svc.name.clone(), v);
+    }
+    out.insert("services".into(), Value::Object(services));
+    let instances: Map<String, Value> = sc
+        .instances
+        .iter()
+        .zip(&r.stations)
+        .map(|(inst, st)| {
+            let mut v = station_json(&st.totals, u64::from(inst.workers), 1, station_secs);
+            let o = v.as_object_mut().expect("station_json gives an object");
+            o.remove("instances");
+            o.insert("service".into(), json!(sc.services[inst.service.idx()].name));
+            o.insert("zone".into(), json!(sc.zones[inst.zone.idx()]));
+            (inst.name.clone(), v)
+        })
+        .collect();
+    out.insert("instances".into(), Value::Object(instances));
+    out.insert("late_responses".into(), json!(r.late_responses));
+    out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
+    Value::Object(out)
+}
+
+/// A short human summary for stdout.
+pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
+    let c = &r.total.counts;
+    let pct = |n: u64| if c.total() > 0 { 100.0 * n as f64 / c.total() as f64 } else { 0.0 };
+    let l = &r.total.latency;
+    let mut s = format!(
+        "{} (seed {}): {:.3} s simulated, {} requests measured\n",
+        sc.name,
+        r.seed,
+        r.end.as_secs_f64(),
+        r.requests_measured
+    );
+    s += &format!(
+        "  ok {} ({:.2}%)  error {}  timeout {}  rejected {}  dropped {}\n",
+        c.ok,
+        pct(c.ok),
+        c.error,
+        c.timeout,
+        c.rejected,
+        c.dropped
+    );
+    s += &format!(
+        "  latency ms: mean {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}\n",
+        l.mean_ms(),
+        l.quantile_ms(0.5),
+        l.quantile_ms(0.9),
+        l.quantile_ms(0.99),
+        l.max_ms()
+    );
+    let width = sc.gateway.routes.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    for (route, f) in sc.gateway.routes.iter().zip(&r.routes) {
+        let n = f.counts.total();
+        let okp = if n > 0 { 100.0 * f.counts.ok as f64 / n as f64 } else { 100.0 };
+        s += &format!(
+            "  route {:width$}  {:>9} req  ok {:>7.3}%  p50 {:>9.3} ms  p99 {:>9.3} ms\n",
+            route.name,
+            n,
+            okp,
+            f.latency.quantile_ms(0.5),
+            f.latency.quantile_ms(0.99),
+        );
+    }
+    if let Stop::Limit { message, .. } = &r.stop {
+        s += &format!("  STOPPED AT A LIMIT: {message}\n");
+    }
+    s += &format!("  report: {}\n", out_dir.display());
+    s
+}
+
+/// A file written whole or not at all: data goes to a temporary name beside the target
+/// and is renamed over it only on `commit`. Dropped without `commit`, it removes the
+/// temporary file.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    /// # Errors
+    /// If the temporary file cannot be created.
+    pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = target.with_file_name(format!(".{name}.tmp"));
+        let file = std::fs::File::create(&tmp)?;
+        Ok(AtomicFile { tmp, target: target.to_path_buf(), file: Some(std::io::BufWriter::new(file)) })
+    }
+
+    pub fn writer(&mut self) -> &mut dyn Write {
+        self.file.as_mut().expect("not yet committed")
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    ///
+    /// # Errors
+    /// If flushing, syncing or renaming fails; the target is then left untouched.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let file = self.file.take().expect("committed once");
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&self.tmp, &self.target)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `bytes` to `target` whole or not at all.
+///
+/// # Errors
+/// If the temporary file cannot be written or renamed.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = AtomicFile::create(target)?;
+    f.writer().write_all(bytes)?;
+    f.commit()
+}
+
+/// The summary as pretty JSON with a final newline.
+pub fn summary_bytes(v: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(v).expect("a JSON value always serializes");
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,321 @@
+//! The scenario file as written: serde types that mirror the JSON, nothing more.
+//!
+//! These types know the file format (camelCase names, duration strings, percentages)
+//! and nothing of the simulator. Every struct denies unknown fields so a typo is an
+//! error, not a silently ignored setting. Defaults live in `validate.rs`, where the
+//! validated model is built, and in docs/scenario-format.md.
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// A duration string such as `"250ms"`, parsed when the file is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dur(pub crate::time::SimDuration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration string such as \"250ms\", \"1.5s\" or \"2m\"")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                crate::time::parse_duration(s).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A distribution: either a duration string (a constant) or an object with a `type`.
+#[derive(Clone, Debug)]
+pub enum DistSpec {
+    Constant(Dur),
+    Full(DistObj),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum DistObj {
+    Constant { value: Dur },
+    Uniform { min: Dur, max: Dur },
+    Exponential { mean: Dur },
+    Normal { mean: Dur, stddev: Dur },
+    Lognormal { mean: Dur, stddev: Dur },
+    Pareto { scale: Dur, shape: f64 },
+    Weibull { scale: Dur, shape: f64 },
+    Gamma { shape: f64, scale: Dur },
+    Erlang { k: u32, mean: Dur },
+    Empirical { samples: Vec<Dur> },
+}
+
+impl<'de> Deserialize<'de> for DistSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DistSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a distribution: a duration string such as \"10ms\", or an object such as \
+                     {\"type\": \"exponential\", \"mean\": \"10ms\"}",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<DistSpec, E> {
+                crate::time::parse_duration(s)
+                    .map(|d| DistSpec::Constant(Dur(d)))
+                    .map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
+                DistObj::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistSpec::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    pub run: RunSpec,
+    #[serde(default)]
+    pub metrics: Option<MetricsSpec>,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+    pub gateway: GatewaySpec,
+    pub services: IndexMap<String, ServiceSpec>,
+    #[serde(default)]
+    pub policies: Option<PoliciesSpec>,
+    pub workload: WorkloadSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunSpec {
+    pub duration: Option<Dur>,
+    pub requests: Option<u64>,
+    pub warmup: Option<Dur>,
+    pub drain_timeout: Option<Dur>,
+    pub events_max: Option<u64>,
+    pub in_flight_max: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetricsSpec {
+    pub interval: Option<Dur>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub latency: Option<DistSpec>,
+    /// Percent, 0 to 100.
+    pub loss: Option<f64>,
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkSpec {
+    pub between: Vec<String>,
+    pub latency: Option<DistSpec>,
+    pub loss: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewaySpec {
+    pub zone: Option<String>,
+    pub routes: Vec<RouteSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteSpec {
+    pub name: String,
+    #[serde(rename = "match")]
+    pub match_: Option<MatchSpec>,
+    pub destination: DestinationSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchSpec {
+    pub method: Option<String>,
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DestinationSpec {
+    pub service: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub replicas: Option<u32>,
+    pub zones: Option<Vec<String>>,
+    pub instances: Option<Vec<InstanceSpec>>,
+    pub workers: Option<u32>,
+    pub queue: Option<QueueSpec>,
+    pub hold_worker_during_calls: Option<bool>,
+    pub endpoints: IndexMap<String, EndpointSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub zone: Option<String>,
+    pub workers: Option<u32>,
+    pub weight: Option<u32>,
+    pub slowdown: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueueSpec {
+    pub capacity: Option<u32>,
+    pub discipline: Option<Discipline>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Discipline {
+    Fifo,
+    Lifo,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub service_time: DistSpec,
+    /// Percent, 0 to 100.
+    pub error_rate: Option<f64>,
+    pub error_status: Option<u16>,
+    #[serde(default)]
+    pub calls: Vec<CallSpec>,
+    pub calls_mode: Option<CallsMode>,
+    pub dependency_failure_status: Option<u16>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CallsMode {
+    Sequence,
+    Parallel,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallSpec {
+    pub service: String,
+    pub endpoint: String,
+    /// Percent of requests that make this call, 0 to 100.
+    pub probability: Option<f64>,
+    pub required: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoliciesSpec {
+    pub default: Option<PolicySpec>,
+    #[serde(default)]
+    pub overrides: Vec<OverrideSpec>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    pub timeout: Option<Dur>,
+    pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverrideSpec {
+    pub source: Option<String>,
+    pub destination: String,
+    pub endpoint: Option<String>,
+    pub timeout: Option<Dur>,
+    pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum LoadBalancerSpec {
+    RoundRobin,
+    WeightedRoundRobin,
+    Random,
+    LeastOutstanding,
+    P2c,
+    #[serde(rename_all = "camelCase")]
+    PeakEwma {
+        decay: Option<Dur>,
+        default_rtt: Option<Dur>,
+    },
+    #[serde(rename_all = "camelCase")]
+    RingHash {
+        minimum_ring_size: Option<u32>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadSpec {
+    pub arrivals: Option<ArrivalsSpec>,
+    pub users: Option<UsersSpec>,
+    pub mix: Vec<MixSpec>,
+    pub clients: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArrivalsSpec {
+    pub process: Option<Process>,
+    /// Requests per second, when the rate is constant over the run.
+    pub rate: Option<f64>,
+    /// Requests per second at the start of the first stage.
+    pub start_rate: Option<f64>,
+    pub stages: Option<Vec<StageSpec>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Process {
+    Poisson,
+    Constant,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StageSpec {
+    pub duration: Dur,
+    pub target: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UsersSpec {
+    pub count: u32,
+    pub think_time: DistSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MixSpec {
+    pub route: Option<String>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub weight: f64,
+}

@@ -1,0 +1,754 @@
+//! Turns a parsed scenario file into the validated model, collecting every problem.
+//!
+//! Defaults are applied here (and documented in docs/scenario-format.md). Names become
+//! ids in file order, so ids are stable for a given file.
+
+use super::raw::{self, DistObj, DistSpec};
+use super::Issue;
+use crate::dist::Dist;
+use crate::model::*;
+use crate::time::SimDuration;
+use indexmap::IndexMap;
+use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
+
+pub const DEFAULT_ZONE: &str = "default";
+pub const DEFAULT_EVENTS_MAX: u64 = 1_000_000_000;
+pub const DEFAULT_IN_FLIGHT_MAX: u64 = 1_000_000;
+pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::from_secs(60);
+pub const DEFAULT_INTERVAL: SimDuration = SimDuration::from_secs(1);
+pub const DEFAULT_CLIENTS: u64 = 10_000;
+pub const DEFAULT_SEED: u64 = 1;
+/// Envoy's default ring size for ring-hash balancing.
+pub const DEFAULT_RING_SIZE: u32 = 1024;
+/// Envoy's upper bound on the ring size.
+pub const MAX_RING_SIZE: u32 = 8 * 1024 * 1024;
+/// Linkerd's PeakEWMA defaults.
+pub const DEFAULT_EWMA_DECAY: SimDuration = SimDuration::from_secs(10);
+pub const DEFAULT_EWMA_RTT: SimDuration = SimDuration::from_millis(30);
+const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+
+struct Ctx {
+    issues: Vec<Issue>,
+}
+
+impl Ctx {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.issues.push(Issue { path: path.into(), message: message.into() });
+    }
+
+    fn percent(&mut self, path: String, v: Option<f64>, default: f64) -> f64 {
+        match v {
+            None => default / 100.0,
+            Some(p) if (0.0..=100.0).contains(&p) => p / 100.0,
+            Some(p) => {
+                self.err(path, format!("a percentage from 0 to 100, found {p}"));
+                0.0
+            }
+        }
+    }
+
+    fn positive_count(&mut self, path: String, v: Option<u32>, default: u32, what: &str) -> u32 {
+        match v {
+            None => default,
+            Some(0) => {
+                self.err(path, format!("at least 1 {what}, found 0"));
+                1
+            }
+            Some(n) => n,
+        }
+    }
+
+    fn positive_duration(&mut self, path: String, d: SimDuration) -> SimDuration {
+        if d.is_zero() {
+            self.err(path, "a duration greater than zero, found 0");
+        }
+        d
+    }
+
+    fn status(&mut self, path: String, v: Option<u16>, default: u16) -> u16 {
+        match v {
+            None => default,
+            Some(s) if (400..=599).contains(&s) => s,
+            Some(s) => {
+                self.err(path, format!("an error status from 400 to 599, found {s}"));
+                default
+            }
+        }
+    }
+
+    fn dist(&mut self, path: &str, spec: &DistSpec) -> Dist {
+        let obj = match spec {
+            DistSpec::Constant(d) => return Dist::Constant(d.0),
+            DistSpec::Full(obj) => obj,
+        };
+        let ns = |d: &raw::Dur| d.0.as_nanos() as f64;
+        let fallback = Dist::Constant(SimDuration::ZERO);
+        let bad = |ctx: &mut Ctx, field: &str, msg: String| {
+            ctx.err(format!("{path}.{field}"), msg);
+            fallback.clone()
+        };
+        match obj {
+            DistObj::Constant { value } => Dist::Constant(value.0),
+            DistObj::Uniform { min, max } => {
+                if max.0 < min.0 {
+                    return bad(self, "max", format!("a maximum at least the minimum {}, found {}", min.0, max.0));
+                }
+                Dist::Uniform { min_ns: ns(min), span_ns: ns(max) - ns(min) }
+            }
+            DistObj::Exponential { mean } => {
+                if mean.0.is_zero() {
+                    return bad(self, "mean", "a mean greater than zero (use \"0s\" for no delay)".into());
+                }
+                Dist::Exponential { mean_ns: ns(mean) }
+            }
+            DistObj::Normal { mean, stddev } => match Normal::new(ns(mean), ns(stddev)) {
+                Ok(d) => Dist::Normal(d),
+                Err(e) => bad(self, "stddev", format!("a valid standard deviation: {e}")),
+            },
+            DistObj::Lognormal { mean, stddev } => {
+                if mean.0.is_zero() {
+                    return bad(self, "mean", "a mean greater than zero".into());
+                }
+                // Moment matching: sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2 / 2.
+                let (m, s) = (ns(mean), ns(stddev));
+                let sigma2 = (1.0 + (s * s) / (m * m)).ln();
+                match LogNormal::new(m.ln() - sigma2 / 2.0, sigma2.sqrt()) {
+                    Ok(d) => Dist::LogNormal(d),
+                    Err(e) => bad(self, "stddev", format!("a valid standard deviation: {e}")),
+                }
+            }
+            DistObj::Pareto { scale, shape } => {
+                if !(shape.is_finite() && *shape > 0.0) {
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                }
+                match Pareto::new(ns(scale), *shape) {
+                    Ok(d) => Dist::Pareto(d),
+                    Err(_) => bad(self, "scale", "a scale greater than zero".into()),
+                }
+            }
+            DistObj::Weibull { scale, shape } => {
+                if !(shape.is_finite() && *shape > 0.0) {
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                }
+                match Weibull::new(ns(scale), *shape) {
+                    Ok(d) => Dist::Weibull(d),
+                    Err(_) => bad(self, "scale", "a scale greater than zero".into()),
+                }
+            }
+            DistObj::Gamma { shape, scale } => {
+                if !(shape.is_finite() && *shape > 0.0) {
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                }
+                match Gamma::new(*shape, ns(scale)) {
+                    Ok(d) if scale.0.as_nanos() > 0 => Dist::Gamma(d),
+                    _ => bad(self, "scale", "a scale greater than zero".into()),
+                }
+            }
+            DistObj::Erlang { k, mean } => {
+                if *k == 0 {
+                    return bad(self, "k", "at least 1 phase, found 0".into());
+                }
+                if mean.0.is_zero() {
+                    return bad(self, "mean", "a mean greater than zero".into());
+                }
+                match Gamma::new(f64::from(*k), ns(mean) / f64::from(*k)) {
+                    Ok(d) => Dist::Gamma(d),
+                    Err(e) => bad(self, "mean", format!("a valid mean: {e}")),
+                }
+            }
+            DistObj::Empirical { samples } => {
+                if samples.is_empty() {
+                    return bad(self, "samples", "at least one sample".into());
+                }
+                Dist::Empirical(samples.iter().map(|d| d.0).collect())
+            }
+        }
+    }
+}
+
+/// Interns zone names in order of first appearance.
+struct Zones(IndexMap<String, ()>);
+
+impl Zones {
+    fn id(&mut self, name: &str) -> ZoneId {
+        let (i, _) = self.0.insert_full(name.to_string(), ());
+        ZoneId(i as u32)
+    }
+}
+
+pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>> {
+    let mut cx = Ctx { issues: Vec::new() };
+    if f.name.trim().is_empty() {
+        cx.err("name", "a non-empty scenario name");
+    } else if f.name.contains(['/', '\\']) || f.name.starts_with('.') {
+        cx.err("name", "a name usable as a folder name (no '/', '\\' or leading '.')");
+    }
+    let run = validate_run(&mut cx, &f.run);
+    let metrics_interval = match f.metrics.as_ref().and_then(|m| m.interval) {
+        Some(d) => cx.positive_duration("metrics.interval".into(), d.0),
+        None => DEFAULT_INTERVAL,
+    };
+
+    let mut zones = Zones(IndexMap::new());
+    let gateway_zone = zones.id(f.gateway.zone.as_deref().unwrap_or(DEFAULT_ZONE));
+
+    // Services and their ids come first: everything else refers to them.
+    if f.services.is_empty() {
+        cx.err("services", "at least one service");
+    }
+    let service_ids: IndexMap<&str, ServiceId> = f
+        .services
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), ServiceId(i as u32)))
+        .collect();
+    let mut services = Vec::new();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut instances = Vec::new();
+    // Endpoint ids are assigned before calls are resolved, so calls can point forward.
+    let mut endpoint_ids: IndexMap<(&str, &str), EndpointId> = IndexMap::new();
+    for (sname, s) in &f.services {
+        for ename in s.endpoints.keys() {
+            let id = EndpointId(endpoint_ids.len() as u32);
+            endpoint_ids.insert((sname.as_str(), ename.as_str()), id);
+        }
+    }
+
+    for (si, (sname, s)) in f.services.iter().enumerate() {
+        let sid = ServiceId(si as u32);
+        let p = format!("services.{sname}");
+        let workers = cx.positive_count(format!("{p}.workers"), s.workers, 1, "worker");
+        let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
+            (Some(_), Some(_)) => {
+                cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
+                Vec::new()
+            }
+            (Some(list), None) => {
+                if list.is_empty() {
+                    cx.err(format!("{p}.instances"), "at least one instance");
+                }
+                list.iter()
+                    .map(|i| raw::InstanceSpec { zone: i.zone.clone(), workers: i.workers, weight: i.weight, slowdown: i.slowdown })
+                    .collect()
+            }
+            (None, replicas) => {
+                let n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");
+                let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
+                if zl.is_empty() {
+                    cx.err(format!("{p}.zones"), "at least one zone");
+                }
+                (0..n as usize)
+                    .map(|i| raw::InstanceSpec {
+                        zone: zl.get(i % zl.len().max(1)).cloned(),
+                        workers: None,
+                        weight: None,
+                        slowdown: None,
+                    })
+                    .collect()
+            }
+        };
+        if s.instances.is_some() && s.zones.is_some() {
+            cx.err(format!("{p}.zones"), "zones belong in each instance when instances are listed");
+        }
+        let mut ids = Vec::new();
+        for (k, spec) in specs.iter().enumerate() {
+            let ip = format!("{p}.instances[{k}]");
+            let slowdown = match spec.slowdown {
+                None => 1.0,
+                Some(x) if x.is_finite() && x > 0.0 => x,
+                Some(x) => {
+                    cx.err(format!("{ip}.slowdown"), format!("a service-time factor greater than zero, found {x}"));
+                    1.0
+                }
+            };
+            let id = InstanceId(instances.len() as u32);
+            ids.push(id);
+            instances.push(Instance {
+                name: format!("{sname}-{k}"),
+                service: sid,
+                zone: zones.id(spec.zone.as_deref().unwrap_or(DEFAULT_ZONE)),
+                workers: cx.positive_count(format!("{ip}.workers"), spec.workers, workers, "worker"),
+                weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
+                slowdown,
+            });
+        }
+        if s.endpoints.is_empty() {
+            cx.err(format!("{p}.endpoints"), "at least one endpoint");
+        }
+        let mut eids = Vec::new();
+        for (ename, e) in &s.endpoints {
+            let ep = format!("{p}.endpoints.{ename}");
+            let mut calls = Vec::new();
+            for (ci, c) in e.calls.iter().enumerate() {
+                let cp = format!("{ep}.calls[{ci}]");
+                let Some(&csid) = service_ids.get(c.service.as_str()) else {
+                    cx.err(format!("{cp}.service"), unknown("service", &c.service, service_ids.keys().copied()));
+                    continue;
+                };
+                let Some(&ceid) = endpoint_ids.get(&(c.service.as_str(), c.endpoint.as_str())) else {
+                    let names = f.services[&c.service].endpoints.keys().map(String::as_str);
+                    cx.err(format!("{cp}.endpoint"), unknown(&format!("endpoint of {}", c.service), &c.endpoint, names));
+                    continue;
+                };
+                calls.push(Call {
+                    service: csid,
+                    endpoint: ceid,
+                    probability: cx.percent(format!("{cp}.probability"), c.probability, 100.0),
+                    required: c.required.unwrap_or(true),
+                });
+            }
+            eids.push(endpoint_ids[&(sname.as_str(), ename.as_str())]);
+            endpoints.push(Endpoint {
+                name: ename.clone(),
+                service: sid,
+                service_time: cx.dist(&format!("{ep}.serviceTime"), &e.service_time),
+                error_rate: cx.percent(format!("{ep}.errorRate"), e.error_rate, 0.0),
+                error_status: cx.status(format!("{ep}.errorStatus"), e.error_status, 500),
+                calls,
+                calls_mode: match e.calls_mode {
+                    Some(raw::CallsMode::Parallel) => CallsMode::Parallel,
+                    _ => CallsMode::Sequence,
+                },
+                dependency_failure_status: cx.status(
+                    format!("{ep}.dependencyFailureStatus"),
+                    e.dependency_failure_status,
+                    500,
+                ),
+            });
+        }
+        let (queue_capacity, discipline) = match &s.queue {
+            None => (None, Discipline::Fifo),
+            Some(q) => (
+                q.capacity,
+                match q.discipline {
+                    Some(raw::Discipline::Lifo) => Discipline::Lifo,
+                    _ => Discipline::Fifo,
+                },
+            ),
+        };
+        services.push(Service {
+            name: sname.clone(),
+            endpoints: eids,
+            instances: ids,
+            queue_capacity,
+            discipline,
+            hold_worker_during_calls: s.hold_worker_during_calls.unwrap_or(true),
+        });
+    }
+    check_cycles(&mut cx, &endpoints, &services);
+
+    let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
+    let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
+    let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, endpoints.len());
+    let workload = validate_workload(&mut cx, &f.workload, &routes);
+
+    if !cx.issues.is_empty() {
+        return Err(cx.issues);
+    }
+    Ok(Scenario {
+        name: f.name,
+        description: f.description,
+        source: file.to_string(),
+        seed: f.seed.unwrap_or(DEFAULT_SEED),
+        run,
+        metrics_interval,
+        zones: zones.0.into_keys().collect(),
+        network,
+        gateway: Gateway { zone: gateway_zone, routes },
+        services,
+        endpoints,
+        instances,
+        policies,
+        workload,
+    })
+}
+
+fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<&str> = known.collect();
+    format!("a known {what}, found \"{name}\" (known: {})", list.join(", "))
+}
+
+fn validate_run(cx: &mut Ctx, r: &raw::RunSpec) -> RunLimits {
+    let duration = r.duration.map(|d| cx.positive_duration("run.duration".into(), d.0));
+    if r.requests == Some(0) {
+        cx.err("run.requests", "at least 1 request, found 0");
+    }
+    if duration.is_none() && r.requests.is_none() {
+        cx.err("run", "a stop condition: \"duration\", \"requests\" or both");
+    }
+    let warmup = r.warmup.map_or(SimDuration::ZERO, |d| d.0);
+    if let Some(d) = duration {
+        if warmup >= d && !d.is_zero() {
+            cx.err("run.warmup", format!("a warm-up shorter than the duration {d}, found {warmup}"));
+        }
+    }
+    let events_max = r.events_max.unwrap_or(DEFAULT_EVENTS_MAX);
+    if events_max == 0 {
+        cx.err("run.eventsMax", "at least 1 event, found 0");
+    }
+    let in_flight_max = r.in_flight_max.unwrap_or(DEFAULT_IN_FLIGHT_MAX);
+    if in_flight_max == 0 {
+        cx.err("run.inFlightMax", "at least 1 request in flight, found 0");
+    }
+    RunLimits {
+        duration,
+        requests: r.requests,
+        warmup,
+        drain_timeout: r.drain_timeout.map_or(DEFAULT_DRAIN_TIMEOUT, |d| d.0),
+        events_max,
+        in_flight_max,
+    }
+}
+
+fn validate_routes(
+    cx: &mut Ctx,
+    specs: &[raw::RouteSpec],
+    service_ids: &IndexMap<&str, ServiceId>,
+    endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+    services: &IndexMap<String, raw::ServiceSpec>,
+) -> Vec<Route> {
+    if specs.is_empty() {
+        cx.err("gateway.routes", "at least one route");
+    }
+    let mut routes: Vec<Route> = Vec::new();
+    for (i, r) in specs.iter().enumerate() {
+        let p = format!("gateway.routes[{i}]");
+        if r.name.trim().is_empty() {
+            cx.err(format!("{p}.name"), "a non-empty route name");
+        }
+        if routes.iter().any(|o| o.name == r.name) {
+            cx.err(format!("{p}.name"), format!("a unique route name, \"{}\" is used twice", r.name));
+        }
+        let (method, path_prefix) = match &r.match_ {
+            None => (None, None),
+            Some(m) => {
+                if let Some(meth) = &m.method {
+                    if !METHODS.contains(&meth.as_str()) {
+                        cx.err(format!("{p}.match.method"), format!("an HTTP method in capitals ({}), found \"{meth}\"", METHODS.join(", ")));
+                    }
+                }
+                if let Some(pp) = &m.path_prefix {
+                    if !pp.starts_with('/') {
+                        cx.err(format!("{p}.match.pathPrefix"), format!("a path prefix starting with '/', found \"{pp}\""));
+                    }
+                }
+                (m.method.clone(), m.path_prefix.clone())
+            }
+        };
+        let d = &r.destination;
+        let Some(&sid) = service_ids.get(d.service.as_str()) else {
+            cx.err(format!("{p}.destination.service"), unknown("service", &d.service, service_ids.keys().copied()));
+            continue;
+        };
+        let Some(&eid) = endpoint_ids.get(&(d.service.as_str(), d.endpoint.as_str())) else {
+            let names = services[&d.service].endpoints.keys().map(String::as_str);
+            cx.err(format!("{p}.destination.endpoint"), unknown(&format!("endpoint of {}", d.service), &d.endpoint, names));
+            continue;
+        };
+        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid });
+    }
+    routes
+}
+
+fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Zones) -> Network {
+    let default_latency = match spec.and_then(|n| n.latency.as_ref()) {
+        Some(d) => cx.dist("network.latency", d),
+        None => Dist::Constant(SimDuration::ZERO),
+    };
+    let default_loss = cx.percent("network.loss".into(), spec.and_then(|n| n.loss), 0.0);
+    let n = zones.0.len();
+    let known: Vec<String> = zones.0.keys().cloned().collect();
+    // One link per unordered zone pair, stored with the pair sorted (a canonical key).
+    let mut links: Vec<Link> = Vec::new();
+    let mut link_of = vec![LinkId(0); n * n];
+    for a in 0..n {
+        for b in a..n {
+            let name = format!("{}|{}", known[a], known[b]);
+            link_of[a * n + b] = LinkId(links.len() as u32);
+            link_of[b * n + a] = LinkId(links.len() as u32);
+            links.push(Link { name, latency: default_latency.clone(), loss: default_loss });
+        }
+    }
+    for (i, l) in spec.map(|n| n.links.as_slice()).unwrap_or(&[]).iter().enumerate() {
+        let p = format!("network.links[{i}]");
+        if l.between.len() != 2 {
+            cx.err(format!("{p}.between"), format!("two zone names, found {}", l.between.len()));
+            continue;
+        }
+        let mut ids = Vec::new();
+        for (k, z) in l.between.iter().enumerate() {
+            match zones.0.get_index_of(z.as_str()) {
+                Some(id) => ids.push(id),
+                None => cx.err(format!("{p}.between[{k}]"), unknown("zone", z, known.iter().map(String::as_str))),
+            }
+        }
+        if ids.len() != 2 {
+            continue;
+        }
+        let link = &mut links[link_of[ids[0] * n + ids[1]].idx()];
+        if let Some(d) = &l.latency {
+            link.latency = cx.dist(&format!("{p}.latency"), d);
+        }
+        if l.loss.is_some() {
+            link.loss = cx.percent(format!("{p}.loss"), l.loss, 0.0);
+        }
+    }
+    Network { links, link_of, zone_count: n }
+}
+
+fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerConfig {
+    use raw::LoadBalancerSpec as L;
+    match spec {
+        L::RoundRobin => BalancerConfig::RoundRobin,
+        L::WeightedRoundRobin => BalancerConfig::WeightedRoundRobin,
+        L::Random => BalancerConfig::Random,
+        L::LeastOutstanding => BalancerConfig::LeastOutstanding,
+        L::P2c => BalancerConfig::P2c,
+        L::PeakEwma { decay, default_rtt } => BalancerConfig::PeakEwma {
+            decay: cx.positive_duration(format!("{path}.decay"), decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0)),
+            default_rtt: default_rtt.map_or(DEFAULT_EWMA_RTT, |d| d.0),
+        },
+        L::RingHash { minimum_ring_size } => {
+            let size = minimum_ring_size.unwrap_or(DEFAULT_RING_SIZE);
+            if size == 0 || size > MAX_RING_SIZE {
+                cx.err(format!("{path}.minimumRingSize"), format!("a ring size from 1 to {MAX_RING_SIZE}, found {size}"));
+            }
+            BalancerConfig::RingHash { minimum_ring_size: size.clamp(1, MAX_RING_SIZE) }
+        }
+    }
+}
+
+fn validate_policies(
+    cx: &mut Ctx,
+    spec: Option<&raw::PoliciesSpec>,
+    service_ids: &IndexMap<&str, ServiceId>,
+    endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+    services: &[Service],
+    endpoint_count: usize,
+) -> Policies {
+    let empty = raw::PoliciesSpec::default();
+    let spec = spec.unwrap_or(&empty);
+    let mut base = CallPolicy::default();
+    let mut base_lb = BalancerConfig::RoundRobin;
+    if let Some(d) = &spec.default {
+        if let Some(t) = d.timeout {
+            base.timeout = Some(cx.positive_duration("policies.default.timeout".into(), t.0));
+        }
+        if let Some(lb) = &d.load_balancer {
+            base_lb = balancer(cx, "policies.default.loadBalancer", lb);
+        }
+    }
+    let callers = 1 + services.len();
+    let mut call = vec![base; callers * endpoint_count];
+    let mut lbs = vec![base_lb; callers * services.len()];
+    // Apply overrides from least to most specific; among equals, later in the file wins.
+    let mut order: Vec<usize> = (0..spec.overrides.len()).collect();
+    order.sort_by_key(|&i| {
+        let o = &spec.overrides[i];
+        2 * usize::from(o.source.is_some()) + usize::from(o.endpoint.is_some())
+    });
+    for i in order {
+        let o = &spec.overrides[i];
+        let p = format!("policies.overrides[{i}]");
+        let Some(&dest) = service_ids.get(o.destination.as_str()) else {
+            cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+            continue;
+        };
+        let caller_range: Vec<usize> = match o.source.as_deref() {
+            None => (0..callers).collect(),
+            Some("gateway") => vec![0],
+            Some(s) => match service_ids.get(s) {
+                Some(&sid) => vec![Caller::Service(sid).idx()],
+                None => {
+                    let known = std::iter::once("gateway").chain(service_ids.keys().copied());
+                    cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
+                    continue;
+                }
+            },
+        };
+        let endpoints: Vec<EndpointId> = match &o.endpoint {
+            None => services[dest.idx()].endpoints.clone(),
+            Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
+                Some(&eid) => vec![eid],
+                None => {
+                    let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
+                    cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
+                    continue;
+                }
+            },
+        };
+        let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
+        let lb = match &o.load_balancer {
+            Some(_) if o.endpoint.is_some() => {
+                cx.err(format!("{p}.loadBalancer"), "a load balancer per destination service; remove \"endpoint\" or move it to its own override");
+                None
+            }
+            Some(spec) => Some(balancer(cx, &format!("{p}.loadBalancer"), spec)),
+            None => None,
+        };
+        for &c in &caller_range {
+            if let Some(t) = timeout {
+                for &e in &endpoints {
+                    call[c * endpoint_count + e.idx()].timeout = Some(t);
+                }
+            }
+            if let Some(lb) = &lb {
+                lbs[c * services.len() + dest.idx()] = lb.clone();
+            }
+        }
+    }
+    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs }
+}
+
+fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> Workload {
+    let load = match (&w.arrivals, &w.users) {
+        (Some(_), Some(_)) => {
+            cx.err("workload.users", "either open-loop \"arrivals\" or closed-loop \"users\", not both");
+            None
+        }
+        (None, None) => {
+            cx.err("workload", "a load: open-loop \"arrivals\" or closed-loop \"users\"");
+            None
+        }
+        (Some(a), None) => Some(validate_arrivals(cx, a)),
+        (None, Some(u)) => {
+            if u.count == 0 {
+                cx.err("workload.users.count", "at least 1 user, found 0");
+            }
+            Some(Load::Closed { users: u.count.max(1), think_time: cx.dist("workload.users.thinkTime", &u.think_time) })
+        }
+    };
+    if w.mix.is_empty() {
+        cx.err("workload.mix", "at least one entry");
+    }
+    let mut mix = Vec::new();
+    for (i, m) in w.mix.iter().enumerate() {
+        let p = format!("workload.mix[{i}]");
+        if !(m.weight.is_finite() && m.weight > 0.0) {
+            cx.err(format!("{p}.weight"), format!("a weight greater than zero, found {}", m.weight));
+        }
+        let route = match (&m.route, &m.method, &m.path) {
+            (Some(name), None, None) => match routes.iter().position(|r| &r.name == name) {
+                Some(r) => Some(r),
+                None => {
+                    cx.err(format!("{p}.route"), unknown("route", name, routes.iter().map(|r| r.name.as_str())));
+                    None
+                }
+            },
+            (None, method, Some(path)) => {
+                // First match in file order, as Envoy and Istio route.
+                let hit = routes.iter().position(|r| {
+                    r.method.as_ref().is_none_or(|rm| Some(rm) == method.as_ref())
+                        && r.path_prefix.as_ref().is_some_and(|pp| path.starts_with(pp.as_str()))
+                });
+                if hit.is_none() {
+                    let m = method.as_deref().unwrap_or("any method");
+                    cx.err(format!("{p}.path"), format!("a request that some gateway route matches, but no route matches {m} {path}"));
+                }
+                hit
+            }
+            _ => {
+                cx.err(p.clone(), "either \"route\" (a route name) or \"path\" (with an optional \"method\")");
+                None
+            }
+        };
+        if let Some(r) = route {
+            mix.push((RouteId(r as u32), m.weight));
+        }
+    }
+    let clients = w.clients.unwrap_or(DEFAULT_CLIENTS);
+    if clients == 0 {
+        cx.err("workload.clients", "at least 1 client, found 0");
+    }
+    Workload {
+        load: load.unwrap_or(Load::Closed { users: 1, think_time: Dist::Constant(SimDuration::ZERO) }),
+        mix,
+        clients: clients.max(1),
+    }
+}
+
+fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
+    let process = match a.process {
+        Some(raw::Process::Constant) => Process::Constant,
+        _ => Process::Poisson,
+    };
+    let rate_ok = |r: f64| r.is_finite() && r >= 0.0 && r <= 1e9;
+    let schedule = match (a.rate, a.start_rate, &a.stages) {
+        (Some(r), None, None) => {
+            if !(rate_ok(r) && r > 0.0) {
+                cx.err("workload.arrivals.rate", format!("a rate in requests per second, greater than zero and at most 1e9, found {r}"));
+            }
+            RateSchedule { start_rate: r, stages: Vec::new() }
+        }
+        (None, start, Some(stages)) => {
+            let start = start.unwrap_or(0.0);
+            if !rate_ok(start) {
+                cx.err("workload.arrivals.startRate", format!("a rate in requests per second from 0 to 1e9, found {start}"));
+            }
+            if stages.is_empty() {
+                cx.err("workload.arrivals.stages", "at least one stage");
+            }
+            for (i, s) in stages.iter().enumerate() {
+                if !rate_ok(s.target) {
+                    cx.err(format!("workload.arrivals.stages[{i}].target"), format!("a rate in requests per second from 0 to 1e9, found {}", s.target));
+                }
+            }
+            if start <= 0.0 && stages.iter().all(|s| s.target <= 0.0) {
+                cx.err("workload.arrivals.stages", "a schedule with some rate above zero");
+            }
+            RateSchedule { start_rate: start, stages: stages.iter().map(|s| (s.duration.0, s.target)).collect() }
+        }
+        _ => {
+            cx.err("workload.arrivals", "either \"rate\", or \"stages\" with an optional \"startRate\"");
+            RateSchedule { start_rate: 1.0, stages: Vec::new() }
+        }
+    };
+    Load::Open { process, schedule }
+}
+
+/// Rejects call graphs that recurse: an endpoint that reaches itself would never finish.
+fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let mut mark = vec![Mark::New; endpoints.len()];
+    let name = |e: usize| format!("{}.{}", services[endpoints[e].service.idx()].name, endpoints[e].name);
+    for root in 0..endpoints.len() {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search; `stack` holds (endpoint, next call index).
+        let mut stack = vec![(root, 0usize)];
+        mark[root] = Mark::Active;
+        while let Some(&(e, next)) = stack.last() {
+            if let Some(call) = endpoints[e].calls.get(next) {
+                stack.last_mut().expect("not empty").1 += 1;
+                let t = call.endpoint.idx();
+                match mark[t] {
+                    Mark::New => {
+                        mark[t] = Mark::Active;
+                        stack.push((t, 0));
+                    }
+                    Mark::Active => {
+                        let from = stack.iter().position(|&(x, _)| x == t).unwrap_or(0);
+                        let mut cycle: Vec<String> = stack[from..].iter().map(|&(x, _)| name(x)).collect();
+                        cycle.push(name(t));
+                        let ci = next;
+                        let svc = &services[endpoints[e].service.idx()].name;
+                        cx.err(
+                            format!("services.{svc}.endpoints.{}.calls[{ci}]", endpoints[e].name),
+                            format!("a call graph without cycles, but calls recurse without bound: {}", cycle.join(" -> ")),
+                        );
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[e] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+}
