@@ -45,8 +45,9 @@ impl Dist {
             Dist::Gamma(d) => d.sample(rng),
             Dist::Empirical(samples) => return samples[rng.random_range(0..samples.len())],
         };
-        // Float-to-int casts saturate: negatives and NaN become 0, huge values u64::MAX.
-        SimDuration(ns.max(0.0).round() as u64)
+        // Float-to-int casts saturate: NaN becomes 0, huge values u64::MAX. Adding 0.5
+        // rounds a non-negative value without a call to libm's `round`.
+        SimDuration((ns.max(0.0) + 0.5) as u64)
     }
 
     /// True when every sample is zero, so callers can skip scheduling an event.

@@ -13,9 +13,10 @@
 mod queue;
 mod slab;
 
-pub use queue::EventQueue;
+pub use queue::{EventQueue, Lane};
 
 use crate::balance::{Balancer, Host};
+use crate::dist::Dist;
 use crate::metrics::{FlowStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
@@ -206,6 +207,8 @@ struct Sim<'s, 'h> {
     in_flight_max_seen: u64,
     late_responses: u64,
     events_done: u64,
+    /// Lanes of the event queue for constant delays, by delay.
+    const_lanes: Vec<(SimDuration, Lane)>,
     // Metrics.
     total: FlowStats,
     routes: Vec<FlowStats>,
@@ -366,6 +369,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,
             events_done: 0,
+            const_lanes: Vec::new(),
         })
     }
 }
@@ -422,6 +426,34 @@ impl Sim<'_, '_> {
             }
         }
         Ok(Stop::Completed)
+    }
+
+    /// Schedules `ev` after `d`. A delay that is the same every time (`constant`) goes to
+    /// a lane of the queue, which keeps such events in order without a heap.
+    #[inline]
+    fn push_after(&mut self, d: SimDuration, constant: bool, ev: Event) {
+        let at = self.now + d;
+        if constant {
+            if let Some(lane) = self.lane_for(d) {
+                return self.events.push_lane(lane, at, ev);
+            }
+        }
+        self.events.push(at, ev);
+    }
+
+    #[inline]
+    fn lane_for(&mut self, d: SimDuration) -> Option<Lane> {
+        /// `pop` scans every lane, so keep them few.
+        const LANES_MAX: usize = 8;
+        if let Some(&(_, lane)) = self.const_lanes.iter().find(|&&(x, _)| x == d) {
+            return Some(lane);
+        }
+        if self.const_lanes.len() == LANES_MAX {
+            return None;
+        }
+        let lane = self.events.add_lane();
+        self.const_lanes.push((d, lane));
+        Some(lane)
     }
 
     #[inline]
@@ -553,29 +585,30 @@ impl Sim<'_, '_> {
             measured,
         });
         if let Some(t) = timeout {
-            self.events.push(self.now + t, Event::Timeout(call));
+            self.push_after(t, true, Event::Timeout(call));
         }
         let to_zone = sc.instances[instance.idx()].zone;
         match self.transit(caller_zone, to_zone) {
-            Some(d) if d.is_zero() => self.deliver(call),
-            Some(d) => self.events.push(self.now + d, Event::Deliver(call)),
+            Some((d, _)) if d.is_zero() => self.deliver(call),
+            Some((d, constant)) => self.push_after(d, constant, Event::Deliver(call)),
             None => self.lose(call, caller_zone, to_zone),
         }
     }
 
-    /// A message's fate on the link between two zones: its delay, or `None` if lost.
+    /// A message's fate on the link between two zones: its delay and whether that delay
+    /// is constant, or `None` if the message is lost.
     #[inline]
-    fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<SimDuration> {
+    fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
         let id = self.sc.network.link(from, to);
         let link = &self.sc.network.links[id.idx()];
-        if link.loss <= 0.0 && link.latency.is_always_zero() {
-            return Some(SimDuration::ZERO);
-        }
         let rng = &mut self.link_rngs[id.idx()];
         if link.loss > 0.0 && rng.random::<f64>() < link.loss {
             return None;
         }
-        Some(link.latency.sample(rng))
+        match link.latency {
+            Dist::Constant(d) => Some((d, true)),
+            ref dist => Some((dist.sample(rng), false)),
+        }
     }
 
     /// A message of `call` was lost. The caller learns at its timeout if it has one;
@@ -663,12 +696,15 @@ impl Sim<'_, '_> {
         }
         j.started = now;
         j.holds_worker = true;
-        let mut d = sc.endpoints[ep.idx()].service_time.sample(&mut self.endpoint_rngs[ep.idx()]);
+        let dist = &sc.endpoints[ep.idx()].service_time;
+        let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
         if inst.slowdown != 1.0 {
             d = SimDuration::from_secs_f64(d.as_secs_f64() * inst.slowdown);
         }
         j.compute = d;
-        self.events.push(now + d, Event::ComputeDone(job));
+        // Constant per endpoint and instance, hence a lane, when the distribution is.
+        let constant = matches!(dist, Dist::Constant(_));
+        self.push_after(d, constant, Event::ComputeDone(job));
     }
 
     fn on_compute_done(&mut self, job: Key) {
@@ -824,8 +860,8 @@ impl Sim<'_, '_> {
         }
         let to = c.caller_zone;
         match self.transit(from, to) {
-            Some(d) if d.is_zero() => self.on_response(call, outcome),
-            Some(d) => self.events.push(self.now + d, Event::Respond(call, outcome)),
+            Some((d, _)) if d.is_zero() => self.on_response(call, outcome),
+            Some((d, constant)) => self.push_after(d, constant, Event::Respond(call, outcome)),
             None => self.lose(call, from, to),
         }
     }

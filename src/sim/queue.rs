@@ -1,11 +1,18 @@
-//! The event queue: a binary heap ordered by (time, insertion sequence).
+//! The event queue: events ordered by (time, insertion sequence).
 //!
 //! Two events at the same instant run in the order they were scheduled (first in, first
 //! out), so a run never depends on the heap's internal layout.
+//!
+//! Besides the binary heap, the queue has *lanes*: FIFO queues for events scheduled a
+//! constant delay after "now" (every 1 s timeout, every 1 ms hop of a fixed link). Since
+//! the clock never goes back, such events enter a lane in time order, so a lane needs no
+//! sorting; `pop` takes the smallest (time, sequence) key among the heap's top and the
+//! lanes' fronts. The order is exactly the one a single heap would give, but a run with
+//! thousands of pending timeouts keeps a small heap.
 
 use crate::time::SimTime;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 struct Entry<E> {
     /// Time in the high 64 bits, sequence in the low 64: one integer comparison orders both.
@@ -31,38 +38,80 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// A lane's handle, from `EventQueue::add_lane`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lane(u32);
+
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    lanes: Vec<VecDeque<Entry<E>>>,
     seq: u64,
+    len: usize,
 }
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), seq: 0 }
+        EventQueue { heap: BinaryHeap::with_capacity(1024), lanes: Vec::new(), seq: 0, len: 0 }
+    }
+
+    /// A new lane for events that are pushed in nondecreasing time order.
+    pub fn add_lane(&mut self) -> Lane {
+        self.lanes.push(VecDeque::new());
+        Lane(self.lanes.len() as u32 - 1)
+    }
+
+    #[inline]
+    fn key(&mut self, at: SimTime) -> u128 {
+        let key = (u128::from(at.0) << 64) | u128::from(self.seq);
+        self.seq += 1;
+        self.len += 1;
+        key
     }
 
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
-        let key = (u128::from(at.0) << 64) | u128::from(self.seq);
-        self.seq += 1;
+        let key = self.key(at);
         self.heap.push(Entry { key, event });
+    }
+
+    /// Pushes onto a lane.
+    ///
+    /// # Panics
+    /// If `at` is earlier than the lane's last event: lanes must stay sorted.
+    #[inline]
+    pub fn push_lane(&mut self, lane: Lane, at: SimTime, event: E) {
+        let key = self.key(at);
+        let q = &mut self.lanes[lane.0 as usize];
+        assert!(q.back().is_none_or(|b| b.key < key), "lane events must be pushed in time order");
+        q.push_back(Entry { key, event });
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|e| (SimTime((e.key >> 64) as u64), e.event))
-    }
-
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| SimTime((e.key >> 64) as u64))
+        let mut best: Option<usize> = None;
+        let mut best_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
+        for (i, q) in self.lanes.iter().enumerate() {
+            if let Some(front) = q.front() {
+                if front.key < best_key {
+                    best_key = front.key;
+                    best = Some(i);
+                }
+            }
+        }
+        let entry = match best {
+            Some(i) => self.lanes[i].pop_front(),
+            None => self.heap.pop(),
+        }?;
+        self.len -= 1;
+        Some((SimTime((entry.key >> 64) as u64), entry.event))
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
@@ -75,6 +124,7 @@ impl<E> Default for EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn orders_by_time_then_insertion() {
@@ -96,6 +146,52 @@ mod tests {
         }
         for i in 0..10_000u32 {
             assert_eq!(q.pop(), Some((SimTime(7), i)));
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn lanes_interleave_with_the_heap_by_sequence() {
+        let mut q = EventQueue::new();
+        let lane = q.add_lane();
+        q.push_lane(lane, SimTime(5), 'a');
+        q.push(SimTime(5), 'b');
+        q.push_lane(lane, SimTime(5), 'c');
+        q.push(SimTime(2), 'd');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!['d', 'a', 'b', 'c']);
+    }
+
+    proptest! {
+        /// With lanes or without, events pop in strictly increasing (time, insertion) order,
+        /// even when pops and pushes interleave as in a simulation.
+        #[test]
+        fn lanes_keep_global_order(ops in prop::collection::vec((0u64..3, 0usize..3, 0u64..4), 1..300)) {
+            let mut q = EventQueue::new();
+            let lanes = [q.add_lane(), q.add_lane()];
+            let mut popped = Vec::new();
+            let mut now = 0u64;
+            for (i, &(pop, which, delay)) in ops.iter().enumerate() {
+                if pop == 0 {
+                    if let Some((t, e)) = q.pop() {
+                        now = t.0;
+                        popped.push((t.0, e));
+                    }
+                }
+                if which < 2 {
+                    // Each lane has its own constant delay; the clock never goes back.
+                    q.push_lane(lanes[which], SimTime(now + 10 * (which as u64 + 1)), i);
+                } else {
+                    q.push(SimTime(now + delay), i);
+                }
+            }
+            while let Some((t, e)) = q.pop() {
+                popped.push((t.0, e));
+            }
+            prop_assert_eq!(popped.len(), ops.len());
+            for w in popped.windows(2) {
+                prop_assert!(w[0] < w[1], "{:?} popped before {:?}", w[0], w[1]);
+            }
         }
     }
 }
