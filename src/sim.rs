@@ -400,9 +400,7 @@ impl Sim<'_, '_> {
             if t >= self.window_end {
                 self.flush_windows(t)?;
             }
-            self.now = t;
-            self.events_done += 1;
-            if self.events_done > limits.events_max {
+            if self.events_done >= limits.events_max {
                 let message = format!(
                     "stopped after {} events (run.eventsMax) at simulated time {t}; \
                      raise the limit or shorten the run",
@@ -410,6 +408,8 @@ impl Sim<'_, '_> {
                 );
                 return Ok(Stop::Limit { kind: LimitKind::EventsMax, message });
             }
+            self.now = t;
+            self.events_done += 1;
             self.dispatch(ev);
             if self.requests.len() as u64 > limits.in_flight_max {
                 let message = format!(
