@@ -16,6 +16,6 @@ pub mod time;
 pub mod workload;
 
 pub use model::Scenario;
-pub use scenario::{load_file, load_str, Issue, ScenarioError};
-pub use sim::{run, Hooks, RunError, RunOptions, RunResult, Stop};
+pub use scenario::{Issue, ScenarioError, load_file, load_str};
+pub use sim::{Hooks, RunError, RunOptions, RunResult, Stop, run};
 pub use time::{SimDuration, SimTime};

@@ -53,13 +53,18 @@ impl Counts {
 #[derive(Clone, Debug)]
 pub struct Latency {
     hist: Histogram<u64>,
-    sum_ns: u128,
+    /// Saturates after 584 years of summed latency.
+    sum_ns: u64,
     max_ns: u64,
 }
 
 impl Default for Latency {
     fn default() -> Self {
-        Latency { hist: Histogram::new(3).expect("3 significant digits is valid"), sum_ns: 0, max_ns: 0 }
+        Latency {
+            hist: Histogram::new(3).expect("3 significant digits is valid"),
+            sum_ns: 0,
+            max_ns: 0,
+        }
     }
 }
 
@@ -67,10 +72,12 @@ impl Latency {
     #[inline]
     pub fn record(&mut self, d: SimDuration) {
         let ns = d.as_nanos();
-        self.sum_ns += u128::from(ns);
+        self.sum_ns = self.sum_ns.saturating_add(ns);
         self.max_ns = self.max_ns.max(ns);
         // The histogram resizes itself, so any value fits.
-        self.hist.record(ns / 1_000).expect("an auto-resizing histogram records any value");
+        self.hist
+            .record(ns / 1_000)
+            .expect("an auto-resizing histogram records any value");
     }
 
     pub fn count(&self) -> u64 {
@@ -78,7 +85,11 @@ impl Latency {
     }
 
     pub fn mean_ms(&self) -> f64 {
-        if self.count() == 0 { 0.0 } else { self.sum_ns as f64 / self.count() as f64 / 1e6 }
+        if self.count() == 0 {
+            0.0
+        } else {
+            self.sum_ns as f64 / self.count() as f64 / 1e6
+        }
     }
 
     /// The value at quantile `q` (0..=1) in milliseconds, from the histogram.
@@ -92,6 +103,15 @@ impl Latency {
 
     pub fn max_ms(&self) -> f64 {
         self.max_ns as f64 / 1e6
+    }
+
+    /// Adds another distribution into this one.
+    pub fn add(&mut self, other: &Latency) {
+        self.hist
+            .add(&other.hist)
+            .expect("an auto-resizing histogram takes any values");
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
     }
 
     pub fn reset(&mut self) {
@@ -121,7 +141,12 @@ const BATCHES_MAX: usize = 64;
 
 impl Default for BatchMeans {
     fn default() -> Self {
-        BatchMeans { batches: Vec::with_capacity(BATCHES_MAX), batch_size: 1, partial_sum: 0.0, partial_n: 0 }
+        BatchMeans {
+            batches: Vec::with_capacity(BATCHES_MAX),
+            batch_size: 1,
+            partial_sum: 0.0,
+            partial_n: 0,
+        }
     }
 }
 
@@ -152,7 +177,12 @@ impl BatchMeans {
             return None;
         }
         let mean = self.batches.iter().sum::<f64>() / k as f64;
-        let var = self.batches.iter().map(|b| (b - mean) * (b - mean)).sum::<f64>() / (k - 1) as f64;
+        let var = self
+            .batches
+            .iter()
+            .map(|b| (b - mean) * (b - mean))
+            .sum::<f64>()
+            / (k - 1) as f64;
         Some(t_975(k - 1) * (var / k as f64).sqrt())
     }
 }
@@ -162,7 +192,8 @@ impl BatchMeans {
 pub fn t_975(df: usize) -> f64 {
     let z: f64 = 1.959_963_985;
     let n = df as f64;
-    z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+    z + (z.powi(3) + z) / (4.0 * n)
+        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
 }
 
 /// Client-side statistics of a route or a destination service.
@@ -184,6 +215,39 @@ impl FlowStats {
             self.counts.add(outcome);
             self.latency.record(latency);
             self.batch.record(latency.as_millis_f64());
+        }
+    }
+
+    /// Records counts and the batch means only; the histograms of an aggregate flow are
+    /// merged from its parts (see `merge_latencies`), which saves two histogram updates
+    /// per request on the hot path.
+    #[inline]
+    pub fn record_aggregate(&mut self, latency: SimDuration, outcome: Outcome, measured: bool) {
+        self.window_counts.add(outcome);
+        if measured {
+            self.counts.add(outcome);
+            self.batch.record(latency.as_millis_f64());
+        }
+    }
+
+    /// Sets the window histogram (or, with `whole_run`, the run's) to the sum of `parts`'.
+    pub fn merge_latencies<'a>(
+        &mut self,
+        parts: impl Iterator<Item = &'a FlowStats>,
+        whole_run: bool,
+    ) {
+        let target = if whole_run {
+            &mut self.latency
+        } else {
+            &mut self.window_latency
+        };
+        target.reset();
+        for p in parts {
+            target.add(if whole_run {
+                &p.latency
+            } else {
+                &p.window_latency
+            });
         }
     }
 
@@ -232,7 +296,11 @@ impl StationStats {
     pub fn touch(&mut self, now: SimTime, warmup: SimTime) {
         let dt = u128::from(now.since(self.last).as_nanos());
         if dt > 0 {
-            let (sys, busy, q) = (u128::from(self.in_system), u128::from(self.busy), u128::from(self.queued));
+            let (sys, busy, q) = (
+                u128::from(self.in_system),
+                u128::from(self.busy),
+                u128::from(self.queued),
+            );
             self.window.area_in_system += sys * dt;
             self.window.area_busy += busy * dt;
             self.window.area_queue += q * dt;

@@ -68,7 +68,7 @@ impl Network {
 
 #[derive(Clone, Debug)]
 pub struct Link {
-    /// A canonical name: the two zones sorted, joined by `|`.
+    /// A canonical name: the two zones in order of first appearance, joined by `|`.
     pub name: String,
     pub latency: Dist,
     /// Probability in [0, 1] that one message is lost.
@@ -203,8 +203,13 @@ pub enum BalancerConfig {
     Random,
     LeastOutstanding,
     P2c,
-    PeakEwma { decay: SimDuration, default_rtt: SimDuration },
-    RingHash { minimum_ring_size: u32 },
+    PeakEwma {
+        decay: SimDuration,
+        default_rtt: SimDuration,
+    },
+    RingHash {
+        minimum_ring_size: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,8 +229,14 @@ pub struct RateSchedule {
 
 #[derive(Clone, Debug)]
 pub enum Load {
-    Open { process: Process, schedule: RateSchedule },
-    Closed { users: u32, think_time: Dist },
+    Open {
+        process: Process,
+        schedule: RateSchedule,
+    },
+    Closed {
+        users: u32,
+        think_time: Dist,
+    },
 }
 
 #[derive(Clone, Debug)]

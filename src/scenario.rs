@@ -28,10 +28,15 @@ impl fmt::Display for Issue {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("{file}: cannot read the file: {source}")]
-    Io { file: String, source: std::io::Error },
+    #[error("{file}: cannot read the file: {cause}")]
+    Io { file: String, cause: std::io::Error },
     #[error("{file}: malformed JSON at line {line}, column {column}: {message}")]
-    Syntax { file: String, line: usize, column: usize, message: String },
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{}", render_invalid(file, issues))]
     Invalid { file: String, issues: Vec<Issue> },
 }
@@ -57,8 +62,10 @@ fn render_invalid(file: &str, issues: &[Issue]) -> String {
 /// `ScenarioError` naming the file, the JSON path and what was expected.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ScenarioError::Io { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io {
+        file: file.clone(),
+        cause,
+    })?;
     load_str(&text, &file)
 }
 
@@ -85,7 +92,8 @@ fn parse(text: &str, file: &str) -> Result<raw::ScenarioFile, ScenarioError> {
             return Err(classify(inner, file, path));
         }
     };
-    de.end().map_err(|e| classify(e, file, "(top level)".into()))?;
+    de.end()
+        .map_err(|e| classify(e, file, "(top level)".into()))?;
     Ok(raw)
 }
 
@@ -100,7 +108,10 @@ fn classify(err: serde_json::Error, file: &str, path: String) -> ScenarioError {
         },
         Category::Data => ScenarioError::Invalid {
             file: file.to_string(),
-            issues: vec![Issue { path, message: strip_position(&err.to_string()) }],
+            issues: vec![Issue {
+                path,
+                message: strip_position(&err.to_string()),
+            }],
         },
     }
 }
@@ -115,5 +126,9 @@ fn strip_position(msg: &str) -> String {
 }
 
 fn json_path(p: &str) -> String {
-    if p == "." || p.is_empty() { "(top level)".to_string() } else { p.to_string() }
+    if p == "." || p.is_empty() {
+        "(top level)".to_string()
+    } else {
+        p.to_string()
+    }
 }

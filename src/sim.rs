@@ -72,6 +72,9 @@ pub struct Hooks<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The run options contradict the scenario (bad input, like a scenario error).
+    #[error("{0}")]
+    Options(String),
     #[error("writing the time series failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("writing the time series failed: {0}")]
@@ -223,15 +226,32 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, mut progress } = hooks;
+    let Hooks {
+        timeseries,
+        mut progress,
+    } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
         (d, n) => (d.or(sc.run.duration), n.or(sc.run.requests)),
     };
+    if requests == Some(0) {
+        return Err(RunError::Options(
+            "the request count must be at least 1".into(),
+        ));
+    }
+    if let Some(d) = duration {
+        if d.is_zero() || d <= sc.run.warmup {
+            return Err(RunError::Options(format!(
+                "the duration ({d}) must be longer than the warm-up ({}) of {}",
+                sc.run.warmup, sc.source
+            )));
+        }
+    }
     let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries)?;
     let stop = sim.run_loop(&mut progress)?;
     sim.flush_final(sim.now)?;
+    sim.total.merge_latencies(sim.routes.iter(), true);
     if let Some(w) = sim.timeseries.as_mut() {
         w.flush()?;
     }
@@ -240,7 +260,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         seed,
         stop,
         end: sim.now,
-        arrivals_end: if sim.arrivals_open { sim.now } else { sim.arrivals_end },
+        arrivals_end: if sim.arrivals_open {
+            sim.now
+        } else {
+            sim.arrivals_end
+        },
         warmup: sim.warmup,
         events: sim.events_done,
         requests: sim.issued,
@@ -300,10 +324,18 @@ impl<'s, 'h> Sim<'s, 'h> {
             let hosts: Vec<Host> = svc
                 .instances
                 .iter()
-                .map(|&i| Host { name: sc.instances[i.idx()].name.clone(), weight: sc.instances[i.idx()].weight })
+                .map(|&i| Host {
+                    name: sc.instances[i.idx()].name.clone(),
+                    weight: sc.instances[i.idx()].weight,
+                })
                 .collect();
             let mut rng = seed.stream(&format!("proxy/{site_name}/{}", svc.name));
-            balancers.push(Balancer::new(sc.policies.balancer(caller, dest), &hosts, SimTime::ZERO, &mut rng));
+            balancers.push(Balancer::new(
+                sc.policies.balancer(caller, dest),
+                &hosts,
+                SimTime::ZERO,
+                &mut rng,
+            ));
             proxy_rngs.push(rng);
         };
         for r in &sc.gateway.routes {
@@ -319,17 +351,36 @@ impl<'s, 'h> Sim<'s, 'h> {
         let endpoint_rngs = sc
             .endpoints
             .iter()
-            .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
+            .map(|e| {
+                seed.stream(&format!(
+                    "endpoint/{}/{}",
+                    sc.services[e.service.idx()].name,
+                    e.name
+                ))
+            })
             .collect();
-        let link_rngs = sc.network.links.iter().map(|l| seed.stream(&format!("link/{}", l.name))).collect();
+        let link_rngs = sc
+            .network
+            .links
+            .iter()
+            .map(|l| seed.stream(&format!("link/{}", l.name)))
+            .collect();
         let arrivals = match &sc.workload.load {
-            Load::Open { process, schedule } => Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals"))),
+            Load::Open { process, schedule } => Some(Arrivals::new(
+                *process,
+                schedule,
+                seed.stream("workload/arrivals"),
+            )),
             Load::Closed { .. } => None,
         };
         let instances = sc
             .instances
             .iter()
-            .map(|i| InstanceState { workers: i.workers, queue: VecDeque::new(), stats: StationStats::default() })
+            .map(|i| InstanceState {
+                workers: i.workers,
+                queue: VecDeque::new(),
+                stats: StationStats::default(),
+            })
             .collect();
         let mut timeseries = timeseries.map(|w| csv::WriterBuilder::new().from_writer(w));
         if let Some(w) = timeseries.as_mut() {
@@ -375,11 +426,18 @@ impl<'s, 'h> Sim<'s, 'h> {
 }
 
 impl Sim<'_, '_> {
-    fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
+    fn run_loop(
+        &mut self,
+        progress: &mut Option<&mut dyn FnMut(Progress)>,
+    ) -> Result<Stop, RunError> {
         self.start_load();
         let limits = &self.sc.run;
         while let Some((t, ev)) = self.events.pop() {
-            if !self.arrivals_open && self.requests.is_empty() && self.calls.is_empty() && self.jobs.is_empty() {
+            if !self.arrivals_open
+                && self.requests.is_empty()
+                && self.calls.is_empty()
+                && self.jobs.is_empty()
+            {
                 // Only stale timers and idle users are left.
                 return Ok(Stop::Completed);
             }
@@ -394,9 +452,16 @@ impl Sim<'_, '_> {
                     self.requests.len(),
                     limits.drain_timeout
                 );
-                return Ok(Stop::Limit { kind: LimitKind::DrainTimeout, message });
+                return Ok(Stop::Limit {
+                    kind: LimitKind::DrainTimeout,
+                    message,
+                });
             }
-            assert!(t >= self.now, "event scheduled in the past: {t} < {}", self.now);
+            assert!(
+                t >= self.now,
+                "event scheduled in the past: {t} < {}",
+                self.now
+            );
             if t >= self.window_end {
                 self.flush_windows(t)?;
             }
@@ -406,7 +471,10 @@ impl Sim<'_, '_> {
                      raise the limit or shorten the run",
                     limits.events_max
                 );
-                return Ok(Stop::Limit { kind: LimitKind::EventsMax, message });
+                return Ok(Stop::Limit {
+                    kind: LimitKind::EventsMax,
+                    message,
+                });
             }
             self.now = t;
             self.events_done += 1;
@@ -417,11 +485,18 @@ impl Sim<'_, '_> {
                      the offered load exceeds what the mesh can serve",
                     limits.in_flight_max
                 );
-                return Ok(Stop::Limit { kind: LimitKind::InFlightMax, message });
+                return Ok(Stop::Limit {
+                    kind: LimitKind::InFlightMax,
+                    message,
+                });
             }
             if self.events_done & 0xFFFF == 0 {
                 if let Some(p) = progress.as_mut() {
-                    p(Progress { now: t, events: self.events_done, requests: self.issued });
+                    p(Progress {
+                        now: t,
+                        events: self.events_done,
+                        requests: self.issued,
+                    });
                 }
             }
         }
@@ -511,7 +586,11 @@ impl Sim<'_, '_> {
             Some(t) if t < self.stop_at => self.events.push(t, Event::Arrival),
             Some(_) => self.close_arrivals(self.stop_at),
             // The rate stays zero: arrivals end with the duration, or now if there is none.
-            None => self.close_arrivals(if self.stop_at == SimTime::MAX { self.now } else { self.stop_at }),
+            None => self.close_arrivals(if self.stop_at == SimTime::MAX {
+                self.now
+            } else {
+                self.stop_at
+            }),
         }
     }
 
@@ -543,10 +622,23 @@ impl Sim<'_, '_> {
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);
-        let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured });
+        let req = self.requests.insert(Request {
+            route: route_id,
+            arrived: self.now,
+            user,
+            measured,
+        });
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
         let route = &self.sc.gateway.routes[route_id.idx()];
-        self.start_call(Parent::Request(req), Caller::Gateway, GATEWAY_SITE, self.sc.gateway.zone, route.endpoint, client, measured);
+        self.start_call(
+            Parent::Request(req),
+            Caller::Gateway,
+            GATEWAY_SITE,
+            self.sc.gateway.zone,
+            route.endpoint,
+            client,
+            measured,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -563,7 +655,11 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let service = sc.endpoints[endpoint.idx()].service;
         let proxy = self.proxy_of[site * sc.services.len() + service.idx()];
-        debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
+        debug_assert_ne!(
+            proxy,
+            u32::MAX,
+            "every calling site has a proxy for its destinations"
+        );
         let p = proxy as usize;
         let host = self.balancers[p].pick(self.now, client, &mut self.proxy_rngs[p]);
         self.balancers[p].on_send(host);
@@ -621,8 +717,11 @@ impl Sim<'_, '_> {
             self.calls.remove(call);
         } else if !c.has_timeout {
             let id = self.sc.network.link(from, to);
-            let d = self.sc.network.links[id.idx()].latency.sample(&mut self.link_rngs[id.idx()]);
-            self.events.push(self.now + d, Event::Respond(call, Outcome::Dropped));
+            let d = self.sc.network.links[id.idx()]
+                .latency
+                .sample(&mut self.link_rngs[id.idx()]);
+            self.events
+                .push(self.now + d, Event::Respond(call, Outcome::Dropped));
         }
     }
 
@@ -636,13 +735,25 @@ impl Sim<'_, '_> {
         self.accept(call, instance, endpoint, client, measured, now);
     }
 
-    fn accept(&mut self, call: Key, instance: InstanceId, endpoint: EndpointId, client: u64, measured: bool, now: SimTime) {
+    fn accept(
+        &mut self,
+        call: Key,
+        instance: InstanceId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        now: SimTime,
+    ) {
         let sc = self.sc;
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
         let warmup = self.warmup;
         let st = &mut self.instances[instance.idx()];
         let has_worker = st.stats.busy < u64::from(st.workers);
-        if !has_worker && svc.queue_capacity.is_some_and(|cap| st.queue.len() >= cap as usize) {
+        if !has_worker
+            && svc
+                .queue_capacity
+                .is_some_and(|cap| st.queue.len() >= cap as usize)
+        {
             if measured {
                 st.stats.totals.rejected += 1;
             }
@@ -768,17 +879,32 @@ impl Sim<'_, '_> {
         let inst = &sc.instances[instance.idx()];
         let caller = Caller::Service(inst.service);
         let site = 1 + instance.idx();
-        let list: &[u16] = if ep.calls_mode == CallsMode::Sequence { &to_call } else { &parallel };
+        let list: &[u16] = if ep.calls_mode == CallsMode::Sequence {
+            &to_call
+        } else {
+            &parallel
+        };
         for &i in list {
             let target = ep.calls[i as usize].endpoint;
-            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured);
+            self.start_call(
+                Parent::Job(job, i),
+                caller,
+                site,
+                inst.zone,
+                target,
+                client,
+                measured,
+            );
         }
     }
 
     /// A downstream call of `job` ended with `outcome`.
     fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome) {
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job with calls in flight is live");
+        let j = self
+            .jobs
+            .get_mut(job)
+            .expect("a job with calls in flight is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
         if !outcome.is_ok() && ep.calls[index as usize].required {
             j.failed = true;
@@ -801,17 +927,27 @@ impl Sim<'_, '_> {
         let ep = &sc.endpoints[j.endpoint.idx()];
         let outcome = if j.failed {
             Outcome::Error(ep.dependency_failure_status)
-        } else if ep.error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < ep.error_rate {
+        } else if ep.error_rate > 0.0
+            && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < ep.error_rate
+        {
             Outcome::Error(ep.error_status)
         } else {
             Outcome::Ok
         };
-        let abandoned = self.calls.get(j.call).expect("a job's call is live").abandoned;
+        let abandoned = self
+            .calls
+            .get(j.call)
+            .expect("a job's call is live")
+            .abandoned;
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now, self.warmup);
         st.in_system -= 1;
         let sojourn = u128::from(now.since(j.arrived).as_nanos());
-        let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
+        let worker_ns = if j.holds_worker {
+            now.since(j.started).as_nanos()
+        } else {
+            j.compute.as_nanos()
+        };
         for (t, on) in [(&mut st.window, true), (&mut st.totals, j.measured)] {
             if !on {
                 continue;
@@ -867,7 +1003,10 @@ impl Sim<'_, '_> {
     }
 
     fn on_response(&mut self, call: Key, outcome: Outcome) {
-        let c = self.calls.remove(call).expect("a call whose answer arrives is live");
+        let c = self
+            .calls
+            .remove(call)
+            .expect("a call whose answer arrives is live");
         if c.abandoned {
             self.late_responses += 1;
         } else {
@@ -877,7 +1016,9 @@ impl Sim<'_, '_> {
 
     fn on_timeout(&mut self, call: Key) {
         // A stale key means the call already ended; an abandoned one cannot time out twice.
-        let Some(c) = self.calls.get_mut(call) else { return };
+        let Some(c) = self.calls.get_mut(call) else {
+            return;
+        };
         if c.abandoned {
             return;
         }
@@ -904,10 +1045,13 @@ impl Sim<'_, '_> {
     }
 
     fn finish_request(&mut self, req: Key, outcome: Outcome) {
-        let r = self.requests.remove(req).expect("a request with a call in flight is live");
+        let r = self
+            .requests
+            .remove(req)
+            .expect("a request with a call in flight is live");
         let latency = self.now.since(r.arrived);
         self.routes[r.route.idx()].record(latency, outcome, r.measured);
-        self.total.record(latency, outcome, r.measured);
+        self.total.record_aggregate(latency, outcome, r.measured);
         if let (Some(u), Load::Closed { think_time, .. }) = (r.user, &self.sc.workload.load) {
             let t = self.now + think_time.sample(&mut self.think_rng);
             self.events.push(t, Event::UserWake(u));
@@ -942,15 +1086,34 @@ impl Sim<'_, '_> {
         for st in &mut self.instances {
             st.stats.touch(end, warmup);
         }
+        self.total.merge_latencies(self.routes.iter(), false);
         if let Some(w) = self.timeseries.as_mut() {
-            let (s0, s1) = (format!("{:.3}", start.as_secs_f64()), format!("{:.3}", end.as_secs_f64()));
+            let (s0, s1) = (
+                format!("{:.3}", start.as_secs_f64()),
+                format!("{:.3}", end.as_secs_f64()),
+            );
             let flows = std::iter::once((("total", "all"), &self.total))
-                .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.routes.iter()))
-                .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.services.iter()));
+                .chain(
+                    sc.gateway
+                        .routes
+                        .iter()
+                        .map(|r| ("route", r.name.as_str()))
+                        .zip(self.routes.iter()),
+                )
+                .chain(
+                    sc.services
+                        .iter()
+                        .map(|s| ("service", s.name.as_str()))
+                        .zip(self.services.iter()),
+                );
             for ((scope, name), f) in flows {
                 let c = &f.window_counts;
                 let l = &f.window_latency;
-                let rate = if secs > 0.0 { c.total() as f64 / secs } else { 0.0 };
+                let rate = if secs > 0.0 {
+                    c.total() as f64 / secs
+                } else {
+                    0.0
+                };
                 w.write_record([
                     s0.as_str(),
                     s1.as_str(),

@@ -123,6 +123,9 @@ impl fmt::Display for SimTime {
 /// A message saying what was expected, without the JSON path (the caller adds it).
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     let t = text.trim();
+    if t.starts_with('-') {
+        return Err(format!("a non-negative duration, found \"{text}\""));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());

@@ -6,8 +6,8 @@
 //! validated model is built, and in docs/scenario-format.md.
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::fmt;
 
 /// A duration string such as `"250ms"`, parsed when the file is read.
@@ -27,6 +27,44 @@ impl<'de> Deserialize<'de> for Dur {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// A JSON object whose keys are names, in file order; a key used twice is an error
+/// (plain serde maps keep the last value silently).
+#[derive(Debug)]
+pub struct UniqueMap<V>(pub IndexMap<String, V>);
+
+impl<V> std::ops::Deref for UniqueMap<V> {
+    type Target = IndexMap<String, V>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = UniqueMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object keyed by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap<V>, A::Error> {
+                let mut m = IndexMap::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    if m.contains_key(&k) {
+                        return Err(de::Error::custom(format!(
+                            "each name once, but \"{k}\" appears twice"
+                        )));
+                    }
+                    let v = map.next_value()?;
+                    m.insert(k, v);
+                }
+                Ok(UniqueMap(m))
+            }
+        }
+        d.deserialize_map(Vis(std::marker::PhantomData))
     }
 }
 
@@ -90,7 +128,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub network: Option<NetworkSpec>,
     pub gateway: GatewaySpec,
-    pub services: IndexMap<String, ServiceSpec>,
+    pub services: UniqueMap<ServiceSpec>,
     #[serde(default)]
     pub policies: Option<PoliciesSpec>,
     pub workload: WorkloadSpec,
@@ -170,7 +208,7 @@ pub struct ServiceSpec {
     pub workers: Option<u32>,
     pub queue: Option<QueueSpec>,
     pub hold_worker_during_calls: Option<bool>,
-    pub endpoints: IndexMap<String, EndpointSpec>,
+    pub endpoints: UniqueMap<EndpointSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,11 +292,11 @@ pub struct OverrideSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum LoadBalancerSpec {
-    RoundRobin,
-    WeightedRoundRobin,
-    Random,
-    LeastOutstanding,
-    P2c,
+    RoundRobin {},
+    WeightedRoundRobin {},
+    Random {},
+    LeastOutstanding {},
+    P2c {},
     #[serde(rename_all = "camelCase")]
     PeakEwma {
         decay: Option<Dur>,

@@ -3,8 +3,8 @@
 //! Defaults are applied here (and documented in docs/scenario-format.md). Names become
 //! ids in file order, so ids are stable for a given file.
 
-use super::raw::{self, DistObj, DistSpec};
 use super::Issue;
+use super::raw::{self, DistObj, DistSpec};
 use crate::dist::Dist;
 use crate::model::*;
 use crate::time::SimDuration;
@@ -25,15 +25,42 @@ pub const MAX_RING_SIZE: u32 = 8 * 1024 * 1024;
 /// Linkerd's PeakEWMA defaults.
 pub const DEFAULT_EWMA_DECAY: SimDuration = SimDuration::from_secs(10);
 pub const DEFAULT_EWMA_RTT: SimDuration = SimDuration::from_millis(30);
-const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
 
 struct Ctx {
     issues: Vec<Issue>,
 }
 
+/// Names become parts of JSON paths, instance names and report columns: keep them plain.
+fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() || name.len() > 63 {
+        return Some(format!("a name of 1 to 63 characters, found \"{name}\""));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Some(format!(
+            "a name of letters, digits, '-' and '_', found \"{name}\""
+        ));
+    }
+    None
+}
+
 impl Ctx {
+    fn name(&mut self, path: String, name: &str) {
+        if let Some(msg) = name_problem(name) {
+            self.err(path, msg);
+        }
+    }
+
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.issues.push(Issue { path: path.into(), message: message.into() });
+        self.issues.push(Issue {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn percent(&mut self, path: String, v: Option<f64>, default: f64) -> f64 {
@@ -91,13 +118,24 @@ impl Ctx {
             DistObj::Constant { value } => Dist::Constant(value.0),
             DistObj::Uniform { min, max } => {
                 if max.0 < min.0 {
-                    return bad(self, "max", format!("a maximum at least the minimum {}, found {}", min.0, max.0));
+                    return bad(
+                        self,
+                        "max",
+                        format!("a maximum at least the minimum {}, found {}", min.0, max.0),
+                    );
                 }
-                Dist::Uniform { min_ns: ns(min), span_ns: ns(max) - ns(min) }
+                Dist::Uniform {
+                    min_ns: ns(min),
+                    span_ns: ns(max) - ns(min),
+                }
             }
             DistObj::Exponential { mean } => {
                 if mean.0.is_zero() {
-                    return bad(self, "mean", "a mean greater than zero (use \"0s\" for no delay)".into());
+                    return bad(
+                        self,
+                        "mean",
+                        "a mean greater than zero (use \"0s\" for no delay)".into(),
+                    );
                 }
                 Dist::Exponential { mean_ns: ns(mean) }
             }
@@ -119,7 +157,11 @@ impl Ctx {
             }
             DistObj::Pareto { scale, shape } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                    return bad(
+                        self,
+                        "shape",
+                        format!("a shape greater than zero, found {shape}"),
+                    );
                 }
                 match Pareto::new(ns(scale), *shape) {
                     Ok(d) => Dist::Pareto(d),
@@ -128,7 +170,11 @@ impl Ctx {
             }
             DistObj::Weibull { scale, shape } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                    return bad(
+                        self,
+                        "shape",
+                        format!("a shape greater than zero, found {shape}"),
+                    );
                 }
                 match Weibull::new(ns(scale), *shape) {
                     Ok(d) => Dist::Weibull(d),
@@ -137,7 +183,11 @@ impl Ctx {
             }
             DistObj::Gamma { shape, scale } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
+                    return bad(
+                        self,
+                        "shape",
+                        format!("a shape greater than zero, found {shape}"),
+                    );
                 }
                 match Gamma::new(*shape, ns(scale)) {
                     Ok(d) if scale.0.as_nanos() > 0 => Dist::Gamma(d),
@@ -181,7 +231,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     if f.name.trim().is_empty() {
         cx.err("name", "a non-empty scenario name");
     } else if f.name.contains(['/', '\\']) || f.name.starts_with('.') {
-        cx.err("name", "a name usable as a folder name (no '/', '\\' or leading '.')");
+        cx.err(
+            "name",
+            "a name usable as a folder name (no '/', '\\' or leading '.')",
+        );
     }
     let run = validate_run(&mut cx, &f.run);
     let metrics_interval = match f.metrics.as_ref().and_then(|m| m.interval) {
@@ -190,6 +243,9 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     };
 
     let mut zones = Zones(IndexMap::new());
+    if let Some(z) = &f.gateway.zone {
+        cx.name("gateway.zone".into(), z);
+    }
     let gateway_zone = zones.id(f.gateway.zone.as_deref().unwrap_or(DEFAULT_ZONE));
 
     // Services and their ids come first: everything else refers to them.
@@ -207,7 +263,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let mut instances = Vec::new();
     // Endpoint ids are assigned before calls are resolved, so calls can point forward.
     let mut endpoint_ids: IndexMap<(&str, &str), EndpointId> = IndexMap::new();
-    for (sname, s) in &f.services {
+    for (sname, s) in f.services.iter() {
         for ename in s.endpoints.keys() {
             let id = EndpointId(endpoint_ids.len() as u32);
             endpoint_ids.insert((sname.as_str(), ename.as_str()), id);
@@ -217,10 +273,20 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     for (si, (sname, s)) in f.services.iter().enumerate() {
         let sid = ServiceId(si as u32);
         let p = format!("services.{sname}");
+        cx.name(p.clone(), sname);
+        if sname == "gateway" {
+            cx.err(
+                p.clone(),
+                "a service name other than \"gateway\", which policies use for the gateway",
+            );
+        }
         let workers = cx.positive_count(format!("{p}.workers"), s.workers, 1, "worker");
         let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
             (Some(_), Some(_)) => {
-                cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
+                cx.err(
+                    format!("{p}.replicas"),
+                    "either replicas or instances, not both",
+                );
                 Vec::new()
             }
             (Some(list), None) => {
@@ -228,12 +294,20 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                     cx.err(format!("{p}.instances"), "at least one instance");
                 }
                 list.iter()
-                    .map(|i| raw::InstanceSpec { zone: i.zone.clone(), workers: i.workers, weight: i.weight, slowdown: i.slowdown })
+                    .map(|i| raw::InstanceSpec {
+                        zone: i.zone.clone(),
+                        workers: i.workers,
+                        weight: i.weight,
+                        slowdown: i.slowdown,
+                    })
                     .collect()
             }
             (None, replicas) => {
                 let n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");
-                let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
+                let zl = s
+                    .zones
+                    .clone()
+                    .unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
                     cx.err(format!("{p}.zones"), "at least one zone");
                 }
@@ -248,16 +322,30 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             }
         };
         if s.instances.is_some() && s.zones.is_some() {
-            cx.err(format!("{p}.zones"), "zones belong in each instance when instances are listed");
+            cx.err(
+                format!("{p}.zones"),
+                "zones belong in each instance when instances are listed",
+            );
         }
         let mut ids = Vec::new();
         for (k, spec) in specs.iter().enumerate() {
             let ip = format!("{p}.instances[{k}]");
+            if let Some(z) = &spec.zone {
+                let zp = if s.instances.is_some() {
+                    format!("{ip}.zone")
+                } else {
+                    format!("{p}.zones")
+                };
+                cx.name(zp, z);
+            }
             let slowdown = match spec.slowdown {
                 None => 1.0,
                 Some(x) if x.is_finite() && x > 0.0 => x,
                 Some(x) => {
-                    cx.err(format!("{ip}.slowdown"), format!("a service-time factor greater than zero, found {x}"));
+                    cx.err(
+                        format!("{ip}.slowdown"),
+                        format!("a service-time factor greater than zero, found {x}"),
+                    );
                     1.0
                 }
             };
@@ -267,7 +355,12 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 name: format!("{sname}-{k}"),
                 service: sid,
                 zone: zones.id(spec.zone.as_deref().unwrap_or(DEFAULT_ZONE)),
-                workers: cx.positive_count(format!("{ip}.workers"), spec.workers, workers, "worker"),
+                workers: cx.positive_count(
+                    format!("{ip}.workers"),
+                    spec.workers,
+                    workers,
+                    "worker",
+                ),
                 weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
                 slowdown,
             });
@@ -276,18 +369,26 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             cx.err(format!("{p}.endpoints"), "at least one endpoint");
         }
         let mut eids = Vec::new();
-        for (ename, e) in &s.endpoints {
+        for (ename, e) in s.endpoints.iter() {
             let ep = format!("{p}.endpoints.{ename}");
+            cx.name(ep.clone(), ename);
             let mut calls = Vec::new();
             for (ci, c) in e.calls.iter().enumerate() {
                 let cp = format!("{ep}.calls[{ci}]");
                 let Some(&csid) = service_ids.get(c.service.as_str()) else {
-                    cx.err(format!("{cp}.service"), unknown("service", &c.service, service_ids.keys().copied()));
+                    cx.err(
+                        format!("{cp}.service"),
+                        unknown("service", &c.service, service_ids.keys().copied()),
+                    );
                     continue;
                 };
-                let Some(&ceid) = endpoint_ids.get(&(c.service.as_str(), c.endpoint.as_str())) else {
+                let Some(&ceid) = endpoint_ids.get(&(c.service.as_str(), c.endpoint.as_str()))
+                else {
                     let names = f.services[&c.service].endpoints.keys().map(String::as_str);
-                    cx.err(format!("{cp}.endpoint"), unknown(&format!("endpoint of {}", c.service), &c.endpoint, names));
+                    cx.err(
+                        format!("{cp}.endpoint"),
+                        unknown(&format!("endpoint of {}", c.service), &c.endpoint, names),
+                    );
                     continue;
                 };
                 calls.push(Call {
@@ -337,9 +438,22 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     }
     check_cycles(&mut cx, &endpoints, &services);
 
-    let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
+    let routes = validate_routes(
+        &mut cx,
+        &f.gateway.routes,
+        &service_ids,
+        &endpoint_ids,
+        &f.services,
+    );
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
-    let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, endpoints.len());
+    let policies = validate_policies(
+        &mut cx,
+        f.policies.as_ref(),
+        &service_ids,
+        &endpoint_ids,
+        &services,
+        endpoints.len(),
+    );
     let workload = validate_workload(&mut cx, &f.workload, &routes);
 
     if !cx.issues.is_empty() {
@@ -354,7 +468,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         metrics_interval,
         zones: zones.0.into_keys().collect(),
         network,
-        gateway: Gateway { zone: gateway_zone, routes },
+        gateway: Gateway {
+            zone: gateway_zone,
+            routes,
+        },
         services,
         endpoints,
         instances,
@@ -365,21 +482,32 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
     let list: Vec<&str> = known.collect();
-    format!("a known {what}, found \"{name}\" (known: {})", list.join(", "))
+    format!(
+        "a known {what}, found \"{name}\" (known: {})",
+        list.join(", ")
+    )
 }
 
 fn validate_run(cx: &mut Ctx, r: &raw::RunSpec) -> RunLimits {
-    let duration = r.duration.map(|d| cx.positive_duration("run.duration".into(), d.0));
+    let duration = r
+        .duration
+        .map(|d| cx.positive_duration("run.duration".into(), d.0));
     if r.requests == Some(0) {
         cx.err("run.requests", "at least 1 request, found 0");
     }
     if duration.is_none() && r.requests.is_none() {
-        cx.err("run", "a stop condition: \"duration\", \"requests\" or both");
+        cx.err(
+            "run",
+            "a stop condition: \"duration\", \"requests\" or both",
+        );
     }
     let warmup = r.warmup.map_or(SimDuration::ZERO, |d| d.0);
     if let Some(d) = duration {
         if warmup >= d && !d.is_zero() {
-            cx.err("run.warmup", format!("a warm-up shorter than the duration {d}, found {warmup}"));
+            cx.err(
+                "run.warmup",
+                format!("a warm-up shorter than the duration {d}, found {warmup}"),
+            );
         }
     }
     let events_max = r.events_max.unwrap_or(DEFAULT_EVENTS_MAX);
@@ -413,23 +541,33 @@ fn validate_routes(
     let mut routes: Vec<Route> = Vec::new();
     for (i, r) in specs.iter().enumerate() {
         let p = format!("gateway.routes[{i}]");
-        if r.name.trim().is_empty() {
-            cx.err(format!("{p}.name"), "a non-empty route name");
-        }
+        cx.name(format!("{p}.name"), &r.name);
         if routes.iter().any(|o| o.name == r.name) {
-            cx.err(format!("{p}.name"), format!("a unique route name, \"{}\" is used twice", r.name));
+            cx.err(
+                format!("{p}.name"),
+                format!("a unique route name, \"{}\" is used twice", r.name),
+            );
         }
         let (method, path_prefix) = match &r.match_ {
             None => (None, None),
             Some(m) => {
                 if let Some(meth) = &m.method {
                     if !METHODS.contains(&meth.as_str()) {
-                        cx.err(format!("{p}.match.method"), format!("an HTTP method in capitals ({}), found \"{meth}\"", METHODS.join(", ")));
+                        cx.err(
+                            format!("{p}.match.method"),
+                            format!(
+                                "an HTTP method in capitals ({}), found \"{meth}\"",
+                                METHODS.join(", ")
+                            ),
+                        );
                     }
                 }
                 if let Some(pp) = &m.path_prefix {
                     if !pp.starts_with('/') {
-                        cx.err(format!("{p}.match.pathPrefix"), format!("a path prefix starting with '/', found \"{pp}\""));
+                        cx.err(
+                            format!("{p}.match.pathPrefix"),
+                            format!("a path prefix starting with '/', found \"{pp}\""),
+                        );
                     }
                 }
                 (m.method.clone(), m.path_prefix.clone())
@@ -437,15 +575,27 @@ fn validate_routes(
         };
         let d = &r.destination;
         let Some(&sid) = service_ids.get(d.service.as_str()) else {
-            cx.err(format!("{p}.destination.service"), unknown("service", &d.service, service_ids.keys().copied()));
+            cx.err(
+                format!("{p}.destination.service"),
+                unknown("service", &d.service, service_ids.keys().copied()),
+            );
             continue;
         };
         let Some(&eid) = endpoint_ids.get(&(d.service.as_str(), d.endpoint.as_str())) else {
             let names = services[&d.service].endpoints.keys().map(String::as_str);
-            cx.err(format!("{p}.destination.endpoint"), unknown(&format!("endpoint of {}", d.service), &d.endpoint, names));
+            cx.err(
+                format!("{p}.destination.endpoint"),
+                unknown(&format!("endpoint of {}", d.service), &d.endpoint, names),
+            );
             continue;
         };
-        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid });
+        routes.push(Route {
+            name: r.name.clone(),
+            method,
+            path_prefix,
+            service: sid,
+            endpoint: eid,
+        });
     }
     routes
 }
@@ -466,20 +616,35 @@ fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Z
             let name = format!("{}|{}", known[a], known[b]);
             link_of[a * n + b] = LinkId(links.len() as u32);
             link_of[b * n + a] = LinkId(links.len() as u32);
-            links.push(Link { name, latency: default_latency.clone(), loss: default_loss });
+            links.push(Link {
+                name,
+                latency: default_latency.clone(),
+                loss: default_loss,
+            });
         }
     }
-    for (i, l) in spec.map(|n| n.links.as_slice()).unwrap_or(&[]).iter().enumerate() {
+    for (i, l) in spec
+        .map(|n| n.links.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
         let p = format!("network.links[{i}]");
         if l.between.len() != 2 {
-            cx.err(format!("{p}.between"), format!("two zone names, found {}", l.between.len()));
+            cx.err(
+                format!("{p}.between"),
+                format!("two zone names, found {}", l.between.len()),
+            );
             continue;
         }
         let mut ids = Vec::new();
         for (k, z) in l.between.iter().enumerate() {
             match zones.0.get_index_of(z.as_str()) {
                 Some(id) => ids.push(id),
-                None => cx.err(format!("{p}.between[{k}]"), unknown("zone", z, known.iter().map(String::as_str))),
+                None => cx.err(
+                    format!("{p}.between[{k}]"),
+                    unknown("zone", z, known.iter().map(String::as_str)),
+                ),
             }
         }
         if ids.len() != 2 {
@@ -493,27 +658,39 @@ fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Z
             link.loss = cx.percent(format!("{p}.loss"), l.loss, 0.0);
         }
     }
-    Network { links, link_of, zone_count: n }
+    Network {
+        links,
+        link_of,
+        zone_count: n,
+    }
 }
 
 fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerConfig {
     use raw::LoadBalancerSpec as L;
     match spec {
-        L::RoundRobin => BalancerConfig::RoundRobin,
-        L::WeightedRoundRobin => BalancerConfig::WeightedRoundRobin,
-        L::Random => BalancerConfig::Random,
-        L::LeastOutstanding => BalancerConfig::LeastOutstanding,
-        L::P2c => BalancerConfig::P2c,
+        L::RoundRobin {} => BalancerConfig::RoundRobin,
+        L::WeightedRoundRobin {} => BalancerConfig::WeightedRoundRobin,
+        L::Random {} => BalancerConfig::Random,
+        L::LeastOutstanding {} => BalancerConfig::LeastOutstanding,
+        L::P2c {} => BalancerConfig::P2c,
         L::PeakEwma { decay, default_rtt } => BalancerConfig::PeakEwma {
-            decay: cx.positive_duration(format!("{path}.decay"), decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0)),
+            decay: cx.positive_duration(
+                format!("{path}.decay"),
+                decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0),
+            ),
             default_rtt: default_rtt.map_or(DEFAULT_EWMA_RTT, |d| d.0),
         },
         L::RingHash { minimum_ring_size } => {
             let size = minimum_ring_size.unwrap_or(DEFAULT_RING_SIZE);
             if size == 0 || size > MAX_RING_SIZE {
-                cx.err(format!("{path}.minimumRingSize"), format!("a ring size from 1 to {MAX_RING_SIZE}, found {size}"));
+                cx.err(
+                    format!("{path}.minimumRingSize"),
+                    format!("a ring size from 1 to {MAX_RING_SIZE}, found {size}"),
+                );
             }
-            BalancerConfig::RingHash { minimum_ring_size: size.clamp(1, MAX_RING_SIZE) }
+            BalancerConfig::RingHash {
+                minimum_ring_size: size.clamp(1, MAX_RING_SIZE),
+            }
         }
     }
 }
@@ -551,7 +728,10 @@ fn validate_policies(
         let o = &spec.overrides[i];
         let p = format!("policies.overrides[{i}]");
         let Some(&dest) = service_ids.get(o.destination.as_str()) else {
-            cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+            cx.err(
+                format!("{p}.destination"),
+                unknown("service", &o.destination, service_ids.keys().copied()),
+            );
             continue;
         };
         let caller_range: Vec<usize> = match o.source.as_deref() {
@@ -561,7 +741,10 @@ fn validate_policies(
                 Some(&sid) => vec![Caller::Service(sid).idx()],
                 None => {
                     let known = std::iter::once("gateway").chain(service_ids.keys().copied());
-                    cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
+                    cx.err(
+                        format!("{p}.source"),
+                        unknown("caller (\"gateway\" or a service)", s, known),
+                    );
                     continue;
                 }
             },
@@ -571,13 +754,21 @@ fn validate_policies(
             Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
                 Some(&eid) => vec![eid],
                 None => {
-                    let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
-                    cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
+                    let names = endpoint_ids
+                        .keys()
+                        .filter(|(s, _)| *s == o.destination)
+                        .map(|(_, e)| *e);
+                    cx.err(
+                        format!("{p}.endpoint"),
+                        unknown(&format!("endpoint of {}", o.destination), e, names),
+                    );
                     continue;
                 }
             },
         };
-        let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
+        let timeout = o
+            .timeout
+            .map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let lb = match &o.load_balancer {
             Some(_) if o.endpoint.is_some() => {
                 cx.err(format!("{p}.loadBalancer"), "a load balancer per destination service; remove \"endpoint\" or move it to its own override");
@@ -597,17 +788,28 @@ fn validate_policies(
             }
         }
     }
-    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs }
+    Policies {
+        service_count: services.len(),
+        endpoint_count,
+        call,
+        balancer: lbs,
+    }
 }
 
 fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> Workload {
     let load = match (&w.arrivals, &w.users) {
         (Some(_), Some(_)) => {
-            cx.err("workload.users", "either open-loop \"arrivals\" or closed-loop \"users\", not both");
+            cx.err(
+                "workload.users",
+                "either open-loop \"arrivals\" or closed-loop \"users\", not both",
+            );
             None
         }
         (None, None) => {
-            cx.err("workload", "a load: open-loop \"arrivals\" or closed-loop \"users\"");
+            cx.err(
+                "workload",
+                "a load: open-loop \"arrivals\" or closed-loop \"users\"",
+            );
             None
         }
         (Some(a), None) => Some(validate_arrivals(cx, a)),
@@ -615,7 +817,10 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
             if u.count == 0 {
                 cx.err("workload.users.count", "at least 1 user, found 0");
             }
-            Some(Load::Closed { users: u.count.max(1), think_time: cx.dist("workload.users.thinkTime", &u.think_time) })
+            Some(Load::Closed {
+                users: u.count.max(1),
+                think_time: cx.dist("workload.users.thinkTime", &u.think_time),
+            })
         }
     };
     if w.mix.is_empty() {
@@ -625,21 +830,31 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
     for (i, m) in w.mix.iter().enumerate() {
         let p = format!("workload.mix[{i}]");
         if !(m.weight.is_finite() && m.weight > 0.0) {
-            cx.err(format!("{p}.weight"), format!("a weight greater than zero, found {}", m.weight));
+            cx.err(
+                format!("{p}.weight"),
+                format!("a weight greater than zero, found {}", m.weight),
+            );
         }
         let route = match (&m.route, &m.method, &m.path) {
             (Some(name), None, None) => match routes.iter().position(|r| &r.name == name) {
                 Some(r) => Some(r),
                 None => {
-                    cx.err(format!("{p}.route"), unknown("route", name, routes.iter().map(|r| r.name.as_str())));
+                    cx.err(
+                        format!("{p}.route"),
+                        unknown("route", name, routes.iter().map(|r| r.name.as_str())),
+                    );
                     None
                 }
             },
             (None, method, Some(path)) => {
                 // First match in file order, as Envoy and Istio route.
                 let hit = routes.iter().position(|r| {
-                    r.method.as_ref().is_none_or(|rm| Some(rm) == method.as_ref())
-                        && r.path_prefix.as_ref().is_some_and(|pp| path.starts_with(pp.as_str()))
+                    r.method
+                        .as_ref()
+                        .is_none_or(|rm| Some(rm) == method.as_ref())
+                        && r.path_prefix
+                            .as_ref()
+                            .is_some_and(|pp| path.starts_with(pp.as_str()))
                 });
                 if hit.is_none() {
                     let m = method.as_deref().unwrap_or("any method");
@@ -648,7 +863,10 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
                 hit
             }
             _ => {
-                cx.err(p.clone(), "either \"route\" (a route name) or \"path\" (with an optional \"method\")");
+                cx.err(
+                    p.clone(),
+                    "either \"route\" (a route name) or \"path\" (with an optional \"method\")",
+                );
                 None
             }
         };
@@ -661,7 +879,10 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
         cx.err("workload.clients", "at least 1 client, found 0");
     }
     Workload {
-        load: load.unwrap_or(Load::Closed { users: 1, think_time: Dist::Constant(SimDuration::ZERO) }),
+        load: load.unwrap_or(Load::Closed {
+            users: 1,
+            think_time: Dist::Constant(SimDuration::ZERO),
+        }),
         mix,
         clients: clients.max(1),
     }
@@ -678,29 +899,53 @@ fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
             if !(rate_ok(r) && r > 0.0) {
                 cx.err("workload.arrivals.rate", format!("a rate in requests per second, greater than zero and at most 1e9, found {r}"));
             }
-            RateSchedule { start_rate: r, stages: Vec::new() }
+            RateSchedule {
+                start_rate: r,
+                stages: Vec::new(),
+            }
         }
         (None, start, Some(stages)) => {
             let start = start.unwrap_or(0.0);
             if !rate_ok(start) {
-                cx.err("workload.arrivals.startRate", format!("a rate in requests per second from 0 to 1e9, found {start}"));
+                cx.err(
+                    "workload.arrivals.startRate",
+                    format!("a rate in requests per second from 0 to 1e9, found {start}"),
+                );
             }
             if stages.is_empty() {
                 cx.err("workload.arrivals.stages", "at least one stage");
             }
             for (i, s) in stages.iter().enumerate() {
                 if !rate_ok(s.target) {
-                    cx.err(format!("workload.arrivals.stages[{i}].target"), format!("a rate in requests per second from 0 to 1e9, found {}", s.target));
+                    cx.err(
+                        format!("workload.arrivals.stages[{i}].target"),
+                        format!(
+                            "a rate in requests per second from 0 to 1e9, found {}",
+                            s.target
+                        ),
+                    );
                 }
             }
             if start <= 0.0 && stages.iter().all(|s| s.target <= 0.0) {
-                cx.err("workload.arrivals.stages", "a schedule with some rate above zero");
+                cx.err(
+                    "workload.arrivals.stages",
+                    "a schedule with some rate above zero",
+                );
             }
-            RateSchedule { start_rate: start, stages: stages.iter().map(|s| (s.duration.0, s.target)).collect() }
+            RateSchedule {
+                start_rate: start,
+                stages: stages.iter().map(|s| (s.duration.0, s.target)).collect(),
+            }
         }
         _ => {
-            cx.err("workload.arrivals", "either \"rate\", or \"stages\" with an optional \"startRate\"");
-            RateSchedule { start_rate: 1.0, stages: Vec::new() }
+            cx.err(
+                "workload.arrivals",
+                "either \"rate\", or \"stages\" with an optional \"startRate\"",
+            );
+            RateSchedule {
+                start_rate: 1.0,
+                stages: Vec::new(),
+            }
         }
     };
     Load::Open { process, schedule }
@@ -715,7 +960,13 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
         Done,
     }
     let mut mark = vec![Mark::New; endpoints.len()];
-    let name = |e: usize| format!("{}.{}", services[endpoints[e].service.idx()].name, endpoints[e].name);
+    let name = |e: usize| {
+        format!(
+            "{}.{}",
+            services[endpoints[e].service.idx()].name,
+            endpoints[e].name
+        )
+    };
     for root in 0..endpoints.len() {
         if mark[root] != Mark::New {
             continue;
@@ -734,13 +985,17 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
                     }
                     Mark::Active => {
                         let from = stack.iter().position(|&(x, _)| x == t).unwrap_or(0);
-                        let mut cycle: Vec<String> = stack[from..].iter().map(|&(x, _)| name(x)).collect();
+                        let mut cycle: Vec<String> =
+                            stack[from..].iter().map(|&(x, _)| name(x)).collect();
                         cycle.push(name(t));
                         let ci = next;
                         let svc = &services[endpoints[e].service.idx()].name;
                         cx.err(
                             format!("services.{svc}.endpoints.{}.calls[{ci}]", endpoints[e].name),
-                            format!("a call graph without cycles, but calls recurse without bound: {}", cycle.join(" -> ")),
+                            format!(
+                                "a call graph without cycles, but calls recurse without bound: {}",
+                                cycle.join(" -> ")
+                            ),
                         );
                     }
                     Mark::Done => {}
