@@ -197,6 +197,8 @@ struct Sim<'s, 'h> {
     arrivals: Option<Arrivals>,
     mix: Mix,
     client_rng: Stream,
+    /// Whether any balancer hashes on the client id.
+    needs_client: bool,
     think_rng: Stream,
     // Run control.
     stop_at: SimTime,
@@ -402,6 +404,11 @@ impl<'s, 'h> Sim<'s, 'h> {
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),
+            needs_client: sc
+                .policies
+                .balancer
+                .iter()
+                .any(|b| matches!(b, BalancerConfig::RingHash { .. })),
             think_rng: seed.stream("workload/think"),
             stop_at: duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
             requests_limit: requests.unwrap_or(u64::MAX),
@@ -598,7 +605,13 @@ impl Sim<'_, '_> {
         if !self.may_issue(self.now) {
             return;
         }
-        let client = self.client_rng.random_range(0..self.sc.workload.clients);
+        // Client ids matter only to hashing balancers; the draw has its own stream, so
+        // skipping it when unused changes no other draw.
+        let client = if self.needs_client {
+            self.client_rng.random_range(0..self.sc.workload.clients)
+        } else {
+            0
+        };
         self.issue(client, None);
         if self.issued >= self.requests_limit {
             self.close_arrivals(self.now);

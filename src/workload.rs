@@ -26,6 +26,8 @@ pub struct Arrivals {
     segments: Vec<Segment>,
     /// Rate after the last stage, held for ever.
     final_rate: f64,
+    /// 1 / `final_rate`: the mean gap, so the hot path multiplies instead of dividing.
+    final_gap: f64,
     final_start: f64,
     rng: Stream,
 }
@@ -52,6 +54,7 @@ impl Arrivals {
             process,
             segments,
             final_rate: r,
+            final_gap: 1.0 / r,
             final_start: t,
             rng,
         }
@@ -80,7 +83,7 @@ impl Arrivals {
             if self.final_rate <= 0.0 {
                 return None;
             }
-            return Some(advance(now, e / self.final_rate));
+            return Some(advance(now, e * self.final_gap));
         }
         for seg in &self.segments {
             if t >= seg.end {
