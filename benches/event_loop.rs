@@ -21,36 +21,24 @@ struct Case {
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let reps: usize = std::env::var("MESHSIM_BENCH_REPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let reps: usize = std::env::var("MESHSIM_BENCH_REPS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     let cases = [
         Case {
             name: "mmc-1M",
             file: "mmc",
-            opts: RunOptions {
-                requests: Some(1_000_000),
-                ..Default::default()
-            },
+            opts: RunOptions { requests: Some(1_000_000), ..Default::default() },
             target_rps: 4.5e6,
         },
         Case {
             name: "chain-1M",
             file: "chain",
-            opts: RunOptions {
-                requests: Some(1_000_000),
-                ..Default::default()
-            },
+            opts: RunOptions { requests: Some(1_000_000), ..Default::default() },
             target_rps: 0.0,
         },
         Case {
             name: "baseline-600s",
             file: "baseline",
-            opts: RunOptions {
-                duration: Some(SimDuration::from_secs(600)),
-                ..Default::default()
-            },
+            opts: RunOptions { duration: Some(SimDuration::from_secs(600)), ..Default::default() },
             target_rps: 1.0e6,
         },
     ];
@@ -58,13 +46,8 @@ fn main() {
         "{:<16} {:>12} {:>12} {:>12} {:>14} {:>10}",
         "case", "median req/s", "min req/s", "max req/s", "median ev/s", "target"
     );
-    for case in cases
-        .iter()
-        .filter(|c| filter.as_ref().is_none_or(|f| c.name.contains(f.as_str())))
-    {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(format!("{}.json", case.file));
+    for case in cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{}.json", case.file));
         let sc = meshsim::load_file(&path).expect("bundled scenario loads");
         let mut rps = Vec::new();
         let mut eps = Vec::new();
@@ -78,11 +61,7 @@ fn main() {
         rps.sort_by(f64::total_cmp);
         eps.sort_by(f64::total_cmp);
         let target = if case.target_rps > 0.0 {
-            let verdict = if rps[rps.len() / 2] >= case.target_rps {
-                "met"
-            } else {
-                "MISSED"
-            };
+            let verdict = if rps[rps.len() / 2] >= case.target_rps { "met" } else { "MISSED" };
             format!("{:.1}M {verdict}", case.target_rps / 1e6)
         } else {
             "-".to_string()
@@ -102,15 +81,7 @@ fn main() {
 fn run_once(sc: &meshsim::Scenario, opts: &RunOptions) -> (f64, u64, u64) {
     let mut sink = std::io::sink();
     let start = Instant::now();
-    let r = meshsim::run(
-        sc,
-        opts,
-        Hooks {
-            timeseries: Some(&mut sink),
-            progress: None,
-        },
-    )
-    .expect("run");
+    let r = meshsim::run(sc, opts, Hooks { timeseries: Some(&mut sink), progress: None }).expect("run");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(r.stop, meshsim::Stop::Completed);
     (secs, r.requests, r.events)

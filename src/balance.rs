@@ -58,25 +58,14 @@ impl Balancer {
     ///
     /// # Panics
     /// If `hosts` is empty: validation guarantees every service has an instance.
-    pub fn new(
-        config: &BalancerConfig,
-        hosts: &[Host],
-        now: SimTime,
-        rng: &mut Stream,
-    ) -> Balancer {
+    pub fn new(config: &BalancerConfig, hosts: &[Host], now: SimTime, rng: &mut Stream) -> Balancer {
         assert!(!hosts.is_empty(), "a balancer needs at least one host");
         let n = hosts.len();
         let strategy = match config {
-            BalancerConfig::RoundRobin => Strategy::RoundRobin {
-                next: rng.random_range(0..n),
-            },
+            BalancerConfig::RoundRobin => Strategy::RoundRobin { next: rng.random_range(0..n) },
             BalancerConfig::WeightedRoundRobin => {
                 let weights: Vec<i64> = hosts.iter().map(|h| i64::from(h.weight)).collect();
-                Strategy::WeightedRoundRobin {
-                    current: vec![0; n],
-                    total: weights.iter().sum(),
-                    weights,
-                }
+                Strategy::WeightedRoundRobin { current: vec![0; n], total: weights.iter().sum(), weights }
             }
             BalancerConfig::Random => Strategy::Random,
             BalancerConfig::LeastOutstanding => Strategy::LeastOutstanding,
@@ -84,14 +73,9 @@ impl Balancer {
             BalancerConfig::PeakEwma { decay, default_rtt } => {
                 Strategy::PeakEwma(vec![PeakEwma::new(*default_rtt, *decay, now); n])
             }
-            BalancerConfig::RingHash { minimum_ring_size } => {
-                Strategy::RingHash(Ring::new(hosts, *minimum_ring_size))
-            }
+            BalancerConfig::RingHash { minimum_ring_size } => Strategy::RingHash(Ring::new(hosts, *minimum_ring_size)),
         };
-        Balancer {
-            strategy,
-            outstanding: vec![0; n],
-        }
+        Balancer { strategy, outstanding: vec![0; n] }
     }
 
     pub fn host_count(&self) -> usize {
@@ -116,11 +100,7 @@ impl Balancer {
                 *next = if h + 1 == n { 0 } else { h + 1 };
                 h
             }
-            Strategy::WeightedRoundRobin {
-                current,
-                weights,
-                total,
-            } => {
+            Strategy::WeightedRoundRobin { current, weights, total } => {
                 let mut best = 0;
                 for i in 0..n {
                     current[i] += weights[i];
@@ -151,11 +131,7 @@ impl Balancer {
             }
             Strategy::P2c => {
                 let (a, b) = two_distinct(n, rng);
-                if self.outstanding[a] <= self.outstanding[b] {
-                    a
-                } else {
-                    b
-                }
+                if self.outstanding[a] <= self.outstanding[b] { a } else { b }
             }
             Strategy::PeakEwma(est) => {
                 let (a, b) = two_distinct(n, rng);
@@ -200,14 +176,7 @@ mod tests {
     use crate::rng::RootSeed;
 
     fn hosts(weights: &[u32]) -> Vec<Host> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| Host {
-                name: format!("h-{i}"),
-                weight: w,
-            })
-            .collect()
+        weights.iter().enumerate().map(|(i, &w)| Host { name: format!("h-{i}"), weight: w }).collect()
     }
 
     fn spread(cfg: BalancerConfig, weights: &[u32], picks: usize) -> Vec<usize> {
@@ -222,28 +191,17 @@ mod tests {
 
     #[test]
     fn round_robin_is_exact() {
-        assert_eq!(
-            spread(BalancerConfig::RoundRobin, &[1, 1, 1], 300),
-            vec![100, 100, 100]
-        );
+        assert_eq!(spread(BalancerConfig::RoundRobin, &[1, 1, 1], 300), vec![100, 100, 100]);
     }
 
     #[test]
     fn smooth_weighted_round_robin_interleaves() {
         // nginx's example: weights 5, 1, 1 give a a b a c a a, not a a a a a b c.
         let mut rng = RootSeed(1).stream("lb");
-        let mut b = Balancer::new(
-            &BalancerConfig::WeightedRoundRobin,
-            &hosts(&[5, 1, 1]),
-            SimTime::ZERO,
-            &mut rng,
-        );
+        let mut b = Balancer::new(&BalancerConfig::WeightedRoundRobin, &hosts(&[5, 1, 1]), SimTime::ZERO, &mut rng);
         let seq: Vec<usize> = (0..7).map(|_| b.pick(SimTime::ZERO, 0, &mut rng)).collect();
         assert_eq!(seq, vec![0, 0, 1, 0, 2, 0, 0]);
-        assert_eq!(
-            spread(BalancerConfig::WeightedRoundRobin, &[3, 1, 2], 600),
-            vec![300, 100, 200]
-        );
+        assert_eq!(spread(BalancerConfig::WeightedRoundRobin, &[3, 1, 2], 600), vec![300, 100, 200]);
     }
 
     #[test]
@@ -256,12 +214,7 @@ mod tests {
     #[test]
     fn least_outstanding_avoids_busy_hosts() {
         let mut rng = RootSeed(2).stream("lb");
-        let mut b = Balancer::new(
-            &BalancerConfig::LeastOutstanding,
-            &hosts(&[1, 1, 1]),
-            SimTime::ZERO,
-            &mut rng,
-        );
+        let mut b = Balancer::new(&BalancerConfig::LeastOutstanding, &hosts(&[1, 1, 1]), SimTime::ZERO, &mut rng);
         b.on_send(0);
         b.on_send(0);
         b.on_send(1);
@@ -271,12 +224,7 @@ mod tests {
     #[test]
     fn p2c_never_picks_the_busiest_of_two() {
         let mut rng = RootSeed(3).stream("lb");
-        let mut b = Balancer::new(
-            &BalancerConfig::P2c,
-            &hosts(&[1, 1]),
-            SimTime::ZERO,
-            &mut rng,
-        );
+        let mut b = Balancer::new(&BalancerConfig::P2c, &hosts(&[1, 1]), SimTime::ZERO, &mut rng);
         b.on_send(1);
         for _ in 0..50 {
             assert_eq!(b.pick(SimTime::ZERO, 0, &mut rng), 0);
@@ -286,9 +234,7 @@ mod tests {
     #[test]
     fn ring_hash_is_sticky_per_client() {
         let mut rng = RootSeed(4).stream("lb");
-        let cfg = BalancerConfig::RingHash {
-            minimum_ring_size: 1024,
-        };
+        let cfg = BalancerConfig::RingHash { minimum_ring_size: 1024 };
         let mut b = Balancer::new(&cfg, &hosts(&[1, 1, 1, 1]), SimTime::ZERO, &mut rng);
         for client in 0..200u64 {
             let first = b.pick(SimTime::ZERO, client, &mut rng);

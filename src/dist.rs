@@ -80,10 +80,7 @@ mod tests {
 
     #[test]
     fn uniform_bounds_and_mean() {
-        let d = Dist::Uniform {
-            min_ns: 5e6,
-            span_ns: 10e6,
-        };
+        let d = Dist::Uniform { min_ns: 5e6, span_ns: 10e6 };
         let mut rng = RootSeed(2).stream("u");
         for _ in 0..10_000 {
             let s = d.sample(&mut rng).as_millis_f64();
@@ -102,10 +99,7 @@ mod tests {
 
     #[test]
     fn empirical_draws_only_its_samples() {
-        let d = Dist::Empirical(vec![
-            SimDuration::from_millis(1),
-            SimDuration::from_millis(3),
-        ]);
+        let d = Dist::Empirical(vec![SimDuration::from_millis(1), SimDuration::from_millis(3)]);
         let mut rng = RootSeed(4).stream("e");
         let mut seen = [0u32; 2];
         for _ in 0..1000 {

@@ -14,11 +14,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(
-    name = "meshsim",
-    version,
-    about = "Deterministic discrete-event simulator of a microservice service mesh"
-)]
+#[command(name = "meshsim", version, about = "Deterministic discrete-event simulator of a microservice service mesh")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,21 +53,9 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            file,
-            seed,
-            out,
-            duration,
-            requests,
-        } => run(
-            &file,
-            RunOptions {
-                seed,
-                duration,
-                requests,
-            },
-            out.as_deref(),
-        ),
+        Command::Run { file, seed, out, duration, requests } => {
+            run(&file, RunOptions { seed, duration, requests }, out.as_deref())
+        }
         Command::Validate { file } => validate(&file),
     };
     match result {
@@ -101,8 +85,7 @@ fn validate(file: &Path) -> Result<ExitCode> {
 fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
     let sc = meshsim::load_file(file)?;
     let dir = out.map_or_else(|| Path::new("reports").join(&sc.name), Path::to_path_buf);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the output folder {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
 
     let bar = progress_bar(&sc, &opts);
     let mut on_progress = |p: meshsim::sim::Progress| {
@@ -115,14 +98,8 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
     let mut ts = AtomicFile::create(&dir.join("timeseries.csv"))
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let wall = Instant::now();
-    let result = meshsim::run(
-        &sc,
-        &opts,
-        meshsim::Hooks {
-            timeseries: Some(ts.writer()),
-            progress: Some(&mut on_progress),
-        },
-    )?;
+    let result =
+        meshsim::run(&sc, &opts, meshsim::Hooks { timeseries: Some(ts.writer()), progress: Some(&mut on_progress) })?;
     let elapsed = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
     ts.commit().context("cannot write timeseries.csv")?;
@@ -141,10 +118,7 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
     match &result.stop {
         Stop::Completed => Ok(ExitCode::SUCCESS),
         Stop::Limit { message, .. } => {
-            eprintln!(
-                "error: {}: run stopped at a limit: {message}",
-                file.display()
-            );
+            eprintln!("error: {}: run stopped at a limit: {message}", file.display());
             Ok(ExitCode::from(2))
         }
     }
@@ -157,14 +131,8 @@ fn progress_bar(sc: &meshsim::Scenario, opts: &RunOptions) -> ProgressBar {
     let by_requests = opts.requests.filter(|_| opts.duration.is_none());
     let (len, template) = match (by_requests, opts.duration.or(sc.run.duration)) {
         (Some(n), _) => (n, "{bar:40} {pos}/{len} requests, ETA {eta}"),
-        (None, Some(d)) => (
-            d.as_nanos() / 1_000_000,
-            "{bar:40} {pos}/{len} simulated ms, ETA {eta}",
-        ),
-        (None, None) => (
-            sc.run.requests.unwrap_or(0),
-            "{bar:40} {pos}/{len} requests, ETA {eta}",
-        ),
+        (None, Some(d)) => (d.as_nanos() / 1_000_000, "{bar:40} {pos}/{len} simulated ms, ETA {eta}"),
+        (None, None) => (sc.run.requests.unwrap_or(0), "{bar:40} {pos}/{len} requests, ETA {eta}"),
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(template) {

@@ -60,11 +60,7 @@ pub struct Latency {
 
 impl Default for Latency {
     fn default() -> Self {
-        Latency {
-            hist: Histogram::new(3).expect("3 significant digits is valid"),
-            sum_ns: 0,
-            max_ns: 0,
-        }
+        Latency { hist: Histogram::new(3).expect("3 significant digits is valid"), sum_ns: 0, max_ns: 0 }
     }
 }
 
@@ -75,9 +71,7 @@ impl Latency {
         self.sum_ns = self.sum_ns.saturating_add(ns);
         self.max_ns = self.max_ns.max(ns);
         // The histogram resizes itself, so any value fits.
-        self.hist
-            .record(ns / 1_000)
-            .expect("an auto-resizing histogram records any value");
+        self.hist.record(ns / 1_000).expect("an auto-resizing histogram records any value");
     }
 
     pub fn count(&self) -> u64 {
@@ -85,11 +79,7 @@ impl Latency {
     }
 
     pub fn mean_ms(&self) -> f64 {
-        if self.count() == 0 {
-            0.0
-        } else {
-            self.sum_ns as f64 / self.count() as f64 / 1e6
-        }
+        if self.count() == 0 { 0.0 } else { self.sum_ns as f64 / self.count() as f64 / 1e6 }
     }
 
     /// The value at quantile `q` (0..=1) in milliseconds, from the histogram.
@@ -107,9 +97,7 @@ impl Latency {
 
     /// Adds another distribution into this one.
     pub fn add(&mut self, other: &Latency) {
-        self.hist
-            .add(&other.hist)
-            .expect("an auto-resizing histogram takes any values");
+        self.hist.add(&other.hist).expect("an auto-resizing histogram takes any values");
         self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
     }
@@ -141,12 +129,7 @@ const BATCHES_MAX: usize = 64;
 
 impl Default for BatchMeans {
     fn default() -> Self {
-        BatchMeans {
-            batches: Vec::with_capacity(BATCHES_MAX),
-            batch_size: 1,
-            partial_sum: 0.0,
-            partial_n: 0,
-        }
+        BatchMeans { batches: Vec::with_capacity(BATCHES_MAX), batch_size: 1, partial_sum: 0.0, partial_n: 0 }
     }
 }
 
@@ -177,12 +160,7 @@ impl BatchMeans {
             return None;
         }
         let mean = self.batches.iter().sum::<f64>() / k as f64;
-        let var = self
-            .batches
-            .iter()
-            .map(|b| (b - mean) * (b - mean))
-            .sum::<f64>()
-            / (k - 1) as f64;
+        let var = self.batches.iter().map(|b| (b - mean) * (b - mean)).sum::<f64>() / (k - 1) as f64;
         Some(t_975(k - 1) * (var / k as f64).sqrt())
     }
 }
@@ -192,8 +170,7 @@ impl BatchMeans {
 pub fn t_975(df: usize) -> f64 {
     let z: f64 = 1.959_963_985;
     let n = df as f64;
-    z + (z.powi(3) + z) / (4.0 * n)
-        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+    z + (z.powi(3) + z) / (4.0 * n) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
 }
 
 /// Client-side statistics of a route or a destination service.
@@ -231,23 +208,11 @@ impl FlowStats {
     }
 
     /// Sets the window histogram (or, with `whole_run`, the run's) to the sum of `parts`'.
-    pub fn merge_latencies<'a>(
-        &mut self,
-        parts: impl Iterator<Item = &'a FlowStats>,
-        whole_run: bool,
-    ) {
-        let target = if whole_run {
-            &mut self.latency
-        } else {
-            &mut self.window_latency
-        };
+    pub fn merge_latencies<'a>(&mut self, parts: impl Iterator<Item = &'a FlowStats>, whole_run: bool) {
+        let target = if whole_run { &mut self.latency } else { &mut self.window_latency };
         target.reset();
         for p in parts {
-            target.add(if whole_run {
-                &p.latency
-            } else {
-                &p.window_latency
-            });
+            target.add(if whole_run { &p.latency } else { &p.window_latency });
         }
     }
 
@@ -296,11 +261,7 @@ impl StationStats {
     pub fn touch(&mut self, now: SimTime, warmup: SimTime) {
         let dt = u128::from(now.since(self.last).as_nanos());
         if dt > 0 {
-            let (sys, busy, q) = (
-                u128::from(self.in_system),
-                u128::from(self.busy),
-                u128::from(self.queued),
-            );
+            let (sys, busy, q) = (u128::from(self.in_system), u128::from(self.busy), u128::from(self.queued));
             self.window.area_in_system += sys * dt;
             self.window.area_busy += busy * dt;
             self.window.area_queue += q * dt;

@@ -203,13 +203,8 @@ pub enum BalancerConfig {
     Random,
     LeastOutstanding,
     P2c,
-    PeakEwma {
-        decay: SimDuration,
-        default_rtt: SimDuration,
-    },
-    RingHash {
-        minimum_ring_size: u32,
-    },
+    PeakEwma { decay: SimDuration, default_rtt: SimDuration },
+    RingHash { minimum_ring_size: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,14 +224,8 @@ pub struct RateSchedule {
 
 #[derive(Clone, Debug)]
 pub enum Load {
-    Open {
-        process: Process,
-        schedule: RateSchedule,
-    },
-    Closed {
-        users: u32,
-        think_time: Dist,
-    },
+    Open { process: Process, schedule: RateSchedule },
+    Closed { users: u32, think_time: Dist },
 }
 
 #[derive(Clone, Debug)]

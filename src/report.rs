@@ -33,11 +33,7 @@ pub fn counts_json(c: &Counts, in_flight: Option<u64>) -> Value {
     if let Some(n) = in_flight {
         m.insert("in_flight".into(), json!(n));
     }
-    let by: Map<String, Value> = c
-        .by_status
-        .iter()
-        .map(|(s, n)| (s.to_string(), json!(n)))
-        .collect();
+    let by: Map<String, Value> = c.by_status.iter().map(|(s, n)| (s.to_string(), json!(n))).collect();
     m.insert("by_status".into(), Value::Object(by));
     Value::Object(m)
 }
@@ -48,13 +44,7 @@ pub fn latency_json(l: &Latency, ci: Option<f64>) -> Value {
     if let Some(h) = ci {
         m.insert("mean_ci95".into(), ms(h));
     }
-    for (k, q) in [
-        ("p50", 0.5),
-        ("p90", 0.9),
-        ("p95", 0.95),
-        ("p99", 0.99),
-        ("p999", 0.999),
-    ] {
+    for (k, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
         m.insert(k.into(), ms(l.quantile_ms(q)));
     }
     m.insert("max".into(), ms(l.max_ms()));
@@ -63,11 +53,7 @@ pub fn latency_json(l: &Latency, ci: Option<f64>) -> Value {
 
 fn flow_json(f: &FlowStats, secs: f64, in_flight: Option<u64>) -> Value {
     let c = &f.counts;
-    let availability = if c.total() > 0 {
-        100.0 * c.ok as f64 / c.total() as f64
-    } else {
-        100.0
-    };
+    let availability = if c.total() > 0 { 100.0 * c.ok as f64 / c.total() as f64 } else { 100.0 };
     json!({
         "requests": counts_json(c, in_flight),
         "availability_pct": round(availability, 4),
@@ -80,18 +66,10 @@ fn flow_json(f: &FlowStats, secs: f64, in_flight: Option<u64>) -> Value {
 /// L (time-average jobs at the station) against lambda * W.
 fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) -> Value {
     let per_s = |area: u128| {
-        if secs > 0.0 {
-            area as f64 / 1e9 / secs
-        } else {
-            0.0
-        }
+        if secs > 0.0 { area as f64 / 1e9 / secs } else { 0.0 }
     };
     let done = t.completed + t.errors;
-    let lambda = if secs > 0.0 {
-        t.arrivals as f64 / secs
-    } else {
-        0.0
-    };
+    let lambda = if secs > 0.0 { t.arrivals as f64 / secs } else { 0.0 };
     let w_ms = t.sojourn_mean_ms();
     let l = per_s(t.area_in_system);
     let lw = lambda * w_ms / 1e3;
@@ -205,10 +183,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             let mut v = station_json(&st.totals, u64::from(inst.workers), 1, station_secs);
             let o = v.as_object_mut().expect("station_json gives an object");
             o.remove("instances");
-            o.insert(
-                "service".into(),
-                json!(sc.services[inst.service.idx()].name),
-            );
+            o.insert("service".into(), json!(sc.services[inst.service.idx()].name));
             o.insert("zone".into(), json!(sc.zones[inst.zone.idx()]));
             (inst.name.clone(), v)
         })
@@ -223,11 +198,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
 pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
     let c = &r.total.counts;
     let pct = |n: u64| {
-        if c.total() > 0 {
-            100.0 * n as f64 / c.total() as f64
-        } else {
-            0.0
-        }
+        if c.total() > 0 { 100.0 * n as f64 / c.total() as f64 } else { 0.0 }
     };
     let l = &r.total.latency;
     let mut s = format!(
@@ -254,20 +225,10 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
         l.quantile_ms(0.99),
         l.max_ms()
     );
-    let width = sc
-        .gateway
-        .routes
-        .iter()
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(0);
+    let width = sc.gateway.routes.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for (route, f) in sc.gateway.routes.iter().zip(&r.routes) {
         let n = f.counts.total();
-        let okp = if n > 0 {
-            100.0 * f.counts.ok as f64 / n as f64
-        } else {
-            100.0
-        };
+        let okp = if n > 0 { 100.0 * f.counts.ok as f64 / n as f64 } else { 100.0 };
         s += &format!(
             "  route {:width$}  {:>9} req  ok {:>7.3}%  p50 {:>9.3} ms  p99 {:>9.3} ms\n",
             route.name,
@@ -297,17 +258,10 @@ impl AtomicFile {
     /// # Errors
     /// If the temporary file cannot be created.
     pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = target.with_file_name(format!(".{name}.tmp"));
         let file = std::fs::File::create(&tmp)?;
-        Ok(AtomicFile {
-            tmp,
-            target: target.to_path_buf(),
-            file: Some(std::io::BufWriter::new(file)),
-        })
+        Ok(AtomicFile { tmp, target: target.to_path_buf(), file: Some(std::io::BufWriter::new(file)) })
     }
 
     pub fn writer(&mut self) -> &mut dyn Write {

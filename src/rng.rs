@@ -55,14 +55,8 @@ mod tests {
 
     #[test]
     fn same_name_same_draws() {
-        let a: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(RootSeed(7).stream("x"), |r, _: u64| Some(r.random()))
-            .collect();
-        let b: Vec<u64> = (0..4)
-            .map(|_| 0)
-            .scan(RootSeed(7).stream("x"), |r, _: u64| Some(r.random()))
-            .collect();
+        let a: Vec<u64> = (0..4).map(|_| 0).scan(RootSeed(7).stream("x"), |r, _: u64| Some(r.random())).collect();
+        let b: Vec<u64> = (0..4).map(|_| 0).scan(RootSeed(7).stream("x"), |r, _: u64| Some(r.random())).collect();
         assert_eq!(a, b);
     }
 

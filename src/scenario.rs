@@ -31,12 +31,7 @@ pub enum ScenarioError {
     #[error("{file}: cannot read the file: {cause}")]
     Io { file: String, cause: std::io::Error },
     #[error("{file}: malformed JSON at line {line}, column {column}: {message}")]
-    Syntax {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { file: String, line: usize, column: usize, message: String },
     #[error("{}", render_invalid(file, issues))]
     Invalid { file: String, issues: Vec<Issue> },
 }
@@ -62,10 +57,7 @@ fn render_invalid(file: &str, issues: &[Issue]) -> String {
 /// `ScenarioError` naming the file, the JSON path and what was expected.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io {
-        file: file.clone(),
-        cause,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io { file: file.clone(), cause })?;
     load_str(&text, &file)
 }
 
@@ -75,10 +67,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 /// `ScenarioError` naming the file, the JSON path and what was expected.
 pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let raw = parse(text, file)?;
-    validate::validate(raw, file).map_err(|issues| ScenarioError::Invalid {
-        file: file.to_string(),
-        issues,
-    })
+    validate::validate(raw, file).map_err(|issues| ScenarioError::Invalid { file: file.to_string(), issues })
 }
 
 fn parse(text: &str, file: &str) -> Result<raw::ScenarioFile, ScenarioError> {
@@ -92,8 +81,7 @@ fn parse(text: &str, file: &str) -> Result<raw::ScenarioFile, ScenarioError> {
             return Err(classify(inner, file, path));
         }
     };
-    de.end()
-        .map_err(|e| classify(e, file, "(top level)".into()))?;
+    de.end().map_err(|e| classify(e, file, "(top level)".into()))?;
     Ok(raw)
 }
 
@@ -108,10 +96,7 @@ fn classify(err: serde_json::Error, file: &str, path: String) -> ScenarioError {
         },
         Category::Data => ScenarioError::Invalid {
             file: file.to_string(),
-            issues: vec![Issue {
-                path,
-                message: strip_position(&err.to_string()),
-            }],
+            issues: vec![Issue { path, message: strip_position(&err.to_string()) }],
         },
     }
 }
@@ -126,9 +111,5 @@ fn strip_position(msg: &str) -> String {
 }
 
 fn json_path(p: &str) -> String {
-    if p == "." || p.is_empty() {
-        "(top level)".to_string()
-    } else {
-        p.to_string()
-    }
+    if p == "." || p.is_empty() { "(top level)".to_string() } else { p.to_string() }
 }

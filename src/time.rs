@@ -126,9 +126,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
     if t.starts_with('-') {
         return Err(format!("a non-negative duration, found \"{text}\""));
     }
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let scale: f64 = match unit.trim() {
         "ns" => 1.0,
@@ -138,19 +136,13 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         "m" => 60e9,
         "h" => 3600e9,
         "" => {
-            return Err(format!(
-                "a duration with a unit such as \"250ms\" or \"1.5s\", found \"{text}\" (no unit)"
-            ));
+            return Err(format!("a duration with a unit such as \"250ms\" or \"1.5s\", found \"{text}\" (no unit)"));
         }
         other => {
-            return Err(format!(
-                "a duration unit among ns, us, ms, s, m, h, found \"{other}\" in \"{text}\""
-            ));
+            return Err(format!("a duration unit among ns, us, ms, s, m, h, found \"{other}\" in \"{text}\""));
         }
     };
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("a duration such as \"250ms\" or \"1.5s\", found \"{text}\""))?;
+    let value: f64 = num.parse().map_err(|_| format!("a duration such as \"250ms\" or \"1.5s\", found \"{text}\""))?;
     let ns = value * scale;
     // A hundred years of nanoseconds still fits in a u64 with room to add to it.
     if !ns.is_finite() || ns > 100.0 * 365.0 * 86_400.0 * 1e9 {

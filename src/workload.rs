@@ -40,24 +40,12 @@ impl Arrivals {
         for &(d, target) in &schedule.stages {
             let end = t + d.as_secs_f64();
             if end > t {
-                segments.push(Segment {
-                    start: t,
-                    end,
-                    r0: r,
-                    r1: target,
-                });
+                segments.push(Segment { start: t, end, r0: r, r1: target });
             }
             t = end;
             r = target;
         }
-        Arrivals {
-            process,
-            segments,
-            final_rate: r,
-            final_gap: 1.0 / r,
-            final_start: t,
-            rng,
-        }
+        Arrivals { process, segments, final_rate: r, final_gap: 1.0 / r, final_start: t, rng }
     }
 
     /// The rate in requests per second at time `t`.
@@ -130,11 +118,7 @@ impl Mix {
             acc += w;
             acc
         });
-        Mix {
-            cumulative: cumulative.collect(),
-            routes: entries.iter().map(|&(r, _)| r).collect(),
-            rng,
-        }
+        Mix { cumulative: cumulative.collect(), routes: entries.iter().map(|&(r, _)| r).collect(), rng }
     }
 
     #[inline]
@@ -142,10 +126,7 @@ impl Mix {
         if self.routes.len() == 1 {
             return self.routes[0];
         }
-        let total = *self
-            .cumulative
-            .last()
-            .expect("validated: the mix is not empty");
+        let total = *self.cumulative.last().expect("validated: the mix is not empty");
         let u = self.rng.random::<f64>() * total;
         let i = self.cumulative.partition_point(|&c| c <= u);
         self.routes[i.min(self.routes.len() - 1)]
@@ -176,10 +157,7 @@ mod tests {
 
     #[test]
     fn constant_process_is_evenly_spaced() {
-        let sched = RateSchedule {
-            start_rate: 100.0,
-            stages: vec![],
-        };
+        let sched = RateSchedule { start_rate: 100.0, stages: vec![] };
         let mut a = Arrivals::new(Process::Constant, &sched, RootSeed(1).stream("a"));
         assert_eq!(a.next(SimTime::ZERO), Some(SimTime(10_000_000)));
         assert_eq!(count_in(&mut a, 0.0, 10.0), 999);
@@ -187,10 +165,7 @@ mod tests {
 
     #[test]
     fn poisson_rate_matches() {
-        let sched = RateSchedule {
-            start_rate: 1000.0,
-            stages: vec![],
-        };
+        let sched = RateSchedule { start_rate: 1000.0, stages: vec![] };
         let mut a = Arrivals::new(Process::Poisson, &sched, RootSeed(1).stream("a"));
         let n = count_in(&mut a, 0.0, 100.0);
         assert!((n as f64 - 100_000.0).abs() < 1_500.0, "{n}");
@@ -218,11 +193,7 @@ mod tests {
         let mut a = Arrivals::new(Process::Poisson, &sched, RootSeed(1).stream("a"));
         let spike = count_in(&mut a, 20.0, 21.0);
         assert!((900..1100).contains(&spike), "{spike}");
-        assert_eq!(
-            a.next(SimTime::from_secs_for_test(22)),
-            None,
-            "rate stays zero after the spike"
-        );
+        assert_eq!(a.next(SimTime::from_secs_for_test(22)), None, "rate stays zero after the spike");
     }
 
     #[test]
@@ -233,10 +204,7 @@ mod tests {
         for _ in 0..100_000 {
             c[m.pick().idx()] += 1;
         }
-        assert!(
-            (59_000..61_000).contains(&c[0]) && (29_000..31_000).contains(&c[1]),
-            "{c:?}"
-        );
+        assert!((59_000..61_000).contains(&c[0]) && (29_000..31_000).contains(&c[1]), "{c:?}");
     }
 
     impl SimTime {

@@ -12,11 +12,7 @@ pub struct PeakEwma {
 
 impl PeakEwma {
     pub fn new(default_rtt: SimDuration, decay: SimDuration, now: SimTime) -> Self {
-        PeakEwma {
-            rtt_ns: default_rtt.as_nanos() as f64,
-            update_at: now,
-            decay_ns: decay.as_nanos() as f64,
-        }
+        PeakEwma { rtt_ns: default_rtt.as_nanos() as f64, update_at: now, decay_ns: decay.as_nanos() as f64 }
     }
 
     /// tower's `update`: a sample above the estimate replaces it (the peak); otherwise
@@ -62,11 +58,7 @@ mod tests {
 
     #[test]
     fn cost_grows_with_pending() {
-        let mut e = PeakEwma::new(
-            SimDuration::from_millis(30),
-            SimDuration::from_secs(10),
-            SimTime::ZERO,
-        );
+        let mut e = PeakEwma::new(SimDuration::from_millis(30), SimDuration::from_secs(10), SimTime::ZERO);
         assert_eq!(e.cost(SimTime::ZERO, 0), 30e6);
         assert_eq!(e.cost(SimTime::ZERO, 2), 90e6);
     }

@@ -17,9 +17,7 @@ impl Ring {
         let mut points = Vec::new();
         for (i, h) in hosts.iter().enumerate() {
             // As Envoy: each host gets ceil(min_ring_size * weight / total) points.
-            let n = (u64::from(minimum_ring_size) * u64::from(h.weight))
-                .div_ceil(total.max(1))
-                .max(1);
+            let n = (u64::from(minimum_ring_size) * u64::from(h.weight)).div_ceil(total.max(1)).max(1);
             for k in 0..n {
                 points.push((stable_hash(format!("{}_{k}", h.name).as_bytes()), i as u32));
             }

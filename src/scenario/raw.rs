@@ -54,9 +54,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
                 let mut m = IndexMap::new();
                 while let Some(k) = map.next_key::<String>()? {
                     if m.contains_key(&k) {
-                        return Err(de::Error::custom(format!(
-                            "each name once, but \"{k}\" appears twice"
-                        )));
+                        return Err(de::Error::custom(format!("each name once, but \"{k}\" appears twice")));
                     }
                     let v = map.next_value()?;
                     m.insert(k, v);
@@ -102,9 +100,7 @@ impl<'de> Deserialize<'de> for DistSpec {
                 )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<DistSpec, E> {
-                crate::time::parse_duration(s)
-                    .map(|d| DistSpec::Constant(Dur(d)))
-                    .map_err(E::custom)
+                crate::time::parse_duration(s).map(|d| DistSpec::Constant(Dur(d))).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
                 DistObj::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistSpec::Full)

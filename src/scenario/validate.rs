@@ -25,9 +25,7 @@ pub const MAX_RING_SIZE: u32 = 8 * 1024 * 1024;
 /// Linkerd's PeakEWMA defaults.
 pub const DEFAULT_EWMA_DECAY: SimDuration = SimDuration::from_secs(10);
 pub const DEFAULT_EWMA_RTT: SimDuration = SimDuration::from_millis(30);
-const METHODS: [&str; 9] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-];
+const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
 
 struct Ctx {
     issues: Vec<Issue>,
@@ -38,13 +36,8 @@ fn name_problem(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > 63 {
         return Some(format!("a name of 1 to 63 characters, found \"{name}\""));
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Some(format!(
-            "a name of letters, digits, '-' and '_', found \"{name}\""
-        ));
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Some(format!("a name of letters, digits, '-' and '_', found \"{name}\""));
     }
     None
 }
@@ -57,10 +50,7 @@ impl Ctx {
     }
 
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.issues.push(Issue {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.issues.push(Issue { path: path.into(), message: message.into() });
     }
 
     fn percent(&mut self, path: String, v: Option<f64>, default: f64) -> f64 {
@@ -118,24 +108,13 @@ impl Ctx {
             DistObj::Constant { value } => Dist::Constant(value.0),
             DistObj::Uniform { min, max } => {
                 if max.0 < min.0 {
-                    return bad(
-                        self,
-                        "max",
-                        format!("a maximum at least the minimum {}, found {}", min.0, max.0),
-                    );
+                    return bad(self, "max", format!("a maximum at least the minimum {}, found {}", min.0, max.0));
                 }
-                Dist::Uniform {
-                    min_ns: ns(min),
-                    span_ns: ns(max) - ns(min),
-                }
+                Dist::Uniform { min_ns: ns(min), span_ns: ns(max) - ns(min) }
             }
             DistObj::Exponential { mean } => {
                 if mean.0.is_zero() {
-                    return bad(
-                        self,
-                        "mean",
-                        "a mean greater than zero (use \"0s\" for no delay)".into(),
-                    );
+                    return bad(self, "mean", "a mean greater than zero (use \"0s\" for no delay)".into());
                 }
                 Dist::Exponential { mean_ns: ns(mean) }
             }
@@ -157,11 +136,7 @@ impl Ctx {
             }
             DistObj::Pareto { scale, shape } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(
-                        self,
-                        "shape",
-                        format!("a shape greater than zero, found {shape}"),
-                    );
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
                 }
                 match Pareto::new(ns(scale), *shape) {
                     Ok(d) => Dist::Pareto(d),
@@ -170,11 +145,7 @@ impl Ctx {
             }
             DistObj::Weibull { scale, shape } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(
-                        self,
-                        "shape",
-                        format!("a shape greater than zero, found {shape}"),
-                    );
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
                 }
                 match Weibull::new(ns(scale), *shape) {
                     Ok(d) => Dist::Weibull(d),
@@ -183,11 +154,7 @@ impl Ctx {
             }
             DistObj::Gamma { shape, scale } => {
                 if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(
-                        self,
-                        "shape",
-                        format!("a shape greater than zero, found {shape}"),
-                    );
+                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
                 }
                 match Gamma::new(*shape, ns(scale)) {
                     Ok(d) if scale.0.as_nanos() > 0 => Dist::Gamma(d),
@@ -231,10 +198,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     if f.name.trim().is_empty() {
         cx.err("name", "a non-empty scenario name");
     } else if f.name.contains(['/', '\\']) || f.name.starts_with('.') {
-        cx.err(
-            "name",
-            "a name usable as a folder name (no '/', '\\' or leading '.')",
-        );
+        cx.err("name", "a name usable as a folder name (no '/', '\\' or leading '.')");
     }
     let run = validate_run(&mut cx, &f.run);
     let metrics_interval = match f.metrics.as_ref().and_then(|m| m.interval) {
@@ -252,12 +216,8 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     if f.services.is_empty() {
         cx.err("services", "at least one service");
     }
-    let service_ids: IndexMap<&str, ServiceId> = f
-        .services
-        .keys()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), ServiceId(i as u32)))
-        .collect();
+    let service_ids: IndexMap<&str, ServiceId> =
+        f.services.keys().enumerate().map(|(i, k)| (k.as_str(), ServiceId(i as u32))).collect();
     let mut services = Vec::new();
     let mut endpoints: Vec<Endpoint> = Vec::new();
     let mut instances = Vec::new();
@@ -275,18 +235,12 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         let p = format!("services.{sname}");
         cx.name(p.clone(), sname);
         if sname == "gateway" {
-            cx.err(
-                p.clone(),
-                "a service name other than \"gateway\", which policies use for the gateway",
-            );
+            cx.err(p.clone(), "a service name other than \"gateway\", which policies use for the gateway");
         }
         let workers = cx.positive_count(format!("{p}.workers"), s.workers, 1, "worker");
         let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
             (Some(_), Some(_)) => {
-                cx.err(
-                    format!("{p}.replicas"),
-                    "either replicas or instances, not both",
-                );
+                cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
                 Vec::new()
             }
             (Some(list), None) => {
@@ -304,10 +258,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             }
             (None, replicas) => {
                 let n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");
-                let zl = s
-                    .zones
-                    .clone()
-                    .unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
+                let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
                     cx.err(format!("{p}.zones"), "at least one zone");
                 }
@@ -322,30 +273,20 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             }
         };
         if s.instances.is_some() && s.zones.is_some() {
-            cx.err(
-                format!("{p}.zones"),
-                "zones belong in each instance when instances are listed",
-            );
+            cx.err(format!("{p}.zones"), "zones belong in each instance when instances are listed");
         }
         let mut ids = Vec::new();
         for (k, spec) in specs.iter().enumerate() {
             let ip = format!("{p}.instances[{k}]");
             if let Some(z) = &spec.zone {
-                let zp = if s.instances.is_some() {
-                    format!("{ip}.zone")
-                } else {
-                    format!("{p}.zones")
-                };
+                let zp = if s.instances.is_some() { format!("{ip}.zone") } else { format!("{p}.zones") };
                 cx.name(zp, z);
             }
             let slowdown = match spec.slowdown {
                 None => 1.0,
                 Some(x) if x.is_finite() && x > 0.0 => x,
                 Some(x) => {
-                    cx.err(
-                        format!("{ip}.slowdown"),
-                        format!("a service-time factor greater than zero, found {x}"),
-                    );
+                    cx.err(format!("{ip}.slowdown"), format!("a service-time factor greater than zero, found {x}"));
                     1.0
                 }
             };
@@ -355,12 +296,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 name: format!("{sname}-{k}"),
                 service: sid,
                 zone: zones.id(spec.zone.as_deref().unwrap_or(DEFAULT_ZONE)),
-                workers: cx.positive_count(
-                    format!("{ip}.workers"),
-                    spec.workers,
-                    workers,
-                    "worker",
-                ),
+                workers: cx.positive_count(format!("{ip}.workers"), spec.workers, workers, "worker"),
                 weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
                 slowdown,
             });
@@ -376,14 +312,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             for (ci, c) in e.calls.iter().enumerate() {
                 let cp = format!("{ep}.calls[{ci}]");
                 let Some(&csid) = service_ids.get(c.service.as_str()) else {
-                    cx.err(
-                        format!("{cp}.service"),
-                        unknown("service", &c.service, service_ids.keys().copied()),
-                    );
+                    cx.err(format!("{cp}.service"), unknown("service", &c.service, service_ids.keys().copied()));
                     continue;
                 };
-                let Some(&ceid) = endpoint_ids.get(&(c.service.as_str(), c.endpoint.as_str()))
-                else {
+                let Some(&ceid) = endpoint_ids.get(&(c.service.as_str(), c.endpoint.as_str())) else {
                     let names = f.services[&c.service].endpoints.keys().map(String::as_str);
                     cx.err(
                         format!("{cp}.endpoint"),
@@ -438,22 +370,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     }
     check_cycles(&mut cx, &endpoints, &services);
 
-    let routes = validate_routes(
-        &mut cx,
-        &f.gateway.routes,
-        &service_ids,
-        &endpoint_ids,
-        &f.services,
-    );
+    let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
-    let policies = validate_policies(
-        &mut cx,
-        f.policies.as_ref(),
-        &service_ids,
-        &endpoint_ids,
-        &services,
-        endpoints.len(),
-    );
+    let policies =
+        validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, endpoints.len());
     let workload = validate_workload(&mut cx, &f.workload, &routes);
 
     if !cx.issues.is_empty() {
@@ -468,10 +388,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         metrics_interval,
         zones: zones.0.into_keys().collect(),
         network,
-        gateway: Gateway {
-            zone: gateway_zone,
-            routes,
-        },
+        gateway: Gateway { zone: gateway_zone, routes },
         services,
         endpoints,
         instances,
@@ -482,32 +399,21 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
 
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
     let list: Vec<&str> = known.collect();
-    format!(
-        "a known {what}, found \"{name}\" (known: {})",
-        list.join(", ")
-    )
+    format!("a known {what}, found \"{name}\" (known: {})", list.join(", "))
 }
 
 fn validate_run(cx: &mut Ctx, r: &raw::RunSpec) -> RunLimits {
-    let duration = r
-        .duration
-        .map(|d| cx.positive_duration("run.duration".into(), d.0));
+    let duration = r.duration.map(|d| cx.positive_duration("run.duration".into(), d.0));
     if r.requests == Some(0) {
         cx.err("run.requests", "at least 1 request, found 0");
     }
     if duration.is_none() && r.requests.is_none() {
-        cx.err(
-            "run",
-            "a stop condition: \"duration\", \"requests\" or both",
-        );
+        cx.err("run", "a stop condition: \"duration\", \"requests\" or both");
     }
     let warmup = r.warmup.map_or(SimDuration::ZERO, |d| d.0);
     if let Some(d) = duration {
         if warmup >= d && !d.is_zero() {
-            cx.err(
-                "run.warmup",
-                format!("a warm-up shorter than the duration {d}, found {warmup}"),
-            );
+            cx.err("run.warmup", format!("a warm-up shorter than the duration {d}, found {warmup}"));
         }
     }
     let events_max = r.events_max.unwrap_or(DEFAULT_EVENTS_MAX);
@@ -543,10 +449,7 @@ fn validate_routes(
         let p = format!("gateway.routes[{i}]");
         cx.name(format!("{p}.name"), &r.name);
         if routes.iter().any(|o| o.name == r.name) {
-            cx.err(
-                format!("{p}.name"),
-                format!("a unique route name, \"{}\" is used twice", r.name),
-            );
+            cx.err(format!("{p}.name"), format!("a unique route name, \"{}\" is used twice", r.name));
         }
         let (method, path_prefix) = match &r.match_ {
             None => (None, None),
@@ -555,10 +458,7 @@ fn validate_routes(
                     if !METHODS.contains(&meth.as_str()) {
                         cx.err(
                             format!("{p}.match.method"),
-                            format!(
-                                "an HTTP method in capitals ({}), found \"{meth}\"",
-                                METHODS.join(", ")
-                            ),
+                            format!("an HTTP method in capitals ({}), found \"{meth}\"", METHODS.join(", ")),
                         );
                     }
                 }
@@ -575,10 +475,7 @@ fn validate_routes(
         };
         let d = &r.destination;
         let Some(&sid) = service_ids.get(d.service.as_str()) else {
-            cx.err(
-                format!("{p}.destination.service"),
-                unknown("service", &d.service, service_ids.keys().copied()),
-            );
+            cx.err(format!("{p}.destination.service"), unknown("service", &d.service, service_ids.keys().copied()));
             continue;
         };
         let Some(&eid) = endpoint_ids.get(&(d.service.as_str(), d.endpoint.as_str())) else {
@@ -589,13 +486,7 @@ fn validate_routes(
             );
             continue;
         };
-        routes.push(Route {
-            name: r.name.clone(),
-            method,
-            path_prefix,
-            service: sid,
-            endpoint: eid,
-        });
+        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid });
     }
     routes
 }
@@ -616,35 +507,20 @@ fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Z
             let name = format!("{}|{}", known[a], known[b]);
             link_of[a * n + b] = LinkId(links.len() as u32);
             link_of[b * n + a] = LinkId(links.len() as u32);
-            links.push(Link {
-                name,
-                latency: default_latency.clone(),
-                loss: default_loss,
-            });
+            links.push(Link { name, latency: default_latency.clone(), loss: default_loss });
         }
     }
-    for (i, l) in spec
-        .map(|n| n.links.as_slice())
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
+    for (i, l) in spec.map(|n| n.links.as_slice()).unwrap_or(&[]).iter().enumerate() {
         let p = format!("network.links[{i}]");
         if l.between.len() != 2 {
-            cx.err(
-                format!("{p}.between"),
-                format!("two zone names, found {}", l.between.len()),
-            );
+            cx.err(format!("{p}.between"), format!("two zone names, found {}", l.between.len()));
             continue;
         }
         let mut ids = Vec::new();
         for (k, z) in l.between.iter().enumerate() {
             match zones.0.get_index_of(z.as_str()) {
                 Some(id) => ids.push(id),
-                None => cx.err(
-                    format!("{p}.between[{k}]"),
-                    unknown("zone", z, known.iter().map(String::as_str)),
-                ),
+                None => cx.err(format!("{p}.between[{k}]"), unknown("zone", z, known.iter().map(String::as_str))),
             }
         }
         if ids.len() != 2 {
@@ -658,11 +534,7 @@ fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Z
             link.loss = cx.percent(format!("{p}.loss"), l.loss, 0.0);
         }
     }
-    Network {
-        links,
-        link_of,
-        zone_count: n,
-    }
+    Network { links, link_of, zone_count: n }
 }
 
 fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerConfig {
@@ -674,10 +546,7 @@ fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerC
         L::LeastOutstanding {} => BalancerConfig::LeastOutstanding,
         L::P2c {} => BalancerConfig::P2c,
         L::PeakEwma { decay, default_rtt } => BalancerConfig::PeakEwma {
-            decay: cx.positive_duration(
-                format!("{path}.decay"),
-                decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0),
-            ),
+            decay: cx.positive_duration(format!("{path}.decay"), decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0)),
             default_rtt: default_rtt.map_or(DEFAULT_EWMA_RTT, |d| d.0),
         },
         L::RingHash { minimum_ring_size } => {
@@ -688,9 +557,7 @@ fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerC
                     format!("a ring size from 1 to {MAX_RING_SIZE}, found {size}"),
                 );
             }
-            BalancerConfig::RingHash {
-                minimum_ring_size: size.clamp(1, MAX_RING_SIZE),
-            }
+            BalancerConfig::RingHash { minimum_ring_size: size.clamp(1, MAX_RING_SIZE) }
         }
     }
 }
@@ -728,10 +595,7 @@ fn validate_policies(
         let o = &spec.overrides[i];
         let p = format!("policies.overrides[{i}]");
         let Some(&dest) = service_ids.get(o.destination.as_str()) else {
-            cx.err(
-                format!("{p}.destination"),
-                unknown("service", &o.destination, service_ids.keys().copied()),
-            );
+            cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
             continue;
         };
         let caller_range: Vec<usize> = match o.source.as_deref() {
@@ -741,10 +605,7 @@ fn validate_policies(
                 Some(&sid) => vec![Caller::Service(sid).idx()],
                 None => {
                     let known = std::iter::once("gateway").chain(service_ids.keys().copied());
-                    cx.err(
-                        format!("{p}.source"),
-                        unknown("caller (\"gateway\" or a service)", s, known),
-                    );
+                    cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
                     continue;
                 }
             },
@@ -754,24 +615,19 @@ fn validate_policies(
             Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
                 Some(&eid) => vec![eid],
                 None => {
-                    let names = endpoint_ids
-                        .keys()
-                        .filter(|(s, _)| *s == o.destination)
-                        .map(|(_, e)| *e);
-                    cx.err(
-                        format!("{p}.endpoint"),
-                        unknown(&format!("endpoint of {}", o.destination), e, names),
-                    );
+                    let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
+                    cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
                     continue;
                 }
             },
         };
-        let timeout = o
-            .timeout
-            .map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
+        let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let lb = match &o.load_balancer {
             Some(_) if o.endpoint.is_some() => {
-                cx.err(format!("{p}.loadBalancer"), "a load balancer per destination service; remove \"endpoint\" or move it to its own override");
+                cx.err(
+                    format!("{p}.loadBalancer"),
+                    "a load balancer per destination service; remove \"endpoint\" or move it to its own override",
+                );
                 None
             }
             Some(spec) => Some(balancer(cx, &format!("{p}.loadBalancer"), spec)),
@@ -788,28 +644,17 @@ fn validate_policies(
             }
         }
     }
-    Policies {
-        service_count: services.len(),
-        endpoint_count,
-        call,
-        balancer: lbs,
-    }
+    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs }
 }
 
 fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> Workload {
     let load = match (&w.arrivals, &w.users) {
         (Some(_), Some(_)) => {
-            cx.err(
-                "workload.users",
-                "either open-loop \"arrivals\" or closed-loop \"users\", not both",
-            );
+            cx.err("workload.users", "either open-loop \"arrivals\" or closed-loop \"users\", not both");
             None
         }
         (None, None) => {
-            cx.err(
-                "workload",
-                "a load: open-loop \"arrivals\" or closed-loop \"users\"",
-            );
+            cx.err("workload", "a load: open-loop \"arrivals\" or closed-loop \"users\"");
             None
         }
         (Some(a), None) => Some(validate_arrivals(cx, a)),
@@ -817,10 +662,7 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
             if u.count == 0 {
                 cx.err("workload.users.count", "at least 1 user, found 0");
             }
-            Some(Load::Closed {
-                users: u.count.max(1),
-                think_time: cx.dist("workload.users.thinkTime", &u.think_time),
-            })
+            Some(Load::Closed { users: u.count.max(1), think_time: cx.dist("workload.users.thinkTime", &u.think_time) })
         }
     };
     if w.mix.is_empty() {
@@ -830,43 +672,33 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
     for (i, m) in w.mix.iter().enumerate() {
         let p = format!("workload.mix[{i}]");
         if !(m.weight.is_finite() && m.weight > 0.0) {
-            cx.err(
-                format!("{p}.weight"),
-                format!("a weight greater than zero, found {}", m.weight),
-            );
+            cx.err(format!("{p}.weight"), format!("a weight greater than zero, found {}", m.weight));
         }
         let route = match (&m.route, &m.method, &m.path) {
             (Some(name), None, None) => match routes.iter().position(|r| &r.name == name) {
                 Some(r) => Some(r),
                 None => {
-                    cx.err(
-                        format!("{p}.route"),
-                        unknown("route", name, routes.iter().map(|r| r.name.as_str())),
-                    );
+                    cx.err(format!("{p}.route"), unknown("route", name, routes.iter().map(|r| r.name.as_str())));
                     None
                 }
             },
             (None, method, Some(path)) => {
                 // First match in file order, as Envoy and Istio route.
                 let hit = routes.iter().position(|r| {
-                    r.method
-                        .as_ref()
-                        .is_none_or(|rm| Some(rm) == method.as_ref())
-                        && r.path_prefix
-                            .as_ref()
-                            .is_some_and(|pp| path.starts_with(pp.as_str()))
+                    r.method.as_ref().is_none_or(|rm| Some(rm) == method.as_ref())
+                        && r.path_prefix.as_ref().is_some_and(|pp| path.starts_with(pp.as_str()))
                 });
                 if hit.is_none() {
                     let m = method.as_deref().unwrap_or("any method");
-                    cx.err(format!("{p}.path"), format!("a request that some gateway route matches, but no route matches {m} {path}"));
+                    cx.err(
+                        format!("{p}.path"),
+                        format!("a request that some gateway route matches, but no route matches {m} {path}"),
+                    );
                 }
                 hit
             }
             _ => {
-                cx.err(
-                    p.clone(),
-                    "either \"route\" (a route name) or \"path\" (with an optional \"method\")",
-                );
+                cx.err(p.clone(), "either \"route\" (a route name) or \"path\" (with an optional \"method\")");
                 None
             }
         };
@@ -879,10 +711,7 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
         cx.err("workload.clients", "at least 1 client, found 0");
     }
     Workload {
-        load: load.unwrap_or(Load::Closed {
-            users: 1,
-            think_time: Dist::Constant(SimDuration::ZERO),
-        }),
+        load: load.unwrap_or(Load::Closed { users: 1, think_time: Dist::Constant(SimDuration::ZERO) }),
         mix,
         clients: clients.max(1),
     }
@@ -897,12 +726,12 @@ fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
     let schedule = match (a.rate, a.start_rate, &a.stages) {
         (Some(r), None, None) => {
             if !(rate_ok(r) && r > 0.0) {
-                cx.err("workload.arrivals.rate", format!("a rate in requests per second, greater than zero and at most 1e9, found {r}"));
+                cx.err(
+                    "workload.arrivals.rate",
+                    format!("a rate in requests per second, greater than zero and at most 1e9, found {r}"),
+                );
             }
-            RateSchedule {
-                start_rate: r,
-                stages: Vec::new(),
-            }
+            RateSchedule { start_rate: r, stages: Vec::new() }
         }
         (None, start, Some(stages)) => {
             let start = start.unwrap_or(0.0);
@@ -919,33 +748,18 @@ fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
                 if !rate_ok(s.target) {
                     cx.err(
                         format!("workload.arrivals.stages[{i}].target"),
-                        format!(
-                            "a rate in requests per second from 0 to 1e9, found {}",
-                            s.target
-                        ),
+                        format!("a rate in requests per second from 0 to 1e9, found {}", s.target),
                     );
                 }
             }
             if start <= 0.0 && stages.iter().all(|s| s.target <= 0.0) {
-                cx.err(
-                    "workload.arrivals.stages",
-                    "a schedule with some rate above zero",
-                );
+                cx.err("workload.arrivals.stages", "a schedule with some rate above zero");
             }
-            RateSchedule {
-                start_rate: start,
-                stages: stages.iter().map(|s| (s.duration.0, s.target)).collect(),
-            }
+            RateSchedule { start_rate: start, stages: stages.iter().map(|s| (s.duration.0, s.target)).collect() }
         }
         _ => {
-            cx.err(
-                "workload.arrivals",
-                "either \"rate\", or \"stages\" with an optional \"startRate\"",
-            );
-            RateSchedule {
-                start_rate: 1.0,
-                stages: Vec::new(),
-            }
+            cx.err("workload.arrivals", "either \"rate\", or \"stages\" with an optional \"startRate\"");
+            RateSchedule { start_rate: 1.0, stages: Vec::new() }
         }
     };
     Load::Open { process, schedule }
@@ -960,13 +774,7 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
         Done,
     }
     let mut mark = vec![Mark::New; endpoints.len()];
-    let name = |e: usize| {
-        format!(
-            "{}.{}",
-            services[endpoints[e].service.idx()].name,
-            endpoints[e].name
-        )
-    };
+    let name = |e: usize| format!("{}.{}", services[endpoints[e].service.idx()].name, endpoints[e].name);
     for root in 0..endpoints.len() {
         if mark[root] != Mark::New {
             continue;
@@ -985,8 +793,7 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
                     }
                     Mark::Active => {
                         let from = stack.iter().position(|&(x, _)| x == t).unwrap_or(0);
-                        let mut cycle: Vec<String> =
-                            stack[from..].iter().map(|&(x, _)| name(x)).collect();
+                        let mut cycle: Vec<String> = stack[from..].iter().map(|&(x, _)| name(x)).collect();
                         cycle.push(name(t));
                         let ci = next;
                         let svc = &services[endpoints[e].service.idx()].name;

@@ -51,12 +51,7 @@ pub struct EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(1024),
-            lanes: Vec::new(),
-            seq: 0,
-            len: 0,
-        }
+        EventQueue { heap: BinaryHeap::with_capacity(1024), lanes: Vec::new(), seq: 0, len: 0 }
     }
 
     /// A new lane for events that are pushed in nondecreasing time order.
@@ -87,10 +82,7 @@ impl<E> EventQueue<E> {
     pub fn push_lane(&mut self, lane: Lane, at: SimTime, event: E) {
         let key = self.key(at);
         let q = &mut self.lanes[lane.0 as usize];
-        assert!(
-            q.back().is_none_or(|b| b.key < key),
-            "lane events must be pushed in time order"
-        );
+        assert!(q.back().is_none_or(|b| b.key < key), "lane events must be pushed in time order");
         q.push_back(Entry { key, event });
     }
 

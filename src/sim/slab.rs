@@ -20,11 +20,7 @@ pub struct Slab<T> {
 
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Slab {
-            slots: Vec::new(),
-            free: Vec::new(),
-            len: 0,
-        }
+        Slab { slots: Vec::new(), free: Vec::new(), len: 0 }
     }
 
     #[inline]
@@ -34,41 +30,24 @@ impl<T> Slab<T> {
             let slot = &mut self.slots[index as usize];
             debug_assert!(slot.value.is_none());
             slot.value = Some(value);
-            Key {
-                index,
-                generation: slot.generation,
-            }
+            Key { index, generation: slot.generation }
         } else {
             let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 live entries");
-            self.slots.push(Slot {
-                generation: 0,
-                value: Some(value),
-            });
-            Key {
-                index,
-                generation: 0,
-            }
+            self.slots.push(Slot { generation: 0, value: Some(value) });
+            Key { index, generation: 0 }
         }
     }
 
     #[inline]
     pub fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index as usize)?;
-        if slot.generation == key.generation {
-            slot.value.as_ref()
-        } else {
-            None
-        }
+        if slot.generation == key.generation { slot.value.as_ref() } else { None }
     }
 
     #[inline]
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
-        if slot.generation == key.generation {
-            slot.value.as_mut()
-        } else {
-            None
-        }
+        if slot.generation == key.generation { slot.value.as_mut() } else { None }
     }
 
     #[inline]

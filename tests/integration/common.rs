@@ -5,9 +5,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 pub fn scenario_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(format!("{name}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{name}.json"))
 }
 
 pub fn scenario_json(name: &str) -> Value {
@@ -23,22 +21,13 @@ pub fn load(name: &str) -> Scenario {
 pub fn load_edited(name: &str, edit: impl FnOnce(&mut Value)) -> Scenario {
     let mut v = scenario_json(name);
     edit(&mut v);
-    meshsim::load_str(&v.to_string(), &format!("{name}.json (edited)"))
-        .unwrap_or_else(|e| panic!("{e}"))
+    meshsim::load_str(&v.to_string(), &format!("{name}.json (edited)")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs a scenario; returns the result, its summary.json value and its timeseries.csv bytes.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>) {
     let mut ts = Vec::new();
-    let r = meshsim::run(
-        sc,
-        opts,
-        Hooks {
-            timeseries: Some(&mut ts),
-            progress: None,
-        },
-    )
-    .expect("run writes to memory");
+    let r = meshsim::run(sc, opts, Hooks { timeseries: Some(&mut ts), progress: None }).expect("run writes to memory");
     let summary = meshsim::report::summary(sc, &r);
     (r, summary, ts)
 }
@@ -46,12 +35,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>) {
 pub fn f(v: &Value, path: &str) -> f64 {
     let mut cur = v;
     for part in path.split('.') {
-        cur = cur
-            .get(part)
-            .unwrap_or_else(|| panic!("no {part} in {path}"));
+        cur = cur.get(part).unwrap_or_else(|| panic!("no {part} in {path}"));
     }
-    cur.as_f64()
-        .unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
+    cur.as_f64().unwrap_or_else(|| panic!("{path} is not a number: {cur}"))
 }
 
 /// A fresh empty folder for one test's outputs.

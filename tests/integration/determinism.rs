@@ -7,16 +7,10 @@ use std::process::Command;
 #[test]
 fn same_seed_same_bytes_in_memory() {
     let sc = load("baseline");
-    let opts = RunOptions {
-        duration: Some(meshsim::SimDuration::from_secs(20)),
-        ..Default::default()
-    };
+    let opts = RunOptions { duration: Some(meshsim::SimDuration::from_secs(20)), ..Default::default() };
     let (_, s1, t1) = run(&sc, &opts);
     let (_, s2, t2) = run(&sc, &opts);
-    assert_eq!(
-        meshsim::report::summary_bytes(&s1),
-        meshsim::report::summary_bytes(&s2)
-    );
+    assert_eq!(meshsim::report::summary_bytes(&s1), meshsim::report::summary_bytes(&s2));
     assert_eq!(t1, t2);
     assert!(t1.len() > 1000, "the time series has rows");
 }
@@ -25,22 +19,8 @@ fn same_seed_same_bytes_in_memory() {
 fn another_seed_gives_other_numbers() {
     let sc = load("baseline");
     let d = Some(meshsim::SimDuration::from_secs(20));
-    let (_, a, ta) = run(
-        &sc,
-        &RunOptions {
-            duration: d,
-            seed: Some(1),
-            ..Default::default()
-        },
-    );
-    let (_, b, tb) = run(
-        &sc,
-        &RunOptions {
-            duration: d,
-            seed: Some(2),
-            ..Default::default()
-        },
-    );
+    let (_, a, ta) = run(&sc, &RunOptions { duration: d, seed: Some(1), ..Default::default() });
+    let (_, b, tb) = run(&sc, &RunOptions { duration: d, seed: Some(2), ..Default::default() });
     assert_ne!(a["latency_ms"], b["latency_ms"]);
     assert_ne!(a["requests"]["total"], b["requests"]["total"]);
     assert_ne!(ta, tb);
@@ -52,21 +32,11 @@ fn cli_runs_twice_to_identical_files() {
     let dirs = [temp_dir("det-a"), temp_dir("det-b")];
     for dir in &dirs {
         let out = Command::new(bin)
-            .args([
-                "run",
-                scenario_path("baseline").to_str().unwrap(),
-                "--duration",
-                "10s",
-                "--out",
-            ])
+            .args(["run", scenario_path("baseline").to_str().unwrap(), "--duration", "10s", "--out"])
             .arg(dir)
             .output()
             .expect("meshsim runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         // Speed figures go to stderr only, never into files or stdout.
         assert!(String::from_utf8_lossy(&out.stderr).contains("events/s"));
     }
@@ -84,12 +54,10 @@ fn adding_a_service_does_not_shift_other_streams() {
     // same arrival times, so the same number of requests in the same duration.
     let sc = load("mmc");
     let wider = crate::common::load_edited("mmc", |v| {
-        v["services"]["spare"] = serde_json::json!({"endpoints": {"x": {"serviceTime": {"type": "exponential", "mean": "1ms"}}}});
+        v["services"]["spare"] =
+            serde_json::json!({"endpoints": {"x": {"serviceTime": {"type": "exponential", "mean": "1ms"}}}});
     });
-    let opts = RunOptions {
-        requests: Some(50_000),
-        ..Default::default()
-    };
+    let opts = RunOptions { requests: Some(50_000), ..Default::default() };
     let (ra, a, _) = run(&sc, &opts);
     let (rb, b, _) = run(&wider, &opts);
     assert_eq!(ra.arrivals_end, rb.arrivals_end);

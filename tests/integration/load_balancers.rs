@@ -19,16 +19,8 @@ fn spread(balancer: Value, slow: bool, clients: u64) -> Vec<f64> {
         v["workload"]["clients"] = json!(clients);
         v["workload"]["arrivals"]["rate"] = json!(200);
     });
-    let (_, s, _) = run(
-        &sc,
-        &RunOptions {
-            requests: Some(40_000),
-            ..Default::default()
-        },
-    );
-    (0..4)
-        .map(|i| f(&s, &format!("instances.station-{i}.arrivals")))
-        .collect()
+    let (_, s, _) = run(&sc, &RunOptions { requests: Some(40_000), ..Default::default() });
+    (0..4).map(|i| f(&s, &format!("instances.station-{i}.arrivals"))).collect()
 }
 
 #[test]
@@ -36,10 +28,7 @@ fn round_robin_spreads_exactly() {
     let c = spread(json!({"type": "round-robin"}), true, 10_000);
     assert_eq!(c.iter().sum::<f64>(), 40_000.0);
     for x in &c {
-        assert_eq!(
-            *x, 10_000.0,
-            "round robin gives each instance a quarter: {c:?}"
-        );
+        assert_eq!(*x, 10_000.0, "round robin gives each instance a quarter: {c:?}");
     }
 }
 
@@ -47,11 +36,7 @@ fn round_robin_spreads_exactly() {
 fn weighted_round_robin_is_proportional_to_weights() {
     let c = spread(json!({"type": "weighted-round-robin"}), true, 10_000);
     for (i, x) in c.iter().enumerate() {
-        assert_eq!(
-            *x,
-            4_000.0 * (i as f64 + 1.0),
-            "weights 1:2:3:4 over 40,000 calls: {c:?}"
-        );
+        assert_eq!(*x, 4_000.0 * (i as f64 + 1.0), "weights 1:2:3:4 over 40,000 calls: {c:?}");
     }
 }
 
@@ -65,10 +50,7 @@ fn random_is_even_within_noise() {
 
 fn assert_slow_instance_avoided(name: &str, c: &[f64]) {
     let fast_mean = (c[0] + c[1] + c[2]) / 3.0;
-    assert!(
-        c[3] < 0.6 * fast_mean,
-        "{name} should send less to the slow instance: {c:?}"
-    );
+    assert!(c[3] < 0.6 * fast_mean, "{name} should send less to the slow instance: {c:?}");
 }
 
 #[test]
@@ -103,11 +85,7 @@ fn round_robin_does_not_favour_fast_instances() {
 #[test]
 fn ring_hash_pins_a_client_to_one_instance() {
     let one = spread(json!({"type": "ring-hash"}), false, 1);
-    assert_eq!(
-        one.iter().filter(|&&x| x > 0.0).count(),
-        1,
-        "one client, one instance: {one:?}"
-    );
+    assert_eq!(one.iter().filter(|&&x| x > 0.0).count(), 1, "one client, one instance: {one:?}");
     // Many clients cover every instance, and, as in Envoy, heavier hosts own more of the
     // ring (weights 1:2:3:4).
     let many = spread(json!({"type": "ring-hash"}), false, 10_000);

@@ -31,19 +31,12 @@ fn assert_matches_theory(summary: &Value, what: &str, theory_ms: f64) {
     let mean = f(summary, "latency_ms.mean");
     let ci = f(summary, "latency_ms.mean_ci95");
     let rel = (mean - theory_ms).abs() / theory_ms;
-    println!(
-        "{what}: simulated {mean:.3} ± {ci:.3} ms, theory {theory_ms:.3} ms, error {:.3} %",
-        100.0 * rel
-    );
+    println!("{what}: simulated {mean:.3} ± {ci:.3} ms, theory {theory_ms:.3} ms, error {:.3} %", 100.0 * rel);
     assert!(
         (mean - theory_ms).abs() <= ci,
         "{what}: theory {theory_ms:.3} ms is outside the 95% interval {mean:.3} ± {ci:.3} ms"
     );
-    assert!(
-        rel < 0.02,
-        "{what}: {mean:.3} ms is {:.2} % from theory {theory_ms:.3} ms",
-        100.0 * rel
-    );
+    assert!(rel < 0.02, "{what}: {mean:.3} ms is {:.2} % from theory {theory_ms:.3} ms", 100.0 * rel);
 }
 
 /// Little's law, L = lambda W, at every instance and every service, within 1 %.
@@ -52,10 +45,7 @@ fn assert_little_everywhere(summary: &Value) {
     for (group, prefix) in groups {
         for (name, v) in summary[group].as_object().expect("an object") {
             let ratio = f(v, &format!("{prefix}little.L_over_lambda_W"));
-            assert!(
-                (ratio - 1.0).abs() < 0.01,
-                "Little's law at {group}.{name}: L / (lambda W) = {ratio}"
-            );
+            assert!((ratio - 1.0).abs() < 0.01, "Little's law at {group}.{name}: L / (lambda W) = {ratio}");
         }
     }
 }
@@ -76,18 +66,12 @@ fn mmc_mean_sojourn_matches_erlang_c() {
     let sc = load("mmc");
     let (_, s, _) = run(&sc, &RunOptions::default());
     let theory = mmc_w_ms(4, 280.0, 100.0);
-    assert!(
-        (theory - 13.572).abs() < 1e-3,
-        "the scenario's description quotes 13.572 ms"
-    );
+    assert!((theory - 13.572).abs() < 1e-3, "the scenario's description quotes 13.572 ms");
     assert_matches_theory(&s, "M/M/4", theory);
     assert_little_everywhere(&s);
     // The mean wait is Erlang C / (c mu - lambda): 3.572 ms.
     let wait = f(&s, "instances.station-0.wait_ms_mean");
-    assert!(
-        (wait - (theory - 10.0)).abs() / (theory - 10.0) < 0.04,
-        "mean wait {wait}"
-    );
+    assert!((wait - (theory - 10.0)).abs() / (theory - 10.0) < 0.04, "mean wait {wait}");
 }
 
 #[test]
@@ -129,10 +113,7 @@ fn chain_of_three_stations_adds_up() {
     assert_little_everywhere(&s);
     for station in ["a", "b", "c"] {
         let wait = f(&s, &format!("services.{station}.server.wait_ms_mean"));
-        assert!(
-            (wait - 3.572).abs() / 3.572 < 0.05,
-            "{station} waits {wait} ms on average"
-        );
+        assert!((wait - 3.572).abs() / 3.572 < 0.05, "{station} waits {wait} ms on average");
     }
 }
 
@@ -144,10 +125,7 @@ fn lifo_keeps_the_mean_but_widens_the_tail() {
     let lifo = load_edited("mm1", |v| {
         v["services"]["station"]["queue"] = json!({"discipline": "lifo"});
     });
-    let opts = RunOptions {
-        requests: Some(400_000),
-        ..Default::default()
-    };
+    let opts = RunOptions { requests: Some(400_000), ..Default::default() };
     let (_, sf, _) = run(&fifo, &opts);
     let (_, sl, _) = run(&lifo, &opts);
     let theory = 1e3 / 30.0;

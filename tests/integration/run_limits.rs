@@ -10,13 +10,7 @@ use std::process::Command;
 #[test]
 fn requests_option_makes_exactly_that_many_requests() {
     let sc = load("baseline");
-    let (r, s, _) = run(
-        &sc,
-        &RunOptions {
-            requests: Some(5_000),
-            ..Default::default()
-        },
-    );
+    let (r, s, _) = run(&sc, &RunOptions { requests: Some(5_000), ..Default::default() });
     assert_eq!(r.stop, Stop::Completed);
     assert_eq!(r.requests, 5_000);
     // Every request ends in exactly one outcome: total = ok + failed (+ none in flight).
@@ -36,40 +30,21 @@ fn overload_stops_at_in_flight_max() {
     });
     let (r, s, _) = run(&sc, &RunOptions::default());
     match &r.stop {
-        Stop::Limit {
-            kind: LimitKind::InFlightMax,
-            message,
-        } => {
-            assert!(
-                message.contains("inFlightMax") && message.contains("5000"),
-                "{message}"
-            );
+        Stop::Limit { kind: LimitKind::InFlightMax, message } => {
+            assert!(message.contains("inFlightMax") && message.contains("5000"), "{message}");
         }
         other => panic!("expected the in-flight limit, got {other:?}"),
     }
     assert_eq!(s["stop"]["reason"], json!("in-flight-max"));
     let in_flight = s["requests"]["in_flight"].as_u64().unwrap();
-    assert!(
-        in_flight > 4_000,
-        "the requests still in flight are reported: {in_flight}"
-    );
+    assert!(in_flight > 4_000, "the requests still in flight are reported: {in_flight}");
 }
 
 #[test]
 fn events_max_stops_the_run() {
     let sc = load_edited("mmc", |v| v["run"]["eventsMax"] = json!(10_000));
     let (r, _, _) = run(&sc, &RunOptions::default());
-    assert!(
-        matches!(
-            r.stop,
-            Stop::Limit {
-                kind: LimitKind::EventsMax,
-                ..
-            }
-        ),
-        "{:?}",
-        r.stop
-    );
+    assert!(matches!(r.stop, Stop::Limit { kind: LimitKind::EventsMax, .. }), "{:?}", r.stop);
     assert_eq!(r.events, 10_000);
 }
 
@@ -81,36 +56,17 @@ fn drain_timeout_ends_a_slow_drain() {
         v["run"] = json!({"duration": "10s", "drainTimeout": "1s"});
     });
     let (r, _, _) = run(&sc, &RunOptions::default());
-    assert!(
-        matches!(
-            r.stop,
-            Stop::Limit {
-                kind: LimitKind::DrainTimeout,
-                ..
-            }
-        ),
-        "{:?}",
-        r.stop
-    );
+    assert!(matches!(r.stop, Stop::Limit { kind: LimitKind::DrainTimeout, .. }), "{:?}", r.stop);
     assert!(r.in_flight_measured > 0);
 }
 
 #[test]
 fn duration_stops_arrivals_then_drains() {
     let sc = load("baseline");
-    let (r, _, _) = run(
-        &sc,
-        &RunOptions {
-            duration: Some(meshsim::SimDuration::from_secs(8)),
-            ..Default::default()
-        },
-    );
+    let (r, _, _) = run(&sc, &RunOptions { duration: Some(meshsim::SimDuration::from_secs(8)), ..Default::default() });
     assert_eq!(r.stop, Stop::Completed);
     assert_eq!(r.arrivals_end.as_secs_f64(), 8.0);
-    assert!(
-        r.end >= r.arrivals_end,
-        "in-flight requests finish after arrivals stop"
-    );
+    assert!(r.end >= r.arrivals_end, "in-flight requests finish after arrivals stop");
     assert_eq!(r.in_flight_measured, 0);
 }
 
@@ -130,10 +86,7 @@ fn closed_loop_users_never_exceed_their_number() {
     let x = s["throughput_rps"].as_f64().unwrap();
     let rt = s["latency_ms"]["mean"].as_f64().unwrap() / 1e3;
     let law = 8.0 / (rt + 0.020);
-    assert!(
-        (x - law).abs() / law < 0.02,
-        "throughput {x} vs N/(R+Z) {law}"
-    );
+    assert!((x - law).abs() / law < 0.02, "throughput {x} vs N/(R+Z) {law}");
 }
 
 #[test]
@@ -141,30 +94,18 @@ fn cli_exit_codes() {
     let bin = env!("CARGO_BIN_EXE_meshsim");
     let dir = temp_dir("exit-codes");
     // 0: a valid file validates, and a run writes its report.
-    let ok = Command::new(bin)
-        .args(["validate", scenario_path("baseline").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let ok = Command::new(bin).args(["validate", scenario_path("baseline").to_str().unwrap()]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));
     // 2: a bad file, with the file and the JSON path in the message.
     let bad = dir.join("bad.json");
     let mut v: serde_json::Value = crate::common::scenario_json("baseline");
     v["services"]["cart"]["endpoints"]["view"]["calls"][0]["service"] = json!("catlog");
     std::fs::write(&bad, v.to_string()).unwrap();
-    let out = Command::new(bin)
-        .args(["validate", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = Command::new(bin).args(["validate", bad.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("bad.json") && err.contains("services.cart.endpoints.view.calls[0].service"),
-        "{err}"
-    );
-    let out = Command::new(bin)
-        .args(["run", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    assert!(err.contains("bad.json") && err.contains("services.cart.endpoints.view.calls[0].service"), "{err}");
+    let out = Command::new(bin).args(["run", bad.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     // 2: a run that hits a limit, with its report still written and marked.
     let limited = dir.join("limited.json");
@@ -172,11 +113,7 @@ fn cli_exit_codes() {
     v["run"]["eventsMax"] = json!(1000);
     std::fs::write(&limited, v.to_string()).unwrap();
     let out_dir = dir.join("out");
-    let out = Command::new(bin)
-        .args(["run", limited.to_str().unwrap(), "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let out = Command::new(bin).args(["run", limited.to_str().unwrap(), "--out"]).arg(&out_dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("eventsMax"));
     let summary: serde_json::Value =

@@ -1,0 +1,96 @@
+//! Where requests come from: open-loop arrivals, closed-loop users, and when they stop.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    pub(super) fn start_load(&mut self) {
+        match &self.sc.workload.load {
+            Load::Open { .. } => self.schedule_next_arrival(),
+            Load::Closed { users, think_time } => {
+                // Each user starts after one think time, so users do not all fire at once.
+                for u in 0..*users {
+                    let t = SimTime::ZERO + think_time.sample(&mut self.think_rng);
+                    self.events.push(t, Event::UserWake(u));
+                }
+            }
+        }
+    }
+
+    pub(super) fn close_arrivals(&mut self, at: SimTime) {
+        if self.arrivals_open {
+            self.arrivals_open = false;
+            self.arrivals_end = at;
+            self.drain_deadline = at + self.sc.run.drain_timeout;
+        }
+    }
+
+    /// Whether a request may start at `t`; closes arrivals once a stop condition holds.
+    pub(super) fn may_issue(&mut self, t: SimTime) -> bool {
+        if !self.arrivals_open {
+            return false;
+        }
+        if t >= self.stop_at {
+            self.close_arrivals(self.stop_at);
+            return false;
+        }
+        if self.issued >= self.requests_limit {
+            self.close_arrivals(self.now);
+            return false;
+        }
+        true
+    }
+
+    pub(super) fn schedule_next_arrival(&mut self) {
+        let arrivals = self.arrivals.as_mut().expect("open loop has arrivals");
+        match arrivals.next(self.now) {
+            Some(t) if t < self.stop_at => self.events.push(t, Event::Arrival),
+            Some(_) => self.close_arrivals(self.stop_at),
+            // The rate stays zero: arrivals end with the duration, or now if there is none.
+            None => self.close_arrivals(if self.stop_at == SimTime::MAX { self.now } else { self.stop_at }),
+        }
+    }
+
+    pub(super) fn on_arrival(&mut self) {
+        if !self.may_issue(self.now) {
+            return;
+        }
+        // Client ids matter only to hashing balancers; the draw has its own stream, so
+        // skipping it when unused changes no other draw.
+        let client = if self.needs_client { self.client_rng.random_range(0..self.sc.workload.clients) } else { 0 };
+        self.issue(client, None);
+        if self.issued >= self.requests_limit {
+            self.close_arrivals(self.now);
+        } else {
+            self.schedule_next_arrival();
+        }
+    }
+
+    pub(super) fn on_user_wake(&mut self, user: u32) {
+        if !self.may_issue(self.now) {
+            return;
+        }
+        self.issue(u64::from(user), Some(user));
+        if self.issued >= self.requests_limit {
+            self.close_arrivals(self.now);
+        }
+    }
+
+    pub(super) fn issue(&mut self, client: u64, user: Option<u32>) {
+        let route_id = self.mix.pick();
+        let measured = self.now >= self.warmup;
+        self.issued += 1;
+        self.issued_measured += u64::from(measured);
+        let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured });
+        self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
+        let route = &self.sc.gateway.routes[route_id.idx()];
+        self.start_call(
+            Parent::Request(req),
+            Caller::Gateway,
+            GATEWAY_SITE,
+            self.sc.gateway.zone,
+            route.endpoint,
+            client,
+            measured,
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The loop itself: pop the earliest event, check the limits, dispatch it.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
+        self.start_load();
+        let limits = &self.sc.run;
+        while let Some((t, ev)) = self.events.pop() {
+            if !self.arrivals_open && self.requests.is_empty() && self.calls.is_empty() && self.jobs.is_empty() {
+                // Only stale timers and idle users are left.
+                return Ok(Stop::Completed);
+            }
+            if t > self.drain_deadline {
+                if self.requests.is_empty() {
+                    // Every request is answered; what remains is work nobody waits for.
+                    return Ok(Stop::Completed);
+                }
+                let message = format!(
+                    "{} requests were still in flight {} after arrivals stopped (run.drainTimeout); \
+                     the mesh may be overloaded, or raise the drain timeout",
+                    self.requests.len(),
+                    limits.drain_timeout
+                );
+                return Ok(Stop::Limit { kind: LimitKind::DrainTimeout, message });
+            }
+            assert!(t >= self.now, "event scheduled in the past: {t} < {}", self.now);
+            if t >= self.window_end {
+                // A long idle gap means many empty windows; bound them like events.
+                let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
+                if self.windows_done.saturating_add(pending) > limits.events_max {
+                    let message = format!(
+                        "the time series would need more than {} windows (run.eventsMax) to reach simulated \
+                         time {t}; raise metrics.interval",
+                        limits.events_max
+                    );
+                    return Ok(Stop::Limit { kind: LimitKind::EventsMax, message });
+                }
+                self.flush_windows(t)?;
+            }
+            if self.events_done >= limits.events_max {
+                let message = format!(
+                    "stopped after {} events (run.eventsMax) at simulated time {t}; \
+                     raise the limit or shorten the run",
+                    limits.events_max
+                );
+                return Ok(Stop::Limit { kind: LimitKind::EventsMax, message });
+            }
+            self.now = t;
+            self.events_done += 1;
+            self.dispatch(ev);
+            if self.requests.len() as u64 > limits.in_flight_max {
+                let message = format!(
+                    "more than {} requests in flight (run.inFlightMax) at simulated time {t}: \
+                     the offered load exceeds what the mesh can serve",
+                    limits.in_flight_max
+                );
+                return Ok(Stop::Limit { kind: LimitKind::InFlightMax, message });
+            }
+            if self.events_done & 0xFFFF == 0 {
+                if let Some(p) = progress.as_mut() {
+                    p(Progress { now: t, events: self.events_done, requests: self.issued });
+                }
+            }
+        }
+        Ok(Stop::Completed)
+    }
+
+    /// Schedules `ev` after `d`. A delay that is the same every time (`constant`) goes to
+    /// a lane of the queue, which keeps such events in order without a heap.
+    #[inline]
+    pub(super) fn push_after(&mut self, d: SimDuration, constant: bool, ev: Event) {
+        let at = self.now + d;
+        if constant {
+            if let Some(lane) = self.lane_for(d) {
+                return self.events.push_lane(lane, at, ev);
+            }
+        }
+        self.events.push(at, ev);
+    }
+
+    #[inline]
+    pub(super) fn lane_for(&mut self, d: SimDuration) -> Option<Lane> {
+        /// `pop` scans every lane, so keep them few.
+        const LANES_MAX: usize = 8;
+        if let Some(&(_, lane)) = self.const_lanes.iter().find(|&&(x, _)| x == d) {
+            return Some(lane);
+        }
+        if self.const_lanes.len() == LANES_MAX {
+            return None;
+        }
+        let lane = self.events.add_lane();
+        self.const_lanes.push((d, lane));
+        Some(lane)
+    }
+
+    #[inline]
+    pub(super) fn dispatch(&mut self, ev: Event) {
+        match ev {
+            Event::Arrival => self.on_arrival(),
+            Event::UserWake(u) => self.on_user_wake(u),
+            Event::Deliver(call) => self.deliver(call),
+            Event::ComputeDone(job) => self.on_compute_done(job),
+            Event::Respond(call, outcome) => self.on_response(call, outcome),
+            Event::Timeout(call) => self.on_timeout(call),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! An instance as a queueing station: admission, the worker pool, local work and
+//! downstream calls, and the answer.
+
+use super::*;
+
+impl Sim<'_, '_> {
+    pub(super) fn accept(
+        &mut self,
+        call: Key,
+        instance: InstanceId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        now: SimTime,
+    ) {
+        let sc = self.sc;
+        let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
+        let warmup = self.warmup;
+        let st = &mut self.instances[instance.idx()];
+        let has_worker = st.stats.busy < u64::from(st.workers);
+        if !has_worker && svc.queue_capacity.is_some_and(|cap| st.queue.len() >= cap as usize) {
+            if measured {
+                st.stats.totals.rejected += 1;
+            }
+            st.stats.window.rejected += 1;
+            return self.respond(call, Outcome::Rejected, sc.instances[instance.idx()].zone);
+        }
+        st.stats.touch(now, warmup);
+        st.stats.in_system += 1;
+        st.stats.window.arrivals += 1;
+        if measured {
+            st.stats.totals.arrivals += 1;
+        }
+        let job = self.jobs.insert(Job {
+            call,
+            instance,
+            endpoint,
+            arrived: now,
+            started: now,
+            compute: SimDuration::ZERO,
+            next_call: 0,
+            pending: 0,
+            failed: false,
+            holds_worker: false,
+            client,
+            measured,
+        });
+        let st = &mut self.instances[instance.idx()];
+        if has_worker {
+            self.start_job(job);
+        } else {
+            st.stats.queued += 1;
+            st.queue.push_back(job);
+        }
+    }
+
+    /// Gives `job` a worker and starts its local work.
+    pub(super) fn start_job(&mut self, job: Key) {
+        let now = self.now;
+        let sc = self.sc;
+        let j = self.jobs.get_mut(job).expect("a job being started is live");
+        let inst = &sc.instances[j.instance.idx()];
+        let ep = j.endpoint;
+        let st = &mut self.instances[j.instance.idx()].stats;
+        st.touch(now, self.warmup);
+        st.busy += 1;
+        st.window.started += 1;
+        st.window.wait_sum_ns += u128::from(now.since(j.arrived).as_nanos());
+        if j.measured {
+            st.totals.started += 1;
+            st.totals.wait_sum_ns += u128::from(now.since(j.arrived).as_nanos());
+        }
+        j.started = now;
+        j.holds_worker = true;
+        let dist = &sc.endpoints[ep.idx()].service_time;
+        let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
+        if inst.slowdown != 1.0 {
+            d = SimDuration::from_secs_f64(d.as_secs_f64() * inst.slowdown);
+        }
+        j.compute = d;
+        // Constant per endpoint and instance, hence a lane, when the distribution is.
+        let constant = matches!(dist, Dist::Constant(_));
+        self.push_after(d, constant, Event::ComputeDone(job));
+    }
+
+    pub(super) fn on_compute_done(&mut self, job: Key) {
+        let sc = self.sc;
+        let j = self.jobs.get_mut(job).expect("a computing job is live");
+        let instance = j.instance;
+        if sc.endpoints[j.endpoint.idx()].calls.is_empty() {
+            return self.finish_job(job);
+        }
+        if !sc.services[sc.instances[instance.idx()].service.idx()].hold_worker_during_calls {
+            j.holds_worker = false;
+            self.release_worker(instance);
+        }
+        self.advance_calls(job);
+    }
+
+    /// Starts the job's next downstream call (sequence) or all of them (parallel); finishes
+    /// the job when there is nothing left to call.
+    pub(super) fn advance_calls(&mut self, job: Key) {
+        let sc = self.sc;
+        let j = self.jobs.get_mut(job).expect("a job making calls is live");
+        let ep = &sc.endpoints[j.endpoint.idx()];
+        let rng = &mut self.endpoint_rngs[j.endpoint.idx()];
+        let mut to_call: [u16; 1] = [u16::MAX];
+        let mut parallel: Vec<u16> = Vec::new();
+        match ep.calls_mode {
+            CallsMode::Sequence => {
+                while (j.next_call as usize) < ep.calls.len() {
+                    let i = j.next_call;
+                    j.next_call += 1;
+                    let c = &ep.calls[i as usize];
+                    if c.probability >= 1.0 || rng.random::<f64>() < c.probability {
+                        to_call[0] = i;
+                        break;
+                    }
+                }
+                if to_call[0] == u16::MAX {
+                    return self.finish_job(job);
+                }
+                j.pending = 1;
+            }
+            CallsMode::Parallel => {
+                if j.next_call as usize >= ep.calls.len() {
+                    return self.finish_job(job);
+                }
+                for (i, c) in ep.calls.iter().enumerate() {
+                    if c.probability >= 1.0 || rng.random::<f64>() < c.probability {
+                        parallel.push(i as u16);
+                    }
+                }
+                j.next_call = ep.calls.len() as u16;
+                if parallel.is_empty() {
+                    return self.finish_job(job);
+                }
+                // Set before starting: a call can complete at once (a rejection with no
+                // network delay) and must find the count already in place.
+                j.pending = parallel.len() as u16;
+            }
+        }
+        let (instance, client, measured) = (j.instance, j.client, j.measured);
+        let inst = &sc.instances[instance.idx()];
+        let caller = Caller::Service(inst.service);
+        let site = 1 + instance.idx();
+        let list: &[u16] = if ep.calls_mode == CallsMode::Sequence { &to_call } else { &parallel };
+        for &i in list {
+            let target = ep.calls[i as usize].endpoint;
+            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured);
+        }
+    }
+
+    /// A downstream call of `job` ended with `outcome`.
+    pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome) {
+        let sc = self.sc;
+        let j = self.jobs.get_mut(job).expect("a job with calls in flight is live");
+        let ep = &sc.endpoints[j.endpoint.idx()];
+        if !outcome.is_ok() && ep.calls[index as usize].required {
+            j.failed = true;
+        }
+        j.pending -= 1;
+        if j.pending > 0 {
+            return;
+        }
+        if j.failed || ep.calls_mode == CallsMode::Parallel {
+            self.finish_job(job);
+        } else {
+            self.advance_calls(job);
+        }
+    }
+
+    pub(super) fn finish_job(&mut self, job: Key) {
+        let now = self.now;
+        let sc = self.sc;
+        let j = self.jobs.remove(job).expect("a finishing job is live");
+        let ep = &sc.endpoints[j.endpoint.idx()];
+        let outcome = if j.failed {
+            Outcome::Error(ep.dependency_failure_status)
+        } else if ep.error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < ep.error_rate {
+            Outcome::Error(ep.error_status)
+        } else {
+            Outcome::Ok
+        };
+        let abandoned = self.calls.get(j.call).expect("a job's call is live").abandoned;
+        let st = &mut self.instances[j.instance.idx()].stats;
+        st.touch(now, self.warmup);
+        st.in_system -= 1;
+        let sojourn = u128::from(now.since(j.arrived).as_nanos());
+        let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
+        for (t, on) in [(&mut st.window, true), (&mut st.totals, j.measured)] {
+            if !on {
+                continue;
+            }
+            if outcome.is_ok() {
+                t.completed += 1;
+            } else {
+                t.errors += 1;
+            }
+            t.sojourn_sum_ns += sojourn;
+            t.sojourn_max_ns = t.sojourn_max_ns.max(sojourn as u64);
+            if abandoned {
+                t.wasted_jobs += 1;
+                t.wasted_ns += u128::from(worker_ns);
+            }
+        }
+        if j.holds_worker {
+            self.release_worker(j.instance);
+        }
+        let zone = sc.instances[j.instance.idx()].zone;
+        self.respond(j.call, outcome, zone);
+    }
+
+    pub(super) fn release_worker(&mut self, instance: InstanceId) {
+        let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
+        let st = &mut self.instances[instance.idx()];
+        st.stats.touch(self.now, self.warmup);
+        st.stats.busy -= 1;
+        let next = match disc {
+            Discipline::Fifo => st.queue.pop_front(),
+            Discipline::Lifo => st.queue.pop_back(),
+        };
+        if let Some(job) = next {
+            st.stats.queued -= 1;
+            self.start_job(job);
+        }
+    }
+}
