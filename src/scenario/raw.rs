@@ -6,8 +6,8 @@
 //! validated model is built, and in docs/scenario-format.md.
 
 use indexmap::IndexMap;
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A duration string such as `"250ms"`, parsed when the file is read.
@@ -73,19 +73,55 @@ pub enum DistSpec {
     Full(DistObj),
 }
 
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DistKind {
+    Constant,
+    Uniform,
+    Exponential,
+    Normal,
+    Lognormal,
+    Pareto,
+    Weibull,
+    Gamma,
+    Erlang,
+    Empirical,
+}
+
+/// A distribution object. Its parameters are plain optional fields (not an internally
+/// tagged enum, whose buffering would hide the JSON path of an error inside it); which
+/// ones a type takes is checked in `validate`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum DistObj {
-    Constant { value: Dur },
-    Uniform { min: Dur, max: Dur },
-    Exponential { mean: Dur },
-    Normal { mean: Dur, stddev: Dur },
-    Lognormal { mean: Dur, stddev: Dur },
-    Pareto { scale: Dur, shape: f64 },
-    Weibull { scale: Dur, shape: f64 },
-    Gamma { shape: f64, scale: Dur },
-    Erlang { k: u32, mean: Dur },
-    Empirical { samples: Vec<Dur> },
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistObj {
+    #[serde(rename = "type")]
+    pub kind: DistKind,
+    pub value: Option<Dur>,
+    pub min: Option<Dur>,
+    pub max: Option<Dur>,
+    pub mean: Option<Dur>,
+    pub stddev: Option<Dur>,
+    pub scale: Option<Dur>,
+    pub shape: Option<f64>,
+    pub k: Option<u32>,
+    pub samples: Option<Vec<Dur>>,
+}
+
+impl DistObj {
+    /// Each parameter's JSON name and whether the file sets it.
+    pub fn present(&self) -> [(&'static str, bool); 9] {
+        [
+            ("value", self.value.is_some()),
+            ("min", self.min.is_some()),
+            ("max", self.max.is_some()),
+            ("mean", self.mean.is_some()),
+            ("stddev", self.stddev.is_some()),
+            ("scale", self.scale.is_some()),
+            ("shape", self.shape.is_some()),
+            ("k", self.k.is_some()),
+            ("samples", self.samples.is_some()),
+        ]
+    }
 }
 
 impl<'de> Deserialize<'de> for DistSpec {
@@ -285,23 +321,27 @@ pub struct OverrideSpec {
     pub load_balancer: Option<LoadBalancerSpec>,
 }
 
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BalancerKind {
+    RoundRobin,
+    WeightedRoundRobin,
+    Random,
+    LeastOutstanding,
+    P2c,
+    PeakEwma,
+    RingHash,
+}
+
+/// A load balancer: a `type` and the parameters some types take (checked in `validate`).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum LoadBalancerSpec {
-    RoundRobin {},
-    WeightedRoundRobin {},
-    Random {},
-    LeastOutstanding {},
-    P2c {},
-    #[serde(rename_all = "camelCase")]
-    PeakEwma {
-        decay: Option<Dur>,
-        default_rtt: Option<Dur>,
-    },
-    #[serde(rename_all = "camelCase")]
-    RingHash {
-        minimum_ring_size: Option<u32>,
-    },
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    #[serde(rename = "type")]
+    pub kind: BalancerKind,
+    pub decay: Option<Dur>,
+    pub default_rtt: Option<Dur>,
+    pub minimum_ring_size: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

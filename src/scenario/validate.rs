@@ -4,7 +4,7 @@
 //! ids in file order, so ids are stable for a given file.
 
 use super::Issue;
-use super::raw::{self, DistObj, DistSpec};
+use super::raw::{self, DistSpec};
 use crate::dist::Dist;
 use crate::model::*;
 use crate::time::SimDuration;
@@ -18,6 +18,8 @@ pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::from_secs(60);
 pub const DEFAULT_INTERVAL: SimDuration = SimDuration::from_secs(1);
 pub const DEFAULT_CLIENTS: u64 = 10_000;
 pub const DEFAULT_SEED: u64 = 1;
+/// Closed-loop users each hold a pending event: bound them like requests in flight.
+pub const USERS_MAX: u32 = 10_000_000;
 /// Envoy's default ring size for ring-hash balancing.
 pub const DEFAULT_RING_SIZE: u32 = 1024;
 /// Envoy's upper bound on the ring size.
@@ -94,91 +96,113 @@ impl Ctx {
     }
 
     fn dist(&mut self, path: &str, spec: &DistSpec) -> Dist {
-        let obj = match spec {
+        use raw::DistKind as K;
+        let o = match spec {
             DistSpec::Constant(d) => return Dist::Constant(d.0),
             DistSpec::Full(obj) => obj,
         };
-        let ns = |d: &raw::Dur| d.0.as_nanos() as f64;
         let fallback = Dist::Constant(SimDuration::ZERO);
-        let bad = |ctx: &mut Ctx, field: &str, msg: String| {
-            ctx.err(format!("{path}.{field}"), msg);
+        // Which parameters each type takes; any other one present is an error.
+        let takes: &[&str] = match o.kind {
+            K::Constant => &["value"],
+            K::Uniform => &["min", "max"],
+            K::Exponential => &["mean"],
+            K::Normal | K::Lognormal => &["mean", "stddev"],
+            K::Pareto | K::Weibull | K::Gamma => &["scale", "shape"],
+            K::Erlang => &["k", "mean"],
+            K::Empirical => &["samples"],
+        };
+        let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let mut ok = true;
+        for (name, present) in o.present() {
+            if present && !takes.contains(&name) {
+                self.err(
+                    format!("{path}.{name}"),
+                    format!("a parameter of a {kind} distribution ({}), found \"{name}\"", takes.join(", ")),
+                );
+                ok = false;
+            }
+            if !present && takes.contains(&name) {
+                self.err(format!("{path}.{name}"), format!("\"{name}\", which a {kind} distribution requires"));
+                ok = false;
+            }
+        }
+        if !ok {
+            return fallback;
+        }
+        let ns = |d: Option<raw::Dur>| d.map_or(0.0, |d| d.0.as_nanos() as f64);
+        let shape = o.shape.unwrap_or(1.0);
+        let shape_ok = shape.is_finite() && shape > 0.0;
+        let bad = |cx: &mut Ctx, field: &str, msg: String| {
+            cx.err(format!("{path}.{field}"), msg);
             fallback.clone()
         };
-        match obj {
-            DistObj::Constant { value } => Dist::Constant(value.0),
-            DistObj::Uniform { min, max } => {
-                if max.0 < min.0 {
-                    return bad(self, "max", format!("a maximum at least the minimum {}, found {}", min.0, max.0));
+        match o.kind {
+            K::Constant => Dist::Constant(o.value.map_or(SimDuration::ZERO, |d| d.0)),
+            K::Uniform => {
+                let (min, max) = (ns(o.min), ns(o.max));
+                if max < min {
+                    return bad(
+                        self,
+                        "max",
+                        format!("a maximum at least the minimum {}, found {}", o.min.unwrap().0, o.max.unwrap().0),
+                    );
                 }
-                Dist::Uniform { min_ns: ns(min), span_ns: ns(max) - ns(min) }
+                Dist::Uniform { min_ns: min, span_ns: max - min }
             }
-            DistObj::Exponential { mean } => {
-                if mean.0.is_zero() {
-                    return bad(self, "mean", "a mean greater than zero (use \"0s\" for no delay)".into());
-                }
-                Dist::Exponential { mean_ns: ns(mean) }
-            }
-            DistObj::Normal { mean, stddev } => match Normal::new(ns(mean), ns(stddev)) {
+            K::Exponential => match ns(o.mean) {
+                m if m > 0.0 => Dist::Exponential { mean_ns: m },
+                _ => bad(self, "mean", "a mean greater than zero (use \"0s\" for no delay)".into()),
+            },
+            K::Normal => match Normal::new(ns(o.mean), ns(o.stddev)) {
                 Ok(d) => Dist::Normal(d),
                 Err(e) => bad(self, "stddev", format!("a valid standard deviation: {e}")),
             },
-            DistObj::Lognormal { mean, stddev } => {
-                if mean.0.is_zero() {
+            K::Lognormal => {
+                let (m, s) = (ns(o.mean), ns(o.stddev));
+                if m <= 0.0 {
                     return bad(self, "mean", "a mean greater than zero".into());
                 }
                 // Moment matching: sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2 / 2.
-                let (m, s) = (ns(mean), ns(stddev));
                 let sigma2 = (1.0 + (s * s) / (m * m)).ln();
                 match LogNormal::new(m.ln() - sigma2 / 2.0, sigma2.sqrt()) {
                     Ok(d) => Dist::LogNormal(d),
                     Err(e) => bad(self, "stddev", format!("a valid standard deviation: {e}")),
                 }
             }
-            DistObj::Pareto { scale, shape } => {
-                if !(shape.is_finite() && *shape > 0.0) {
+            K::Pareto | K::Weibull | K::Gamma => {
+                if !shape_ok {
                     return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
                 }
-                match Pareto::new(ns(scale), *shape) {
-                    Ok(d) => Dist::Pareto(d),
-                    Err(_) => bad(self, "scale", "a scale greater than zero".into()),
+                let scale = ns(o.scale);
+                if scale <= 0.0 {
+                    return bad(self, "scale", "a scale greater than zero".into());
                 }
+                let built = match o.kind {
+                    K::Pareto => Pareto::new(scale, shape).map(Dist::Pareto).map_err(|e| e.to_string()),
+                    K::Weibull => Weibull::new(scale, shape).map(Dist::Weibull).map_err(|e| e.to_string()),
+                    _ => Gamma::new(shape, scale).map(Dist::Gamma).map_err(|e| e.to_string()),
+                };
+                built.unwrap_or_else(|e| bad(self, "shape", format!("valid parameters: {e}")))
             }
-            DistObj::Weibull { scale, shape } => {
-                if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
-                }
-                match Weibull::new(ns(scale), *shape) {
-                    Ok(d) => Dist::Weibull(d),
-                    Err(_) => bad(self, "scale", "a scale greater than zero".into()),
-                }
-            }
-            DistObj::Gamma { shape, scale } => {
-                if !(shape.is_finite() && *shape > 0.0) {
-                    return bad(self, "shape", format!("a shape greater than zero, found {shape}"));
-                }
-                match Gamma::new(*shape, ns(scale)) {
-                    Ok(d) if scale.0.as_nanos() > 0 => Dist::Gamma(d),
-                    _ => bad(self, "scale", "a scale greater than zero".into()),
-                }
-            }
-            DistObj::Erlang { k, mean } => {
-                if *k == 0 {
+            K::Erlang => {
+                let k = o.k.unwrap_or(0);
+                if k == 0 {
                     return bad(self, "k", "at least 1 phase, found 0".into());
                 }
-                if mean.0.is_zero() {
+                let mean = ns(o.mean);
+                if mean <= 0.0 {
                     return bad(self, "mean", "a mean greater than zero".into());
                 }
-                match Gamma::new(f64::from(*k), ns(mean) / f64::from(*k)) {
+                match Gamma::new(f64::from(k), mean / f64::from(k)) {
                     Ok(d) => Dist::Gamma(d),
                     Err(e) => bad(self, "mean", format!("a valid mean: {e}")),
                 }
             }
-            DistObj::Empirical { samples } => {
-                if samples.is_empty() {
-                    return bad(self, "samples", "at least one sample".into());
-                }
-                Dist::Empirical(samples.iter().map(|d| d.0).collect())
-            }
+            K::Empirical => match &o.samples {
+                Some(s) if !s.is_empty() => Dist::Empirical(s.iter().map(|d| d.0).collect()),
+                _ => bad(self, "samples", "at least one sample".into()),
+            },
         }
     }
 }
@@ -221,6 +245,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let mut services = Vec::new();
     let mut endpoints: Vec<Endpoint> = Vec::new();
     let mut instances = Vec::new();
+    let mut call_origins: Vec<Vec<usize>> = Vec::new();
     // Endpoint ids are assigned before calls are resolved, so calls can point forward.
     let mut endpoint_ids: IndexMap<(&str, &str), EndpointId> = IndexMap::new();
     for (sname, s) in f.services.iter() {
@@ -309,6 +334,8 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             let ep = format!("{p}.endpoints.{ename}");
             cx.name(ep.clone(), ename);
             let mut calls = Vec::new();
+            // Index in the file of each resolved call, for messages (unknown calls are skipped).
+            let mut origins = Vec::new();
             for (ci, c) in e.calls.iter().enumerate() {
                 let cp = format!("{ep}.calls[{ci}]");
                 let Some(&csid) = service_ids.get(c.service.as_str()) else {
@@ -323,6 +350,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                     );
                     continue;
                 };
+                origins.push(ci);
                 calls.push(Call {
                     service: csid,
                     endpoint: ceid,
@@ -331,6 +359,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 });
             }
             eids.push(endpoint_ids[&(sname.as_str(), ename.as_str())]);
+            call_origins.push(origins);
             endpoints.push(Endpoint {
                 name: ename.clone(),
                 service: sid,
@@ -368,7 +397,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             hold_worker_during_calls: s.hold_worker_during_calls.unwrap_or(true),
         });
     }
-    check_cycles(&mut cx, &endpoints, &services);
+    check_cycles(&mut cx, &endpoints, &services, &call_origins);
 
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
@@ -538,19 +567,40 @@ fn validate_network(cx: &mut Ctx, spec: Option<&raw::NetworkSpec>, zones: &mut Z
 }
 
 fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerConfig {
-    use raw::LoadBalancerSpec as L;
-    match spec {
-        L::RoundRobin {} => BalancerConfig::RoundRobin,
-        L::WeightedRoundRobin {} => BalancerConfig::WeightedRoundRobin,
-        L::Random {} => BalancerConfig::Random,
-        L::LeastOutstanding {} => BalancerConfig::LeastOutstanding,
-        L::P2c {} => BalancerConfig::P2c,
-        L::PeakEwma { decay, default_rtt } => BalancerConfig::PeakEwma {
-            decay: cx.positive_duration(format!("{path}.decay"), decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0)),
-            default_rtt: default_rtt.map_or(DEFAULT_EWMA_RTT, |d| d.0),
+    use raw::BalancerKind as K;
+    let takes: &[&str] = match spec.kind {
+        K::PeakEwma => &["decay", "defaultRtt"],
+        K::RingHash => &["minimumRingSize"],
+        _ => &[],
+    };
+    let present = [
+        ("decay", spec.decay.is_some()),
+        ("defaultRtt", spec.default_rtt.is_some()),
+        ("minimumRingSize", spec.minimum_ring_size.is_some()),
+    ];
+    for (name, set) in present {
+        if set && !takes.contains(&name) {
+            let kind =
+                serde_json::to_value(spec.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let allowed = if takes.is_empty() { "none".to_string() } else { takes.join(", ") };
+            cx.err(
+                format!("{path}.{name}"),
+                format!("a parameter of the {kind} balancer ({allowed}), found \"{name}\""),
+            );
+        }
+    }
+    match spec.kind {
+        K::RoundRobin => BalancerConfig::RoundRobin,
+        K::WeightedRoundRobin => BalancerConfig::WeightedRoundRobin,
+        K::Random => BalancerConfig::Random,
+        K::LeastOutstanding => BalancerConfig::LeastOutstanding,
+        K::P2c => BalancerConfig::P2c,
+        K::PeakEwma => BalancerConfig::PeakEwma {
+            decay: cx.positive_duration(format!("{path}.decay"), spec.decay.map_or(DEFAULT_EWMA_DECAY, |d| d.0)),
+            default_rtt: spec.default_rtt.map_or(DEFAULT_EWMA_RTT, |d| d.0),
         },
-        L::RingHash { minimum_ring_size } => {
-            let size = minimum_ring_size.unwrap_or(DEFAULT_RING_SIZE);
+        K::RingHash => {
+            let size = spec.minimum_ring_size.unwrap_or(DEFAULT_RING_SIZE);
             if size == 0 || size > MAX_RING_SIZE {
                 cx.err(
                     format!("{path}.minimumRingSize"),
@@ -661,6 +711,8 @@ fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> W
         (None, Some(u)) => {
             if u.count == 0 {
                 cx.err("workload.users.count", "at least 1 user, found 0");
+            } else if u.count > USERS_MAX {
+                cx.err("workload.users.count", format!("at most {USERS_MAX} users, found {}", u.count));
             }
             Some(Load::Closed { users: u.count.max(1), think_time: cx.dist("workload.users.thinkTime", &u.think_time) })
         }
@@ -766,7 +818,7 @@ fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
 }
 
 /// Rejects call graphs that recurse: an endpoint that reaches itself would never finish.
-fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
+fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service], origins: &[Vec<usize>]) {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
@@ -795,7 +847,7 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service]) {
                         let from = stack.iter().position(|&(x, _)| x == t).unwrap_or(0);
                         let mut cycle: Vec<String> = stack[from..].iter().map(|&(x, _)| name(x)).collect();
                         cycle.push(name(t));
-                        let ci = next;
+                        let ci = origins[e][next];
                         let svc = &services[endpoints[e].service.idx()].name;
                         cx.err(
                             format!("services.{svc}.endpoints.{}.calls[{ci}]", endpoints[e].name),
