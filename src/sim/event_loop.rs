@@ -7,6 +7,11 @@ impl Sim<'_, '_> {
         self.start_load();
         let limits = &self.sc.run;
         while let Some((t, ev)) = self.events.pop() {
+            if self.arrivals_open && t >= self.stop_at {
+                // The duration is over even if no arrival or user is due before the next
+                // event (users may be thinking for an hour): nothing new may start.
+                self.close_arrivals(self.stop_at);
+            }
             if !self.arrivals_open && self.requests.is_empty() && self.calls.is_empty() && self.jobs.is_empty() {
                 // Only stale timers and idle users are left.
                 return Ok(Stop::Completed);
