@@ -15,7 +15,7 @@ use crate::rng::Stream;
 use crate::time::{SimDuration, SimTime};
 use ewma::PeakEwma;
 use rand::Rng;
-use ring::Ring;
+pub use ring::Ring;
 
 /// What a balancer needs to know about each host.
 #[derive(Clone, Debug)]
@@ -76,6 +76,19 @@ impl Balancer {
             BalancerConfig::RingHash { minimum_ring_size } => Strategy::RingHash(Ring::new(hosts, *minimum_ring_size)),
         };
         Balancer { strategy, outstanding: vec![0; n] }
+    }
+
+    /// A ring-hash balancer over `host_count` hosts that shares an already built ring.
+    pub fn from_ring(ring: Ring, host_count: usize) -> Balancer {
+        Balancer { strategy: Strategy::RingHash(ring), outstanding: vec![0; host_count] }
+    }
+
+    /// The ring of a ring-hash balancer, to share with other proxies.
+    pub fn ring(&self) -> Option<&Ring> {
+        match &self.strategy {
+            Strategy::RingHash(r) => Some(r),
+            _ => None,
+        }
     }
 
     pub fn host_count(&self) -> usize {

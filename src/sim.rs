@@ -313,6 +313,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let mut proxy_of = vec![u32::MAX; sites * nsvc];
         let mut balancers = Vec::new();
         let mut proxy_rngs = Vec::new();
+        let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
         let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
             let slot = &mut proxy_of[site * nsvc + dest.idx()];
             if *slot != u32::MAX {
@@ -326,7 +327,19 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .map(|&i| Host { name: sc.instances[i.idx()].name.clone(), weight: sc.instances[i.idx()].weight })
                 .collect();
             let mut rng = seed.stream(&format!("proxy/{site_name}/{}", svc.name));
-            balancers.push(Balancer::new(sc.policies.balancer(caller, dest), &hosts, SimTime::ZERO, &mut rng));
+            let config = sc.policies.balancer(caller, dest);
+            // Rings depend only on the destination's hosts and the ring size: build each once.
+            let balancer = match rings.iter().position(|(d, c, _)| *d == dest && c == config) {
+                Some(i) => Balancer::from_ring(rings[i].2.clone(), hosts.len()),
+                None => {
+                    let b = Balancer::new(config, &hosts, SimTime::ZERO, &mut rng);
+                    if let Some(ring) = b.ring() {
+                        rings.push((dest, config.clone(), ring.clone()));
+                    }
+                    b
+                }
+            };
+            balancers.push(balancer);
             proxy_rngs.push(rng);
         };
         for r in &sc.gateway.routes {

@@ -4,11 +4,14 @@
 
 use super::Host;
 use crate::rng::stable_hash;
+use std::sync::Arc;
 
+/// A ring is the same for every proxy that calls a given set of hosts, so clones share
+/// one copy of the points (Envoy's rings reach millions of points).
 #[derive(Clone, Debug)]
 pub struct Ring {
     /// (point, host), sorted by point.
-    points: Vec<(u64, u32)>,
+    points: Arc<[(u64, u32)]>,
 }
 
 impl Ring {
@@ -23,7 +26,7 @@ impl Ring {
             }
         }
         points.sort_unstable();
-        Ring { points }
+        Ring { points: points.into() }
     }
 
     pub fn pick(&self, client: u64) -> usize {

@@ -18,6 +18,8 @@ pub const DEFAULT_DRAIN_TIMEOUT: SimDuration = SimDuration::from_secs(60);
 pub const DEFAULT_INTERVAL: SimDuration = SimDuration::from_secs(1);
 pub const DEFAULT_CLIENTS: u64 = 10_000;
 pub const DEFAULT_SEED: u64 = 1;
+/// Instances per service: each has its own proxy state for every destination it calls.
+pub const REPLICAS_MAX: u32 = 10_000;
 /// Closed-loop users each hold a pending event: bound them like requests in flight.
 pub const USERS_MAX: u32 = 10_000_000;
 /// Envoy's default ring size for ring-hash balancing.
@@ -271,6 +273,8 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             (Some(list), None) => {
                 if list.is_empty() {
                     cx.err(format!("{p}.instances"), "at least one instance");
+                } else if list.len() > REPLICAS_MAX as usize {
+                    cx.err(format!("{p}.instances"), format!("at most {REPLICAS_MAX} instances, found {}", list.len()));
                 }
                 list.iter()
                     .map(|i| raw::InstanceSpec {
@@ -282,7 +286,11 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                     .collect()
             }
             (None, replicas) => {
-                let n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");
+                let mut n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");
+                if n > REPLICAS_MAX {
+                    cx.err(format!("{p}.replicas"), format!("at most {REPLICAS_MAX} replicas, found {n}"));
+                    n = 1;
+                }
                 let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
                     cx.err(format!("{p}.zones"), "at least one zone");

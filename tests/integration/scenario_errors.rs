@@ -1,0 +1,1091 @@
+//! Broken scenario files: each problem is reported with the file name, the JSON path of
+//! the offending value and what was expected there, every problem in a file is reported
+//! at once, and no input, however mangled, makes the loader panic. Mangled scenarios that
+//! still load also run to an end that accounts for every request.
+
+use meshsim::{Hooks, RunOptions, ScenarioError, Stop};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use serde_json::{Value, json};
+
+/// The file name given to `load_str`; every message must start with it.
+const FILE: &str = "shop.json";
+
+/// A small valid scenario, modelled on scenarios/baseline.json: three services over two
+/// zones, three routes, default and per-destination policies. Each case below breaks one
+/// thing in it.
+const BASE: &str = r#"{
+  "name": "shop",
+  "description": "The base of the scenario error tests.",
+  "seed": 7,
+  "run": { "duration": "10s", "warmup": "1s" },
+  "metrics": { "interval": "1s" },
+  "network": {
+    "latency": "250us",
+    "links": [
+      { "between": ["zone-a", "zone-b"], "latency": { "type": "exponential", "mean": "1ms" }, "loss": 0.01 }
+    ]
+  },
+  "gateway": {
+    "zone": "zone-a",
+    "routes": [
+      { "name": "browse", "match": { "method": "GET", "pathPrefix": "/catalog" }, "destination": { "service": "catalog", "endpoint": "list" } },
+      { "name": "cart", "match": { "pathPrefix": "/cart" }, "destination": { "service": "cart", "endpoint": "view" } },
+      { "name": "checkout", "match": { "method": "POST", "pathPrefix": "/checkout" }, "destination": { "service": "order", "endpoint": "create" } }
+    ]
+  },
+  "services": {
+    "catalog": {
+      "replicas": 2,
+      "zones": ["zone-a", "zone-b"],
+      "workers": 4,
+      "endpoints": {
+        "list": { "serviceTime": { "type": "uniform", "min": "1ms", "max": "3ms" } },
+        "get": { "serviceTime": { "type": "exponential", "mean": "2ms" }, "errorRate": 1, "errorStatus": 503 }
+      }
+    },
+    "cart": {
+      "replicas": 2,
+      "zones": ["zone-a", "zone-b"],
+      "workers": 4,
+      "endpoints": {
+        "view": { "serviceTime": "1ms", "calls": [ { "service": "catalog", "endpoint": "get" } ] }
+      }
+    },
+    "order": {
+      "zones": ["zone-b"],
+      "workers": 8,
+      "endpoints": {
+        "create": {
+          "serviceTime": { "type": "lognormal", "mean": "5ms", "stddev": "2ms" },
+          "callsMode": "parallel",
+          "calls": [
+            { "service": "cart", "endpoint": "view" },
+            { "service": "catalog", "endpoint": "get", "probability": 50, "required": false }
+          ]
+        }
+      }
+    }
+  },
+  "policies": {
+    "default": { "timeout": "1s", "loadBalancer": { "type": "round-robin" } },
+    "overrides": [
+      { "destination": "cart", "loadBalancer": { "type": "ring-hash", "minimumRingSize": 64 } },
+      { "destination": "catalog", "endpoint": "get", "timeout": "500ms" }
+    ]
+  },
+  "workload": {
+    "arrivals": { "process": "poisson", "rate": 200 },
+    "mix": [
+      { "route": "browse", "weight": 6 },
+      { "method": "GET", "path": "/cart/42", "weight": 3 },
+      { "route": "checkout", "weight": 1 }
+    ],
+    "clients": 100
+  }
+}"#;
+
+// ---------------------------------------------------------------------------------------
+// Editing the base scenario.
+
+/// One change to the base scenario. Paths are written as the loader reports them:
+/// `services.cart.endpoints.view.calls[0].service`.
+enum Edit {
+    /// Sets the value at the path, adding the key (or appending to the array) if missing.
+    Set(&'static str, Value),
+    Remove(&'static str),
+    /// Renames the key at the path, keeping its value and its place.
+    Rename(&'static str, &'static str),
+    /// Replaces the first occurrence of a text in the file once all JSON edits are done,
+    /// for what a JSON value cannot hold (duplicate keys, broken syntax).
+    Text(&'static str, &'static str),
+}
+
+fn set(path: &'static str, value: Value) -> Edit {
+    Edit::Set(path, value)
+}
+
+fn remove(path: &'static str) -> Edit {
+    Edit::Remove(path)
+}
+
+fn rename(path: &'static str, key: &'static str) -> Edit {
+    Edit::Rename(path, key)
+}
+
+fn text(from: &'static str, to: &'static str) -> Edit {
+    Edit::Text(from, to)
+}
+
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, indices) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            out.push(Seg::Key(key.to_string()));
+        }
+        for i in indices.split('[').skip(1) {
+            let i = i.strip_suffix(']').and_then(|i| i.parse().ok());
+            out.push(Seg::Index(i.unwrap_or_else(|| panic!("bad index in test path {path}"))));
+        }
+    }
+    out
+}
+
+fn walk<'a>(mut v: &'a mut Value, segs: &[Seg], path: &str) -> &'a mut Value {
+    for s in segs {
+        v = match s {
+            Seg::Key(k) => v.get_mut(k.as_str()),
+            Seg::Index(i) => v.get_mut(*i),
+        }
+        .unwrap_or_else(|| panic!("test path {path} is not in the base scenario"));
+    }
+    v
+}
+
+fn apply(v: &mut Value, edit: &Edit) {
+    let path = match edit {
+        Edit::Set(p, _) | Edit::Remove(p) | Edit::Rename(p, _) => *p,
+        Edit::Text(..) => return,
+    };
+    let segs = segments(path);
+    let (last, parent) = segs.split_last().expect("a non-empty test path");
+    let parent = walk(v, parent, path);
+    match (edit, last) {
+        (Edit::Set(_, new), Seg::Key(k)) => {
+            parent.as_object_mut().expect("an object").insert(k.clone(), new.clone());
+        }
+        (Edit::Set(_, new), Seg::Index(i)) => {
+            let list = parent.as_array_mut().expect("an array");
+            if *i == list.len() {
+                list.push(new.clone());
+            } else {
+                list[*i] = new.clone();
+            }
+        }
+        (Edit::Remove(_), Seg::Key(k)) => {
+            parent.as_object_mut().expect("an object").shift_remove(k).expect("a key to remove");
+        }
+        (Edit::Remove(_), Seg::Index(i)) => {
+            parent.as_array_mut().expect("an array").remove(*i);
+        }
+        (Edit::Rename(_, to), Seg::Key(k)) => {
+            let map = parent.as_object_mut().expect("an object");
+            let at = map.keys().position(|x| x == k).expect("a key to rename");
+            let value = map.shift_remove(k).expect("a key to rename");
+            map.shift_insert(at, to.to_string(), value);
+        }
+        _ => panic!("unsupported edit at {path}"),
+    }
+}
+
+/// The base scenario with `edits` applied, as file text.
+fn edited(edits: &[Edit]) -> String {
+    let mut v: Value = serde_json::from_str(BASE).expect("the base scenario is JSON");
+    for e in edits {
+        apply(&mut v, e);
+    }
+    let mut out = serde_json::to_string_pretty(&v).expect("serialises");
+    for e in edits {
+        if let Edit::Text(from, to) = e {
+            assert!(out.contains(from), "{from:?} is not in the edited scenario:\n{out}");
+            out = out.replacen(from, to, 1);
+        }
+    }
+    out
+}
+
+/// Loads the edited scenario and checks that it is rejected with an issue at exactly
+/// `path` whose message contains `fragment`, and that the message names the file.
+fn assert_rejected(edits: &[Edit], path: &str, fragment: &str) {
+    let text = edited(edits);
+    let err = match meshsim::load_str(&text, FILE) {
+        Ok(_) => panic!("accepted; expected `{path}: ...{fragment}...`\n{text}"),
+        Err(e) => e,
+    };
+    let shown = err.to_string();
+    assert!(matches!(err, ScenarioError::Invalid { .. }), "expected an invalid scenario, got: {shown}");
+    assert!(!err.issues().is_empty(), "no issues in: {shown}");
+    assert_eq!(shown.lines().count(), err.issues().len(), "one line per issue:\n{shown}");
+    for (line, issue) in shown.lines().zip(err.issues()) {
+        assert_eq!(line, format!("{FILE}: {}: {}", issue.path, issue.message));
+    }
+    assert!(
+        err.issues().iter().any(|i| i.path == path && i.message.contains(fragment)),
+        "expected an issue `{path}: ...{fragment}...`, found:\n{shown}"
+    );
+}
+
+/// Loads `text` and checks that it is malformed JSON, reported at the given line and
+/// column (as serde_json counts them) with a message containing `fragment`.
+fn assert_malformed(text: &str, line: usize, column: usize, fragment: &str) {
+    let err = match meshsim::load_str(text, FILE) {
+        Ok(_) => panic!("accepted malformed JSON:\n{text}"),
+        Err(e) => e,
+    };
+    let shown = err.to_string();
+    match &err {
+        ScenarioError::Syntax { file, line: l, column: c, message } => {
+            assert_eq!(file, FILE);
+            assert_eq!((*l, *c), (line, column), "position of: {shown}");
+            assert!(message.contains(fragment), "expected ...{fragment}... in: {shown}");
+        }
+        other => panic!("expected a syntax error, got: {other}"),
+    }
+    assert!(shown.starts_with(&format!("{FILE}: malformed JSON at line {line}, column {column}: ")), "{shown}");
+    assert!(err.issues().is_empty());
+}
+
+/// The position serde_json reports after reading `text` up to byte `at`: the 1-based line,
+/// and the column of the last character read (0 at the start of a line).
+fn position(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count();
+    (line, column)
+}
+
+#[test]
+fn base_scenario_is_valid() {
+    let sc = meshsim::load_str(&edited(&[]), FILE).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.services.len(), 3);
+    assert_eq!(sc.gateway.routes.len(), 3);
+    assert_eq!(sc.zones.len(), 2);
+    // Rewriting the base through serde_json changes nothing the loader sees.
+    meshsim::load_str(BASE, FILE).unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Malformed JSON: a syntax error with a position, and no JSON path.
+
+#[test]
+fn truncated_file_is_malformed_json_at_its_end() {
+    let cut = BASE.find(r#""rate": 200"#).expect("in the base") + r#""rate": 200"#.len();
+    let truncated = &BASE[..cut];
+    let (line, column) = position(truncated, cut);
+    assert_malformed(truncated, line, column, "EOF while parsing");
+}
+
+#[test]
+fn empty_file_is_malformed_json() {
+    assert_malformed("", 1, 0, "EOF while parsing a value");
+}
+
+#[test]
+fn missing_comma_is_malformed_json_at_the_next_member() {
+    let broken = BASE.replacen(r#""seed": 7,"#, r#""seed": 7"#, 1);
+    let at = broken.find(r#""run""#).expect("in the base");
+    let (line, column) = position(&broken, at + 1);
+    assert_malformed(&broken, line, column, "expected `,` or `}`");
+}
+
+#[test]
+fn trailing_characters_are_malformed_json() {
+    let broken = format!("{BASE}\n}}");
+    let (line, column) = position(&broken, broken.len());
+    assert_malformed(&broken, line, column, "trailing characters");
+}
+
+// ---------------------------------------------------------------------------------------
+// The table: one broken thing each, the exact path reported and a fragment of what was
+// expected. Each row is its own test, named after the behaviour it checks.
+
+/// A call of `service`'s `endpoint`, as in an endpoint's "calls".
+fn call(service: &str, endpoint: &str) -> Value {
+    json!({ "service": service, "endpoint": endpoint })
+}
+
+/// 64 characters, one more than a name may have.
+const LONG_NAME: &str = "create-an-order-with-a-name-longer-than-sixty-three-characters-x";
+
+macro_rules! rejected {
+    ($($name:ident: [$($edit:expr),+ $(,)?] => $path:expr, $fragment:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_rejected(&[$($edit),+], $path, $fragment);
+            }
+        )+
+    };
+}
+
+rejected! {
+    // Shape: field names and types, checked while parsing.
+    // An unknown field's path is the call's path followed by the misspelt key itself.
+    unknown_field_in_a_call_names_the_call_path_and_the_field:
+        [rename("services.cart.endpoints.view.calls[0].service", "servce")]
+        => "services.cart.endpoints.view.calls[0].servce",
+           "unknown field `servce`, expected one of `service`, `endpoint`, `probability`";
+    unknown_top_level_field_names_the_field:
+        [set("metrcs", json!({ "interval": "1s" }))]
+        => "metrcs", "unknown field `metrcs`, expected one of `name`";
+    missing_required_field_names_the_object:
+        [remove("services.cart.endpoints.view.serviceTime")]
+        => "services.cart.endpoints.view", "missing field `serviceTime`";
+    duplicate_field_in_an_object_is_rejected:
+        [text(r#""workers": 8,"#, r#""workers": 8, "workers": 2,"#)]
+        => "services.order", "duplicate field `workers`";
+    string_where_a_number_is_expected_names_the_field_and_the_type:
+        [set("services.catalog.replicas", json!("two"))]
+        => "services.catalog.replicas", "invalid type: string \"two\", expected u32";
+    negative_count_is_out_of_range_for_its_type:
+        [set("services.catalog.workers", json!(-1))]
+        => "services.catalog.workers", "invalid value: integer `-1`, expected u32";
+    number_where_a_duration_is_expected_asks_for_a_duration_string:
+        [set("policies.default.timeout", json!(250))]
+        => "policies.default.timeout", "expected a duration string such as \"250ms\"";
+    duration_without_a_unit_says_it_has_no_unit:
+        [set("policies.default.timeout", json!("250"))]
+        => "policies.default.timeout",
+           "a duration with a unit such as \"250ms\" or \"1.5s\", found \"250\" (no unit)";
+    service_time_without_a_unit_names_the_service_time:
+        [set("services.cart.endpoints.view.serviceTime", json!("250"))]
+        => "services.cart.endpoints.view.serviceTime", "found \"250\" (no unit)";
+    negative_duration_is_rejected:
+        [set("run.warmup", json!("-1s"))]
+        => "run.warmup", "a non-negative duration, found \"-1s\"";
+    duration_with_an_unknown_unit_lists_the_units:
+        [set("run.duration", json!("10sec"))]
+        => "run.duration", "a duration unit among ns, us, ms, s, m, h, found \"sec\" in \"10sec\"";
+    duration_beyond_a_hundred_years_is_rejected:
+        [set("run.duration", json!("9999999h"))]
+        => "run.duration", "a duration of at most 100 years, found \"9999999h\"";
+    duration_inside_a_distribution_names_the_distribution_field:
+        [set("services.catalog.endpoints.get.serviceTime.mean", json!("2"))]
+        => "services.catalog.endpoints.get.serviceTime.mean", "(no unit)";
+    unknown_distribution_type_names_the_type_field:
+        [set("services.catalog.endpoints.list.serviceTime.type", json!("triangular"))]
+        => "services.catalog.endpoints.list.serviceTime.type", "unknown variant `triangular`";
+    unknown_load_balancer_type_lists_the_known_types:
+        [set("policies.default.loadBalancer.type", json!("least-connections"))]
+        => "policies.default.loadBalancer.type",
+           "unknown variant `least-connections`, expected one of `round-robin`";
+    unknown_queue_discipline_lists_the_disciplines:
+        [set("services.catalog.queue", json!({ "discipline": "lilo" }))]
+        => "services.catalog.queue.discipline", "unknown variant `lilo`, expected `fifo` or `lifo`";
+
+    // References between names.
+    unknown_service_in_call_names_the_call_path:
+        [set("services.cart.endpoints.view.calls[0].service", json!("catalogue"))]
+        => "services.cart.endpoints.view.calls[0].service",
+           "a known service, found \"catalogue\" (known: catalog, cart, order)";
+    unknown_endpoint_in_call_lists_the_endpoints_of_that_service:
+        [set("services.cart.endpoints.view.calls[0].endpoint", json!("fetch"))]
+        => "services.cart.endpoints.view.calls[0].endpoint",
+           "a known endpoint of catalog, found \"fetch\" (known: list, get)";
+    unknown_route_in_the_mix_lists_the_routes:
+        [set("workload.mix[0].route", json!("browsing"))]
+        => "workload.mix[0].route",
+           "a known route, found \"browsing\" (known: browse, cart, checkout)";
+    mix_path_that_no_route_matches_is_rejected:
+        [set("workload.mix[1].path", json!("/basket/42"))]
+        => "workload.mix[1].path", "no route matches GET /basket/42";
+    mix_method_that_no_route_matches_is_rejected:
+        [set("workload.mix[1]", json!({ "method": "DELETE", "path": "/catalog/7", "weight": 1 }))]
+        => "workload.mix[1].path", "no route matches DELETE /catalog/7";
+    route_to_an_unknown_service_routes_to_nothing:
+        [set("gateway.routes[2].destination.service", json!("orders"))]
+        => "gateway.routes[2].destination.service",
+           "a known service, found \"orders\" (known: catalog, cart, order)";
+    route_to_an_unknown_endpoint_lists_the_endpoints:
+        [set("gateway.routes[0].destination.endpoint", json!("all"))]
+        => "gateway.routes[0].destination.endpoint",
+           "a known endpoint of catalog, found \"all\" (known: list, get)";
+    service_name_with_a_slash_is_rejected:
+        [rename("services.order", "order/v2")]
+        => "services.order/v2", "a name of letters, digits, '-' and '_', found \"order/v2\"";
+    service_named_gateway_is_rejected:
+        [rename("services.order", "gateway")]
+        => "services.gateway", "a service name other than \"gateway\"";
+    endpoint_name_longer_than_63_characters_is_rejected:
+        [rename("services.order.endpoints.create", LONG_NAME)]
+        => &format!("services.order.endpoints.{LONG_NAME}"), "a name of 1 to 63 characters";
+    zone_name_with_a_space_is_rejected:
+        [set("services.order.zones[0]", json!("zone b"))]
+        => "services.order.zones", "a name of letters, digits, '-' and '_', found \"zone b\"";
+    empty_route_name_is_rejected:
+        [set("gateway.routes[1].name", json!(""))]
+        => "gateway.routes[1].name", "a name of 1 to 63 characters, found \"\"";
+    duplicate_route_names_are_rejected:
+        [set("gateway.routes[1].name", json!("browse"))]
+        => "gateway.routes[1].name", "a unique route name, \"browse\" is used twice";
+    link_naming_an_unknown_zone_lists_the_zones:
+        [set("network.links[0].between[1]", json!("zone-c"))]
+        => "network.links[0].between[1]", "a known zone, found \"zone-c\" (known: zone-a, zone-b)";
+    link_between_one_zone_is_rejected:
+        [set("network.links[0].between", json!(["zone-a"]))]
+        => "network.links[0].between", "two zone names, found 1";
+    policy_override_for_an_unknown_destination_is_rejected:
+        [set("policies.overrides[0].destination", json!("basket"))]
+        => "policies.overrides[0].destination", "a known service, found \"basket\"";
+    policy_override_from_an_unknown_source_lists_the_callers:
+        [set("policies.overrides[1].source", json!("browser"))]
+        => "policies.overrides[1].source",
+           "a known caller (\"gateway\" or a service), found \"browser\" \
+            (known: gateway, catalog, cart, order)";
+    policy_override_for_an_unknown_endpoint_is_rejected:
+        [set("policies.overrides[1].endpoint", json!("put"))]
+        => "policies.overrides[1].endpoint", "a known endpoint of catalog, found \"put\"";
+    load_balancer_on_an_endpoint_override_is_rejected:
+        [set("policies.overrides[1].loadBalancer", json!({ "type": "p2c" }))]
+        => "policies.overrides[1].loadBalancer", "a load balancer per destination service";
+    duplicate_service_names_are_rejected:
+        [text(r#""order": {"#, r#""order": { "endpoints": {} }, "order": {"#)]
+        => "services", "each name once, but \"order\" appears twice";
+    duplicate_endpoint_names_are_rejected:
+        [text(r#""view": {"#, r#""view": { "serviceTime": "1h" }, "view": {"#)]
+        => "services.cart.endpoints", "each name once, but \"view\" appears twice";
+
+    // The call graph.
+    call_graph_cycle_is_rejected_with_the_cycle:
+        [set("services.catalog.endpoints.get.calls", json!([call("cart", "view")]))]
+        => "services.cart.endpoints.view.calls[0]",
+           "calls recurse without bound: catalog.get -> cart.view -> catalog.get";
+    self_call_is_a_cycle:
+        [set("services.catalog.endpoints.list.calls", json!([call("catalog", "list")]))]
+        => "services.catalog.endpoints.list.calls[0]",
+           "calls recurse without bound: catalog.list -> catalog.list";
+    cycle_after_an_unknown_call_names_the_call_that_recurses:
+        [
+            set("services.cart.endpoints.view.calls",
+                json!([call("search", "find"), call("catalog", "get")])),
+            set("services.catalog.endpoints.get.calls", json!([call("cart", "view")])),
+        ]
+        => "services.cart.endpoints.view.calls[1]", "catalog.get -> cart.view -> catalog.get";
+
+    // Ranges.
+    zero_rate_is_rejected:
+        [set("workload.arrivals.rate", json!(0))]
+        => "workload.arrivals.rate",
+           "a rate in requests per second, greater than zero and at most 1e9, found 0";
+    negative_rate_is_rejected:
+        [set("workload.arrivals.rate", json!(-5))]
+        => "workload.arrivals.rate", "greater than zero and at most 1e9, found -5";
+    rate_above_a_billion_is_rejected:
+        [set("workload.arrivals.rate", json!(2e9))]
+        => "workload.arrivals.rate", "at most 1e9, found 2000000000";
+    zero_replicas_is_rejected:
+        [set("services.catalog.replicas", json!(0))]
+        => "services.catalog.replicas", "at least 1 replica, found 0";
+    zero_workers_is_rejected:
+        [set("services.catalog.workers", json!(0))]
+        => "services.catalog.workers", "at least 1 worker, found 0";
+    replicas_and_instances_together_are_rejected:
+        [set("services.catalog.instances", json!([{ "zone": "zone-a" }]))]
+        => "services.catalog.replicas", "either replicas or instances, not both";
+    error_rate_above_100_percent_is_rejected:
+        [set("services.catalog.endpoints.get.errorRate", json!(150))]
+        => "services.catalog.endpoints.get.errorRate", "a percentage from 0 to 100, found 150";
+    call_probability_above_100_percent_is_rejected:
+        [set("services.order.endpoints.create.calls[1].probability", json!(100.5))]
+        => "services.order.endpoints.create.calls[1].probability",
+           "a percentage from 0 to 100, found 100.5";
+    link_loss_below_zero_is_rejected:
+        [set("network.links[0].loss", json!(-0.5))]
+        => "network.links[0].loss", "a percentage from 0 to 100, found -0.5";
+    error_status_below_400_is_rejected:
+        [set("services.catalog.endpoints.get.errorStatus", json!(302))]
+        => "services.catalog.endpoints.get.errorStatus",
+           "an error status from 400 to 599, found 302";
+    error_status_above_599_is_rejected:
+        [set("services.catalog.endpoints.get.errorStatus", json!(600))]
+        => "services.catalog.endpoints.get.errorStatus",
+           "an error status from 400 to 599, found 600";
+    exponential_mean_of_zero_is_rejected:
+        [set("services.catalog.endpoints.get.serviceTime.mean", json!("0s"))]
+        => "services.catalog.endpoints.get.serviceTime.mean", "a mean greater than zero";
+    uniform_with_max_below_min_is_rejected:
+        [set("services.catalog.endpoints.list.serviceTime.max", json!("500us"))]
+        => "services.catalog.endpoints.list.serviceTime.max",
+           "a maximum at least the minimum 1ms, found 500us";
+    empirical_without_samples_is_rejected:
+        [set("services.cart.endpoints.view.serviceTime",
+             json!({ "type": "empirical", "samples": [] }))]
+        => "services.cart.endpoints.view.serviceTime.samples", "at least one sample";
+    ring_size_of_zero_is_rejected:
+        [set("policies.overrides[0].loadBalancer.minimumRingSize", json!(0))]
+        => "policies.overrides[0].loadBalancer.minimumRingSize",
+           "a ring size from 1 to 8388608, found 0";
+    ring_size_above_envoys_limit_is_rejected:
+        [set("policies.overrides[0].loadBalancer.minimumRingSize", json!(8_388_609))]
+        => "policies.overrides[0].loadBalancer.minimumRingSize",
+           "a ring size from 1 to 8388608, found 8388609";
+    peak_ewma_decay_of_zero_is_rejected:
+        [set("policies.default.loadBalancer", json!({ "type": "peak-ewma", "decay": "0s" }))]
+        => "policies.default.loadBalancer.decay", "a duration greater than zero, found 0";
+    zero_timeout_is_rejected:
+        [set("policies.overrides[1].timeout", json!("0s"))]
+        => "policies.overrides[1].timeout", "a duration greater than zero, found 0";
+    zero_metrics_interval_is_rejected:
+        [set("metrics.interval", json!("0s"))]
+        => "metrics.interval", "a duration greater than zero, found 0";
+    lowercase_route_method_is_rejected:
+        [set("gateway.routes[0].match.method", json!("get"))]
+        => "gateway.routes[0].match.method", "an HTTP method in capitals (GET, HEAD";
+    route_path_prefix_without_a_slash_is_rejected:
+        [set("gateway.routes[1].match.pathPrefix", json!("cart"))]
+        => "gateway.routes[1].match.pathPrefix", "a path prefix starting with '/', found \"cart\"";
+    empty_scenario_name_is_rejected:
+        [set("name", json!(" "))]
+        => "name", "a non-empty scenario name";
+    scenario_name_with_a_slash_is_rejected:
+        [set("name", json!("../shop"))]
+        => "name", "a name usable as a folder name";
+
+    // The run and the workload.
+    no_stop_condition_is_rejected:
+        [remove("run.duration")]
+        => "run", "a stop condition: \"duration\", \"requests\" or both";
+    zero_duration_is_rejected:
+        [set("run.duration", json!("0s"))]
+        => "run.duration", "a duration greater than zero, found 0";
+    zero_requests_is_rejected:
+        [set("run.requests", json!(0))]
+        => "run.requests", "at least 1 request, found 0";
+    warmup_as_long_as_the_run_is_rejected:
+        [set("run.warmup", json!("10s"))]
+        => "run.warmup", "a warm-up shorter than the duration 10s, found 10s";
+    warmup_longer_than_the_run_is_rejected:
+        [set("run.warmup", json!("1m"))]
+        => "run.warmup", "a warm-up shorter than the duration 10s, found 1m";
+    zero_events_max_is_rejected:
+        [set("run.eventsMax", json!(0))]
+        => "run.eventsMax", "at least 1 event, found 0";
+    both_arrivals_and_users_are_rejected:
+        [set("workload.users", json!({ "count": 10, "thinkTime": "1s" }))]
+        => "workload.users", "either open-loop \"arrivals\" or closed-loop \"users\", not both";
+    neither_arrivals_nor_users_is_rejected:
+        [remove("workload.arrivals")]
+        => "workload", "a load: open-loop \"arrivals\" or closed-loop \"users\"";
+    replica_count_beyond_any_real_mesh_is_rejected_before_allocating:
+        [set("services.catalog.replicas", json!(u32::MAX))]
+        => "services.catalog.replicas", "at most 10000 replicas, found 4294967295";
+    user_count_beyond_any_real_mesh_is_rejected:
+        [remove("workload.arrivals"),
+         set("workload.users", json!({ "count": u32::MAX, "thinkTime": "1s" }))]
+        => "workload.users.count", "at most 10000000 users, found 4294967295";
+    zero_users_is_rejected:
+        [remove("workload.arrivals"),
+         set("workload.users", json!({ "count": 0, "thinkTime": "1s" }))]
+        => "workload.users.count", "at least 1 user, found 0";
+    rate_and_stages_together_are_rejected:
+        [set("workload.arrivals.stages", json!([{ "duration": "5s", "target": 100 }]))]
+        => "workload.arrivals", "either \"rate\", or \"stages\" with an optional \"startRate\"";
+    stages_that_never_send_are_rejected:
+        [set("workload.arrivals", json!({ "stages": [{ "duration": "5s", "target": 0 }] }))]
+        => "workload.arrivals.stages", "a schedule with some rate above zero";
+    mix_entry_with_both_route_and_path_is_rejected:
+        [set("workload.mix[0].path", json!("/catalog"))]
+        => "workload.mix[0]", "either \"route\" (a route name) or \"path\"";
+    mix_weight_of_zero_is_rejected:
+        [set("workload.mix[2].weight", json!(0))]
+        => "workload.mix[2].weight", "a weight greater than zero, found 0";
+    empty_mix_is_rejected:
+        [set("workload.mix", json!([]))]
+        => "workload.mix", "at least one entry";
+    zero_clients_is_rejected:
+        [set("workload.clients", json!(0))]
+        => "workload.clients", "at least 1 client, found 0";
+}
+
+#[test]
+fn message_line_is_file_path_and_expectation() {
+    let text = edited(&[set("services.cart.endpoints.view.calls[0].service", json!("catalogue"))]);
+    let err = meshsim::load_str(&text, FILE).expect_err("an unknown service");
+    assert_eq!(
+        err.to_string(),
+        "shop.json: services.cart.endpoints.view.calls[0].service: \
+         a known service, found \"catalogue\" (known: catalog, cart, order)"
+    );
+    assert_eq!(
+        err.issues(),
+        [meshsim::Issue {
+            path: "services.cart.endpoints.view.calls[0].service".into(),
+            message: "a known service, found \"catalogue\" (known: catalog, cart, order)".into(),
+        }]
+    );
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported_at_once() {
+    let text = edited(&[
+        set("services.cart.endpoints.view.calls[0].service", json!("catalogue")),
+        set("services.catalog.replicas", json!(0)),
+        set("services.catalog.endpoints.get.errorRate", json!(150)),
+        set("network.links[0].between[1]", json!("zone-c")),
+        set("policies.overrides[0].destination", json!("basket")),
+        set("workload.mix[0].route", json!("browsing")),
+        remove("run.duration"),
+    ]);
+    let err = meshsim::load_str(&text, "several.json").expect_err("seven problems");
+    let found: Vec<(&str, &str)> = err.issues().iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
+    let expected = [
+        ("run", "a stop condition"),
+        ("services.catalog.replicas", "at least 1 replica, found 0"),
+        ("services.catalog.endpoints.get.errorRate", "a percentage from 0 to 100, found 150"),
+        ("services.cart.endpoints.view.calls[0].service", "a known service, found \"catalogue\""),
+        ("network.links[0].between[1]", "a known zone, found \"zone-c\""),
+        ("policies.overrides[0].destination", "a known service, found \"basket\""),
+        ("workload.mix[0].route", "a known route, found \"browsing\""),
+    ];
+    for (path, fragment) in expected {
+        assert!(
+            found.iter().any(|&(p, m)| p == path && m.contains(fragment)),
+            "missing `{path}: ...{fragment}...` in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "one issue per problem: {found:#?}");
+    let shown = err.to_string();
+    assert_eq!(shown.lines().count(), expected.len(), "{shown}");
+    assert!(shown.lines().all(|l| l.starts_with("several.json: ")), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Mangled input never panics.
+
+const BUNDLED: [(&str, &str); 4] = [
+    ("baseline.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.json"))),
+    ("chain.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/chain.json"))),
+    ("mm1.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mm1.json"))),
+    ("mmc.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mmc.json"))),
+];
+
+/// Scenario `which` to mutate: a bundled one, the base of the table above, or the base
+/// with closed-loop users instead of open-loop arrivals.
+fn seed_scenario(which: usize) -> (&'static str, Value) {
+    if let Some(&(name, text)) = BUNDLED.get(which) {
+        return (name, serde_json::from_str(text).expect("a bundled scenario is JSON"));
+    }
+    let mut v: Value = serde_json::from_str(BASE).expect("the base scenario is JSON");
+    if which == BUNDLED.len() {
+        return (FILE, v);
+    }
+    let workload = v["workload"].as_object_mut().expect("an object");
+    workload.shift_remove("arrivals");
+    workload.insert("users".into(), json!({ "count": 20, "thinkTime": { "type": "exponential", "mean": "50ms" } }));
+    ("shop-users.json", v)
+}
+
+/// Requests per run of a mutated scenario: enough to exercise every route, few enough to
+/// keep hundreds of runs quick.
+const RUN_REQUESTS: u64 = 200;
+
+/// Bytes that make up JSON, for splicing into a file.
+const JSON_BYTES: &[u8] = br#"{}[]":,0123456789.-+eE truefalsn"#;
+
+#[derive(Clone, Debug)]
+enum Mutation {
+    /// Replace any node (the whole file included) with a value.
+    Replace(Index, Value),
+    /// Replace a number, string or bool with another of the same kind, so the file
+    /// often still parses and the value reaches validation and the simulator.
+    Tweak(Index, Index),
+    /// Delete a member of an object.
+    Delete(Index),
+    /// Insert a copy of an array element after it.
+    Duplicate(Index),
+    /// Give a member of an object another key, keeping its place.
+    Rename(Index, String),
+}
+
+/// Where a node sits: its JSON pointer and, for members and elements, its parent and
+/// its key or index there.
+struct Node {
+    pointer: String,
+    parent: Option<(String, Place)>,
+}
+
+enum Place {
+    Key(String),
+    Index(usize),
+}
+
+fn nodes(v: &Value, pointer: String, parent: Option<(String, Place)>, out: &mut Vec<Node>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                nodes(child, p, Some((pointer.clone(), Place::Key(k.clone()))), out);
+            }
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                nodes(child, format!("{pointer}/{i}"), Some((pointer.clone(), Place::Index(i))), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(Node { pointer, parent });
+}
+
+fn mutate(v: &mut Value, m: &Mutation) {
+    let mut all = Vec::new();
+    nodes(v, String::new(), None, &mut all);
+    let members: Vec<&Node> = all.iter().filter(|n| matches!(n.parent, Some((_, Place::Key(_))))).collect();
+    let elements: Vec<&Node> = all.iter().filter(|n| matches!(n.parent, Some((_, Place::Index(_))))).collect();
+    match m {
+        Mutation::Replace(i, with) => {
+            let n = &all[i.index(all.len())];
+            *v.pointer_mut(&n.pointer).expect("a node") = with.clone();
+        }
+        Mutation::Tweak(i, choice) => {
+            let leaves: Vec<&Node> = all
+                .iter()
+                .filter(|n| {
+                    let leaf = v.pointer(&n.pointer).expect("a node");
+                    leaf.is_number() || leaf.is_string() || leaf.is_boolean()
+                })
+                .collect();
+            if leaves.is_empty() {
+                return;
+            }
+            let leaf = v.pointer_mut(&leaves[i.index(leaves.len())].pointer).expect("a node");
+            *leaf = match leaf {
+                Value::Number(_) => choice.get(&numbers()).clone(),
+                Value::String(_) => json!(choice.get(STRINGS)),
+                Value::Bool(b) => json!(!*b),
+                _ => unreachable!("a leaf"),
+            };
+        }
+        Mutation::Delete(i) if !members.is_empty() => {
+            let Some((parent, Place::Key(k))) = &members[i.index(members.len())].parent else { unreachable!() };
+            v.pointer_mut(parent).and_then(Value::as_object_mut).expect("an object").shift_remove(k);
+        }
+        Mutation::Duplicate(i) if !elements.is_empty() => {
+            let Some((parent, Place::Index(k))) = &elements[i.index(elements.len())].parent else { unreachable!() };
+            let list = v.pointer_mut(parent).and_then(Value::as_array_mut).expect("an array");
+            let copy = list[*k].clone();
+            list.insert(*k + 1, copy);
+        }
+        Mutation::Rename(i, to) if !members.is_empty() => {
+            let Some((parent, Place::Key(k))) = &members[i.index(members.len())].parent else { unreachable!() };
+            let map = v.pointer_mut(parent).and_then(Value::as_object_mut).expect("an object");
+            let at = map.keys().position(|x| x == k).expect("a member");
+            let value = map.shift_remove(k).expect("a member");
+            // Renaming onto an existing key replaces that member.
+            map.shift_remove(to.as_str());
+            map.shift_insert(at.min(map.len()), to.clone(), value);
+        }
+        _ => {}
+    }
+}
+
+/// Numbers at and beyond the edges of the types and ranges in the format. Counts just
+/// below u32::MAX are left out on purpose: the loader accepts `"replicas": 4294967295` and
+/// then aborts the whole test binary allocating 240 GB of instances.
+fn numbers() -> Vec<Value> {
+    vec![
+        json!(0),
+        json!(1),
+        json!(2),
+        json!(3),
+        json!(7),
+        json!(100),
+        json!(101),
+        json!(599),
+        json!(600),
+        json!(1000),
+        json!(-1),
+        json!(4_294_967_296_u64),
+        json!(1_000_000_000_000_u64),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(0.0),
+        json!(0.5),
+        json!(1.5),
+        json!(0.01),
+        json!(-0.5),
+        json!(1e300),
+        json!(-1e300),
+        json!(1e-300),
+    ]
+}
+
+/// Durations (good, zero, negative, unitless, out of range) and names the format knows.
+/// Valid durations stop at an hour: a think time or latency of years, in a run stopped by
+/// its request count, is a legitimately long simulation (hundreds of millions of empty
+/// one-second windows) and would take minutes.
+const STRINGS: &[&str] = &[
+    "0s",
+    "-1ms",
+    "1e30s",
+    "9999999h",
+    "250",
+    "1.5s",
+    "2m",
+    "10ms",
+    "1h",
+    "",
+    " ",
+    "ms",
+    "1..5s",
+    ".s",
+    "NaNs",
+    "zone-a",
+    "za",
+    "default",
+    "catalog",
+    "station",
+    "work",
+    "get",
+    "browse",
+    "gateway",
+    "GET",
+    "get",
+    "/catalog",
+    "/",
+    "round-robin",
+    "ring-hash",
+    "peak-ewma",
+    "exponential",
+    "constant",
+    "empirical",
+    "lifo",
+    "parallel",
+    "poisson",
+];
+
+/// Keys of the format, so renames often make a different valid-looking file.
+const KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "run",
+    "duration",
+    "requests",
+    "warmup",
+    "drainTimeout",
+    "eventsMax",
+    "inFlightMax",
+    "metrics",
+    "interval",
+    "network",
+    "latency",
+    "loss",
+    "links",
+    "between",
+    "gateway",
+    "zone",
+    "routes",
+    "match",
+    "method",
+    "pathPrefix",
+    "destination",
+    "service",
+    "endpoint",
+    "services",
+    "replicas",
+    "zones",
+    "instances",
+    "workers",
+    "weight",
+    "slowdown",
+    "queue",
+    "capacity",
+    "discipline",
+    "holdWorkerDuringCalls",
+    "endpoints",
+    "serviceTime",
+    "errorRate",
+    "errorStatus",
+    "calls",
+    "callsMode",
+    "dependencyFailureStatus",
+    "probability",
+    "required",
+    "policies",
+    "default",
+    "overrides",
+    "source",
+    "timeout",
+    "loadBalancer",
+    "type",
+    "minimumRingSize",
+    "decay",
+    "defaultRtt",
+    "workload",
+    "arrivals",
+    "users",
+    "count",
+    "thinkTime",
+    "mix",
+    "route",
+    "path",
+    "clients",
+    "process",
+    "rate",
+    "startRate",
+    "stages",
+    "target",
+    "mean",
+    "stddev",
+    "min",
+    "max",
+    "value",
+    "scale",
+    "shape",
+    "k",
+    "samples",
+];
+
+fn any_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        prop::sample::select(numbers()),
+        (-3i64..=12).prop_map(|n| json!(n)),
+        prop::sample::select(STRINGS).prop_map(|s| json!(s)),
+        "[a-z0-9./ -]{0,8}".prop_map(Value::String),
+        Just(json!([])),
+        Just(json!({})),
+        Just(json!(["za", "za"])),
+        Just(json!({ "type": "exponential", "mean": "1ms" })),
+        Just(json!({ "type": "uniform", "min": "5ms", "max": "1ms" })),
+        Just(json!({ "type": "pareto", "scale": "1ms", "shape": 1e-300 })),
+        Just(json!({ "type": "ring-hash", "minimumRingSize": 1 })),
+        Just(json!({ "service": "station", "endpoint": "work" })),
+    ]
+}
+
+/// A key of the format or a random word.
+fn new_key() -> impl Strategy<Value = String> {
+    prop_oneof![prop::sample::select(KEYS).prop_map(String::from), "[a-zA-Z]{0,6}",]
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        3 => (any::<Index>(), any_value()).prop_map(|(i, v)| Mutation::Replace(i, v)),
+        3 => (any::<Index>(), any::<Index>()).prop_map(|(i, c)| Mutation::Tweak(i, c)),
+        1 => any::<Index>().prop_map(Mutation::Delete),
+        1 => any::<Index>().prop_map(Mutation::Duplicate),
+        1 => (any::<Index>(), new_key()).prop_map(|(i, k)| Mutation::Rename(i, k)),
+    ]
+}
+
+/// Loads `text`; if it loads, runs it briefly and checks the run accounts for every
+/// measured request. Panics (the failure proptest reports) on any broken property.
+fn load_and_maybe_run(text: &str, file: &str) {
+    let sc = match meshsim::load_str(text, file) {
+        Ok(sc) => sc,
+        Err(e) => {
+            let shown = e.to_string();
+            assert!(shown.starts_with(&format!("{file}: ")), "message without the file name: {shown}");
+            return;
+        }
+    };
+    let opts = RunOptions { requests: Some(RUN_REQUESTS), ..RunOptions::default() };
+    let Ok(r) = meshsim::run(&sc, &opts, Hooks::default()) else {
+        return;
+    };
+    assert!(r.requests <= RUN_REQUESTS, "{} requests issued, limit {RUN_REQUESTS}", r.requests);
+    assert!(r.requests_measured <= r.requests);
+    assert_eq!(
+        r.total.counts.total() + r.in_flight_measured,
+        r.requests_measured,
+        "every measured request is answered or still in flight (stop: {:?})",
+        r.stop
+    );
+    if r.stop == Stop::Completed {
+        assert_eq!(r.in_flight_measured, 0, "a completed run has nothing in flight");
+    }
+}
+
+#[test]
+fn unmutated_seed_scenarios_load_and_run() {
+    for which in 0..BUNDLED.len() + 2 {
+        let (name, v) = seed_scenario(which);
+        meshsim::load_str(&v.to_string(), name).unwrap_or_else(|e| panic!("{e}"));
+        load_and_maybe_run(&v.to_string(), name);
+    }
+}
+
+#[test]
+fn closed_loop_run_ends_at_its_duration_whatever_the_think_time() {
+    // Users who think for an hour in a 10 s run: arrivals stop at 10 s, and with nothing in
+    // flight the run is over; it must not wait an hour for users who will send nothing.
+    let (name, mut v) = seed_scenario(BUNDLED.len() + 1);
+    v["workload"]["users"]["thinkTime"] = json!("1h");
+    let sc = meshsim::load_str(&v.to_string(), name).unwrap_or_else(|e| panic!("{e}"));
+    let mut ts = Vec::new();
+    let hooks = Hooks { timeseries: Some(&mut ts), progress: None };
+    let r = meshsim::run(&sc, &RunOptions::default(), hooks).expect("runs in memory");
+    assert_eq!(r.stop, Stop::Completed);
+    assert_eq!(r.arrivals_end.as_secs_f64(), 10.0);
+    assert!(r.end.as_secs_f64() <= 10.0, "the run ended at {}, after its 10 s duration", r.end);
+    let windows_after_the_end = String::from_utf8(ts)
+        .expect("CSV is UTF-8")
+        .lines()
+        .skip(1)
+        .filter(|row| row.split(',').nth(1).and_then(|end| end.parse::<f64>().ok()).is_some_and(|end| end > 10.0))
+        .count();
+    assert_eq!(windows_after_the_end, 0, "time-series rows after the run's 10 s duration");
+}
+
+proptest! {
+    // Most mutations are rejected on loading; four times the usual cases give a few
+    // hundred runs of mutated scenarios, in well under a second.
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn mutated_scenarios_load_or_fail_cleanly_and_runs_account_for_every_request(
+        which in 0..BUNDLED.len() + 2,
+        mutations in prop::collection::vec(mutation(), 1..=2),
+    ) {
+        let (name, mut v) = seed_scenario(which);
+        for m in &mutations {
+            mutate(&mut v, m);
+        }
+        load_and_maybe_run(&v.to_string(), name);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn truncated_bundled_scenarios_are_syntax_errors(
+        which in 0..BUNDLED.len(),
+        cut in any::<Index>(),
+    ) {
+        let (name, text) = BUNDLED[which];
+        let text = text.trim_end();
+        // Every bundled file is ASCII, so any byte offset is a character boundary.
+        let truncated = &text[..cut.index(text.len())];
+        match meshsim::load_str(truncated, name) {
+            Err(ScenarioError::Syntax { file, line, .. }) => {
+                prop_assert_eq!(file, name);
+                prop_assert!(line <= truncated.split('\n').count());
+            }
+            Err(e) => prop_assert!(false, "expected a syntax error, got: {}", e),
+            Ok(_) => prop_assert!(false, "a truncated file loaded"),
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic_the_loader(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let err = meshsim::load_str(&text, "noise.json").err();
+        prop_assert!(err.is_some_and(|e| e.to_string().starts_with("noise.json: ")));
+    }
+
+    #[test]
+    fn bundled_scenarios_with_spliced_bytes_never_panic(
+        which in 0..BUNDLED.len(),
+        at in any::<Index>(),
+        len in 0usize..12,
+        splice in prop::collection::vec(prop::sample::select(JSON_BYTES.to_vec()), 0..12),
+    ) {
+        let (name, text) = BUNDLED[which];
+        let mut bytes = text.as_bytes().to_vec();
+        let start = at.index(bytes.len());
+        let end = (start + len).min(bytes.len());
+        bytes.splice(start..end, splice);
+        let text = String::from_utf8(bytes).expect("ASCII spliced into ASCII");
+        load_and_maybe_run(&text, name);
+    }
+}
