@@ -20,6 +20,8 @@ pub const DEFAULT_CLIENTS: u64 = 10_000;
 pub const DEFAULT_SEED: u64 = 1;
 /// Instances per service: each has its own proxy state for every destination it calls.
 pub const REPLICAS_MAX: u32 = 10_000;
+/// Downstream calls per endpoint (a job counts its calls in a `u16`).
+pub const CALLS_MAX: usize = 1024;
 /// Closed-loop users each hold a pending event: bound them like requests in flight.
 pub const USERS_MAX: u32 = 10_000_000;
 /// Envoy's default ring size for ring-hash balancing.
@@ -344,7 +346,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             let mut calls = Vec::new();
             // Index in the file of each resolved call, for messages (unknown calls are skipped).
             let mut origins = Vec::new();
-            for (ci, c) in e.calls.iter().enumerate() {
+            if e.calls.len() > CALLS_MAX {
+                cx.err(format!("{ep}.calls"), format!("at most {CALLS_MAX} calls, found {}", e.calls.len()));
+            }
+            for (ci, c) in e.calls.iter().enumerate().take(CALLS_MAX) {
                 let cp = format!("{ep}.calls[{ci}]");
                 let Some(&csid) = service_ids.get(c.service.as_str()) else {
                     cx.err(format!("{cp}.service"), unknown("service", &c.service, service_ids.keys().copied()));

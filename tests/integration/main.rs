@@ -1,9 +1,11 @@
 //! meshsim's integration tests, in one binary; each module is named after the behaviour
 //! it checks.
 
+mod call_semantics;
 mod common;
 mod determinism;
 mod load_balancers;
 mod queueing_theory;
 mod run_limits;
 mod scenario_errors;
+mod workload_shapes;

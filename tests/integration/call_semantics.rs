@@ -1,0 +1,152 @@
+//! What calls do end to end: timeouts and wasted work, loss, worker holding, fan-out,
+//! optional and required dependencies, queue rejections.
+
+use crate::common::{f, load_edited, run};
+use meshsim::RunOptions;
+use serde_json::{Value, json};
+
+fn opts(n: u64) -> RunOptions {
+    RunOptions { requests: Some(n), ..Default::default() }
+}
+
+/// A two-tier mesh: the gateway calls `front.work`, which calls `back.work`.
+fn two_tier(edit: impl FnOnce(&mut Value)) -> meshsim::Scenario {
+    load_edited("mmc", |v| {
+        v["services"] = json!({
+            "front": {
+                "workers": 8,
+                "endpoints": { "work": {
+                    "serviceTime": "1ms",
+                    "calls": [ { "service": "back", "endpoint": "work" } ]
+                } }
+            },
+            "back": {
+                "workers": 8,
+                "endpoints": { "work": { "serviceTime": { "type": "exponential", "mean": "10ms" } } }
+            }
+        });
+        v["gateway"]["routes"][0]["destination"] = json!({ "service": "front", "endpoint": "work" });
+        v["workload"]["arrivals"]["rate"] = json!(200);
+        edit(v);
+    })
+}
+
+#[test]
+fn timeout_fails_the_caller_while_the_callee_works_on() {
+    let sc = two_tier(|v| {
+        v["policies"] = json!({ "overrides": [ { "destination": "back", "timeout": "15ms" } ] });
+    });
+    let (r, s, _) = run(&sc, &opts(20_000));
+    // P(exponential(10 ms) > ~14 ms) is about 25 %: those calls time out at front...
+    let timeouts = f(&s, "services.back.requests.timeout");
+    assert!((3_000.0..7_000.0).contains(&timeouts), "timeouts {timeouts}");
+    // ...which fails front's request with its dependency-failure status, 500...
+    assert_eq!(f(&s, "routes.work.requests.by_status.500"), timeouts);
+    // ...while back finishes every job anyway: its work for timed-out calls is wasted.
+    assert_eq!(f(&s, "services.back.server.completed"), 20_000.0);
+    assert_eq!(f(&s, "services.back.server.wasted_jobs"), timeouts);
+    assert!(f(&s, "services.back.server.wasted_work_s") > timeouts * 0.014);
+    assert_eq!(r.late_responses as f64, timeouts);
+    // No call outlives its timeout at the caller.
+    assert!(f(&s, "services.back.latency_ms.max") <= 15.0 + 1e-9);
+}
+
+#[test]
+fn lost_messages_end_calls_as_dropped() {
+    // 10 % loss each way: a call survives with probability 0.81.
+    let sc = two_tier(|v| v["network"] = json!({ "latency": "0s", "loss": 10 }));
+    let (_, s, _) = run(&sc, &opts(20_000));
+    let calls = f(&s, "services.front.requests.total");
+    let dropped = f(&s, "services.front.requests.dropped");
+    assert!((dropped / calls - 0.19).abs() < 0.015, "gateway → front dropped {dropped} of {calls}");
+    // With a timeout, the caller learns of the loss when the timeout fires.
+    let sc = two_tier(|v| {
+        v["network"] = json!({ "latency": "0s", "loss": 10 });
+        v["policies"] = json!({ "default": { "timeout": "2s" } });
+    });
+    let (_, s, _) = run(&sc, &opts(5_000));
+    // front → back: back never takes 2 s, so every failed call there is a loss, labelled
+    // dropped and felt after the whole timeout. (The gateway's own call to front can
+    // time out: its timer started earlier than front's.)
+    assert!(f(&s, "services.back.requests.dropped") > 0.0);
+    assert_eq!(f(&s, "services.back.requests.timeout"), 0.0, "losses are labelled dropped");
+    assert_eq!(f(&s, "services.back.latency_ms.max"), 2000.0, "a lost message costs the whole timeout");
+}
+
+#[test]
+fn holding_workers_spreads_a_slow_dependency_upstream() {
+    // back is slow (40 ms); front holds its worker while it waits, by default.
+    let slow = |hold: bool| {
+        two_tier(move |v| {
+            v["services"]["back"]["endpoints"]["work"]["serviceTime"] = json!("40ms");
+            v["services"]["back"]["workers"] = json!(16);
+            v["services"]["front"]["holdWorkerDuringCalls"] = json!(hold);
+        })
+    };
+    let (_, held, _) = run(&slow(true), &opts(20_000));
+    let (_, freed, _) = run(&slow(false), &opts(20_000));
+    // Held: each request occupies a front worker for ~41 ms: 200/s x 41 ms / 8 = ~1.0.
+    let u_held = f(&held, "services.front.server.utilization");
+    let u_freed = f(&freed, "services.front.server.utilization");
+    assert!(u_held > 0.9, "front workers are exhausted when held: {u_held}");
+    assert!(u_freed < 0.05, "front workers are free when released: {u_freed}");
+    assert!(f(&held, "latency_ms.p99") > 2.0 * f(&freed, "latency_ms.p99"));
+}
+
+#[test]
+fn parallel_fan_out_waits_for_the_slowest_sequence_for_the_sum() {
+    let fan = |mode: &str| {
+        let mode = mode.to_string();
+        load_edited("mmc", move |v| {
+            v["services"] = json!({
+                "front": { "workers": 64, "endpoints": { "work": {
+                    "serviceTime": "0s",
+                    "callsMode": mode,
+                    "calls": [ { "service": "a", "endpoint": "x" }, { "service": "b", "endpoint": "x" } ]
+                } } },
+                "a": { "workers": 64, "endpoints": { "x": { "serviceTime": "10ms" } } },
+                "b": { "workers": 64, "endpoints": { "x": { "serviceTime": "30ms" } } }
+            });
+            v["gateway"]["routes"][0]["destination"] = json!({ "service": "front", "endpoint": "work" });
+        })
+    };
+    let (_, par, _) = run(&fan("parallel"), &opts(2_000));
+    let (_, seq, _) = run(&fan("sequence"), &opts(2_000));
+    assert_eq!(f(&par, "latency_ms.max"), 30.0);
+    assert_eq!(f(&par, "latency_ms.mean"), 30.0);
+    assert_eq!(f(&seq, "latency_ms.mean"), 40.0);
+}
+
+#[test]
+fn optional_dependencies_do_not_fail_the_caller_required_ones_do() {
+    let with = |required: bool| {
+        two_tier(move |v| {
+            v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(50);
+            v["services"]["back"]["endpoints"]["work"]["errorStatus"] = json!(503);
+            v["services"]["front"]["endpoints"]["work"]["calls"][0]["required"] = json!(required);
+            v["services"]["front"]["endpoints"]["work"]["dependencyFailureStatus"] = json!(502);
+        })
+    };
+    let (_, req, _) = run(&with(true), &opts(10_000));
+    let (_, opt, _) = run(&with(false), &opts(10_000));
+    let back_errors = f(&req, "services.back.requests.by_status.503");
+    assert!((back_errors - 5_000.0).abs() < 250.0, "{back_errors}");
+    assert_eq!(f(&req, "routes.work.requests.by_status.502"), back_errors);
+    assert_eq!(f(&opt, "routes.work.requests.ok"), 10_000.0);
+}
+
+#[test]
+fn full_queues_reject_at_once() {
+    // One worker, room for 2 waiting, offered twice its capacity.
+    let sc = load_edited("mm1", |v| {
+        v["services"]["station"]["queue"] = json!({ "capacity": 2 });
+        v["workload"]["arrivals"]["rate"] = json!(200);
+    });
+    let (_, s, _) = run(&sc, &opts(20_000));
+    let rejected = f(&s, "requests.rejected");
+    // M/M/1/3 with rho = 2: blocking probability rho^3 (1 - rho) / (1 - rho^4) = 8/15.
+    let expected = 20_000.0 * 8.0 / 15.0;
+    assert!((rejected - expected).abs() / expected < 0.03, "rejected {rejected}, expected {expected}");
+    assert_eq!(f(&s, "instances.station-0.rejected"), rejected);
+    assert!(f(&s, "instances.station-0.queue_mean") <= 2.0);
+}
