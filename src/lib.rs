@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod model;
 pub mod outcome;
 pub mod report;
+pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
