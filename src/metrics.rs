@@ -222,6 +222,24 @@ impl FlowStats {
     }
 }
 
+/// Calls to a destination after the policy stack: their outcomes and how many attempts
+/// they took. Counts only measured calls (those of requests that arrived after warm-up).
+#[derive(Clone, Debug, Default)]
+pub struct CallStats {
+    pub counts: Counts,
+    pub attempts: u64,
+    /// Attempts after the first.
+    pub retries: u64,
+}
+
+impl CallStats {
+    /// Attempts per call: 1 without retries.
+    pub fn amplification(&self) -> f64 {
+        let calls = self.counts.total();
+        if calls == 0 { 1.0 } else { self.attempts as f64 / calls as f64 }
+    }
+}
+
 /// Time integrals and counters of one station (an instance's workers and queue).
 #[derive(Clone, Debug, Default)]
 pub struct StationStats {

@@ -192,8 +192,70 @@ impl Policies {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CallPolicy {
-    /// Per-call timeout; `None` disables it (Istio's default).
+    /// The call's overall timeout, across all its attempts; `None` disables it (Istio's
+    /// default). No attempt starts after it.
     pub timeout: Option<SimDuration>,
+    pub retry: Option<RetryPolicy>,
+}
+
+/// When and how a failed attempt is tried again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (3 = one call and two retries).
+    pub max_attempts: u32,
+    pub retry_on: RetryOn,
+    /// Bounds each attempt; `None`: only the call's overall timeout applies.
+    pub per_try_timeout: Option<SimDuration>,
+    /// Pick a host not tried yet by this call when possible (Envoy's previous-hosts).
+    pub avoid_previous_hosts: bool,
+}
+
+/// Which attempt outcomes are retried, as a set of Envoy-style conditions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetryOn(pub u16);
+
+impl RetryOn {
+    /// Any 5xx answer, and no answer at all (timeout, reset, refused): Envoy's `5xx`.
+    pub const SERVER_ERROR: RetryOn = RetryOn(1);
+    /// 502, 503 or 504, and timeouts (a 504 from the proxy): Envoy's `gateway-error`.
+    pub const GATEWAY_ERROR: RetryOn = RetryOn(2);
+    /// The connection was reset or the message lost: Envoy's `reset`.
+    pub const RESET: RetryOn = RetryOn(4);
+    /// The instance refused the request (queue full): Envoy's `connect-failure`.
+    pub const CONNECT_FAILURE: RetryOn = RetryOn(8);
+    /// 409 Conflict: Envoy's `retriable-4xx`.
+    pub const RETRIABLE_4XX: RetryOn = RetryOn(16);
+    /// The per-try timeout fired (gRPC-style `timeout` condition).
+    pub const TIMEOUT: RetryOn = RetryOn(32);
+
+    pub const NAMES: [(&'static str, RetryOn); 6] = [
+        ("5xx", RetryOn::SERVER_ERROR),
+        ("gateway-error", RetryOn::GATEWAY_ERROR),
+        ("reset", RetryOn::RESET),
+        ("connect-failure", RetryOn::CONNECT_FAILURE),
+        ("retriable-4xx", RetryOn::RETRIABLE_4XX),
+        ("timeout", RetryOn::TIMEOUT),
+    ];
+
+    pub fn contains(self, other: RetryOn) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether an attempt that ended with `outcome` may be retried.
+    pub fn matches(self, outcome: crate::outcome::Outcome) -> bool {
+        use crate::outcome::Outcome as O;
+        let any = |set: &[RetryOn]| set.iter().any(|&c| self.contains(c));
+        match outcome {
+            O::Ok => false,
+            O::Error(409) => any(&[RetryOn::RETRIABLE_4XX]),
+            O::Error(502..=504) => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR]),
+            O::Error(s) if s >= 500 => any(&[RetryOn::SERVER_ERROR]),
+            O::Error(_) => false,
+            O::Timeout => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::TIMEOUT]),
+            O::Dropped => any(&[RetryOn::SERVER_ERROR, RetryOn::RESET]),
+            O::Rejected => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::CONNECT_FAILURE]),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -171,6 +171,13 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             add_totals(&mut acc, &r.stations[inst.idx()].totals);
             workers += u64::from(sc.instances[inst.idx()].workers);
         }
+        let calls = &r.service_calls[i];
+        v["calls"] = json!({
+            "requests": counts_json(&calls.counts, None),
+            "attempts": calls.attempts,
+            "retries": calls.retries,
+            "retry_amplification": round(calls.amplification(), 4),
+        });
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);
         services.insert(svc.name.clone(), v);
     }

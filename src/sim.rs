@@ -6,7 +6,7 @@
 //! calls (each through the instance's own proxy) and answers over the link. Timeouts end
 //! a call at the caller only; the callee's work goes on and is counted as wasted.
 //!
-//! State lives in generational slabs (`requests`, `calls`, `jobs`), so memory is bounded
+//! State lives in generational slabs (`requests`, `calls`, `attempts`, `jobs`), so memory is bounded
 //! by the work in flight, and an event that refers to finished work (a timeout after the
 //! response) finds a stale key and does nothing.
 
@@ -22,7 +22,7 @@ pub use queue::{EventQueue, Lane};
 
 use crate::balance::{Balancer, Host};
 use crate::dist::Dist;
-use crate::metrics::{FlowStats, StationStats};
+use crate::metrics::{CallStats, FlowStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
 use crate::rng::{RootSeed, Stream};
@@ -106,7 +106,10 @@ pub struct RunResult {
     /// All requests at the gateway, whatever their route.
     pub total: FlowStats,
     pub routes: Vec<FlowStats>,
+    /// Per destination service, every attempt as the callers' proxies see it.
     pub services: Vec<FlowStats>,
+    /// Per destination service, calls after the policy stack (retries): outcomes and attempts.
+    pub service_calls: Vec<CallStats>,
     pub stations: Vec<StationStats>,
     /// Responses that reached a caller after it had given up.
     pub late_responses: u64,
@@ -118,14 +121,16 @@ enum Event {
     Arrival,
     /// A closed-loop user sends its next request.
     UserWake(u32),
-    /// A call's request message reaches the callee instance.
+    /// An attempt's request message reaches the callee instance.
     Deliver(Key),
     /// A job's local work is done.
     ComputeDone(Key),
-    /// A call's response reaches the caller.
+    /// An attempt's response reaches the caller.
     Respond(Key, Outcome),
-    /// A call's timeout fires.
-    Timeout(Key),
+    /// An attempt's per-try timeout fires.
+    AttemptTimeout(Key),
+    /// A call's overall timeout (its deadline across attempts) fires.
+    CallTimeout(Key),
 }
 
 struct Request {
@@ -142,9 +147,28 @@ enum Parent {
     Job(Key, u16),
 }
 
-#[derive(Clone, Copy)]
-struct CallState {
+/// A call through a caller's proxy: one or more attempts under the call's policy.
+struct Call {
     parent: Parent,
+    caller: Caller,
+    caller_zone: ZoneId,
+    proxy: u32,
+    service: ServiceId,
+    endpoint: EndpointId,
+    client: u64,
+    measured: bool,
+    /// Attempts made so far, the first included.
+    attempts: u32,
+    /// The attempt in flight, if any.
+    current: Option<Key>,
+    /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
+    tried: u64,
+}
+
+/// One attempt of a call: a request to one instance and its answer.
+#[derive(Clone, Copy)]
+struct Attempt {
+    call: Key,
     caller_zone: ZoneId,
     proxy: u32,
     host: u32,
@@ -153,6 +177,7 @@ struct CallState {
     endpoint: EndpointId,
     sent: SimTime,
     client: u64,
+    /// Whether a per-try timeout watches this attempt.
     has_timeout: bool,
     /// The request or the response was lost on a link.
     lost: bool,
@@ -162,7 +187,7 @@ struct CallState {
 }
 
 struct Job {
-    call: Key,
+    attempt: Key,
     instance: InstanceId,
     endpoint: EndpointId,
     arrived: SimTime,
@@ -190,7 +215,8 @@ struct Sim<'s, 'h> {
     now: SimTime,
     events: EventQueue<Event>,
     requests: Slab<Request>,
-    calls: Slab<CallState>,
+    calls: Slab<Call>,
+    attempts: Slab<Attempt>,
     jobs: Slab<Job>,
     instances: Vec<InstanceState>,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
@@ -224,6 +250,8 @@ struct Sim<'s, 'h> {
     total: FlowStats,
     routes: Vec<FlowStats>,
     services: Vec<FlowStats>,
+    /// Per destination service: calls (as their callers see them, after retries).
+    service_calls: Vec<CallStats>,
     window_end: SimTime,
     window_start: SimTime,
     timeseries: Option<csv::Writer<&'h mut dyn Write>>,
@@ -273,6 +301,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         total: sim.total,
         routes: sim.routes,
         services: sim.services,
+        service_calls: sim.service_calls,
         stations: sim.instances.into_iter().map(|i| i.stats).collect(),
         late_responses: sim.late_responses,
     })
@@ -379,6 +408,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             events: EventQueue::new(),
             requests: Slab::new(),
             calls: Slab::new(),
+            attempts: Slab::new(),
             jobs: Slab::new(),
             instances,
             proxy_of,
@@ -404,6 +434,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             total: FlowStats::default(),
             routes: vec![FlowStats::default(); sc.gateway.routes.len()],
             services: vec![FlowStats::default(); nsvc],
+            service_calls: vec![CallStats::default(); nsvc],
             window_start: SimTime::ZERO,
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,

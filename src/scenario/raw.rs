@@ -308,7 +308,17 @@ pub struct PoliciesSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicySpec {
     pub timeout: Option<Dur>,
+    pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetrySpec {
+    pub max_attempts: Option<u32>,
+    pub retry_on: Option<Vec<String>>,
+    pub per_try_timeout: Option<Dur>,
+    pub avoid_previous_hosts: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,6 +328,7 @@ pub struct OverrideSpec {
     pub destination: String,
     pub endpoint: Option<String>,
     pub timeout: Option<Dur>,
+    pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
 }
 

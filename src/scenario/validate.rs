@@ -625,6 +625,43 @@ fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerC
     }
 }
 
+/// Attempts allowed per call at most, retries included.
+pub const MAX_ATTEMPTS_MAX: u32 = 100;
+
+fn retry(cx: &mut Ctx, path: &str, r: &raw::RetrySpec) -> RetryPolicy {
+    let max_attempts = r.max_attempts.unwrap_or(3);
+    if max_attempts == 0 || max_attempts > MAX_ATTEMPTS_MAX {
+        cx.err(
+            format!("{path}.maxAttempts"),
+            format!("from 1 to {MAX_ATTEMPTS_MAX} attempts (the first included), found {max_attempts}"),
+        );
+    }
+    let mut retry_on = RetryOn::default();
+    match &r.retry_on {
+        None => retry_on = RetryOn::SERVER_ERROR,
+        Some(list) => {
+            for (i, name) in list.iter().enumerate() {
+                match RetryOn::NAMES.iter().find(|(n, _)| n == name) {
+                    Some(&(_, c)) => retry_on.0 |= c.0,
+                    None => {
+                        let known: Vec<&str> = RetryOn::NAMES.iter().map(|(n, _)| *n).collect();
+                        cx.err(
+                            format!("{path}.retryOn[{i}]"),
+                            format!("a retry condition among {}, found \"{name}\"", known.join(", ")),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    RetryPolicy {
+        max_attempts: max_attempts.clamp(1, MAX_ATTEMPTS_MAX),
+        retry_on,
+        per_try_timeout: r.per_try_timeout.map(|t| cx.positive_duration(format!("{path}.perTryTimeout"), t.0)),
+        avoid_previous_hosts: r.avoid_previous_hosts.unwrap_or(false),
+    }
+}
+
 fn validate_policies(
     cx: &mut Ctx,
     spec: Option<&raw::PoliciesSpec>,
@@ -640,6 +677,9 @@ fn validate_policies(
     if let Some(d) = &spec.default {
         if let Some(t) = d.timeout {
             base.timeout = Some(cx.positive_duration("policies.default.timeout".into(), t.0));
+        }
+        if let Some(r) = &d.retry {
+            base.retry = Some(retry(cx, "policies.default.retry", r));
         }
         if let Some(lb) = &d.load_balancer {
             base_lb = balancer(cx, "policies.default.loadBalancer", lb);
@@ -685,6 +725,7 @@ fn validate_policies(
             },
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
+        let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
         let lb = match &o.load_balancer {
             Some(_) if o.endpoint.is_some() => {
                 cx.err(
@@ -697,9 +738,13 @@ fn validate_policies(
             None => None,
         };
         for &c in &caller_range {
-            if let Some(t) = timeout {
-                for &e in &endpoints {
-                    call[c * endpoint_count + e.idx()].timeout = Some(t);
+            for &e in &endpoints {
+                let policy = &mut call[c * endpoint_count + e.idx()];
+                if let Some(t) = timeout {
+                    policy.timeout = Some(t);
+                }
+                if let Some(r) = &retry_policy {
+                    policy.retry = Some(r.clone());
                 }
             }
             if let Some(lb) = &lb {

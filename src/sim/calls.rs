@@ -1,5 +1,10 @@
-//! Calls between a caller's proxy and an instance: balancing, timeouts, the network,
-//! responses, and what a finished call tells its parent.
+//! Calls through a caller's proxy: the call's policy (overall timeout, retries), its
+//! attempts (balancing, per-try timeouts, the network), and what a finished call tells
+//! its parent.
+//!
+//! A `Call` lives from the caller's first attempt to its final outcome; each `Attempt`
+//! lives until the callee's answer is back (or lost), even after the caller gave up on
+//! it, because the callee cannot know and does the work anyway.
 
 use super::*;
 
@@ -19,34 +24,75 @@ impl Sim<'_, '_> {
         let service = sc.endpoints[endpoint.idx()].service;
         let proxy = self.proxy_of[site * sc.services.len() + service.idx()];
         debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
-        let p = proxy as usize;
-        let host = self.balancers[p].pick(self.now, client, &mut self.proxy_rngs[p]);
-        self.balancers[p].on_send(host);
-        let instance = sc.services[service.idx()].instances[host];
-        let timeout = sc.policies.call(caller, endpoint).timeout;
-        let call = self.calls.insert(CallState {
+        let call = self.calls.insert(Call {
             parent,
+            caller,
             caller_zone,
             proxy,
-            host: host as u32,
-            instance,
             service,
             endpoint,
-            sent: self.now,
             client,
-            has_timeout: timeout.is_some(),
+            measured,
+            attempts: 0,
+            current: None,
+            tried: 0,
+        });
+        if let Some(t) = sc.policies.call(caller, endpoint).timeout {
+            self.push_after(t, true, Event::CallTimeout(call));
+        }
+        self.send_attempt(call);
+    }
+
+    /// Sends the call's next attempt to an instance its proxy picks.
+    pub(super) fn send_attempt(&mut self, call: Key) {
+        let sc = self.sc;
+        let now = self.now;
+        let c = self.calls.get_mut(call).expect("a call making an attempt is live");
+        let policy = sc.policies.call(c.caller, c.endpoint);
+        let p = c.proxy as usize;
+        let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && c.tried != 0;
+        let balancer = &mut self.balancers[p];
+        let mut host = balancer.pick(now, c.client, &mut self.proxy_rngs[p]);
+        if avoid {
+            // Envoy's previous-hosts predicate: reselect up to a few times (its
+            // host_selection_retry_max_attempts) while the pick was tried before.
+            for _ in 0..HOST_RESELECTIONS_MAX {
+                if c.tried & (1 << (host % 64)) == 0 {
+                    break;
+                }
+                host = balancer.pick(now, c.client, &mut self.proxy_rngs[p]);
+            }
+        }
+        balancer.on_send(host);
+        c.attempts += 1;
+        c.tried |= 1 << (host % 64);
+        let instance = sc.services[c.service.idx()].instances[host];
+        let per_try = policy.retry.as_ref().and_then(|r| r.per_try_timeout);
+        let caller_zone = c.caller_zone;
+        let attempt = self.attempts.insert(Attempt {
+            call,
+            caller_zone,
+            proxy: c.proxy,
+            host: host as u32,
+            instance,
+            service: c.service,
+            endpoint: c.endpoint,
+            sent: now,
+            client: c.client,
+            has_timeout: per_try.is_some(),
             lost: false,
             abandoned: false,
-            measured,
+            measured: c.measured,
         });
-        if let Some(t) = timeout {
-            self.push_after(t, true, Event::Timeout(call));
+        c.current = Some(attempt);
+        if let Some(t) = per_try {
+            self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
         let to_zone = sc.instances[instance.idx()].zone;
         match self.transit(caller_zone, to_zone) {
-            Some((d, _)) if d.is_zero() => self.deliver(call),
-            Some((d, constant)) => self.push_after(d, constant, Event::Deliver(call)),
-            None => self.lose(call, caller_zone, to_zone),
+            Some((d, _)) if d.is_zero() => self.deliver(attempt),
+            Some((d, constant)) => self.push_after(d, constant, Event::Deliver(attempt)),
+            None => self.lose(attempt, caller_zone, to_zone),
         }
     }
 
@@ -66,80 +112,133 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// A message of `call` was lost. The caller learns at its timeout if it has one;
-    /// otherwise, as with a reset connection, when the message would have arrived.
-    pub(super) fn lose(&mut self, call: Key, from: ZoneId, to: ZoneId) {
-        let c = self.calls.get_mut(call).expect("a call in transit is live");
-        c.lost = true;
-        if c.abandoned {
+    /// A message of `attempt` was lost. The caller learns at a timeout if one watches the
+    /// attempt or its call; otherwise, as with a reset connection, when the message would
+    /// have arrived.
+    pub(super) fn lose(&mut self, attempt: Key, from: ZoneId, to: ZoneId) {
+        let a = self.attempts.get_mut(attempt).expect("an attempt in transit is live");
+        a.lost = true;
+        if a.abandoned {
             // Nobody waits for this answer any more.
-            self.calls.remove(call);
-        } else if !c.has_timeout {
+            self.attempts.remove(attempt);
+            return;
+        }
+        let call_timeout =
+            self.calls.get(a.call).is_some_and(|c| self.sc.policies.call(c.caller, c.endpoint).timeout.is_some());
+        if !a.has_timeout && !call_timeout {
             let id = self.sc.network.link(from, to);
             let d = self.sc.network.links[id.idx()].latency.sample(&mut self.link_rngs[id.idx()]);
-            self.events.push(self.now + d, Event::Respond(call, Outcome::Dropped));
+            self.events.push(self.now + d, Event::Respond(attempt, Outcome::Dropped));
         }
     }
 
-    /// The request of `call` reaches its instance.
-    pub(super) fn deliver(&mut self, call: Key) {
+    /// The request of `attempt` reaches its instance.
+    pub(super) fn deliver(&mut self, attempt: Key) {
         let now = self.now;
-        // Call state lives until the callee's answer is back, even if the caller gave up
-        // while the request was on the wire: the callee cannot know, and does the work.
-        let c = self.calls.get(call).expect("a delivered call is live");
-        let (instance, endpoint, client, measured) = (c.instance, c.endpoint, c.client, c.measured);
-        self.accept(call, instance, endpoint, client, measured, now);
+        let a = self.attempts.get(attempt).expect("a delivered attempt is live");
+        let (instance, endpoint, client, measured) = (a.instance, a.endpoint, a.client, a.measured);
+        self.accept(attempt, instance, endpoint, client, measured, now);
     }
 
-    /// Sends the response of `call` from an instance in `from` back to the caller.
-    pub(super) fn respond(&mut self, call: Key, outcome: Outcome, from: ZoneId) {
-        let c = self.calls.get(call).expect("a call being answered is live");
-        if c.abandoned {
-            self.calls.remove(call);
+    /// Sends the answer to `attempt` from an instance in `from` back to the caller.
+    pub(super) fn respond(&mut self, attempt: Key, outcome: Outcome, from: ZoneId) {
+        let a = self.attempts.get(attempt).expect("an attempt being answered is live");
+        if a.abandoned {
+            self.attempts.remove(attempt);
             self.late_responses += 1;
             return;
         }
-        let to = c.caller_zone;
+        let to = a.caller_zone;
         match self.transit(from, to) {
-            Some((d, _)) if d.is_zero() => self.on_response(call, outcome),
-            Some((d, constant)) => self.push_after(d, constant, Event::Respond(call, outcome)),
-            None => self.lose(call, from, to),
+            Some((d, _)) if d.is_zero() => self.on_response(attempt, outcome),
+            Some((d, constant)) => self.push_after(d, constant, Event::Respond(attempt, outcome)),
+            None => self.lose(attempt, from, to),
         }
     }
 
-    pub(super) fn on_response(&mut self, call: Key, outcome: Outcome) {
-        let c = self.calls.remove(call).expect("a call whose answer arrives is live");
-        if c.abandoned {
+    pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
+        let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
+        if a.abandoned {
             self.late_responses += 1;
         } else {
-            self.complete_call(c, outcome);
+            self.attempt_done(a, outcome);
         }
     }
 
-    pub(super) fn on_timeout(&mut self, call: Key) {
-        // A stale key means the call already ended; an abandoned one cannot time out twice.
-        let Some(c) = self.calls.get_mut(call) else {
-            return;
-        };
-        if c.abandoned {
-            return;
+    pub(super) fn on_attempt_timeout(&mut self, attempt: Key) {
+        if let Some(a) = self.abandon_attempt(attempt) {
+            let outcome = if a.lost { Outcome::Dropped } else { Outcome::Timeout };
+            self.attempt_done(a, outcome);
         }
-        c.abandoned = true;
-        let c = *c;
-        let outcome = if c.lost {
-            // No answer will ever come: forget the call now.
-            self.calls.remove(call);
-            Outcome::Dropped
-        } else {
-            Outcome::Timeout
-        };
-        self.complete_call(c, outcome);
     }
 
-    pub(super) fn complete_call(&mut self, c: CallState, outcome: Outcome) {
-        let rtt = self.now.since(c.sent);
-        self.balancers[c.proxy as usize].on_complete(c.host as usize, self.now, rtt);
-        self.services[c.service.idx()].record(rtt, outcome, c.measured);
+    /// The caller gives up on `attempt` (a timeout): the attempt stays until the callee's
+    /// answer is back, unless its message was lost and no answer will come. Returns the
+    /// attempt if it was still awaited; a stale or already abandoned one gives `None`.
+    fn abandon_attempt(&mut self, attempt: Key) -> Option<Attempt> {
+        let a = self.attempts.get_mut(attempt)?;
+        if a.abandoned {
+            return None;
+        }
+        a.abandoned = true;
+        let a = *a;
+        if a.lost {
+            self.attempts.remove(attempt);
+        }
+        Some(a)
+    }
+
+    /// An attempt ended with `outcome` at the caller: account for it, then retry or
+    /// finish the call.
+    fn attempt_done(&mut self, a: Attempt, outcome: Outcome) {
+        let sc = self.sc;
+        let rtt = self.now.since(a.sent);
+        self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
+        self.services[a.service.idx()].record(rtt, outcome, a.measured);
+        let Some(c) = self.calls.get_mut(a.call) else {
+            // The call already ended (its overall timeout fired).
+            return;
+        };
+        c.current = None;
+        if !outcome.is_ok() {
+            if let Some(r) = &sc.policies.call(c.caller, c.endpoint).retry {
+                if c.attempts < r.max_attempts && r.retry_on.matches(outcome) {
+                    return self.send_attempt(a.call);
+                }
+            }
+        }
+        self.finish_call(a.call, outcome);
+    }
+
+    pub(super) fn on_call_timeout(&mut self, call: Key) {
+        let Some(c) = self.calls.get(call) else {
+            return;
+        };
+        // The attempt in flight is cancelled at the caller; the callee works on. A call
+        // whose message was lost ends as dropped: that is why it timed out.
+        let mut outcome = Outcome::Timeout;
+        if let Some(attempt) = c.current {
+            if let Some(a) = self.abandon_attempt(attempt) {
+                let rtt = self.now.since(a.sent);
+                self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
+                if a.lost {
+                    outcome = Outcome::Dropped;
+                }
+                self.services[a.service.idx()].record(rtt, outcome, a.measured);
+            }
+        }
+        self.finish_call(call, outcome);
+    }
+
+    /// The call ends with `outcome`: its parent learns of it.
+    fn finish_call(&mut self, call: Key, outcome: Outcome) {
+        let c = self.calls.remove(call).expect("a finishing call is live");
+        if c.measured {
+            let stats = &mut self.service_calls[c.service.idx()];
+            stats.counts.add(outcome);
+            stats.attempts += u64::from(c.attempts);
+            stats.retries += u64::from(c.attempts.saturating_sub(1));
+        }
         match c.parent {
             Parent::Request(req) => self.finish_request(req, outcome),
             Parent::Job(job, index) => self.on_child_done(job, index, outcome),
@@ -157,3 +256,6 @@ impl Sim<'_, '_> {
         }
     }
 }
+
+/// How many times a proxy reselects a host that an earlier attempt of the call tried.
+const HOST_RESELECTIONS_MAX: u32 = 3;

@@ -12,7 +12,12 @@ impl Sim<'_, '_> {
                 // event (users may be thinking for an hour): nothing new may start.
                 self.close_arrivals(self.stop_at);
             }
-            if !self.arrivals_open && self.requests.is_empty() && self.calls.is_empty() && self.jobs.is_empty() {
+            if !self.arrivals_open
+                && self.requests.is_empty()
+                && self.calls.is_empty()
+                && self.attempts.is_empty()
+                && self.jobs.is_empty()
+            {
                 // Only stale timers and idle users are left.
                 return Ok(Stop::Completed);
             }
@@ -104,10 +109,11 @@ impl Sim<'_, '_> {
         match ev {
             Event::Arrival => self.on_arrival(),
             Event::UserWake(u) => self.on_user_wake(u),
-            Event::Deliver(call) => self.deliver(call),
+            Event::Deliver(attempt) => self.deliver(attempt),
             Event::ComputeDone(job) => self.on_compute_done(job),
-            Event::Respond(call, outcome) => self.on_response(call, outcome),
-            Event::Timeout(call) => self.on_timeout(call),
+            Event::Respond(attempt, outcome) => self.on_response(attempt, outcome),
+            Event::AttemptTimeout(attempt) => self.on_attempt_timeout(attempt),
+            Event::CallTimeout(call) => self.on_call_timeout(call),
         }
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 impl Sim<'_, '_> {
     pub(super) fn accept(
         &mut self,
-        call: Key,
+        attempt: Key,
         instance: InstanceId,
         endpoint: EndpointId,
         client: u64,
@@ -23,7 +23,7 @@ impl Sim<'_, '_> {
                 st.stats.totals.rejected += 1;
             }
             st.stats.window.rejected += 1;
-            return self.respond(call, Outcome::Rejected, sc.instances[instance.idx()].zone);
+            return self.respond(attempt, Outcome::Rejected, sc.instances[instance.idx()].zone);
         }
         st.stats.touch(now, warmup);
         st.stats.in_system += 1;
@@ -32,7 +32,7 @@ impl Sim<'_, '_> {
             st.stats.totals.arrivals += 1;
         }
         let job = self.jobs.insert(Job {
-            call,
+            attempt,
             instance,
             endpoint,
             arrived: now,
@@ -182,7 +182,7 @@ impl Sim<'_, '_> {
         } else {
             Outcome::Ok
         };
-        let abandoned = self.calls.get(j.call).expect("a job's call is live").abandoned;
+        let abandoned = self.attempts.get(j.attempt).expect("a job's attempt is live").abandoned;
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now, self.warmup);
         st.in_system -= 1;
@@ -208,7 +208,7 @@ impl Sim<'_, '_> {
             self.release_worker(j.instance);
         }
         let zone = sc.instances[j.instance.idx()].zone;
-        self.respond(j.call, outcome, zone);
+        self.respond(j.attempt, outcome, zone);
     }
 
     pub(super) fn release_worker(&mut self, instance: InstanceId) {

@@ -150,3 +150,52 @@ fn full_queues_reject_at_once() {
     assert_eq!(f(&s, "instances.station-0.rejected"), rejected);
     assert!(f(&s, "instances.station-0.queue_mean") <= 2.0);
 }
+
+#[test]
+fn retries_recover_server_errors_and_amplify_load() {
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(50);
+        v["services"]["back"]["workers"] = json!(32);
+        v["policies"] = json!({ "overrides": [ { "destination": "back", "retry": { "maxAttempts": 3 } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(20_000));
+    // A call fails only if all three attempts fail: 1/8.
+    let ok = f(&s, "services.back.calls.requests.ok") / 20_000.0;
+    assert!((ok - 0.875).abs() < 0.01, "ok ratio {ok}");
+    // Attempts per call: 1 + 1/2 + 1/4.
+    let amp = f(&s, "services.back.calls.retry_amplification");
+    assert!((amp - 1.75).abs() < 0.02, "amplification {amp}");
+    assert_eq!(f(&s, "services.back.calls.attempts"), f(&s, "services.back.requests.total"));
+    assert_eq!(f(&s, "services.back.server.completed"), f(&s, "services.back.calls.attempts"));
+}
+
+#[test]
+fn client_errors_are_never_retried() {
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(50);
+        v["services"]["back"]["endpoints"]["work"]["errorStatus"] = json!(404);
+        v["policies"] = json!({ "default": { "retry": { "maxAttempts": 5, "retryOn": ["5xx", "gateway-error", "retriable-4xx"] } } });
+    });
+    let (_, s, _) = run(&sc, &opts(5_000));
+    assert_eq!(f(&s, "services.back.calls.retries"), 0.0);
+    assert_eq!(f(&s, "services.back.calls.retry_amplification"), 1.0);
+}
+
+#[test]
+fn the_overall_timeout_bounds_every_attempt() {
+    // Per-try timeout 12 ms, up to 5 attempts, but at most 30 ms for the whole call.
+    let sc = two_tier(|v| {
+        v["policies"] = json!({ "overrides": [ { "destination": "back", "timeout": "30ms",
+            "retry": { "maxAttempts": 5, "perTryTimeout": "12ms", "retryOn": ["timeout"] } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(10_000));
+    assert!(f(&s, "services.back.latency_ms.max") <= 12.0 + 1e-9, "no attempt outlives its per-try timeout");
+    // At most three attempts fit in 30 ms (0, 12, 24 ms); none starts after it.
+    assert!(f(&s, "services.back.calls.attempts") <= 3.0 * 10_000.0);
+    assert!(f(&s, "services.back.calls.retries") > 0.0);
+    // P(exponential(10 ms) > 12 ms) = 0.30 per attempt, and the third attempt has 6 ms
+    // left before the call's deadline.
+    let timeouts = f(&s, "services.back.calls.requests.timeout") / 10_000.0;
+    let expected = 0.301 * 0.301 * (-0.6f64).exp();
+    assert!((timeouts - expected).abs() < 0.012, "calls timed out: {timeouts}, expected about {expected}");
+}
