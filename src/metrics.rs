@@ -249,6 +249,8 @@ pub struct StationStats {
     pub in_system: u64,
     pub busy: u64,
     pub queued: u64,
+    /// Workers available (fewer during a capacity fault).
+    pub capacity: u64,
     pub totals: StationTotals,
     pub window: StationTotals,
 }
@@ -262,6 +264,7 @@ pub struct StationTotals {
     pub rejected: u64,
     pub area_in_system: u128,
     pub area_busy: u128,
+    pub area_capacity: u128,
     pub area_queue: u128,
     pub sojourn_sum_ns: u128,
     pub sojourn_max_ns: u64,
@@ -273,6 +276,11 @@ pub struct StationTotals {
 }
 
 impl StationStats {
+    /// A station with `workers` workers available, empty, at time zero.
+    pub fn with_capacity(workers: u32) -> StationStats {
+        StationStats { capacity: u64::from(workers), ..StationStats::default() }
+    }
+
     /// Brings the integrals up to `now`; call before any change of the levels.
     /// Whole-run areas only accumulate after `warmup`.
     #[inline]
@@ -280,13 +288,16 @@ impl StationStats {
         let dt = u128::from(now.since(self.last).as_nanos());
         if dt > 0 {
             let (sys, busy, q) = (u128::from(self.in_system), u128::from(self.busy), u128::from(self.queued));
+            let cap = u128::from(self.capacity);
             self.window.area_in_system += sys * dt;
             self.window.area_busy += busy * dt;
             self.window.area_queue += q * dt;
+            self.window.area_capacity += cap * dt;
             if now > warmup {
                 let dtm = u128::from(now.since(self.last.max(warmup)).as_nanos());
                 self.totals.area_in_system += sys * dtm;
                 self.totals.area_busy += busy * dtm;
+                self.totals.area_capacity += cap * dtm;
                 self.totals.area_queue += q * dtm;
             }
             self.last = now;
@@ -299,6 +310,11 @@ impl StationStats {
 }
 
 impl StationTotals {
+    /// Busy workers over available workers, both averaged over the interval.
+    pub fn utilization(&self) -> f64 {
+        if self.area_capacity == 0 { 0.0 } else { self.area_busy as f64 / self.area_capacity as f64 }
+    }
+
     pub fn sojourn_mean_ms(&self) -> f64 {
         if self.completed + self.errors == 0 {
             0.0

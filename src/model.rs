@@ -4,7 +4,7 @@
 //! index the `Vec`s here by id. Nothing in this module knows the JSON format.
 
 use crate::dist::Dist;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 
 macro_rules! id_type {
     ($($name:ident),*) => {$(
@@ -36,6 +36,29 @@ pub struct Scenario {
     pub instances: Vec<Instance>,
     pub policies: Policies,
     pub workload: Workload,
+    pub faults: Vec<Fault>,
+}
+
+/// A fault replayed during the run: what it does, to which instances, and when.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub instances: Vec<InstanceId>,
+    pub start: SimTime,
+    /// `None`: the fault lasts to the end of the run.
+    pub end: Option<SimTime>,
+}
+
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Requests fail with `status` with this probability (Istio's fault.abort).
+    Error { probability: f64, status: u16 },
+    /// Service times are multiplied by `factor` (CPU starvation).
+    Slowdown { factor: f64 },
+    /// Each instance runs with this many workers (a capacity drop).
+    Capacity { workers: u32 },
+    /// Each request waits this long before its work starts (Istio's fault.delay).
+    Latency { delay: Dist },
 }
 
 /// When a run stops. Arrivals stop at `duration` or after `requests`, whichever comes

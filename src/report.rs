@@ -80,7 +80,7 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
         "completed": done,
         "errors": t.errors,
         "rejected": t.rejected,
-        "utilization": round(if workers > 0 { per_s(t.area_busy) / workers as f64 } else { 0.0 }, 4),
+        "utilization": round(t.utilization(), 4),
         "queue_mean": round(per_s(t.area_queue), 4),
         "in_system_mean": round(l, 4),
         "wait_ms_mean": ms(if t.started > 0 { t.wait_sum_ns as f64 / t.started as f64 / 1e6 } else { 0.0 }),
@@ -104,6 +104,7 @@ fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.rejected += t.rejected;
     acc.area_in_system += t.area_in_system;
     acc.area_busy += t.area_busy;
+    acc.area_capacity += t.area_capacity;
     acc.area_queue += t.area_queue;
     acc.sojourn_sum_ns += t.sojourn_sum_ns;
     acc.sojourn_max_ns = acc.sojourn_max_ns.max(t.sojourn_max_ns);

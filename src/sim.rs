@@ -13,6 +13,7 @@
 mod arrivals;
 mod calls;
 mod event_loop;
+mod faults;
 mod queue;
 mod slab;
 mod station;
@@ -131,6 +132,9 @@ enum Event {
     AttemptTimeout(Key),
     /// A call's overall timeout (its deadline across attempts) fires.
     CallTimeout(Key),
+    /// Fault `i` of the scenario begins, or ends.
+    FaultStart(u32),
+    FaultEnd(u32),
 }
 
 struct Request {
@@ -181,6 +185,8 @@ struct Attempt {
     has_timeout: bool,
     /// The request or the response was lost on a link.
     lost: bool,
+    /// A latency fault already held this request back once.
+    delayed: bool,
     /// The caller gave up (timeout); the state stays until the callee's answer is back.
     abandoned: bool,
     measured: bool,
@@ -202,9 +208,25 @@ struct Job {
 }
 
 struct InstanceState {
+    /// Workers available now: the instance's own, or fewer during a capacity fault.
     workers: u32,
     queue: VecDeque<Key>,
     stats: StationStats,
+    /// Faults acting on this instance, by index, in the scenario's order.
+    faults: Vec<u32>,
+    /// The effect of those faults, folded by `refresh_faults`.
+    effect: FaultEffect,
+}
+
+/// What the active faults do to one instance.
+#[derive(Clone, Copy, Debug)]
+struct FaultEffect {
+    /// Injected failure: probability and status, and the fault whose stream draws it.
+    error: Option<(f64, u16, u32)>,
+    /// Service-time multiplier, the instance's own slowdown included.
+    slowdown: f64,
+    /// The latency fault delaying requests, if any.
+    delay: Option<u32>,
 }
 
 /// Caller sites: the gateway, then each instance's sidecar proxy.
@@ -225,6 +247,7 @@ struct Sim<'s, 'h> {
     proxy_rngs: Vec<Stream>,
     endpoint_rngs: Vec<Stream>,
     link_rngs: Vec<Stream>,
+    fault_rngs: Vec<Stream>,
     arrivals: Option<Arrivals>,
     mix: Mix,
     client_rng: Stream,
@@ -396,8 +419,15 @@ impl<'s, 'h> Sim<'s, 'h> {
         let instances = sc
             .instances
             .iter()
-            .map(|i| InstanceState { workers: i.workers, queue: VecDeque::new(), stats: StationStats::default() })
+            .map(|i| InstanceState {
+                workers: i.workers,
+                queue: VecDeque::new(),
+                stats: StationStats::with_capacity(i.workers),
+                faults: Vec::new(),
+                effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
+            })
             .collect();
+        let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
         let mut timeseries = timeseries.map(|w| csv::WriterBuilder::new().from_writer(w));
         if let Some(w) = timeseries.as_mut() {
             w.write_record(TIMESERIES_HEADER)?;
@@ -416,6 +446,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             proxy_rngs,
             endpoint_rngs,
             link_rngs,
+            fault_rngs,
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),

@@ -164,6 +164,41 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub policies: Option<PoliciesSpec>,
     pub workload: WorkloadSpec,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    Error,
+    Slowdown,
+    Capacity,
+    Latency,
+}
+
+/// A fault: a `kind`, a target, a time window, and the parameters its kind takes
+/// (checked in `validate`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    pub target: FaultTargetSpec,
+    pub start: Dur,
+    pub duration: Option<Dur>,
+    pub percent: Option<f64>,
+    pub status: Option<u16>,
+    pub factor: Option<f64>,
+    pub workers: Option<u32>,
+    pub delay: Option<DistSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultTargetSpec {
+    pub service: String,
+    /// Instance indices within the service; all of them when absent.
+    pub instances: Option<Vec<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,7 +7,7 @@ use super::Issue;
 use super::raw::{self, DistSpec};
 use crate::dist::Dist;
 use crate::model::*;
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
 
@@ -417,6 +417,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let policies =
         validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, endpoints.len());
     let workload = validate_workload(&mut cx, &f.workload, &routes);
+    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services);
 
     if !cx.issues.is_empty() {
         return Err(cx.issues);
@@ -436,6 +437,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         instances,
         policies,
         workload,
+        faults,
     })
 }
 
@@ -923,4 +925,104 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service], orig
             }
         }
     }
+}
+
+fn validate_faults(
+    cx: &mut Ctx,
+    specs: &[raw::FaultSpec],
+    service_ids: &IndexMap<&str, ServiceId>,
+    services: &[Service],
+) -> Vec<Fault> {
+    use raw::FaultKind as K;
+    let mut faults = Vec::new();
+    for (i, f) in specs.iter().enumerate() {
+        let p = format!("faults[{i}]");
+        let takes: &[&str] = match f.kind {
+            K::Error => &["percent", "status"],
+            K::Slowdown => &["factor"],
+            K::Capacity => &["workers"],
+            K::Latency => &["delay"],
+        };
+        let present = [
+            ("percent", f.percent.is_some()),
+            ("status", f.status.is_some()),
+            ("factor", f.factor.is_some()),
+            ("workers", f.workers.is_some()),
+            ("delay", f.delay.is_some()),
+        ];
+        let kind_name =
+            serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let mut ok = true;
+        for (name, set) in present {
+            if set && !takes.contains(&name) {
+                cx.err(
+                    format!("{p}.{name}"),
+                    format!("a parameter of a {kind_name} fault ({}), found \"{name}\"", takes.join(", ")),
+                );
+                ok = false;
+            }
+        }
+        let Some(&sid) = service_ids.get(f.target.service.as_str()) else {
+            cx.err(format!("{p}.target.service"), unknown("service", &f.target.service, service_ids.keys().copied()));
+            continue;
+        };
+        let all = &services[sid.idx()].instances;
+        let instances: Vec<InstanceId> = match &f.target.instances {
+            None => all.clone(),
+            Some(list) => {
+                let mut v = Vec::new();
+                for (k, &n) in list.iter().enumerate() {
+                    match all.get(n as usize) {
+                        Some(&id) => v.push(id),
+                        None => cx.err(
+                            format!("{p}.target.instances[{k}]"),
+                            format!(
+                                "an instance index below {} (the instances of {}), found {n}",
+                                all.len(),
+                                f.target.service
+                            ),
+                        ),
+                    }
+                }
+                v
+            }
+        };
+        let start = SimTime::ZERO + f.start.0;
+        let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
+        let kind = match f.kind {
+            K::Error => {
+                let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
+                FaultKind::Error { probability, status: cx.status(format!("{p}.status"), f.status, 503) }
+            }
+            K::Slowdown => match f.factor {
+                Some(x) if x.is_finite() && x > 0.0 => FaultKind::Slowdown { factor: x },
+                other => {
+                    let found = other.map_or("nothing".to_string(), |x| x.to_string());
+                    cx.err(format!("{p}.factor"), format!("a service-time factor greater than zero, found {found}"));
+                    ok = false;
+                    FaultKind::Slowdown { factor: 1.0 }
+                }
+            },
+            K::Capacity => match f.workers {
+                Some(w) => FaultKind::Capacity { workers: w },
+                None => {
+                    cx.err(format!("{p}.workers"), "\"workers\", the workers each instance keeps (0 or more)");
+                    ok = false;
+                    FaultKind::Capacity { workers: 0 }
+                }
+            },
+            K::Latency => match &f.delay {
+                Some(d) => FaultKind::Latency { delay: cx.dist(&format!("{p}.delay"), d) },
+                None => {
+                    cx.err(format!("{p}.delay"), "\"delay\", a distribution of added delays");
+                    ok = false;
+                    FaultKind::Latency { delay: Dist::Constant(SimDuration::ZERO) }
+                }
+            },
+        };
+        if ok {
+            faults.push(Fault { kind, instances, start, end });
+        }
+    }
+    faults
 }

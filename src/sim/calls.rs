@@ -81,6 +81,7 @@ impl Sim<'_, '_> {
             client: c.client,
             has_timeout: per_try.is_some(),
             lost: false,
+            delayed: false,
             abandoned: false,
             measured: c.measured,
         });
@@ -135,8 +136,18 @@ impl Sim<'_, '_> {
     /// The request of `attempt` reaches its instance.
     pub(super) fn deliver(&mut self, attempt: Key) {
         let now = self.now;
-        let a = self.attempts.get(attempt).expect("a delivered attempt is live");
+        let a = self.attempts.get_mut(attempt).expect("a delivered attempt is live");
         let (instance, endpoint, client, measured) = (a.instance, a.endpoint, a.client, a.measured);
+        if let Some(fault) = self.instances[instance.idx()].effect.delay {
+            if !a.delayed {
+                // A latency fault holds the request back before the instance sees it.
+                a.delayed = true;
+                if let FaultKind::Latency { delay } = &self.sc.faults[fault as usize].kind {
+                    let d = delay.sample(&mut self.fault_rngs[fault as usize]);
+                    return self.events.push(now + d, Event::Deliver(attempt));
+                }
+            }
+        }
         self.accept(attempt, instance, endpoint, client, measured, now);
     }
 

@@ -5,6 +5,7 @@ use super::*;
 impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
+        self.schedule_faults();
         let limits = &self.sc.run;
         while let Some((t, ev)) = self.events.pop() {
             if self.arrivals_open && t >= self.stop_at {
@@ -114,6 +115,8 @@ impl Sim<'_, '_> {
             Event::Respond(attempt, outcome) => self.on_response(attempt, outcome),
             Event::AttemptTimeout(attempt) => self.on_attempt_timeout(attempt),
             Event::CallTimeout(call) => self.on_call_timeout(call),
+            Event::FaultStart(i) => self.on_fault(i, true),
+            Event::FaultEnd(i) => self.on_fault(i, false),
         }
     }
 }

@@ -17,6 +17,12 @@ impl Sim<'_, '_> {
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
         let warmup = self.warmup;
         let st = &mut self.instances[instance.idx()];
+        if let Some((probability, status, fault)) = st.effect.error {
+            // Injected failure (Istio's fault.abort): answered at once, no worker taken.
+            if self.fault_rngs[fault as usize].random::<f64>() < probability {
+                return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
+            }
+        }
         let has_worker = st.stats.busy < u64::from(st.workers);
         if !has_worker && svc.queue_capacity.is_some_and(|cap| st.queue.len() >= cap as usize) {
             if measured {
@@ -59,7 +65,6 @@ impl Sim<'_, '_> {
         let now = self.now;
         let sc = self.sc;
         let j = self.jobs.get_mut(job).expect("a job being started is live");
-        let inst = &sc.instances[j.instance.idx()];
         let ep = j.endpoint;
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now, self.warmup);
@@ -74,8 +79,9 @@ impl Sim<'_, '_> {
         j.holds_worker = true;
         let dist = &sc.endpoints[ep.idx()].service_time;
         let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
-        if inst.slowdown != 1.0 {
-            d = SimDuration::from_secs_f64(d.as_secs_f64() * inst.slowdown);
+        let slowdown = self.instances[j.instance.idx()].effect.slowdown;
+        if slowdown != 1.0 {
+            d = SimDuration::from_secs_f64(d.as_secs_f64() * slowdown);
         }
         j.compute = d;
         // Constant per endpoint and instance, hence a lane, when the distribution is.
@@ -221,6 +227,25 @@ impl Sim<'_, '_> {
             Discipline::Lifo => st.queue.pop_back(),
         };
         if let Some(job) = next {
+            st.stats.queued -= 1;
+            self.start_job(job);
+        }
+    }
+
+    /// Starts queued jobs while the instance has free workers (after a capacity fault ends).
+    pub(super) fn fill_workers(&mut self, instance: InstanceId) {
+        let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
+        loop {
+            let st = &mut self.instances[instance.idx()];
+            if st.stats.busy >= u64::from(st.workers) {
+                return;
+            }
+            let next = match disc {
+                Discipline::Fifo => st.queue.pop_front(),
+                Discipline::Lifo => st.queue.pop_back(),
+            };
+            let Some(job) = next else { return };
+            st.stats.touch(self.now, self.warmup);
             st.stats.queued -= 1;
             self.start_job(job);
         }

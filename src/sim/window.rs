@@ -87,7 +87,7 @@ impl Sim<'_, '_> {
                     "",
                     "",
                     &format!("{:.3}", t.sojourn_max_ns as f64 / 1e6),
-                    &format!("{:.4}", per_ns(t.area_busy) / f64::from(st.workers)),
+                    &format!("{:.4}", t.utilization()),
                     &format!("{:.4}", per_ns(t.area_queue)),
                     &format!("{:.4}", per_ns(t.area_in_system)),
                 ])?;

@@ -4,6 +4,7 @@
 mod call_semantics;
 mod common;
 mod determinism;
+mod faults;
 mod load_balancers;
 mod queueing_theory;
 mod run_limits;
