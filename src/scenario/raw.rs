@@ -354,6 +354,70 @@ pub struct RetrySpec {
     pub retry_on: Option<Vec<String>>,
     pub per_try_timeout: Option<Dur>,
     pub avoid_previous_hosts: Option<bool>,
+    pub backoff: Option<BackoffSpec>,
+    pub budget: Option<BudgetSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackoffKind {
+    None,
+    Constant,
+    Linear,
+    Fibonacci,
+    Exponential,
+    AwsFullJitter,
+    AwsEqualJitter,
+    AwsDecorrelatedJitter,
+    Resilience4j,
+    Envoy,
+    Grpc,
+}
+
+/// A backoff: a `type` and the parameters it takes (checked in `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackoffSpec {
+    #[serde(rename = "type")]
+    pub kind: BackoffKind,
+    pub base: Option<Dur>,
+    pub cap: Option<Dur>,
+    pub multiplier: Option<f64>,
+    pub interval: Option<Dur>,
+    pub randomization_factor: Option<f64>,
+    pub max: Option<Dur>,
+    pub initial: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetKind {
+    Unlimited,
+    Ratio,
+    Envoy,
+    EnvoyMaxRetries,
+    Grpc,
+    Aws,
+}
+
+/// A retry budget: a `type` and the parameters it takes (checked in `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BudgetSpec {
+    #[serde(rename = "type")]
+    pub kind: BudgetKind,
+    pub retry_ratio: Option<f64>,
+    pub min_retries_per_second: Option<u32>,
+    pub ttl: Option<Dur>,
+    pub budget_percent: Option<f64>,
+    pub min_retry_concurrency: Option<u32>,
+    pub max_retries: Option<u32>,
+    pub max_tokens: Option<u32>,
+    pub token_ratio: Option<f64>,
+    pub capacity: Option<u32>,
+    pub retry_cost: Option<u32>,
+    pub timeout_retry_cost: Option<u32>,
+    pub success_refill: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -49,6 +49,25 @@ fn name_problem(name: &str) -> Option<String> {
 }
 
 impl Ctx {
+    /// Checks that an object of a given `type` sets only the parameters that type takes
+    /// (`takes`) and every one it requires (`requires`); `present` lists each parameter's
+    /// JSON name and whether it is set. Returns whether all is well.
+    fn params(&mut self, path: &str, what: &str, takes: &[&str], requires: &[&str], present: &[(&str, bool)]) -> bool {
+        let mut ok = true;
+        for &(name, set) in present {
+            if set && !takes.contains(&name) {
+                let allowed = if takes.is_empty() { "none".to_string() } else { takes.join(", ") };
+                self.err(format!("{path}.{name}"), format!("a parameter of {what} ({allowed}), found \"{name}\""));
+                ok = false;
+            }
+            if !set && requires.contains(&name) {
+                self.err(format!("{path}.{name}"), format!("\"{name}\", which {what} requires"));
+                ok = false;
+            }
+        }
+        ok
+    }
+
     fn name(&mut self, path: String, name: &str) {
         if let Some(msg) = name_problem(name) {
             self.err(path, msg);
@@ -116,22 +135,8 @@ impl Ctx {
             K::Erlang => &["k", "mean"],
             K::Empirical => &["samples"],
         };
-        let kind = serde_json::to_value(o.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let mut ok = true;
-        for (name, present) in o.present() {
-            if present && !takes.contains(&name) {
-                self.err(
-                    format!("{path}.{name}"),
-                    format!("a parameter of a {kind} distribution ({}), found \"{name}\"", takes.join(", ")),
-                );
-                ok = false;
-            }
-            if !present && takes.contains(&name) {
-                self.err(format!("{path}.{name}"), format!("\"{name}\", which a {kind} distribution requires"));
-                ok = false;
-            }
-        }
-        if !ok {
+        let what = format!("a {} distribution", kind_name(o.kind));
+        if !self.params(path, &what, takes, takes, &o.present()) {
             return fallback;
         }
         let ns = |d: Option<raw::Dur>| d.map_or(0.0, |d| d.0.as_nanos() as f64);
@@ -441,6 +446,11 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     })
 }
 
+/// The JSON name of a `type` enum value, such as `"lognormal"`.
+fn kind_name<T: serde::Serialize>(kind: T) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
 fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>) -> String {
     let list: Vec<&str> = known.collect();
     format!("a known {what}, found \"{name}\" (known: {})", list.join(", "))
@@ -593,17 +603,7 @@ fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerC
         ("defaultRtt", spec.default_rtt.is_some()),
         ("minimumRingSize", spec.minimum_ring_size.is_some()),
     ];
-    for (name, set) in present {
-        if set && !takes.contains(&name) {
-            let kind =
-                serde_json::to_value(spec.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-            let allowed = if takes.is_empty() { "none".to_string() } else { takes.join(", ") };
-            cx.err(
-                format!("{path}.{name}"),
-                format!("a parameter of the {kind} balancer ({allowed}), found \"{name}\""),
-            );
-        }
-    }
+    cx.params(path, &format!("the {} balancer", kind_name(spec.kind)), takes, &[], &present);
     match spec.kind {
         K::RoundRobin => BalancerConfig::RoundRobin,
         K::WeightedRoundRobin => BalancerConfig::WeightedRoundRobin,
@@ -950,18 +950,7 @@ fn validate_faults(
             ("workers", f.workers.is_some()),
             ("delay", f.delay.is_some()),
         ];
-        let kind_name =
-            serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-        let mut ok = true;
-        for (name, set) in present {
-            if set && !takes.contains(&name) {
-                cx.err(
-                    format!("{p}.{name}"),
-                    format!("a parameter of a {kind_name} fault ({}), found \"{name}\"", takes.join(", ")),
-                );
-                ok = false;
-            }
-        }
+        let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
         let Some(&sid) = service_ids.get(f.target.service.as_str()) else {
             cx.err(format!("{p}.target.service"), unknown("service", &f.target.service, service_ids.keys().copied()));
             continue;
