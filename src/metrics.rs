@@ -230,6 +230,8 @@ pub struct CallStats {
     pub attempts: u64,
     /// Attempts after the first.
     pub retries: u64,
+    /// Retries the policy allowed but the retry budget refused.
+    pub retries_denied: u64,
 }
 
 impl CallStats {

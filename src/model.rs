@@ -199,6 +199,9 @@ pub struct Policies {
     pub call: Vec<CallPolicy>,
     /// `balancer[caller.idx() * service_count + service]`.
     pub balancer: Vec<BalancerConfig>,
+    /// Retry budgets, per caller and destination service like balancers; `None`: retries
+    /// are limited by their policy alone.
+    pub budget: Vec<Option<crate::resilience::budget::BudgetConfig>>,
 }
 
 impl Policies {
@@ -210,6 +213,10 @@ impl Policies {
     #[inline]
     pub fn balancer(&self, caller: Caller, service: ServiceId) -> &BalancerConfig {
         &self.balancer[caller.idx() * self.service_count + service.idx()]
+    }
+
+    pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {
+        self.budget[caller.idx() * self.service_count + service.idx()].as_ref()
     }
 }
 
@@ -231,6 +238,8 @@ pub struct RetryPolicy {
     pub per_try_timeout: Option<SimDuration>,
     /// Pick a host not tried yet by this call when possible (Envoy's previous-hosts).
     pub avoid_previous_hosts: bool,
+    /// The wait before each retry.
+    pub backoff: crate::resilience::backoff::BackoffConfig,
 }
 
 /// Which attempt outcomes are retried, as a set of Envoy-style conditions.

@@ -177,6 +177,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             "requests": counts_json(&calls.counts, None),
             "attempts": calls.attempts,
             "retries": calls.retries,
+            "retries_denied_by_budget": calls.retries_denied,
             "retry_amplification": round(calls.amplification(), 4),
         });
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);

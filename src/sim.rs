@@ -26,6 +26,8 @@ use crate::dist::Dist;
 use crate::metrics::{CallStats, FlowStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
+use crate::resilience::backoff::Backoff;
+use crate::resilience::budget::RetryBudget;
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -132,6 +134,8 @@ enum Event {
     AttemptTimeout(Key),
     /// A call's overall timeout (its deadline across attempts) fires.
     CallTimeout(Key),
+    /// A call's backoff before its next attempt is over.
+    Retry(Key),
     /// Fault `i` of the scenario begins, or ends.
     FaultStart(u32),
     FaultEnd(u32),
@@ -167,12 +171,20 @@ struct Call {
     current: Option<Key>,
     /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
     tried: u64,
+    /// Backoff state, from the first retry on.
+    backoff: Option<Backoff>,
+    /// A retry the budget allowed has not reported its result yet; and whether the
+    /// budget charged it as a retry after a timeout.
+    retry_pending: bool,
+    retry_charged_timeout: bool,
 }
 
 /// One attempt of a call: a request to one instance and its answer.
 #[derive(Clone, Copy)]
 struct Attempt {
     call: Key,
+    /// A retry (not the call's first attempt).
+    retry: bool,
     caller_zone: ZoneId,
     proxy: u32,
     host: u32,
@@ -245,6 +257,8 @@ struct Sim<'s, 'h> {
     proxy_of: Vec<u32>,
     balancers: Vec<Balancer>,
     proxy_rngs: Vec<Stream>,
+    /// Retry budget of each proxy, if its policy has one.
+    budgets: Vec<Option<RetryBudget>>,
     endpoint_rngs: Vec<Stream>,
     link_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
@@ -365,6 +379,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let mut proxy_of = vec![u32::MAX; sites * nsvc];
         let mut balancers = Vec::new();
         let mut proxy_rngs = Vec::new();
+        let mut budgets = Vec::new();
         let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
         let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
             let slot = &mut proxy_of[site * nsvc + dest.idx()];
@@ -393,6 +408,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             };
             balancers.push(balancer);
             proxy_rngs.push(rng);
+            budgets.push(sc.policies.budget(caller, dest).map(|b| RetryBudget::new(b, SimTime::ZERO)));
         };
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
@@ -444,6 +460,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             proxy_of,
             balancers,
             proxy_rngs,
+            budgets,
             endpoint_rngs,
             link_rngs,
             fault_rngs,

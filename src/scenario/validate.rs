@@ -7,6 +7,8 @@ use super::Issue;
 use super::raw::{self, DistSpec};
 use crate::dist::Dist;
 use crate::model::*;
+use crate::resilience::backoff::BackoffConfig;
+use crate::resilience::budget::BudgetConfig;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
@@ -657,10 +659,138 @@ fn retry(cx: &mut Ctx, path: &str, r: &raw::RetrySpec) -> RetryPolicy {
         }
     }
     RetryPolicy {
+        backoff: r.backoff.as_ref().map_or(BackoffConfig::None, |b| backoff(cx, &format!("{path}.backoff"), b)),
         max_attempts: max_attempts.clamp(1, MAX_ATTEMPTS_MAX),
         retry_on,
         per_try_timeout: r.per_try_timeout.map(|t| cx.positive_duration(format!("{path}.perTryTimeout"), t.0)),
         avoid_previous_hosts: r.avoid_previous_hosts.unwrap_or(false),
+    }
+}
+
+/// Default cap of the capped backoffs: the AWS SDKs' 20 s maximum backoff.
+pub const DEFAULT_BACKOFF_CAP: SimDuration = SimDuration::from_secs(20);
+
+fn backoff(cx: &mut Ctx, path: &str, b: &raw::BackoffSpec) -> BackoffConfig {
+    use raw::BackoffKind as K;
+    let (takes, requires): (&[&str], &[&str]) = match b.kind {
+        K::None => (&[], &[]),
+        K::Constant | K::Linear => (&["base"], &["base"]),
+        K::Fibonacci | K::AwsFullJitter | K::AwsEqualJitter | K::AwsDecorrelatedJitter => (&["base", "cap"], &["base"]),
+        K::Exponential => (&["base", "multiplier", "cap"], &["base"]),
+        K::Resilience4j => (&["interval", "randomizationFactor", "multiplier", "cap"], &[]),
+        K::Envoy => (&["base", "max"], &[]),
+        K::Grpc => (&["initial", "multiplier", "max"], &["initial", "multiplier", "max"]),
+    };
+    let present = [
+        ("base", b.base.is_some()),
+        ("cap", b.cap.is_some()),
+        ("multiplier", b.multiplier.is_some()),
+        ("interval", b.interval.is_some()),
+        ("randomizationFactor", b.randomization_factor.is_some()),
+        ("max", b.max.is_some()),
+        ("initial", b.initial.is_some()),
+    ];
+    if !cx.params(path, &format!("the {} backoff", kind_name(b.kind)), takes, requires, &present) {
+        return BackoffConfig::None;
+    }
+    let d = |x: Option<raw::Dur>, default: SimDuration| x.map_or(default, |d| d.0);
+    let base = d(b.base, SimDuration::ZERO);
+    let cap = d(b.cap, DEFAULT_BACKOFF_CAP);
+    let config = match b.kind {
+        K::None => BackoffConfig::None,
+        K::Constant => BackoffConfig::Constant { base },
+        K::Linear => BackoffConfig::Linear { base },
+        K::Fibonacci => BackoffConfig::Fibonacci { base, cap },
+        K::Exponential => BackoffConfig::Exponential { base, multiplier: b.multiplier.unwrap_or(2.0), cap },
+        K::AwsFullJitter => BackoffConfig::AwsFullJitter { base, cap },
+        K::AwsEqualJitter => BackoffConfig::AwsEqualJitter { base, cap },
+        K::AwsDecorrelatedJitter => BackoffConfig::AwsDecorrelatedJitter { base, cap },
+        K::Resilience4j => match BackoffConfig::resilience4j_randomized_default() {
+            BackoffConfig::Resilience4jRandomized { interval, randomization_factor, multiplier, .. } => {
+                BackoffConfig::Resilience4jRandomized {
+                    interval: d(b.interval, interval),
+                    randomization_factor: b.randomization_factor.unwrap_or(randomization_factor),
+                    multiplier: b.multiplier.unwrap_or(multiplier),
+                    cap: b.cap.map(|c| c.0),
+                }
+            }
+            other => other,
+        },
+        K::Envoy => {
+            let base = d(b.base, SimDuration::from_millis(25));
+            BackoffConfig::Envoy { base, max: d(b.max, SimDuration(base.0.saturating_mul(10))) }
+        }
+        K::Grpc => BackoffConfig::Grpc {
+            initial: d(b.initial, SimDuration::ZERO),
+            multiplier: b.multiplier.unwrap_or(0.0),
+            max: d(b.max, SimDuration::ZERO),
+        },
+    };
+    match config.check() {
+        Ok(()) => config,
+        Err(msg) => {
+            cx.err(path.to_string(), format!("valid {} backoff parameters: {msg}", kind_name(b.kind)));
+            BackoffConfig::None
+        }
+    }
+}
+
+fn budget(cx: &mut Ctx, path: &str, b: &raw::BudgetSpec) -> Option<BudgetConfig> {
+    use raw::BudgetKind as K;
+    let (takes, requires): (&[&str], &[&str]) = match b.kind {
+        K::Unlimited => (&[], &[]),
+        K::Ratio => (&["retryRatio", "minRetriesPerSecond", "ttl"], &[]),
+        K::Envoy => (&["budgetPercent", "minRetryConcurrency"], &[]),
+        K::EnvoyMaxRetries => (&["maxRetries"], &[]),
+        K::Grpc => (&["maxTokens", "tokenRatio"], &["maxTokens", "tokenRatio"]),
+        K::Aws => (&["capacity", "retryCost", "timeoutRetryCost", "successRefill"], &[]),
+    };
+    let present = [
+        ("retryRatio", b.retry_ratio.is_some()),
+        ("minRetriesPerSecond", b.min_retries_per_second.is_some()),
+        ("ttl", b.ttl.is_some()),
+        ("budgetPercent", b.budget_percent.is_some()),
+        ("minRetryConcurrency", b.min_retry_concurrency.is_some()),
+        ("maxRetries", b.max_retries.is_some()),
+        ("maxTokens", b.max_tokens.is_some()),
+        ("tokenRatio", b.token_ratio.is_some()),
+        ("capacity", b.capacity.is_some()),
+        ("retryCost", b.retry_cost.is_some()),
+        ("timeoutRetryCost", b.timeout_retry_cost.is_some()),
+        ("successRefill", b.success_refill.is_some()),
+    ];
+    if !cx.params(path, &format!("the {} budget", kind_name(b.kind)), takes, requires, &present) {
+        return None;
+    }
+    let config = match b.kind {
+        K::Unlimited => return None,
+        K::Ratio => BudgetConfig::Ratio {
+            retry_ratio: b.retry_ratio.unwrap_or(0.2),
+            min_retries_per_sec: b.min_retries_per_second.unwrap_or(10),
+            ttl: b.ttl.map_or(SimDuration::from_secs(10), |d| d.0),
+        },
+        K::Envoy => BudgetConfig::EnvoyBudget {
+            budget_percent: b.budget_percent.unwrap_or(20.0),
+            min_retry_concurrency: b.min_retry_concurrency.unwrap_or(3),
+        },
+        K::EnvoyMaxRetries => BudgetConfig::EnvoyMaxRetries { max_retries: b.max_retries.unwrap_or(3) },
+        K::Grpc => BudgetConfig::GrpcThrottle {
+            max_tokens: b.max_tokens.unwrap_or(0),
+            token_ratio: b.token_ratio.unwrap_or(0.0),
+        },
+        K::Aws => BudgetConfig::AwsQuota {
+            capacity: b.capacity.unwrap_or(500),
+            retry_cost: b.retry_cost.unwrap_or(5),
+            timeout_retry_cost: b.timeout_retry_cost.unwrap_or(10),
+            success_refill: b.success_refill.unwrap_or(1),
+        },
+    };
+    match config.check() {
+        Ok(()) => Some(config),
+        Err(msg) => {
+            cx.err(path.to_string(), format!("valid {} budget parameters: {msg}", kind_name(b.kind)));
+            None
+        }
     }
 }
 
@@ -687,9 +817,16 @@ fn validate_policies(
             base_lb = balancer(cx, "policies.default.loadBalancer", lb);
         }
     }
+    let base_budget = spec
+        .default
+        .as_ref()
+        .and_then(|d| d.retry.as_ref())
+        .and_then(|r| r.budget.as_ref())
+        .and_then(|b| budget(cx, "policies.default.retry.budget", b));
     let callers = 1 + services.len();
     let mut call = vec![base; callers * endpoint_count];
     let mut lbs = vec![base_lb; callers * services.len()];
+    let mut budgets = vec![base_budget; callers * services.len()];
     // Apply overrides from least to most specific; among equals, later in the file wins.
     let mut order: Vec<usize> = (0..spec.overrides.len()).collect();
     order.sort_by_key(|&i| {
@@ -728,6 +865,18 @@ fn validate_policies(
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
+        // A budget is shared by every call from a proxy to a destination, as a balancer is.
+        let retry_budget = match o.retry.as_ref().and_then(|r| r.budget.as_ref()) {
+            Some(_) if o.endpoint.is_some() => {
+                cx.err(
+                    format!("{p}.retry.budget"),
+                    "a retry budget per destination service; remove \"endpoint\" or move it to its own override",
+                );
+                None
+            }
+            Some(b) => Some(budget(cx, &format!("{p}.retry.budget"), b)),
+            None => None,
+        };
         let lb = match &o.load_balancer {
             Some(_) if o.endpoint.is_some() => {
                 cx.err(
@@ -752,9 +901,12 @@ fn validate_policies(
             if let Some(lb) = &lb {
                 lbs[c * services.len() + dest.idx()] = lb.clone();
             }
+            if let Some(b) = retry_budget {
+                budgets[c * services.len() + dest.idx()] = b;
+            }
         }
     }
-    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs }
+    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs, budget: budgets }
 }
 
 fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> Workload {

@@ -36,7 +36,13 @@ impl Sim<'_, '_> {
             attempts: 0,
             current: None,
             tried: 0,
+            backoff: None,
+            retry_pending: false,
+            retry_charged_timeout: false,
         });
+        if let Some(b) = self.budgets[proxy as usize].as_mut() {
+            b.on_request(self.now);
+        }
         if let Some(t) = sc.policies.call(caller, endpoint).timeout {
             self.push_after(t, true, Event::CallTimeout(call));
         }
@@ -71,6 +77,7 @@ impl Sim<'_, '_> {
         let caller_zone = c.caller_zone;
         let attempt = self.attempts.insert(Attempt {
             call,
+            retry: c.attempts > 1,
             caller_zone,
             proxy: c.proxy,
             host: host as u32,
@@ -211,14 +218,55 @@ impl Sim<'_, '_> {
             return;
         };
         c.current = None;
-        if !outcome.is_ok() {
-            if let Some(r) = &sc.policies.call(c.caller, c.endpoint).retry {
-                if c.attempts < r.max_attempts && r.retry_on.matches(outcome) {
-                    return self.send_attempt(a.call);
+        let Some(r) = &sc.policies.call(c.caller, c.endpoint).retry else {
+            return self.finish_call(a.call, outcome);
+        };
+        let retryable = r.retry_on.matches(outcome);
+        if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
+            // Budgets hear of successes and of the failures the policy would retry (gRPC
+            // counts only those), and a retry's own result settles its charge.
+            if outcome.is_ok() || retryable {
+                if a.retry && c.retry_pending {
+                    b.on_retry_done(self.now);
+                    b.on_retry_result(self.now, outcome.is_ok(), c.retry_charged_timeout);
+                } else {
+                    b.on_attempt_result(self.now, outcome.is_ok(), !a.retry, false);
                 }
+            } else if a.retry && c.retry_pending {
+                b.on_retry_done(self.now);
             }
+            c.retry_pending = false;
         }
-        self.finish_call(a.call, outcome);
+        if outcome.is_ok() || !retryable || c.attempts >= r.max_attempts {
+            return self.finish_call(a.call, outcome);
+        }
+        let is_timeout = outcome == Outcome::Timeout;
+        if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
+            let active: u32 = self.balancers[a.proxy as usize].outstanding().iter().sum();
+            if !b.try_retry(self.now, active, is_timeout) {
+                if c.measured {
+                    self.service_calls[c.service.idx()].retries_denied += 1;
+                }
+                return self.finish_call(a.call, outcome);
+            }
+            c.retry_pending = true;
+            c.retry_charged_timeout = is_timeout;
+        }
+        let retry_number = c.attempts;
+        let backoff = c.backoff.get_or_insert_with(|| Backoff::new(&r.backoff));
+        let delay = backoff.next_delay(retry_number, &mut self.proxy_rngs[a.proxy as usize]);
+        if delay.is_zero() {
+            self.send_attempt(a.call);
+        } else {
+            self.events.push(self.now + delay, Event::Retry(a.call));
+        }
+    }
+
+    pub(super) fn on_retry(&mut self, call: Key) {
+        // A stale key: the call's deadline passed during the backoff.
+        if self.calls.get(call).is_some() {
+            self.send_attempt(call);
+        }
     }
 
     pub(super) fn on_call_timeout(&mut self, call: Key) {
@@ -244,6 +292,13 @@ impl Sim<'_, '_> {
     /// The call ends with `outcome`: its parent learns of it.
     fn finish_call(&mut self, call: Key, outcome: Outcome) {
         let c = self.calls.remove(call).expect("a finishing call is live");
+        if c.retry_pending {
+            // The call ended (its deadline) with an allowed retry still out: Envoy counts a
+            // retry until the request ends.
+            if let Some(b) = self.budgets[c.proxy as usize].as_mut() {
+                b.on_retry_done(self.now);
+            }
+        }
         if c.measured {
             let stats = &mut self.service_calls[c.service.idx()];
             stats.counts.add(outcome);

@@ -115,6 +115,7 @@ impl Sim<'_, '_> {
             Event::Respond(attempt, outcome) => self.on_response(attempt, outcome),
             Event::AttemptTimeout(attempt) => self.on_attempt_timeout(attempt),
             Event::CallTimeout(call) => self.on_call_timeout(call),
+            Event::Retry(call) => self.on_retry(call),
             Event::FaultStart(i) => self.on_fault(i, true),
             Event::FaultEnd(i) => self.on_fault(i, false),
         }

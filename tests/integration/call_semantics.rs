@@ -199,3 +199,57 @@ fn the_overall_timeout_bounds_every_attempt() {
     let expected = 0.301 * 0.301 * (-0.6f64).exp();
     assert!((timeouts - expected).abs() < 0.012, "calls timed out: {timeouts}, expected about {expected}");
 }
+
+#[test]
+fn backoff_spaces_the_attempts() {
+    // Every attempt fails; three attempts with 10 ms then 10 ms between them.
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(100);
+        v["services"]["back"]["endpoints"]["work"]["serviceTime"] = json!("1ms");
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "retry": { "maxAttempts": 3, "backoff": { "type": "constant", "base": "10ms" } } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(2_000));
+    // front 1 ms + three 1 ms attempts + two 10 ms waits.
+    assert!((f(&s, "latency_ms.p50") - 24.0).abs() < 0.1, "p50 {}", f(&s, "latency_ms.p50"));
+    assert_eq!(f(&s, "services.back.calls.retry_amplification"), 3.0);
+}
+
+#[test]
+fn a_ratio_budget_caps_retries_at_its_share_of_requests() {
+    // Every attempt fails and the policy would retry twice; the tower budget allows
+    // 20 % of requests plus 10 retries a second: about 0.2 x 200 + 10 = 50 retries a second
+    // against 200 requests a second.
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(100);
+        v["services"]["back"]["workers"] = json!(32);
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "retry": { "maxAttempts": 3, "budget": { "type": "ratio" } } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(20_000));
+    let amp = f(&s, "services.back.calls.retry_amplification");
+    assert!(amp > 1.1 && amp < 1.4, "amplification {amp} (2.0 without a budget would be 3)");
+    assert!(f(&s, "services.back.calls.retries_denied_by_budget") > 10_000.0);
+}
+
+#[test]
+fn envoy_max_retries_bounds_concurrent_retries() {
+    // Slow failing attempts so retries overlap: at most 1 retry in flight at a time.
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(100);
+        v["services"]["back"]["endpoints"]["work"]["serviceTime"] = json!("50ms");
+        v["services"]["back"]["workers"] = json!(64);
+        v["services"]["front"]["workers"] = json!(64);
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "retry": { "maxAttempts": 2, "budget": { "type": "envoy-max-retries", "maxRetries": 1 } } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(5_000));
+    // 200 calls/s x 50 ms = 10 first attempts in flight; a single retry slot, held 50 ms
+    // by each retry, allows at most 20 retries a second.
+    let retries = f(&s, "services.back.calls.retries");
+    let denied = f(&s, "services.back.calls.retries_denied_by_budget");
+    assert!(retries > 0.0 && denied > retries, "retries {retries}, denied {denied}");
+    let limit = 20.0 * f(&s, "simulated_s") + 1.0;
+    assert!(retries <= limit, "one retry per 50 ms at most: {retries} > {limit}");
+    assert!(retries > 0.8 * limit, "the slot stays busy: {retries} of {limit}");
+}
