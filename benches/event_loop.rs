@@ -81,7 +81,7 @@ fn main() {
 fn run_once(sc: &meshsim::Scenario, opts: &RunOptions) -> (f64, u64, u64) {
     let mut sink = std::io::sink();
     let start = Instant::now();
-    let r = meshsim::run(sc, opts, Hooks { timeseries: Some(&mut sink), progress: None }).expect("run");
+    let r = meshsim::run(sc, opts, Hooks { timeseries: Some(&mut sink), ..Hooks::default() }).expect("run");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(r.stop, meshsim::Stop::Completed);
     (secs, r.requests, r.events)

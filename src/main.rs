@@ -97,12 +97,19 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
     };
     let mut ts = AtomicFile::create(&dir.join("timeseries.csv"))
         .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut tr = AtomicFile::create(&dir.join("transitions.csv"))
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
     let wall = Instant::now();
-    let result =
-        meshsim::run(&sc, &opts, meshsim::Hooks { timeseries: Some(ts.writer()), progress: Some(&mut on_progress) })?;
+    let hooks = meshsim::Hooks {
+        timeseries: Some(ts.writer()),
+        transitions: Some(tr.writer()),
+        progress: Some(&mut on_progress),
+    };
+    let result = meshsim::run(&sc, &opts, hooks)?;
     let elapsed = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
     ts.commit().context("cannot write timeseries.csv")?;
+    tr.commit().context("cannot write transitions.csv")?;
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;

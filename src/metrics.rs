@@ -18,6 +18,7 @@ pub struct Counts {
     pub timeout: u64,
     pub rejected: u64,
     pub dropped: u64,
+    pub short_circuited: u64,
     /// (status, count), sorted by status.
     pub by_status: Vec<(u16, u64)>,
 }
@@ -37,6 +38,7 @@ impl Counts {
             Outcome::Timeout => self.timeout += 1,
             Outcome::Rejected => self.rejected += 1,
             Outcome::Dropped => self.dropped += 1,
+            Outcome::ShortCircuited => self.short_circuited += 1,
         }
     }
 
@@ -45,7 +47,7 @@ impl Counts {
     }
 
     pub fn failed(&self) -> u64 {
-        self.error + self.timeout + self.rejected + self.dropped
+        self.error + self.timeout + self.rejected + self.dropped + self.short_circuited
     }
 }
 
@@ -232,6 +234,9 @@ pub struct CallStats {
     pub retries: u64,
     /// Retries the policy allowed but the retry budget refused.
     pub retries_denied: u64,
+    /// Circuit-breaker transitions into OPEN, over all callers' breakers for this
+    /// destination (whole run, warm-up included).
+    pub breaker_opens: u64,
 }
 
 impl CallStats {

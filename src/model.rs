@@ -202,6 +202,60 @@ pub struct Policies {
     /// Retry budgets, per caller and destination service like balancers; `None`: retries
     /// are limited by their policy alone.
     pub budget: Vec<Option<crate::resilience::budget::BudgetConfig>>,
+    /// Circuit breakers, per caller and destination service.
+    pub breaker: Vec<Option<BreakerPolicy>>,
+}
+
+/// A circuit breaker in each caller's proxy for a destination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerPolicy {
+    pub config: crate::resilience::breaker::BreakerConfig,
+    pub scope: BreakerScope,
+    /// Which attempt outcomes count as failures.
+    pub failure_on: FailureOn,
+}
+
+/// What one breaker guards: the whole destination, one endpoint, or one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerScope {
+    Service,
+    Endpoint,
+    Instance,
+}
+
+/// Which outcomes a circuit breaker counts as failures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureOn(pub u8);
+
+impl FailureOn {
+    pub const SERVER_ERROR: FailureOn = FailureOn(1);
+    pub const CLIENT_ERROR: FailureOn = FailureOn(2);
+    pub const TIMEOUT: FailureOn = FailureOn(4);
+    pub const CONNECT_FAILURE: FailureOn = FailureOn(8);
+    pub const RESET: FailureOn = FailureOn(16);
+    /// The default: 5xx, timeouts, refusals and lost messages; not 4xx.
+    pub const DEFAULT: FailureOn = FailureOn(1 | 4 | 8 | 16);
+
+    pub const NAMES: [(&'static str, FailureOn); 5] = [
+        ("5xx", FailureOn::SERVER_ERROR),
+        ("4xx", FailureOn::CLIENT_ERROR),
+        ("timeout", FailureOn::TIMEOUT),
+        ("connect-failure", FailureOn::CONNECT_FAILURE),
+        ("reset", FailureOn::RESET),
+    ];
+
+    pub fn is_failure(self, outcome: crate::outcome::Outcome) -> bool {
+        use crate::outcome::Outcome as O;
+        let has = |c: FailureOn| self.0 & c.0 != 0;
+        match outcome {
+            O::Ok | O::ShortCircuited => false,
+            O::Error(s) if s >= 500 => has(FailureOn::SERVER_ERROR),
+            O::Error(_) => has(FailureOn::CLIENT_ERROR),
+            O::Timeout => has(FailureOn::TIMEOUT),
+            O::Rejected => has(FailureOn::CONNECT_FAILURE),
+            O::Dropped => has(FailureOn::RESET),
+        }
+    }
 }
 
 impl Policies {
@@ -213,6 +267,10 @@ impl Policies {
     #[inline]
     pub fn balancer(&self, caller: Caller, service: ServiceId) -> &BalancerConfig {
         &self.balancer[caller.idx() * self.service_count + service.idx()]
+    }
+
+    pub fn breaker(&self, caller: Caller, service: ServiceId) -> Option<&BreakerPolicy> {
+        self.breaker[caller.idx() * self.service_count + service.idx()].as_ref()
     }
 
     pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {
@@ -286,6 +344,8 @@ impl RetryOn {
             O::Timeout => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::TIMEOUT]),
             O::Dropped => any(&[RetryOn::SERVER_ERROR, RetryOn::RESET]),
             O::Rejected => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::CONNECT_FAILURE]),
+            // The caller's own breaker refused: retrying at once would be refused again.
+            O::ShortCircuited => false,
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum Outcome {
     Rejected,
     /// The request or its response was lost on a network link.
     Dropped,
+    /// The caller's circuit breaker did not permit the call: it failed fast, unsent.
+    ShortCircuited,
 }
 
 impl Outcome {
@@ -27,6 +29,7 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Rejected => "rejected",
             Outcome::Dropped => "dropped",
+            Outcome::ShortCircuited => "short-circuited",
         }
     }
 }

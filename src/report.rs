@@ -30,6 +30,7 @@ pub fn counts_json(c: &Counts, in_flight: Option<u64>) -> Value {
     m.insert("timeout".into(), json!(c.timeout));
     m.insert("rejected".into(), json!(c.rejected));
     m.insert("dropped".into(), json!(c.dropped));
+    m.insert("short_circuited".into(), json!(c.short_circuited));
     if let Some(n) = in_flight {
         m.insert("in_flight".into(), json!(n));
     }
@@ -178,6 +179,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             "attempts": calls.attempts,
             "retries": calls.retries,
             "retries_denied_by_budget": calls.retries_denied,
+            "breaker_opens": calls.breaker_opens,
             "retry_amplification": round(calls.amplification(), 4),
         });
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);

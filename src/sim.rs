@@ -14,6 +14,7 @@ mod arrivals;
 mod calls;
 mod event_loop;
 mod faults;
+mod guards;
 mod queue;
 mod slab;
 mod station;
@@ -27,6 +28,7 @@ use crate::metrics::{CallStats, FlowStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
 use crate::resilience::backoff::Backoff;
+use crate::resilience::breaker::CircuitBreaker;
 use crate::resilience::budget::RetryBudget;
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
@@ -75,6 +77,8 @@ pub struct Progress {
 pub struct Hooks<'a> {
     /// Time-series CSV rows, written as each window closes.
     pub timeseries: Option<&'a mut dyn Write>,
+    /// Circuit-breaker transitions, one CSV row each, as they happen.
+    pub transitions: Option<&'a mut dyn Write>,
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
 }
 
@@ -136,6 +140,8 @@ enum Event {
     CallTimeout(Key),
     /// A call's backoff before its next attempt is over.
     Retry(Key),
+    /// A circuit breaker (proxy, unit) is due to change state by itself.
+    BreakerWake(u32, u32),
     /// Fault `i` of the scenario begins, or ends.
     FaultStart(u32),
     FaultEnd(u32),
@@ -183,6 +189,8 @@ struct Call {
 #[derive(Clone, Copy)]
 struct Attempt {
     call: Key,
+    /// The breaker unit that permitted this attempt, `u32::MAX` without a breaker.
+    breaker: u32,
     /// A retry (not the call's first attempt).
     retry: bool,
     caller_zone: ZoneId,
@@ -217,6 +225,15 @@ struct Job {
     holds_worker: bool,
     client: u64,
     measured: bool,
+}
+
+/// The circuit breakers of one proxy for one destination, one per scope unit.
+struct ProxyBreakers {
+    units: Vec<CircuitBreaker>,
+    /// The earliest wake-up scheduled per unit (`SimTime::MAX`: none).
+    wake: Vec<SimTime>,
+    scope: BreakerScope,
+    failure_on: FailureOn,
 }
 
 struct InstanceState {
@@ -259,6 +276,15 @@ struct Sim<'s, 'h> {
     proxy_rngs: Vec<Stream>,
     /// Retry budget of each proxy, if its policy has one.
     budgets: Vec<Option<RetryBudget>>,
+    /// Circuit breakers of each proxy, if its policy has them.
+    breakers: Vec<Option<ProxyBreakers>>,
+    /// Each proxy's calling site and destination, for names in reports.
+    proxy_site: Vec<(u32, ServiceId)>,
+    /// Each endpoint's index among its service's endpoints.
+    endpoint_local: Vec<u32>,
+    transitions: Option<csv::Writer<&'h mut dyn Write>>,
+    /// The first error writing transitions, reported when the run ends.
+    deferred_error: Option<csv::Error>,
     endpoint_rngs: Vec<Stream>,
     link_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
@@ -299,7 +325,7 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, mut progress } = hooks;
+    let Hooks { timeseries, transitions, mut progress } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -316,12 +342,18 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             )));
         }
     }
-    let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries)?;
+    let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions)?;
     let stop = sim.run_loop(&mut progress)?;
     sim.flush_final(sim.now)?;
     sim.total.merge_latencies(sim.routes.iter(), true);
     if let Some(w) = sim.timeseries.as_mut() {
         w.flush()?;
+    }
+    if let Some(w) = sim.transitions.as_mut() {
+        w.flush()?;
+    }
+    if let Some(e) = sim.deferred_error.take() {
+        return Err(e.into());
     }
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
     Ok(RunResult {
@@ -344,7 +376,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     })
 }
 
-pub const TIMESERIES_HEADER: [&str; 19] = [
+pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
+
+pub const TIMESERIES_HEADER: [&str; 20] = [
     "window_start_s",
     "window_end_s",
     "scope",
@@ -355,6 +389,7 @@ pub const TIMESERIES_HEADER: [&str; 19] = [
     "timeout",
     "rejected",
     "dropped",
+    "short_circuited",
     "throughput_rps",
     "latency_mean_ms",
     "latency_p50_ms",
@@ -373,6 +408,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         duration: Option<SimDuration>,
         requests: Option<u64>,
         timeseries: Option<&'h mut dyn Write>,
+        transitions: Option<&'h mut dyn Write>,
     ) -> Result<Self, RunError> {
         let nsvc = sc.services.len();
         let sites = 1 + sc.instances.len();
@@ -380,6 +416,8 @@ impl<'s, 'h> Sim<'s, 'h> {
         let mut balancers = Vec::new();
         let mut proxy_rngs = Vec::new();
         let mut budgets = Vec::new();
+        let mut breakers = Vec::new();
+        let mut proxy_site = Vec::new();
         let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
         let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
             let slot = &mut proxy_of[site * nsvc + dest.idx()];
@@ -409,6 +447,20 @@ impl<'s, 'h> Sim<'s, 'h> {
             balancers.push(balancer);
             proxy_rngs.push(rng);
             budgets.push(sc.policies.budget(caller, dest).map(|b| RetryBudget::new(b, SimTime::ZERO)));
+            breakers.push(sc.policies.breaker(caller, dest).map(|b| {
+                let units = match b.scope {
+                    BreakerScope::Service => 1,
+                    BreakerScope::Endpoint => svc.endpoints.len(),
+                    BreakerScope::Instance => svc.instances.len(),
+                };
+                ProxyBreakers {
+                    units: (0..units).map(|_| CircuitBreaker::new(&b.config, SimTime::ZERO)).collect(),
+                    wake: vec![SimTime::MAX; units],
+                    scope: b.scope,
+                    failure_on: b.failure_on,
+                }
+            }));
+            proxy_site.push((site as u32, dest));
         };
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
@@ -448,6 +500,10 @@ impl<'s, 'h> Sim<'s, 'h> {
         if let Some(w) = timeseries.as_mut() {
             w.write_record(TIMESERIES_HEADER)?;
         }
+        let mut transitions = transitions.map(|w| csv::WriterBuilder::new().from_writer(w));
+        if let Some(w) = transitions.as_mut() {
+            w.write_record(TRANSITIONS_HEADER)?;
+        }
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -461,6 +517,19 @@ impl<'s, 'h> Sim<'s, 'h> {
             balancers,
             proxy_rngs,
             budgets,
+            breakers,
+            proxy_site,
+            endpoint_local: sc
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let local = sc.services[e.service.idx()].endpoints.iter().position(|x| x.idx() == i);
+                    local.expect("an endpoint belongs to its service") as u32
+                })
+                .collect(),
+            transitions,
+            deferred_error: None,
             endpoint_rngs,
             link_rngs,
             fault_rngs,

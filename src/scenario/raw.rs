@@ -345,6 +345,76 @@ pub struct PolicySpec {
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
+    pub circuit_breaker: Option<BreakerSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakerKind {
+    Resilience4j,
+    Hystrix,
+    Consecutive,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakerScopeSpec {
+    Service,
+    Endpoint,
+    Instance,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SlidingWindowType {
+    CountBased,
+    TimeBased,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BreakerStateSpec {
+    Normal,
+    Disabled,
+    ForcedOpen,
+    MetricsOnly,
+}
+
+/// A circuit breaker: its `semantics` (flavour), scope, what counts as a failure, and
+/// the parameters of its flavour under the names the libraries use (checked in
+/// `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BreakerSpec {
+    pub semantics: Option<BreakerKind>,
+    pub scope: Option<BreakerScopeSpec>,
+    pub failure_on: Option<Vec<String>>,
+    // Resilience4j
+    pub failure_rate_threshold: Option<f64>,
+    pub slow_call_rate_threshold: Option<f64>,
+    pub slow_call_duration_threshold: Option<Dur>,
+    pub wait_duration_in_open_state: Option<Dur>,
+    pub exponential_backoff_multiplier: Option<f64>,
+    pub exponential_max_wait_duration_in_open_state: Option<Dur>,
+    pub permitted_number_of_calls_in_half_open_state: Option<u32>,
+    pub max_wait_duration_in_half_open_state: Option<Dur>,
+    pub sliding_window_type: Option<SlidingWindowType>,
+    pub sliding_window_size: Option<u32>,
+    pub minimum_number_of_calls: Option<u32>,
+    pub automatic_transition_from_open_to_half_open_enabled: Option<bool>,
+    pub state: Option<BreakerStateSpec>,
+    // Hystrix
+    pub request_volume_threshold: Option<u32>,
+    pub error_threshold_percentage: Option<u32>,
+    pub sleep_window: Option<Dur>,
+    pub rolling_window: Option<Dur>,
+    pub buckets: Option<u32>,
+    pub health_snapshot_interval: Option<Dur>,
+    pub force_open: Option<bool>,
+    pub force_closed: Option<bool>,
+    // Consecutive failures
+    pub failure_threshold: Option<u32>,
+    pub recovery_timeout: Option<Dur>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -429,6 +499,7 @@ pub struct OverrideSpec {
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
+    pub circuit_breaker: Option<BreakerSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

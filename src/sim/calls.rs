@@ -49,43 +49,65 @@ impl Sim<'_, '_> {
         self.send_attempt(call);
     }
 
-    /// Sends the call's next attempt to an instance its proxy picks.
+    /// Sends the call's next attempt to an instance its proxy picks, if the proxy's
+    /// circuit breaker permits it; otherwise the call fails fast as short-circuited.
     pub(super) fn send_attempt(&mut self, call: Key) {
         let sc = self.sc;
         let now = self.now;
-        let c = self.calls.get_mut(call).expect("a call making an attempt is live");
-        let policy = sc.policies.call(c.caller, c.endpoint);
-        let p = c.proxy as usize;
-        let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && c.tried != 0;
+        let c = self.calls.get(call).expect("a call making an attempt is live");
+        let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
+        let policy = sc.policies.call(c.caller, endpoint);
+        // A breaker per service or endpoint is asked before balancing; one per instance
+        // after the balancer picked its instance.
+        let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
+        let mut unit = u32::MAX;
+        if !per_instance {
+            if let Some(u) = self.breaker_unit(p, endpoint, 0) {
+                if !self.breaker_permits(p, u) {
+                    return self.short_circuit(call);
+                }
+                unit = u;
+            }
+        }
+        let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && tried != 0;
         let balancer = &mut self.balancers[p];
-        let mut host = balancer.pick(now, c.client, &mut self.proxy_rngs[p]);
+        let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
         if avoid {
             // Envoy's previous-hosts predicate: reselect up to a few times (its
             // host_selection_retry_max_attempts) while the pick was tried before.
             for _ in 0..HOST_RESELECTIONS_MAX {
-                if c.tried & (1 << (host % 64)) == 0 {
+                if tried & (1 << (host % 64)) == 0 {
                     break;
                 }
-                host = balancer.pick(now, c.client, &mut self.proxy_rngs[p]);
+                host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
             }
         }
-        balancer.on_send(host);
+        if per_instance {
+            let u = self.breaker_unit(p, endpoint, host).expect("a per-instance breaker has a unit per host");
+            if !self.breaker_permits(p, u) {
+                return self.short_circuit(call);
+            }
+            unit = u;
+        }
+        self.balancers[p].on_send(host);
+        let c = self.calls.get_mut(call).expect("a call making an attempt is live");
         c.attempts += 1;
         c.tried |= 1 << (host % 64);
-        let instance = sc.services[c.service.idx()].instances[host];
+        let instance = sc.services[service.idx()].instances[host];
         let per_try = policy.retry.as_ref().and_then(|r| r.per_try_timeout);
         let caller_zone = c.caller_zone;
         let attempt = self.attempts.insert(Attempt {
             call,
+            breaker: unit,
             retry: c.attempts > 1,
             caller_zone,
             proxy: c.proxy,
             host: host as u32,
             instance,
-            service: c.service,
-            endpoint: c.endpoint,
+            service,
+            endpoint,
             sent: now,
-            client: c.client,
+            client,
             has_timeout: per_try.is_some(),
             lost: false,
             delayed: false,
@@ -102,6 +124,14 @@ impl Sim<'_, '_> {
             Some((d, constant)) => self.push_after(d, constant, Event::Deliver(attempt)),
             None => self.lose(attempt, caller_zone, to_zone),
         }
+    }
+
+    /// The breaker refused the attempt: nothing is sent and the call fails at once (it is
+    /// not retried: the breaker would refuse again).
+    fn short_circuit(&mut self, call: Key) {
+        let c = self.calls.get(call).expect("a short-circuited call is live");
+        self.services[c.service.idx()].record(SimDuration::ZERO, Outcome::ShortCircuited, c.measured);
+        self.finish_call(call, Outcome::ShortCircuited);
     }
 
     /// A message's fate on the link between two zones: its delay and whether that delay
@@ -213,6 +243,7 @@ impl Sim<'_, '_> {
         let rtt = self.now.since(a.sent);
         self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
+        self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
         let Some(c) = self.calls.get_mut(a.call) else {
             // The call already ended (its overall timeout fired).
             return;
@@ -284,6 +315,7 @@ impl Sim<'_, '_> {
                     outcome = Outcome::Dropped;
                 }
                 self.services[a.service.idx()].record(rtt, outcome, a.measured);
+                self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
             }
         }
         self.finish_call(call, outcome);

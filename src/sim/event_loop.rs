@@ -116,6 +116,7 @@ impl Sim<'_, '_> {
             Event::AttemptTimeout(attempt) => self.on_attempt_timeout(attempt),
             Event::CallTimeout(call) => self.on_call_timeout(call),
             Event::Retry(call) => self.on_retry(call),
+            Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
             Event::FaultStart(i) => self.on_fault(i, true),
             Event::FaultEnd(i) => self.on_fault(i, false),
         }

@@ -26,10 +26,18 @@ pub fn load_edited(name: &str, edit: impl FnOnce(&mut Value)) -> Scenario {
 
 /// Runs a scenario; returns the result, its summary.json value and its timeseries.csv bytes.
 pub fn run(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>) {
+    let (r, s, ts, _) = run_all(sc, opts);
+    (r, s, ts)
+}
+
+/// As `run`, with the transitions.csv bytes too.
+pub fn run_all(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>, Vec<u8>) {
     let mut ts = Vec::new();
-    let r = meshsim::run(sc, opts, Hooks { timeseries: Some(&mut ts), progress: None }).expect("run writes to memory");
+    let mut tr = Vec::new();
+    let hooks = Hooks { timeseries: Some(&mut ts), transitions: Some(&mut tr), progress: None };
+    let r = meshsim::run(sc, opts, hooks).expect("run writes to memory");
     let summary = meshsim::report::summary(sc, &r);
-    (r, summary, ts)
+    (r, summary, ts, tr)
 }
 
 pub fn f(v: &Value, path: &str) -> f64 {

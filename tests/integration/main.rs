@@ -1,6 +1,7 @@
 //! meshsim's integration tests, in one binary; each module is named after the behaviour
 //! it checks.
 
+mod breakers;
 mod call_semantics;
 mod common;
 mod determinism;

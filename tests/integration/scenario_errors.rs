@@ -1012,7 +1012,7 @@ fn closed_loop_run_ends_at_its_duration_whatever_the_think_time() {
     v["workload"]["users"]["thinkTime"] = json!("1h");
     let sc = meshsim::load_str(&v.to_string(), name).unwrap_or_else(|e| panic!("{e}"));
     let mut ts = Vec::new();
-    let hooks = Hooks { timeseries: Some(&mut ts), progress: None };
+    let hooks = Hooks { timeseries: Some(&mut ts), ..Hooks::default() };
     let r = meshsim::run(&sc, &RunOptions::default(), hooks).expect("runs in memory");
     assert_eq!(r.stop, Stop::Completed);
     assert_eq!(r.arrivals_end.as_secs_f64(), 10.0);

@@ -1,0 +1,96 @@
+//! The proxy's circuit breakers: asking permission, reporting outcomes, waking up for
+//! time-driven transitions, and writing every transition to `transitions.csv`.
+
+use super::*;
+use crate::resilience::breaker::BreakerState;
+
+impl Sim<'_, '_> {
+    /// The breaker unit guarding a call from proxy `p` to `endpoint` on `host`, if any.
+    pub(super) fn breaker_unit(&self, p: usize, endpoint: EndpointId, host: usize) -> Option<u32> {
+        let b = self.breakers[p].as_ref()?;
+        Some(match b.scope {
+            BreakerScope::Service => 0,
+            BreakerScope::Endpoint => self.endpoint_local[endpoint.idx()],
+            BreakerScope::Instance => host as u32,
+        })
+    }
+
+    /// Asks the breaker unit for permission to send an attempt now.
+    pub(super) fn breaker_permits(&mut self, p: usize, unit: u32) -> bool {
+        let now = self.now;
+        let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
+        let permitted = b.units[unit as usize].try_acquire(now).is_ok();
+        self.after_breaker(p, unit);
+        permitted
+    }
+
+    /// Reports an attempt's end to the unit that permitted it.
+    pub(super) fn breaker_result(&mut self, p: usize, unit: u32, rtt: SimDuration, outcome: Outcome) {
+        if unit == u32::MAX {
+            return;
+        }
+        let now = self.now;
+        let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
+        let failure = b.failure_on.is_failure(outcome);
+        b.units[unit as usize].on_result(now, rtt, failure);
+        self.after_breaker(p, unit);
+    }
+
+    pub(super) fn on_breaker_wake(&mut self, p: u32, unit: u32) {
+        let now = self.now;
+        let b = self.breakers[p as usize].as_mut().expect("a woken unit belongs to a proxy with breakers");
+        if b.wake[unit as usize] == now {
+            b.wake[unit as usize] = SimTime::MAX;
+        }
+        b.units[unit as usize].advance(now);
+        self.after_breaker(p as usize, unit);
+    }
+
+    /// Writes the unit's new transitions and schedules its next time-driven one.
+    fn after_breaker(&mut self, p: usize, unit: u32) {
+        let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
+        let breaker = &mut b.units[unit as usize];
+        let (site, dest) = self.proxy_site[p];
+        let mut opens = 0;
+        for t in breaker.drain_transitions() {
+            if t.to == BreakerState::Open {
+                opens += 1;
+            }
+            if let Some(w) = self.transitions.as_mut() {
+                let sc = self.sc;
+                let caller = if site == 0 { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
+                let svc = &sc.services[dest.idx()];
+                let (scope, name) = match b.scope {
+                    BreakerScope::Service => ("service", svc.name.as_str()),
+                    BreakerScope::Endpoint => {
+                        ("endpoint", sc.endpoints[svc.endpoints[unit as usize].idx()].name.as_str())
+                    }
+                    BreakerScope::Instance => {
+                        ("instance", sc.instances[svc.instances[unit as usize].idx()].name.as_str())
+                    }
+                };
+                let row = [
+                    format!("{:.6}", t.at.as_secs_f64()),
+                    caller.to_string(),
+                    svc.name.clone(),
+                    scope.to_string(),
+                    name.to_string(),
+                    t.from.to_string(),
+                    t.to.to_string(),
+                    t.cause.to_string(),
+                ];
+                if let Err(e) = w.write_record(&row) {
+                    // Reported when the run ends; the run itself goes on.
+                    self.deferred_error.get_or_insert(e);
+                }
+            }
+        }
+        self.service_calls[dest.idx()].breaker_opens += opens;
+        if let Some(at) = breaker.next_wakeup() {
+            if at < b.wake[unit as usize] && at >= self.now {
+                b.wake[unit as usize] = at;
+                self.events.push(at, Event::BreakerWake(p as u32, unit));
+            }
+        }
+    }
+}
