@@ -248,6 +248,11 @@ impl CallStats {
 }
 
 /// Time integrals and counters of one station (an instance's workers and queue).
+///
+/// The levels (jobs in the system, busy workers, queue length, workers available) are
+/// integrated once, from the start of the run (`cumulative`); a window's or the measured
+/// interval's areas are differences of two snapshots, so the hot path integrates each
+/// level only once however many intervals are reported.
 #[derive(Clone, Debug, Default)]
 pub struct StationStats {
     /// Time of the last change to the integrals.
@@ -258,8 +263,84 @@ pub struct StationStats {
     pub queued: u64,
     /// Workers available (fewer during a capacity fault).
     pub capacity: u64,
+    cumulative: Areas,
+    at_window_start: Areas,
+    at_warmup: Areas,
     pub totals: StationTotals,
     pub window: StationTotals,
+}
+
+/// Time integrals of a station's levels, in job-nanoseconds.
+#[derive(Clone, Copy, Debug, Default)]
+struct Areas {
+    in_system: u128,
+    busy: u128,
+    queue: u128,
+    capacity: u128,
+}
+
+impl Areas {
+    fn minus(self, o: Areas) -> Areas {
+        Areas {
+            in_system: self.in_system - o.in_system,
+            busy: self.busy - o.busy,
+            queue: self.queue - o.queue,
+            capacity: self.capacity - o.capacity,
+        }
+    }
+}
+
+impl StationTotals {
+    fn set_areas(&mut self, a: Areas) {
+        self.area_in_system = a.in_system;
+        self.area_busy = a.busy;
+        self.area_queue = a.queue;
+        self.area_capacity = a.capacity;
+    }
+}
+
+impl StationStats {
+    /// A station with `workers` workers available, empty, at time zero.
+    pub fn with_capacity(workers: u32) -> StationStats {
+        StationStats { capacity: u64::from(workers), ..StationStats::default() }
+    }
+
+    /// Brings the integrals up to `now`; call before any change of the levels.
+    #[inline]
+    pub fn touch(&mut self, now: SimTime) {
+        let dt = u128::from(now.since(self.last).as_nanos());
+        if dt > 0 {
+            let a = &mut self.cumulative;
+            a.in_system += u128::from(self.in_system) * dt;
+            a.busy += u128::from(self.busy) * dt;
+            a.queue += u128::from(self.queued) * dt;
+            a.capacity += u128::from(self.capacity) * dt;
+            self.last = now;
+        }
+    }
+
+    /// The warm-up ends at `now`: the measured areas start here.
+    pub fn mark_warmup(&mut self, now: SimTime) {
+        self.touch(now);
+        self.at_warmup = self.cumulative;
+    }
+
+    /// Closes the window at `end`: its areas are set, and the next window starts.
+    pub fn close_window(&mut self, end: SimTime) {
+        self.touch(end);
+        self.window.set_areas(self.cumulative.minus(self.at_window_start));
+        self.at_window_start = self.cumulative;
+    }
+
+    /// Sets the measured interval's areas, from the warm-up to `end`.
+    pub fn close_totals(&mut self, end: SimTime) {
+        self.touch(end);
+        self.totals.set_areas(self.cumulative.minus(self.at_warmup));
+    }
+
+    pub fn reset_window(&mut self) {
+        self.window = StationTotals::default();
+    }
 }
 
 /// Sums over an interval; areas are in job-nanoseconds.
@@ -282,39 +363,6 @@ pub struct StationTotals {
     pub wasted_jobs: u64,
 }
 
-impl StationStats {
-    /// A station with `workers` workers available, empty, at time zero.
-    pub fn with_capacity(workers: u32) -> StationStats {
-        StationStats { capacity: u64::from(workers), ..StationStats::default() }
-    }
-
-    /// Brings the integrals up to `now`; call before any change of the levels.
-    /// Whole-run areas only accumulate after `warmup`.
-    #[inline]
-    pub fn touch(&mut self, now: SimTime, warmup: SimTime) {
-        let dt = u128::from(now.since(self.last).as_nanos());
-        if dt > 0 {
-            let (sys, busy, q) = (u128::from(self.in_system), u128::from(self.busy), u128::from(self.queued));
-            let cap = u128::from(self.capacity);
-            self.window.area_in_system += sys * dt;
-            self.window.area_busy += busy * dt;
-            self.window.area_queue += q * dt;
-            self.window.area_capacity += cap * dt;
-            if now > warmup {
-                let dtm = u128::from(now.since(self.last.max(warmup)).as_nanos());
-                self.totals.area_in_system += sys * dtm;
-                self.totals.area_busy += busy * dtm;
-                self.totals.area_capacity += cap * dtm;
-                self.totals.area_queue += q * dtm;
-            }
-            self.last = now;
-        }
-    }
-
-    pub fn reset_window(&mut self) {
-        self.window = StationTotals::default();
-    }
-}
 
 impl StationTotals {
     /// Busy workers over available workers, both averaged over the interval.
@@ -381,15 +429,14 @@ mod tests {
     fn station_integrates_levels() {
         let mut s = StationStats::default();
         s.in_system = 2;
-        s.touch(SimTime(10), SimTime::ZERO);
+        s.touch(SimTime(10));
         s.in_system = 1;
-        s.touch(SimTime(30), SimTime::ZERO);
-        assert_eq!(s.totals.area_in_system, 2 * 10 + 20);
-        // With a warm-up at 20, only 10 ns of the second level count in the totals.
-        let mut w = StationStats::default();
-        w.in_system = 1;
-        w.touch(SimTime(30), SimTime(20));
-        assert_eq!(w.totals.area_in_system, 10);
-        assert_eq!(w.window.area_in_system, 30);
+        s.mark_warmup(SimTime(20));
+        s.close_window(SimTime(30));
+        s.close_totals(SimTime(30));
+        assert_eq!(s.window.area_in_system, 2 * 10 + 20, "the window since the start");
+        assert_eq!(s.totals.area_in_system, 10, "only the 10 ns after the warm-up");
+        s.close_window(SimTime(40));
+        assert_eq!(s.window.area_in_system, 10, "the next window starts where the last ended");
     }
 }

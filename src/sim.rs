@@ -142,6 +142,8 @@ enum Event {
     Retry(Key),
     /// A circuit breaker (proxy, unit) is due to change state by itself.
     BreakerWake(u32, u32),
+    /// The warm-up ends: measured station integrals start here.
+    WarmupEnd,
     /// Fault `i` of the scenario begins, or ends.
     FaultStart(u32),
     FaultEnd(u32),
@@ -346,6 +348,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     let stop = sim.run_loop(&mut progress)?;
     sim.flush_final(sim.now)?;
     sim.total.merge_latencies(sim.routes.iter(), true);
+    for st in &mut sim.instances {
+        st.stats.close_totals(sim.now);
+    }
     if let Some(w) = sim.timeseries.as_mut() {
         w.flush()?;
     }

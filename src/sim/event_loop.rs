@@ -6,6 +6,9 @@ impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
         self.schedule_faults();
+        if self.warmup > SimTime::ZERO {
+            self.events.push(self.warmup, Event::WarmupEnd);
+        }
         let limits = &self.sc.run;
         while let Some((t, ev)) = self.events.pop() {
             if self.arrivals_open && t >= self.stop_at {
@@ -117,6 +120,11 @@ impl Sim<'_, '_> {
             Event::CallTimeout(call) => self.on_call_timeout(call),
             Event::Retry(call) => self.on_retry(call),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
+            Event::WarmupEnd => {
+                for st in &mut self.instances {
+                    st.stats.mark_warmup(self.now);
+                }
+            }
             Event::FaultStart(i) => self.on_fault(i, true),
             Event::FaultEnd(i) => self.on_fault(i, false),
         }

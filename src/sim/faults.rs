@@ -46,7 +46,7 @@ impl Sim<'_, '_> {
         }
         st.effect = effect;
         // Fewer workers: busy ones finish their job; more: queued jobs start now.
-        st.stats.touch(self.now, self.warmup);
+        st.stats.touch(self.now);
         st.workers = workers;
         st.stats.capacity = u64::from(workers);
         self.fill_workers(inst);

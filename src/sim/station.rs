@@ -15,7 +15,6 @@ impl Sim<'_, '_> {
     ) {
         let sc = self.sc;
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
-        let warmup = self.warmup;
         let st = &mut self.instances[instance.idx()];
         if let Some((probability, status, fault)) = st.effect.error {
             // Injected failure (Istio's fault.abort): answered at once, no worker taken.
@@ -31,7 +30,7 @@ impl Sim<'_, '_> {
             st.stats.window.rejected += 1;
             return self.respond(attempt, Outcome::Rejected, sc.instances[instance.idx()].zone);
         }
-        st.stats.touch(now, warmup);
+        st.stats.touch(now);
         st.stats.in_system += 1;
         st.stats.window.arrivals += 1;
         if measured {
@@ -67,7 +66,7 @@ impl Sim<'_, '_> {
         let j = self.jobs.get_mut(job).expect("a job being started is live");
         let ep = j.endpoint;
         let st = &mut self.instances[j.instance.idx()].stats;
-        st.touch(now, self.warmup);
+        st.touch(now);
         st.busy += 1;
         st.window.started += 1;
         st.window.wait_sum_ns += u128::from(now.since(j.arrived).as_nanos());
@@ -190,7 +189,7 @@ impl Sim<'_, '_> {
         };
         let abandoned = self.attempts.get(j.attempt).expect("a job's attempt is live").abandoned;
         let st = &mut self.instances[j.instance.idx()].stats;
-        st.touch(now, self.warmup);
+        st.touch(now);
         st.in_system -= 1;
         let sojourn = u128::from(now.since(j.arrived).as_nanos());
         let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
@@ -220,7 +219,7 @@ impl Sim<'_, '_> {
     pub(super) fn release_worker(&mut self, instance: InstanceId) {
         let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
         let st = &mut self.instances[instance.idx()];
-        st.stats.touch(self.now, self.warmup);
+        st.stats.touch(self.now);
         st.stats.busy -= 1;
         let next = match disc {
             Discipline::Fifo => st.queue.pop_front(),
@@ -245,7 +244,7 @@ impl Sim<'_, '_> {
                 Discipline::Lifo => st.queue.pop_back(),
             };
             let Some(job) = next else { return };
-            st.stats.touch(self.now, self.warmup);
+            st.stats.touch(self.now);
             st.stats.queued -= 1;
             self.start_job(job);
         }

@@ -29,9 +29,8 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let start = self.window_start;
         let secs = end.since(start).as_secs_f64();
-        let warmup = self.warmup;
         for st in &mut self.instances {
-            st.stats.touch(end, warmup);
+            st.stats.close_window(end);
         }
         self.total.merge_latencies(self.routes.iter(), false);
         if let Some(w) = self.timeseries.as_mut() {
