@@ -94,9 +94,10 @@ impl Sim<'_, '_> {
                 ])?;
             }
         }
+        // The total's whole-run histogram is merged from the routes' at the end.
         self.total.reset_window();
         for f in self.routes.iter_mut().chain(self.services.iter_mut()) {
-            f.reset_window();
+            f.close_window();
         }
         for st in &mut self.instances {
             st.stats.reset_window();

@@ -127,3 +127,20 @@ fn cli_exit_codes() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn warmup_requests_are_left_out_of_every_whole_run_statistic() {
+    // baseline.json has a 5 s warm-up: its requests appear in the time series only.
+    let sc = load("baseline");
+    let (r, _, ts) =
+        run(&sc, &RunOptions { duration: Some(meshsim::SimDuration::from_secs(12)), ..Default::default() });
+    assert!(r.requests_measured < r.requests, "some requests arrived during the warm-up");
+    for flow in r.routes.iter().chain(r.services.iter()).chain(std::iter::once(&r.total)) {
+        assert_eq!(flow.latency.count(), flow.counts.total(), "histogram and counts agree");
+    }
+    assert_eq!(r.total.counts.total(), r.requests_measured);
+    let mut rows = csv::Reader::from_reader(ts.as_slice());
+    let in_series: u64 =
+        rows.records().map(|x| x.unwrap()).filter(|x| &x[2] == "total").map(|x| x[4].parse::<u64>().unwrap()).sum();
+    assert_eq!(in_series, r.requests, "the time series has every request, warm-up included");
+}
