@@ -4,6 +4,7 @@
 # prints each one's requests per second of wall time and the ratio of the medians.
 #
 #   bash benches/peer_simpy.sh [N] [SEEDS...]      (default: 1000000 requests, seeds 1 2 3)
+#   MODELS=mmc bash benches/peer_simpy.sh          (one model only)
 #
 # Needs SimPy in ~/simpy-venv (see benches/README.md) and the peer script beside the
 # repository at ../shared/peers/simpy_queues.py (or PEER=path).
@@ -17,7 +18,7 @@ cargo build --release --quiet
 bin=target/release/meshsim
 out=$(mktemp -d)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for model in mmc chain; do
+for model in ${MODELS:-mmc chain}; do
   m=(); s=()
   for seed in "${seeds[@]}"; do
     m+=("$($bin run scenarios/$model.json --requests "$n" --seed "$seed" --out "$out/$model" 2>&1 >/dev/null \

@@ -61,12 +61,18 @@ pub struct Latency {
 }
 
 impl Default for Latency {
+    /// Three significant digits: the whole run's precision.
     fn default() -> Self {
-        Latency { hist: Histogram::new(3).expect("3 significant digits is valid"), sum_ns: 0, max_ns: 0 }
+        Latency::with_digits(3)
     }
 }
 
 impl Latency {
+    /// An empty distribution with this many significant decimal digits (1 to 5).
+    pub fn with_digits(digits: u8) -> Latency {
+        Latency { hist: Histogram::new(digits).expect("1 to 5 significant digits is valid"), sum_ns: 0, max_ns: 0 }
+    }
+
     #[inline]
     pub fn record(&mut self, d: SimDuration) {
         let ns = d.as_nanos();
@@ -95,12 +101,6 @@ impl Latency {
 
     pub fn max_ms(&self) -> f64 {
         self.max_ns as f64 / 1e6
-    }
-
-    /// Takes out a distribution that `add` put in.
-    pub fn subtract(&mut self, other: &Latency) {
-        self.hist.subtract(&other.hist).expect("only what was added is subtracted");
-        self.sum_ns = self.sum_ns.saturating_sub(other.sum_ns);
     }
 
     /// Adds another distribution into this one.
@@ -183,20 +183,30 @@ pub fn t_975(df: usize) -> f64 {
 
 /// Client-side statistics of a route or a destination service.
 ///
-/// Each latency is recorded once, in the window's histogram; when the window closes it
-/// is folded into the whole run's (less the requests of the warm-up), so the hot path
-/// pays for one histogram update instead of two.
-#[derive(Clone, Debug, Default)]
+/// Each latency goes to two histograms: the window's, at two significant digits (small,
+/// so closing a window every second stays cheap), and the whole run's, at three.
+#[derive(Clone, Debug)]
 pub struct FlowStats {
     pub counts: Counts,
-    /// The whole run's latencies: complete once the last window has closed.
     pub latency: Latency,
     pub batch: BatchMeans,
     pub window_counts: Counts,
     pub window_latency: Latency,
-    /// This window's latencies of requests that arrived during the warm-up.
-    window_excluded: Latency,
-    max_measured_ns: u64,
+}
+
+/// Significant digits of the time series' latency percentiles.
+pub const WINDOW_DIGITS: u8 = 2;
+
+impl Default for FlowStats {
+    fn default() -> Self {
+        FlowStats {
+            counts: Counts::default(),
+            latency: Latency::default(),
+            batch: BatchMeans::default(),
+            window_counts: Counts::default(),
+            window_latency: Latency::with_digits(WINDOW_DIGITS),
+        }
+    }
 }
 
 impl FlowStats {
@@ -206,10 +216,8 @@ impl FlowStats {
         self.window_latency.record(latency);
         if measured {
             self.counts.add(outcome);
+            self.latency.record(latency);
             self.batch.record(latency.as_millis_f64());
-            self.max_measured_ns = self.max_measured_ns.max(latency.as_nanos());
-        } else {
-            self.window_excluded.record(latency);
         }
     }
 
@@ -233,20 +241,9 @@ impl FlowStats {
         }
     }
 
-    /// Folds the window's measured latencies into the whole run's, then starts a new window.
-    pub fn close_window(&mut self) {
-        self.latency.add(&self.window_latency);
-        if self.window_excluded.count() > 0 {
-            self.latency.subtract(&self.window_excluded);
-        }
-        self.latency.max_ns = self.max_measured_ns;
-        self.reset_window();
-    }
-
     pub fn reset_window(&mut self) {
         self.window_counts = Counts::default();
         self.window_latency.reset();
-        self.window_excluded.reset();
     }
 }
 

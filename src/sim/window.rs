@@ -94,10 +94,9 @@ impl Sim<'_, '_> {
                 ])?;
             }
         }
-        // The total's whole-run histogram is merged from the routes' at the end.
         self.total.reset_window();
         for f in self.routes.iter_mut().chain(self.services.iter_mut()) {
-            f.close_window();
+            f.reset_window();
         }
         for st in &mut self.instances {
             st.stats.reset_window();
