@@ -2,6 +2,7 @@
 //! it checks.
 
 mod breakers;
+mod bundled_stories;
 mod call_semantics;
 mod common;
 mod determinism;
