@@ -45,3 +45,39 @@ fn a_retry_budget_and_jittered_backoff_let_the_mesh_recover() {
     assert!(f(&s, "services.db.calls.retry_amplification") < 1.2);
     assert!(f(&s, "services.db.calls.retries_denied_by_budget") > 1_000.0);
 }
+
+/// (window start, ok / requests) of one route's rows.
+fn route_availability(ts: &[u8], route: &str) -> Vec<(f64, f64)> {
+    let mut rows = csv::Reader::from_reader(ts);
+    rows.records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[2] == "route" && &r[3] == route)
+        .map(|r| {
+            let n: f64 = r[4].parse().unwrap();
+            let ok: f64 = r[5].parse().unwrap();
+            (r[0].parse().unwrap(), if n > 0.0 { ok / n } else { 1.0 })
+        })
+        .collect()
+}
+
+#[test]
+fn a_breaker_keeps_a_hanging_payment_from_exhausting_order() {
+    let sc = load("payment-outage");
+    let (_, s, ts, tr) = crate::common::run_all(&sc, &RunOptions::default());
+    let history = route_availability(&ts, "order-history");
+    // After the breakers learn (about 2 s into the hang), order-history is unharmed.
+    assert!(mean_between(&history, 23.0, 40.0) > 0.99, "order-history during the hang");
+    // Checkouts fail fast instead of waiting 2 s each.
+    assert!(f(&s, "services.payment.requests.short_circuited") > 1_000.0);
+    // Each order instance's breaker opens, probes, and closes after the hang.
+    let t = String::from_utf8(tr).unwrap();
+    assert_eq!(t.lines().filter(|l| l.contains(",CLOSED,OPEN,")).count(), 2, "{t}");
+    assert_eq!(t.lines().filter(|l| l.contains(",HALF_OPEN,CLOSED,")).count(), 2, "{t}");
+    // The same hang without a breaker takes order-history down with it.
+    let without = crate::common::load_edited("payment-outage", |v| {
+        v["policies"]["overrides"][0].as_object_mut().unwrap().remove("circuitBreaker");
+    });
+    let (_, _, ts) = run(&without, &RunOptions::default());
+    let history = route_availability(&ts, "order-history");
+    assert!(mean_between(&history, 23.0, 40.0) < 0.5, "order-history without the breaker");
+}
