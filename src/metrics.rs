@@ -19,6 +19,7 @@ pub struct Counts {
     pub rejected: u64,
     pub dropped: u64,
     pub short_circuited: u64,
+    pub overloaded: u64,
     /// (status, count), sorted by status.
     pub by_status: Vec<(u16, u64)>,
 }
@@ -39,6 +40,7 @@ impl Counts {
             Outcome::Rejected => self.rejected += 1,
             Outcome::Dropped => self.dropped += 1,
             Outcome::ShortCircuited => self.short_circuited += 1,
+            Outcome::Overloaded => self.overloaded += 1,
         }
     }
 
@@ -47,7 +49,7 @@ impl Counts {
     }
 
     pub fn failed(&self) -> u64 {
-        self.error + self.timeout + self.rejected + self.dropped + self.short_circuited
+        self.error + self.timeout + self.rejected + self.dropped + self.short_circuited + self.overloaded
     }
 }
 
@@ -218,6 +220,16 @@ impl FlowStats {
             self.counts.add(outcome);
             self.latency.record(latency);
             self.batch.record(latency.as_millis_f64());
+        }
+    }
+
+    /// Records a call that was never sent (refused by the caller's own breaker or
+    /// bulkhead): it counts, but has no latency to record.
+    #[inline]
+    pub fn record_unsent(&mut self, outcome: Outcome, measured: bool) {
+        self.window_counts.add(outcome);
+        if measured {
+            self.counts.add(outcome);
         }
     }
 

@@ -204,6 +204,8 @@ pub struct Policies {
     pub budget: Vec<Option<crate::resilience::budget::BudgetConfig>>,
     /// Circuit breakers, per caller and destination service.
     pub breaker: Vec<Option<BreakerPolicy>>,
+    /// Bulkheads, per caller and destination service.
+    pub bulkhead: Vec<Option<crate::resilience::bulkhead::BulkheadConfig>>,
 }
 
 /// A circuit breaker in each caller's proxy for a destination.
@@ -248,7 +250,7 @@ impl FailureOn {
         use crate::outcome::Outcome as O;
         let has = |c: FailureOn| self.0 & c.0 != 0;
         match outcome {
-            O::Ok | O::ShortCircuited => false,
+            O::Ok | O::ShortCircuited | O::Overloaded => false,
             O::Error(s) if s >= 500 => has(FailureOn::SERVER_ERROR),
             O::Error(_) => has(FailureOn::CLIENT_ERROR),
             O::Timeout => has(FailureOn::TIMEOUT),
@@ -271,6 +273,10 @@ impl Policies {
 
     pub fn breaker(&self, caller: Caller, service: ServiceId) -> Option<&BreakerPolicy> {
         self.breaker[caller.idx() * self.service_count + service.idx()].as_ref()
+    }
+
+    pub fn bulkhead(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::bulkhead::BulkheadConfig> {
+        self.bulkhead[caller.idx() * self.service_count + service.idx()].as_ref()
     }
 
     pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {
@@ -344,8 +350,9 @@ impl RetryOn {
             O::Timeout => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::TIMEOUT]),
             O::Dropped => any(&[RetryOn::SERVER_ERROR, RetryOn::RESET]),
             O::Rejected => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::CONNECT_FAILURE]),
-            // The caller's own breaker refused: retrying at once would be refused again.
-            O::ShortCircuited => false,
+            // The caller's own breaker or bulkhead refused: retrying at once would be
+            // refused again.
+            O::ShortCircuited | O::Overloaded => false,
         }
     }
 }

@@ -14,6 +14,9 @@ pub enum Outcome {
     Dropped,
     /// The caller's circuit breaker did not permit the call: it failed fast, unsent.
     ShortCircuited,
+    /// The caller's bulkhead was full (Resilience4j's BulkheadFullException, Envoy's
+    /// overflow): the call failed fast, unsent.
+    Overloaded,
 }
 
 impl Outcome {
@@ -30,6 +33,7 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::Dropped => "dropped",
             Outcome::ShortCircuited => "short-circuited",
+            Outcome::Overloaded => "overloaded",
         }
     }
 }

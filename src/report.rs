@@ -31,6 +31,7 @@ pub fn counts_json(c: &Counts, in_flight: Option<u64>) -> Value {
     m.insert("rejected".into(), json!(c.rejected));
     m.insert("dropped".into(), json!(c.dropped));
     m.insert("short_circuited".into(), json!(c.short_circuited));
+    m.insert("overloaded".into(), json!(c.overloaded));
     if let Some(n) = in_flight {
         m.insert("in_flight".into(), json!(n));
     }

@@ -30,6 +30,7 @@ use crate::outcome::Outcome;
 use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::CircuitBreaker;
 use crate::resilience::budget::RetryBudget;
+use crate::resilience::bulkhead::{Admission, Bulkhead};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -142,6 +143,8 @@ enum Event {
     Retry(Key),
     /// A circuit breaker (proxy, unit) is due to change state by itself.
     BreakerWake(u32, u32),
+    /// A proxy's bulkhead has a waiter whose wait runs out.
+    BulkheadExpire(u32),
     /// The warm-up ends: measured station integrals start here.
     WarmupEnd,
     /// Fault `i` of the scenario begins, or ends.
@@ -185,6 +188,10 @@ struct Call {
     /// budget charged it as a retry after a timeout.
     retry_pending: bool,
     retry_charged_timeout: bool,
+    /// Waiting for a bulkhead permit, holding this breaker unit's permission
+    /// (`u32::MAX`: none).
+    queued: bool,
+    queued_unit: u32,
 }
 
 /// One attempt of a call: a request to one instance and its answer.
@@ -195,6 +202,8 @@ struct Attempt {
     breaker: u32,
     /// A retry (not the call's first attempt).
     retry: bool,
+    /// Holds a permit of its proxy's bulkhead.
+    permit: bool,
     caller_zone: ZoneId,
     proxy: u32,
     host: u32,
@@ -280,6 +289,9 @@ struct Sim<'s, 'h> {
     budgets: Vec<Option<RetryBudget>>,
     /// Circuit breakers of each proxy, if its policy has them.
     breakers: Vec<Option<ProxyBreakers>>,
+    /// Bulkhead of each proxy, if its policy has one, and its scheduled expiry check.
+    bulkheads: Vec<Option<Bulkhead>>,
+    bulkhead_wake: Vec<SimTime>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -383,7 +395,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
 
 pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
 
-pub const TIMESERIES_HEADER: [&str; 20] = [
+pub const TIMESERIES_HEADER: [&str; 21] = [
     "window_start_s",
     "window_end_s",
     "scope",
@@ -395,6 +407,7 @@ pub const TIMESERIES_HEADER: [&str; 20] = [
     "rejected",
     "dropped",
     "short_circuited",
+    "overloaded",
     "throughput_rps",
     "latency_mean_ms",
     "latency_p50_ms",
@@ -422,6 +435,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let mut proxy_rngs = Vec::new();
         let mut budgets = Vec::new();
         let mut breakers = Vec::new();
+        let mut bulkheads = Vec::new();
         let mut proxy_site = Vec::new();
         let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
         let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
@@ -466,6 +480,7 @@ impl<'s, 'h> Sim<'s, 'h> {
                 }
             }));
             proxy_site.push((site as u32, dest));
+            bulkheads.push(sc.policies.bulkhead(caller, dest).map(Bulkhead::new));
         };
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
@@ -523,6 +538,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             proxy_rngs,
             budgets,
             breakers,
+            bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
+            bulkheads,
             proxy_site,
             endpoint_local: sc
                 .endpoints

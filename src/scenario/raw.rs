@@ -346,6 +346,34 @@ pub struct PolicySpec {
     pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
+    pub bulkhead: Option<BulkheadSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BulkheadKind {
+    Semaphore,
+    ThreadPool,
+    Envoy,
+}
+
+/// A bulkhead: a `type` and its parameters under the libraries' names (checked in
+/// `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkheadSpec {
+    #[serde(rename = "type")]
+    pub kind: BulkheadKind,
+    pub max_concurrent_calls: Option<u32>,
+    pub max_wait_duration: Option<Dur>,
+    pub max_thread_pool_size: Option<u32>,
+    pub core_thread_pool_size: Option<u32>,
+    pub queue_capacity: Option<u32>,
+    pub keep_alive_duration: Option<Dur>,
+    pub max_connections: Option<u32>,
+    pub max_pending_requests: Option<u32>,
+    pub max_requests: Option<u32>,
+    pub http2: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -500,6 +528,7 @@ pub struct OverrideSpec {
     pub retry: Option<RetrySpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
+    pub bulkhead: Option<BulkheadSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

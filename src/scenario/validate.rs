@@ -9,6 +9,7 @@ use crate::dist::Dist;
 use crate::model::*;
 use crate::resilience::backoff::BackoffConfig;
 use crate::resilience::budget::BudgetConfig;
+use crate::resilience::bulkhead::BulkheadConfig;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
@@ -944,6 +945,86 @@ fn breaker(cx: &mut Ctx, path: &str, b: &raw::BreakerSpec) -> Option<BreakerPoli
     Some(BreakerPolicy { config, scope, failure_on })
 }
 
+fn bulkhead(cx: &mut Ctx, path: &str, b: &raw::BulkheadSpec) -> Option<BulkheadConfig> {
+    use raw::BulkheadKind as K;
+    let takes: &[&str] = match b.kind {
+        K::Semaphore => &["maxConcurrentCalls", "maxWaitDuration"],
+        K::ThreadPool => &["maxThreadPoolSize", "coreThreadPoolSize", "queueCapacity", "keepAliveDuration"],
+        K::Envoy => &["maxConnections", "maxPendingRequests", "maxRequests", "http2"],
+    };
+    let present = [
+        ("maxConcurrentCalls", b.max_concurrent_calls.is_some()),
+        ("maxWaitDuration", b.max_wait_duration.is_some()),
+        ("maxThreadPoolSize", b.max_thread_pool_size.is_some()),
+        ("coreThreadPoolSize", b.core_thread_pool_size.is_some()),
+        ("queueCapacity", b.queue_capacity.is_some()),
+        ("keepAliveDuration", b.keep_alive_duration.is_some()),
+        ("maxConnections", b.max_connections.is_some()),
+        ("maxPendingRequests", b.max_pending_requests.is_some()),
+        ("maxRequests", b.max_requests.is_some()),
+        ("http2", b.http2.is_some()),
+    ];
+    if !cx.params(path, &format!("the {} bulkhead", kind_name(b.kind)), takes, &[], &present) {
+        return None;
+    }
+    let config = match b.kind {
+        K::Semaphore => match BulkheadConfig::resilience4j_semaphore() {
+            BulkheadConfig::Semaphore { max_concurrent_calls, max_wait } => BulkheadConfig::Semaphore {
+                max_concurrent_calls: b.max_concurrent_calls.unwrap_or(max_concurrent_calls),
+                max_wait: b.max_wait_duration.map_or(max_wait, |d| d.0),
+            },
+            other => other,
+        },
+        K::ThreadPool => match BulkheadConfig::resilience4j_thread_pool() {
+            BulkheadConfig::ThreadPool { max_threads, core_threads, queue_capacity, keep_alive } => {
+                BulkheadConfig::ThreadPool {
+                    max_threads: b.max_thread_pool_size.unwrap_or(max_threads),
+                    core_threads: b.core_thread_pool_size.unwrap_or(core_threads),
+                    queue_capacity: b.queue_capacity.unwrap_or(queue_capacity),
+                    keep_alive: b.keep_alive_duration.map_or(keep_alive, |d| d.0),
+                }
+            }
+            other => other,
+        },
+        K::Envoy => match BulkheadConfig::envoy_circuit_breakers() {
+            BulkheadConfig::EnvoyPool { max_connections, max_pending_requests, max_requests, max_retries, http2 } => {
+                BulkheadConfig::EnvoyPool {
+                    max_connections: b.max_connections.unwrap_or(max_connections),
+                    max_pending_requests: b.max_pending_requests.unwrap_or(max_pending_requests),
+                    max_requests: b.max_requests.unwrap_or(max_requests),
+                    max_retries,
+                    http2: b.http2.unwrap_or(http2),
+                }
+            }
+            other => other,
+        },
+    };
+    // The libraries' own checks: a bulkhead needs at least one permit.
+    let permits = match config {
+        BulkheadConfig::Semaphore { max_concurrent_calls, .. } => max_concurrent_calls,
+        BulkheadConfig::ThreadPool { max_threads, core_threads, .. } => {
+            if core_threads == 0 {
+                cx.err(format!("{path}.coreThreadPoolSize"), "at least 1 core thread, found 0");
+                return None;
+            }
+            if core_threads > max_threads {
+                cx.err(
+                    format!("{path}.coreThreadPoolSize"),
+                    format!("at most maxThreadPoolSize ({max_threads}) core threads, found {core_threads}"),
+                );
+                return None;
+            }
+            max_threads
+        }
+        BulkheadConfig::EnvoyPool { max_requests, max_connections, .. } => max_requests.min(max_connections),
+    };
+    if permits == 0 {
+        cx.err(path.to_string(), "a bulkhead with at least one permit (thread, connection or request)");
+        return None;
+    }
+    Some(config)
+}
+
 fn validate_policies(
     cx: &mut Ctx,
     spec: Option<&raw::PoliciesSpec>,
@@ -978,8 +1059,14 @@ fn validate_policies(
         .as_ref()
         .and_then(|d| d.circuit_breaker.as_ref())
         .and_then(|b| breaker(cx, "policies.default.circuitBreaker", b));
+    let base_bulkhead = spec
+        .default
+        .as_ref()
+        .and_then(|d| d.bulkhead.as_ref())
+        .and_then(|b| bulkhead(cx, "policies.default.bulkhead", b));
     let callers = 1 + services.len();
     let mut breakers = vec![base_breaker; callers * services.len()];
+    let mut bulkheads = vec![base_bulkhead; callers * services.len()];
     let mut call = vec![base; callers * endpoint_count];
     let mut lbs = vec![base_lb; callers * services.len()];
     let mut budgets = vec![base_budget; callers * services.len()];
@@ -1033,6 +1120,17 @@ fn validate_policies(
             Some(b) => breaker(cx, &format!("{p}.circuitBreaker"), b).map(Some),
             None => None,
         };
+        let bulkhead_policy = match &o.bulkhead {
+            Some(_) if o.endpoint.is_some() => {
+                cx.err(
+                    format!("{p}.bulkhead"),
+                    "a bulkhead per destination service; remove \"endpoint\" or move it to its own override",
+                );
+                None
+            }
+            Some(b) => bulkhead(cx, &format!("{p}.bulkhead"), b).map(Some),
+            None => None,
+        };
         // A budget is shared by every call from a proxy to a destination, as a balancer is.
         let retry_budget = match o.retry.as_ref().and_then(|r| r.budget.as_ref()) {
             Some(_) if o.endpoint.is_some() => {
@@ -1075,9 +1173,20 @@ fn validate_policies(
             if let Some(b) = &breaker_policy {
                 breakers[c * services.len() + dest.idx()] = b.clone();
             }
+            if let Some(b) = &bulkhead_policy {
+                bulkheads[c * services.len() + dest.idx()] = b.clone();
+            }
         }
     }
-    Policies { service_count: services.len(), endpoint_count, call, balancer: lbs, budget: budgets, breaker: breakers }
+    Policies {
+        service_count: services.len(),
+        endpoint_count,
+        call,
+        balancer: lbs,
+        budget: budgets,
+        breaker: breakers,
+        bulkhead: bulkheads,
+    }
 }
 
 fn validate_workload(cx: &mut Ctx, w: &raw::WorkloadSpec, routes: &[Route]) -> Workload {

@@ -39,6 +39,8 @@ impl Sim<'_, '_> {
             backoff: None,
             retry_pending: false,
             retry_charged_timeout: false,
+            queued: false,
+            queued_unit: u32::MAX,
         });
         if let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
@@ -49,14 +51,13 @@ impl Sim<'_, '_> {
         self.send_attempt(call);
     }
 
-    /// Sends the call's next attempt to an instance its proxy picks, if the proxy's
-    /// circuit breaker permits it; otherwise the call fails fast as short-circuited.
+    /// Sends the call's next attempt, if the proxy's circuit breaker permits it (else the
+    /// call fails fast as short-circuited) and its bulkhead has room (else the call waits
+    /// for a permit, or fails fast as overloaded).
     pub(super) fn send_attempt(&mut self, call: Key) {
-        let sc = self.sc;
         let now = self.now;
         let c = self.calls.get(call).expect("a call making an attempt is live");
-        let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
-        let policy = sc.policies.call(c.caller, endpoint);
+        let (p, endpoint) = (c.proxy as usize, c.endpoint);
         // A breaker per service or endpoint is asked before balancing; one per instance
         // after the balancer picked its instance.
         let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
@@ -64,11 +65,39 @@ impl Sim<'_, '_> {
         if !per_instance {
             if let Some(u) = self.breaker_unit(p, endpoint, 0) {
                 if !self.breaker_permits(p, u) {
-                    return self.short_circuit(call);
+                    return self.refuse(call, Outcome::ShortCircuited);
                 }
                 unit = u;
             }
         }
+        // The bulkhead is the innermost guard, as in Resilience4j's recommended order.
+        let mut permit = false;
+        if let Some(bh) = self.bulkheads[p].as_mut() {
+            match bh.try_enter(now, ticket(call), false) {
+                Admission::Admitted => permit = true,
+                Admission::Queued => {
+                    let c = self.calls.get_mut(call).expect("a queued call is live");
+                    c.queued = true;
+                    c.queued_unit = unit;
+                    return self.arm_bulkhead(p);
+                }
+                Admission::Rejected => {
+                    self.breaker_release(p, unit);
+                    return self.refuse(call, Outcome::Overloaded);
+                }
+            }
+        }
+        self.dispatch_attempt(call, unit, permit);
+    }
+
+    /// Picks the instance and sends the attempt, past the breaker and the bulkhead.
+    pub(super) fn dispatch_attempt(&mut self, call: Key, mut unit: u32, permit: bool) {
+        let sc = self.sc;
+        let now = self.now;
+        let c = self.calls.get(call).expect("a call making an attempt is live");
+        let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
+        let policy = sc.policies.call(c.caller, endpoint);
+        let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
         let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && tried != 0;
         let balancer = &mut self.balancers[p];
         let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
@@ -85,7 +114,10 @@ impl Sim<'_, '_> {
         if per_instance {
             let u = self.breaker_unit(p, endpoint, host).expect("a per-instance breaker has a unit per host");
             if !self.breaker_permits(p, u) {
-                return self.short_circuit(call);
+                if permit {
+                    self.bulkhead_leave(p);
+                }
+                return self.refuse(call, Outcome::ShortCircuited);
             }
             unit = u;
         }
@@ -99,6 +131,7 @@ impl Sim<'_, '_> {
         let attempt = self.attempts.insert(Attempt {
             call,
             breaker: unit,
+            permit,
             retry: c.attempts > 1,
             caller_zone,
             proxy: c.proxy,
@@ -126,12 +159,12 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// The breaker refused the attempt: nothing is sent and the call fails at once (it is
-    /// not retried: the breaker would refuse again).
-    fn short_circuit(&mut self, call: Key) {
-        let c = self.calls.get(call).expect("a short-circuited call is live");
-        self.services[c.service.idx()].record(SimDuration::ZERO, Outcome::ShortCircuited, c.measured);
-        self.finish_call(call, Outcome::ShortCircuited);
+    /// The breaker or the bulkhead refused the attempt: nothing is sent and the call fails
+    /// at once (it is not retried: the guard would refuse again).
+    pub(super) fn refuse(&mut self, call: Key, outcome: Outcome) {
+        let c = self.calls.get(call).expect("a refused call is live");
+        self.services[c.service.idx()].record_unsent(outcome, c.measured);
+        self.finish_call(call, outcome);
     }
 
     /// A message's fate on the link between two zones: its delay and whether that delay
@@ -244,6 +277,9 @@ impl Sim<'_, '_> {
         self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
         self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
+        if a.permit {
+            self.bulkhead_leave(a.proxy as usize);
+        }
         let Some(c) = self.calls.get_mut(a.call) else {
             // The call already ended (its overall timeout fired).
             return;
@@ -304,6 +340,15 @@ impl Sim<'_, '_> {
         let Some(c) = self.calls.get(call) else {
             return;
         };
+        if c.queued {
+            // Still waiting for a bulkhead permit: give up the place and the breaker's leave.
+            let (p, unit) = (c.proxy as usize, c.queued_unit);
+            if let Some(bh) = self.bulkheads[p].as_mut() {
+                bh.cancel(ticket(call));
+            }
+            self.breaker_release(p, unit);
+            return self.finish_call(call, Outcome::Timeout);
+        }
         // The attempt in flight is cancelled at the caller; the callee works on. A call
         // whose message was lost ends as dropped: that is why it timed out.
         let mut outcome = Outcome::Timeout;
@@ -316,6 +361,9 @@ impl Sim<'_, '_> {
                 }
                 self.services[a.service.idx()].record(rtt, outcome, a.measured);
                 self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
+                if a.permit {
+                    self.bulkhead_leave(a.proxy as usize);
+                }
             }
         }
         self.finish_call(call, outcome);
@@ -357,3 +405,13 @@ impl Sim<'_, '_> {
 
 /// How many times a proxy reselects a host that an earlier attempt of the call tried.
 const HOST_RESELECTIONS_MAX: u32 = 3;
+
+/// A call's key as a bulkhead ticket.
+pub(super) fn ticket(call: Key) -> u64 {
+    (u64::from(call.index) << 32) | u64::from(call.generation)
+}
+
+/// The call a bulkhead ticket stands for.
+pub(super) fn from_ticket(t: u64) -> Key {
+    Key { index: (t >> 32) as u32, generation: t as u32 }
+}

@@ -120,6 +120,7 @@ impl Sim<'_, '_> {
             Event::CallTimeout(call) => self.on_call_timeout(call),
             Event::Retry(call) => self.on_retry(call),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
+            Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
             Event::WarmupEnd => {
                 for st in &mut self.instances {
                     st.stats.mark_warmup(self.now);

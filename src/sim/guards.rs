@@ -1,6 +1,7 @@
 //! The proxy's circuit breakers: asking permission, reporting outcomes, waking up for
 //! time-driven transitions, and writing every transition to `transitions.csv`.
 
+use super::calls::from_ticket;
 use super::*;
 use crate::resilience::breaker::BreakerState;
 
@@ -34,6 +35,63 @@ impl Sim<'_, '_> {
         let failure = b.failure_on.is_failure(outcome);
         b.units[unit as usize].on_result(now, rtt, failure);
         self.after_breaker(p, unit);
+    }
+
+    /// Gives back a breaker permission that was never used (the bulkhead refused the call,
+    /// or its wait ended); `u32::MAX` is no unit.
+    pub(super) fn breaker_release(&mut self, p: usize, unit: u32) {
+        if unit == u32::MAX {
+            return;
+        }
+        let now = self.now;
+        let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
+        b.units[unit as usize].release(now);
+        self.after_breaker(p, unit);
+    }
+
+    /// An attempt gives back its bulkhead permit; a waiting call may take it.
+    pub(super) fn bulkhead_leave(&mut self, p: usize) {
+        let now = self.now;
+        let bh = self.bulkheads[p].as_mut().expect("a permit belongs to a proxy with a bulkhead");
+        if let Some(t) = bh.leave(now) {
+            let call = from_ticket(t);
+            match self.calls.get_mut(call) {
+                Some(c) if c.queued => {
+                    c.queued = false;
+                    let unit = c.queued_unit;
+                    self.dispatch_attempt(call, unit, true);
+                }
+                // Waiters are cancelled when their call ends, so this is a bug.
+                _ => unreachable!("a bulkhead admitted a call that is not waiting"),
+            }
+        }
+        self.arm_bulkhead(p);
+    }
+
+    /// Schedules the bulkhead's next wait expiry, if it is earlier than the one scheduled.
+    pub(super) fn arm_bulkhead(&mut self, p: usize) {
+        let Some(at) = self.bulkheads[p].as_ref().and_then(|b| b.next_expiry()) else { return };
+        if at < self.bulkhead_wake[p] {
+            self.bulkhead_wake[p] = at;
+            self.events.push(at.max(self.now), Event::BulkheadExpire(p as u32));
+        }
+    }
+
+    pub(super) fn on_bulkhead_expire(&mut self, p: u32) {
+        let p = p as usize;
+        if self.bulkhead_wake[p] == self.now {
+            self.bulkhead_wake[p] = SimTime::MAX;
+        }
+        let expired = self.bulkheads[p].as_mut().map(|b| b.expire(self.now)).unwrap_or_default();
+        for t in expired {
+            let call = from_ticket(t);
+            let c = self.calls.get_mut(call).expect("a waiting call is live");
+            c.queued = false;
+            let unit = c.queued_unit;
+            self.breaker_release(p, unit);
+            self.refuse(call, Outcome::Overloaded);
+        }
+        self.arm_bulkhead(p);
     }
 
     pub(super) fn on_breaker_wake(&mut self, p: u32, unit: u32) {

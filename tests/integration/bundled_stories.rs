@@ -81,3 +81,21 @@ fn a_breaker_keeps_a_hanging_payment_from_exhausting_order() {
     let history = route_availability(&ts, "order-history");
     assert!(mean_between(&history, 23.0, 40.0) < 0.5, "order-history without the breaker");
 }
+
+#[test]
+fn a_slow_dependency_takes_down_an_unrelated_route_without_a_bulkhead() {
+    let (_, _, ts) = run(&load("slow-dependency"), &RunOptions::default());
+    let home = route_availability(&ts, "home");
+    assert!(mean_between(&home, 10.0, 20.0) > 0.999, "healthy before recs slows down");
+    assert!(mean_between(&home, 21.0, 40.0) < 0.5, "home, which never calls recs, fails with it");
+}
+
+#[test]
+fn a_bulkhead_keeps_the_slow_dependency_from_taking_the_workers() {
+    let (_, s, ts) = run(&load("slow-dependency-bulkhead"), &RunOptions::default());
+    let home = route_availability(&ts, "home");
+    assert!(mean_between(&home, 10.0, 60.0) > 0.999, "home stays available throughout");
+    // Recommendation calls beyond the 10-call bulkhead fail at once.
+    assert!(f(&s, "services.recs.requests.overloaded") > 1_000.0);
+    assert!(f(&s, "services.front.server.utilization") < 0.5);
+}

@@ -253,3 +253,28 @@ fn envoy_max_retries_bounds_concurrent_retries() {
     assert!(retries <= limit, "one retry per 50 ms at most: {retries} > {limit}");
     assert!(retries > 0.8 * limit, "the slot stays busy: {retries} of {limit}");
 }
+
+#[test]
+fn a_semaphore_bulkhead_queues_briefly_then_refuses() {
+    // back takes 100 ms; front may have 2 calls to it at once and waits up to 30 ms for
+    // a permit: at 200 calls/s most wait too long and fail fast as overloaded.
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["serviceTime"] = json!("100ms");
+        v["services"]["back"]["workers"] = json!(64);
+        v["services"]["front"]["workers"] = json!(64);
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "bulkhead": { "type": "semaphore", "maxConcurrentCalls": 2, "maxWaitDuration": "30ms" } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(4_000));
+    let sent = f(&s, "services.back.server.arrivals");
+    let overloaded = f(&s, "services.back.requests.overloaded");
+    assert_eq!(sent + overloaded, 4_000.0, "every call is sent or refused");
+    // Two permits of 100 ms each: at most 20 calls a second reach back.
+    let limit = 20.0 * f(&s, "simulated_s") + 2.0;
+    assert!(sent <= limit && sent > 0.8 * limit, "sent {sent}, limit {limit}");
+    // No call waits for its permit longer than 30 ms: with 1 ms at front, no request
+    // takes much over 131 ms.
+    assert!(f(&s, "services.back.calls.requests.ok") == sent);
+    assert!(f(&s, "routes.work.latency_ms.max") < 135.0, "max {}", f(&s, "routes.work.latency_ms.max"));
+    assert!(overloaded > sent, "most calls find both permits taken for over 30 ms");
+}
