@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 n=${1:-1000000}; shift || true
 seeds=("${@:-1 2 3}"); [ $# -eq 0 ] && seeds=(1 2 3)
 peer=${PEER:-../shared/peers/simpy_queues.py}
+# meshsim runs SCALE times the requests (default 10), so that each of its runs lasts long
+# enough (about 1.5 s for M/M/4) to be timed above the machine's noise; a rate measured on
+# a stationary queue does not depend on the number of requests.
+scale=${SCALE:-10}
 py=${PYTHON:-$HOME/simpy-venv/bin/python}
 cargo build --release --quiet
 bin=target/release/meshsim
@@ -21,7 +25,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for model in ${MODELS:-mmc chain}; do
   m=(); s=()
   for seed in "${seeds[@]}"; do
-    m+=("$($bin run scenarios/$model.json --requests "$n" --seed "$seed" --out "$out/$model" 2>&1 >/dev/null \
+    m+=("$($bin run scenarios/$model.json --requests "$((n * scale))" --seed "$seed" --out "$out/$model" 2>&1 >/dev/null \
            | sed -n 's/.*, \([0-9.]*\) M requests\/s.*/\1/p' | awk '{printf "%.0f", $1*1e6}')")
     s+=("$("$py" "$peer" "$model" "$n" 4 0.7 "$seed" | sed -n 's/.*req_per_s=\([0-9,]*\).*/\1/p' | tr -d ,)")
   done

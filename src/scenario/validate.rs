@@ -1025,6 +1025,29 @@ fn bulkhead(cx: &mut Ctx, path: &str, b: &raw::BulkheadSpec) -> Option<BulkheadC
     Some(config)
 }
 
+/// A destination-level setting of an override: `None` if the override does not set it;
+/// `Some(built)` if it does, where `built` is `None` when the setting is invalid (or, for a
+/// budget, `unlimited`). An override naming an endpoint cannot set it.
+fn per_destination<S, T>(
+    cx: &mut Ctx,
+    p: &str,
+    field: &str,
+    what: &str,
+    has_endpoint: bool,
+    spec: Option<&S>,
+    build: impl FnOnce(&mut Ctx, &str, &S) -> Option<T>,
+) -> Option<Option<T>> {
+    let spec = spec?;
+    if has_endpoint {
+        cx.err(
+            format!("{p}.{field}"),
+            format!("{what} per destination service; remove \"endpoint\" or move it to its own override"),
+        );
+        return None;
+    }
+    Some(build(cx, &format!("{p}.{field}"), spec))
+}
+
 fn validate_policies(
     cx: &mut Ctx,
     spec: Option<&raw::PoliciesSpec>,
@@ -1108,52 +1131,31 @@ fn validate_policies(
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
-        let breaker_policy = match &o.circuit_breaker {
-            Some(_) if o.endpoint.is_some() => {
-                cx.err(
-                    format!("{p}.circuitBreaker"),
-                    "a circuit breaker per destination service (use \"scope\": \"endpoint\" for one per endpoint); \
-                     remove \"endpoint\" or move it to its own override",
-                );
-                None
-            }
-            Some(b) => breaker(cx, &format!("{p}.circuitBreaker"), b).map(Some),
-            None => None,
-        };
-        let bulkhead_policy = match &o.bulkhead {
-            Some(_) if o.endpoint.is_some() => {
-                cx.err(
-                    format!("{p}.bulkhead"),
-                    "a bulkhead per destination service; remove \"endpoint\" or move it to its own override",
-                );
-                None
-            }
-            Some(b) => bulkhead(cx, &format!("{p}.bulkhead"), b).map(Some),
-            None => None,
-        };
-        // A budget is shared by every call from a proxy to a destination, as a balancer is.
-        let retry_budget = match o.retry.as_ref().and_then(|r| r.budget.as_ref()) {
-            Some(_) if o.endpoint.is_some() => {
-                cx.err(
-                    format!("{p}.retry.budget"),
-                    "a retry budget per destination service; remove \"endpoint\" or move it to its own override",
-                );
-                None
-            }
-            Some(b) => Some(budget(cx, &format!("{p}.retry.budget"), b)),
-            None => None,
-        };
-        let lb = match &o.load_balancer {
-            Some(_) if o.endpoint.is_some() => {
-                cx.err(
-                    format!("{p}.loadBalancer"),
-                    "a load balancer per destination service; remove \"endpoint\" or move it to its own override",
-                );
-                None
-            }
-            Some(spec) => Some(balancer(cx, &format!("{p}.loadBalancer"), spec)),
-            None => None,
-        };
+        // Breakers, bulkheads, budgets and balancers live in a caller's proxy, one per
+        // destination service, so an override that names an endpoint cannot set them.
+        let has_endpoint = o.endpoint.is_some();
+        let breaker_policy = per_destination(
+            cx,
+            &p,
+            "circuitBreaker",
+            "a circuit breaker",
+            has_endpoint,
+            o.circuit_breaker.as_ref(),
+            breaker,
+        );
+        let bulkhead_policy =
+            per_destination(cx, &p, "bulkhead", "a bulkhead", has_endpoint, o.bulkhead.as_ref(), bulkhead);
+        let budget_spec = o.retry.as_ref().and_then(|r| r.budget.as_ref());
+        let retry_budget = per_destination(cx, &p, "retry.budget", "a retry budget", has_endpoint, budget_spec, budget);
+        let lb = per_destination(
+            cx,
+            &p,
+            "loadBalancer",
+            "a load balancer",
+            has_endpoint,
+            o.load_balancer.as_ref(),
+            |cx, path, spec| Some(balancer(cx, path, spec)),
+        );
         for &c in &caller_range {
             for &e in &endpoints {
                 let policy = &mut call[c * endpoint_count + e.idx()];
@@ -1164,7 +1166,7 @@ fn validate_policies(
                     policy.retry = Some(r.clone());
                 }
             }
-            if let Some(lb) = &lb {
+            if let Some(Some(lb)) = &lb {
                 lbs[c * services.len() + dest.idx()] = lb.clone();
             }
             if let Some(b) = retry_budget {

@@ -6,10 +6,19 @@ use meshsim::RunOptions;
 
 /// (window start, ok / requests) of the `total` rows.
 fn availability_by_window(ts: &[u8]) -> Vec<(f64, f64)> {
+    availability(ts, "total", "all")
+}
+
+/// (window start, ok / requests) of one route's rows.
+fn route_availability(ts: &[u8], route: &str) -> Vec<(f64, f64)> {
+    availability(ts, "route", route)
+}
+
+fn availability(ts: &[u8], scope: &str, name: &str) -> Vec<(f64, f64)> {
     let mut rows = csv::Reader::from_reader(ts);
     rows.records()
         .map(|r| r.unwrap())
-        .filter(|r| &r[2] == "total")
+        .filter(|r| &r[2] == scope && &r[3] == name)
         .map(|r| {
             let n: f64 = r[4].parse().unwrap();
             let ok: f64 = r[5].parse().unwrap();
@@ -44,20 +53,6 @@ fn a_retry_budget_and_jittered_backoff_let_the_mesh_recover() {
     assert!(after > 0.999, "availability from 3 s after the drop ended: {after}");
     assert!(f(&s, "services.db.calls.retry_amplification") < 1.2);
     assert!(f(&s, "services.db.calls.retries_denied_by_budget") > 1_000.0);
-}
-
-/// (window start, ok / requests) of one route's rows.
-fn route_availability(ts: &[u8], route: &str) -> Vec<(f64, f64)> {
-    let mut rows = csv::Reader::from_reader(ts);
-    rows.records()
-        .map(|r| r.unwrap())
-        .filter(|r| &r[2] == "route" && &r[3] == route)
-        .map(|r| {
-            let n: f64 = r[4].parse().unwrap();
-            let ok: f64 = r[5].parse().unwrap();
-            (r[0].parse().unwrap(), if n > 0.0 { ok / n } else { 1.0 })
-        })
-        .collect()
 }
 
 #[test]
