@@ -169,17 +169,16 @@ impl Sim<'_, '_> {
 
     /// A message's fate on the link between two zones: its delay and whether that delay
     /// is constant, or `None` if the message is lost.
-    #[inline]
+    #[inline(always)]
     pub(super) fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
-        let id = self.sc.network.link(from, to);
-        let link = &self.sc.network.links[id.idx()];
-        let rng = &mut self.link_rngs[id.idx()];
-        if link.loss > 0.0 && rng.random::<f64>() < link.loss {
+        let id = self.sc.network.link(from, to).idx();
+        let link = &self.sc.network.links[id];
+        if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
             return None;
         }
         match link.latency {
             Dist::Constant(d) => Some((d, true)),
-            ref dist => Some((dist.sample(rng), false)),
+            ref dist => Some((dist.sample(&mut self.link_rngs[id]), false)),
         }
     }
 

@@ -82,7 +82,7 @@ impl Sim<'_, '_> {
 
     /// Schedules `ev` after `d`. A delay that is the same every time (`constant`) goes to
     /// a lane of the queue, which keeps such events in order without a heap.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push_after(&mut self, d: SimDuration, constant: bool, ev: Event) {
         let at = self.now + d;
         if constant {
