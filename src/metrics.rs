@@ -272,6 +272,8 @@ pub struct CallStats {
     /// Circuit-breaker transitions into OPEN, over all callers' breakers for this
     /// destination (whole run, warm-up included).
     pub breaker_opens: u64,
+    /// Outlier-detection ejections of this destination's instances, over all callers.
+    pub ejections: u64,
 }
 
 impl CallStats {

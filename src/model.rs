@@ -206,6 +206,17 @@ pub struct Policies {
     pub breaker: Vec<Option<BreakerPolicy>>,
     /// Bulkheads, per caller and destination service.
     pub bulkhead: Vec<Option<crate::resilience::bulkhead::BulkheadConfig>>,
+    /// Outlier detection, per caller and destination service.
+    pub outlier: Vec<Option<OutlierPolicy>>,
+}
+
+/// Envoy outlier detection in each caller's proxy for a destination, with the balancer's
+/// panic threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutlierPolicy {
+    pub config: crate::resilience::outlier::OutlierConfig,
+    /// Percent of healthy hosts below which the balancer ignores ejections (Envoy: 50).
+    pub healthy_panic_threshold: f64,
 }
 
 /// A circuit breaker in each caller's proxy for a destination.
@@ -277,6 +288,10 @@ impl Policies {
 
     pub fn bulkhead(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::bulkhead::BulkheadConfig> {
         self.bulkhead[caller.idx() * self.service_count + service.idx()].as_ref()
+    }
+
+    pub fn outlier(&self, caller: Caller, service: ServiceId) -> Option<&OutlierPolicy> {
+        self.outlier[caller.idx() * self.service_count + service.idx()].as_ref()
     }
 
     pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {

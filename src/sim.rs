@@ -31,6 +31,7 @@ use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::CircuitBreaker;
 use crate::resilience::budget::RetryBudget;
 use crate::resilience::bulkhead::{Admission, Bulkhead};
+use crate::resilience::outlier::{HostOutcome, OutlierDetector};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -145,6 +146,8 @@ enum Event {
     BreakerWake(u32, u32),
     /// A proxy's bulkhead has a waiter whose wait runs out.
     BulkheadExpire(u32),
+    /// A proxy's outlier detector runs its interval sweep.
+    OutlierSweep(u32),
     /// The warm-up ends: measured station integrals start here.
     WarmupEnd,
     /// Fault `i` of the scenario begins, or ends.
@@ -292,6 +295,8 @@ struct Sim<'s, 'h> {
     /// Bulkhead of each proxy, if its policy has one, and its scheduled expiry check.
     bulkheads: Vec<Option<Bulkhead>>,
     bulkhead_wake: Vec<SimTime>,
+    /// Outlier detector of each proxy, if its policy has one, with the panic threshold.
+    outliers: Vec<Option<(OutlierDetector, f64)>>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -436,6 +441,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let mut budgets = Vec::new();
         let mut breakers = Vec::new();
         let mut bulkheads = Vec::new();
+        let mut outliers = Vec::new();
         let mut proxy_site = Vec::new();
         let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
         let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
@@ -481,6 +487,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             }));
             proxy_site.push((site as u32, dest));
             bulkheads.push(sc.policies.bulkhead(caller, dest).map(Bulkhead::new));
+            outliers.push(sc.policies.outlier(caller, dest).map(|o| {
+                (OutlierDetector::new(&o.config, svc.instances.len(), SimTime::ZERO), o.healthy_panic_threshold)
+            }));
         };
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
@@ -540,6 +549,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             breakers,
             bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
             bulkheads,
+            outliers,
             proxy_site,
             endpoint_local: sc
                 .endpoints

@@ -347,6 +347,7 @@ pub struct PolicySpec {
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
+    pub outlier_detection: Option<OutlierSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -529,6 +530,7 @@ pub struct OverrideSpec {
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
+    pub outlier_detection: Option<OutlierSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -602,4 +604,43 @@ pub struct MixSpec {
     pub method: Option<String>,
     pub path: Option<String>,
     pub weight: f64,
+}
+
+/// Envoy's outlier detection, under its field names in camelCase.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutlierSpec {
+    #[serde(rename = "consecutive5xx")]
+    pub consecutive_5xx: Option<u32>,
+    #[serde(rename = "consecutiveGatewayFailure")]
+    pub consecutive_gateway_failure: Option<u32>,
+    #[serde(rename = "enforcingConsecutive5xx")]
+    pub enforcing_consecutive_5xx: Option<f64>,
+    #[serde(rename = "enforcingConsecutiveGatewayFailure")]
+    pub enforcing_consecutive_gateway_failure: Option<f64>,
+    pub interval: Option<Dur>,
+    #[serde(rename = "baseEjectionTime")]
+    pub base_ejection_time: Option<Dur>,
+    #[serde(rename = "maxEjectionTime")]
+    pub max_ejection_time: Option<Dur>,
+    #[serde(rename = "maxEjectionPercent")]
+    pub max_ejection_percent: Option<f64>,
+    #[serde(rename = "successRateMinimumHosts")]
+    pub success_rate_minimum_hosts: Option<u32>,
+    #[serde(rename = "successRateRequestVolume")]
+    pub success_rate_request_volume: Option<u32>,
+    #[serde(rename = "successRateStdevFactor")]
+    pub success_rate_stdev_factor: Option<u32>,
+    #[serde(rename = "enforcingSuccessRate")]
+    pub enforcing_success_rate: Option<f64>,
+    #[serde(rename = "failurePercentageThreshold")]
+    pub failure_percentage_threshold: Option<u32>,
+    #[serde(rename = "failurePercentageMinimumHosts")]
+    pub failure_percentage_minimum_hosts: Option<u32>,
+    #[serde(rename = "failurePercentageRequestVolume")]
+    pub failure_percentage_request_volume: Option<u32>,
+    #[serde(rename = "enforcingFailurePercentage")]
+    pub enforcing_failure_percentage: Option<f64>,
+    #[serde(rename = "healthyPanicThreshold")]
+    pub healthy_panic_threshold: Option<f64>,
 }

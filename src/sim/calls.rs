@@ -111,6 +111,17 @@ impl Sim<'_, '_> {
                 host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
             }
         }
+        if self.outliers[p].is_some() {
+            // Envoy takes ejected hosts out of the balancer's set; meshsim's balancers keep
+            // their state over all hosts, so the proxy picks again, up to once per host.
+            let hosts = self.balancers[p].host_count();
+            for _ in 0..hosts {
+                if !self.host_ejected(p, host) {
+                    break;
+                }
+                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
+            }
+        }
         if per_instance {
             let u = self.breaker_unit(p, endpoint, host).expect("a per-instance breaker has a unit per host");
             if !self.breaker_permits(p, u) {
@@ -276,6 +287,7 @@ impl Sim<'_, '_> {
         self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
         self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
+        self.outlier_result(a.proxy as usize, a.host as usize, outcome);
         if a.permit {
             self.bulkhead_leave(a.proxy as usize);
         }
@@ -360,6 +372,7 @@ impl Sim<'_, '_> {
                 }
                 self.services[a.service.idx()].record(rtt, outcome, a.measured);
                 self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
+                self.outlier_result(a.proxy as usize, a.host as usize, outcome);
                 if a.permit {
                     self.bulkhead_leave(a.proxy as usize);
                 }

@@ -6,6 +6,11 @@ impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
         self.schedule_faults();
+        for p in 0..self.outliers.len() {
+            if let Some((d, _)) = &self.outliers[p] {
+                self.events.push(d.next_interval(), Event::OutlierSweep(p as u32));
+            }
+        }
         if self.warmup > SimTime::ZERO {
             self.events.push(self.warmup, Event::WarmupEnd);
         }
@@ -121,6 +126,7 @@ impl Sim<'_, '_> {
             Event::Retry(call) => self.on_retry(call),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
             Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
+            Event::OutlierSweep(proxy) => self.on_outlier_sweep(proxy),
             Event::WarmupEnd => {
                 for st in &mut self.instances {
                     st.stats.mark_warmup(self.now);

@@ -94,6 +94,81 @@ impl Sim<'_, '_> {
         self.arm_bulkhead(p);
     }
 
+    /// Whether outlier detection at proxy `p` keeps `host` out of balancing now: ejected,
+    /// and not in panic mode (too few healthy hosts, when Envoy balances over all).
+    pub(super) fn host_ejected(&self, p: usize, host: usize) -> bool {
+        let Some((d, panic)) = &self.outliers[p] else { return false };
+        if !d.is_ejected(host) {
+            return false;
+        }
+        let total = d.host_count();
+        !crate::resilience::outlier::panic_mode(total - d.ejected_count(), total, *panic)
+    }
+
+    /// Reports an attempt's result on `host` to the proxy's outlier detector. Failures the
+    /// proxy made itself (its breaker or bulkhead refused) are not the host's.
+    pub(super) fn outlier_result(&mut self, p: usize, host: usize, outcome: Outcome) {
+        let host_outcome = match outcome {
+            Outcome::Ok => HostOutcome::Status(200),
+            Outcome::Error(s) => HostOutcome::Status(s),
+            Outcome::Rejected => HostOutcome::Status(503),
+            Outcome::Timeout => HostOutcome::Timeout,
+            Outcome::Dropped => HostOutcome::Reset,
+            Outcome::ShortCircuited | Outcome::Overloaded => return,
+        };
+        let now = self.now;
+        let Some((d, _)) = self.outliers[p].as_mut() else { return };
+        d.on_result(now, host, host_outcome, &mut self.proxy_rngs[p]);
+        self.after_outlier(p);
+    }
+
+    pub(super) fn on_outlier_sweep(&mut self, p: u32) {
+        let p = p as usize;
+        let now = self.now;
+        let (d, _) = self.outliers[p].as_mut().expect("a sweep belongs to a proxy with outlier detection");
+        d.on_interval(now, &mut self.proxy_rngs[p]);
+        let next = d.next_interval();
+        self.after_outlier(p);
+        // Sweeps go on while there is work; a run with nothing left in flight stops them.
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.events.push(next, Event::OutlierSweep(p as u32));
+        }
+    }
+
+    /// Writes ejections and returns to `transitions.csv`.
+    fn after_outlier(&mut self, p: usize) {
+        let (site, dest) = self.proxy_site[p];
+        let sc = self.sc;
+        let Some((d, _)) = self.outliers[p].as_mut() else { return };
+        let mut ejections = 0;
+        for e in d.drain_events() {
+            ejections += u64::from(e.ejected);
+            if let Some(w) = self.transitions.as_mut() {
+                let caller = if site == 0 { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
+                let svc = &sc.services[dest.idx()];
+                let (from, to) = if e.ejected { ("HEALTHY", "EJECTED") } else { ("EJECTED", "HEALTHY") };
+                let row = [
+                    format!("{:.6}", e.at.as_secs_f64()),
+                    caller.to_string(),
+                    svc.name.clone(),
+                    "instance".to_string(),
+                    sc.instances[svc.instances[e.host].idx()].name.clone(),
+                    from.to_string(),
+                    to.to_string(),
+                    if e.ejected {
+                        format!("{} for {}", e.cause, e.ejection_time)
+                    } else {
+                        format!("{} ended", e.cause)
+                    },
+                ];
+                if let Err(err) = w.write_record(&row) {
+                    self.deferred_error.get_or_insert(err);
+                }
+            }
+        }
+        self.service_calls[dest.idx()].ejections += ejections;
+    }
+
     pub(super) fn on_breaker_wake(&mut self, p: u32, unit: u32) {
         let now = self.now;
         let b = self.breakers[p as usize].as_mut().expect("a woken unit belongs to a proxy with breakers");

@@ -8,6 +8,7 @@ mod common;
 mod determinism;
 mod faults;
 mod load_balancers;
+mod outlier_detection;
 mod queueing_theory;
 mod run_limits;
 mod scenario_errors;
