@@ -102,6 +102,8 @@ pub struct Link {
 pub struct Gateway {
     pub zone: ZoneId,
     pub routes: Vec<Route>,
+    /// A rate limit over all routes, checked before each route's own.
+    pub rate_limit: Option<crate::resilience::limiter::LimiterConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -111,6 +113,7 @@ pub struct Route {
     pub path_prefix: Option<String>,
     pub service: ServiceId,
     pub endpoint: EndpointId,
+    pub rate_limit: Option<crate::resilience::limiter::LimiterConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -31,6 +31,7 @@ use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::CircuitBreaker;
 use crate::resilience::budget::RetryBudget;
 use crate::resilience::bulkhead::{Admission, Bulkhead};
+use crate::resilience::limiter::{Permit, RateLimiter};
 use crate::resilience::outlier::{HostOutcome, OutlierDetector};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
@@ -148,6 +149,9 @@ enum Event {
     BulkheadExpire(u32),
     /// A proxy's outlier detector runs its interval sweep.
     OutlierSweep(u32),
+    /// A request held by a gateway rate limiter may go on, or is refused (429).
+    Admit(Key),
+    Deny(Key),
     /// The warm-up ends: measured station integrals start here.
     WarmupEnd,
     /// Fault `i` of the scenario begins, or ends.
@@ -160,6 +164,7 @@ struct Request {
     arrived: SimTime,
     user: Option<u32>,
     measured: bool,
+    client: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -297,6 +302,9 @@ struct Sim<'s, 'h> {
     bulkhead_wake: Vec<SimTime>,
     /// Outlier detector of each proxy, if its policy has one, with the panic threshold.
     outliers: Vec<Option<(OutlierDetector, f64)>>,
+    /// The gateway's rate limiters: over all routes, and per route.
+    gateway_limiter: Option<RateLimiter>,
+    route_limiters: Vec<Option<RateLimiter>>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -550,6 +558,13 @@ impl<'s, 'h> Sim<'s, 'h> {
             bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
             bulkheads,
             outliers,
+            gateway_limiter: sc.gateway.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)),
+            route_limiters: sc
+                .gateway
+                .routes
+                .iter()
+                .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
+                .collect(),
             proxy_site,
             endpoint_local: sc
                 .endpoints

@@ -241,6 +241,29 @@ pub struct LinkSpec {
 pub struct GatewaySpec {
     pub zone: Option<String>,
     pub routes: Vec<RouteSpec>,
+    /// A rate limit over all routes together.
+    pub rate_limit: Option<LimiterSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimiterKind {
+    TokenBucket,
+    Resilience4j,
+}
+
+/// A rate limiter: a `type` and its parameters (checked in `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimiterSpec {
+    #[serde(rename = "type")]
+    pub kind: LimiterKind,
+    pub capacity: Option<f64>,
+    pub refill_per_second: Option<f64>,
+    pub max_wait: Option<Dur>,
+    pub limit_for_period: Option<u32>,
+    pub limit_refresh_period: Option<Dur>,
+    pub timeout_duration: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,6 +273,7 @@ pub struct RouteSpec {
     #[serde(rename = "match")]
     pub match_: Option<MatchSpec>,
     pub destination: DestinationSpec,
+    pub rate_limit: Option<LimiterSpec>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ use crate::model::*;
 use crate::resilience::backoff::BackoffConfig;
 use crate::resilience::budget::BudgetConfig;
 use crate::resilience::bulkhead::BulkheadConfig;
+use crate::resilience::limiter::LimiterConfig;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
@@ -420,6 +421,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);
 
+    let gateway_limit = f.gateway.rate_limit.as_ref().and_then(|l| limiter(&mut cx, "gateway.rateLimit", l));
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies =
@@ -439,7 +441,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         metrics_interval,
         zones: zones.0.into_keys().collect(),
         network,
-        gateway: Gateway { zone: gateway_zone, routes },
+        gateway: Gateway { zone: gateway_zone, routes, rate_limit: gateway_limit },
         services,
         endpoints,
         instances,
@@ -543,7 +545,8 @@ fn validate_routes(
             );
             continue;
         };
-        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid });
+        let rate_limit = r.rate_limit.as_ref().and_then(|l| limiter(cx, &format!("{p}.rateLimit"), l));
+        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid, rate_limit });
     }
     routes
 }
@@ -1088,6 +1091,67 @@ fn outlier(cx: &mut Ctx, path: &str, o: &raw::OutlierSpec) -> Option<OutlierPoli
         return None;
     }
     Some(OutlierPolicy { config, healthy_panic_threshold })
+}
+
+fn limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConfig> {
+    use raw::LimiterKind as K;
+    let (takes, requires): (&[&str], &[&str]) = match l.kind {
+        K::TokenBucket => (&["capacity", "refillPerSecond", "maxWait"], &["capacity", "refillPerSecond"]),
+        K::Resilience4j => (&["limitForPeriod", "limitRefreshPeriod", "timeoutDuration"], &[]),
+    };
+    let present = [
+        ("capacity", l.capacity.is_some()),
+        ("refillPerSecond", l.refill_per_second.is_some()),
+        ("maxWait", l.max_wait.is_some()),
+        ("limitForPeriod", l.limit_for_period.is_some()),
+        ("limitRefreshPeriod", l.limit_refresh_period.is_some()),
+        ("timeoutDuration", l.timeout_duration.is_some()),
+    ];
+    if !cx.params(path, &format!("the {} limiter", kind_name(l.kind)), takes, requires, &present) {
+        return None;
+    }
+    match l.kind {
+        K::TokenBucket => {
+            let (capacity, rate) = (l.capacity.unwrap_or(0.0), l.refill_per_second.unwrap_or(0.0));
+            if !(capacity.is_finite() && capacity >= 1.0 && capacity <= 1e12) {
+                cx.err(format!("{path}.capacity"), format!("a bucket of 1 to 1e12 tokens, found {capacity}"));
+                return None;
+            }
+            if !(rate.is_finite() && rate > 0.0 && rate <= 1e12) {
+                cx.err(
+                    format!("{path}.refillPerSecond"),
+                    format!("a refill rate above 0 and at most 1e12 a second, found {rate}"),
+                );
+                return None;
+            }
+            Some(LimiterConfig::TokenBucket {
+                capacity,
+                refill_per_sec: rate,
+                max_wait: l.max_wait.map_or(SimDuration::ZERO, |d| d.0),
+            })
+        }
+        K::Resilience4j => match LimiterConfig::default() {
+            LimiterConfig::Resilience4j { limit_for_period, limit_refresh_period, timeout } => {
+                let config = LimiterConfig::Resilience4j {
+                    limit_for_period: l.limit_for_period.unwrap_or(limit_for_period),
+                    limit_refresh_period: l.limit_refresh_period.map_or(limit_refresh_period, |d| d.0),
+                    timeout: l.timeout_duration.map_or(timeout, |d| d.0),
+                };
+                if let LimiterConfig::Resilience4j { limit_for_period: 0, .. } = config {
+                    cx.err(format!("{path}.limitForPeriod"), "at least 1 permit a period, found 0");
+                    return None;
+                }
+                if let LimiterConfig::Resilience4j { limit_refresh_period, .. } = config {
+                    if limit_refresh_period.is_zero() {
+                        cx.err(format!("{path}.limitRefreshPeriod"), "a period greater than zero");
+                        return None;
+                    }
+                }
+                Some(config)
+            }
+            other => Some(other),
+        },
+    }
 }
 
 /// A destination-level setting of an override: `None` if the override does not set it;

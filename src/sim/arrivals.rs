@@ -80,15 +80,49 @@ impl Sim<'_, '_> {
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);
-        let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured });
+        let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client });
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
-        let route = &self.sc.gateway.routes[route_id.idx()];
+        // The gateway's rate limits: the global one, then the route's.
+        let now = self.now;
+        let mut wait = SimDuration::ZERO;
+        let mut denied = None;
+        for limiter in
+            [self.gateway_limiter.as_mut(), self.route_limiters[route_id.idx()].as_mut()].into_iter().flatten()
+        {
+            match limiter.acquire(now) {
+                Permit::Now => {}
+                Permit::After(d) => wait = wait.max(d),
+                Permit::Denied => {
+                    // 429, at once for a token bucket; Resilience4j fails the caller only
+                    // after holding it for its whole timeout.
+                    denied = Some(limiter.rejection_delay());
+                    break;
+                }
+            }
+        }
+        match denied {
+            Some(delay) if delay.is_zero() => return self.finish_request(req, Outcome::Error(429)),
+            Some(delay) => return self.events.push(now + delay, Event::Deny(req)),
+            None => {}
+        }
+        if wait.is_zero() {
+            self.admit(req);
+        } else {
+            self.events.push(self.now + wait, Event::Admit(req));
+        }
+    }
+
+    /// A request passed the gateway's rate limits: its route's call starts.
+    pub(super) fn admit(&mut self, req: Key) {
+        let r = self.requests.get(req).expect("an admitted request is live");
+        let (route, client, measured) = (r.route, r.client, r.measured);
+        let endpoint = self.sc.gateway.routes[route.idx()].endpoint;
         self.start_call(
             Parent::Request(req),
             Caller::Gateway,
             GATEWAY_SITE,
             self.sc.gateway.zone,
-            route.endpoint,
+            endpoint,
             client,
             measured,
         );

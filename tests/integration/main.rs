@@ -10,6 +10,7 @@ mod faults;
 mod load_balancers;
 mod outlier_detection;
 mod queueing_theory;
+mod rate_limits;
 mod run_limits;
 mod scenario_errors;
 mod workload_shapes;
