@@ -274,6 +274,9 @@ pub struct CallStats {
     pub breaker_opens: u64,
     /// Outlier-detection ejections of this destination's instances, over all callers.
     pub ejections: u64,
+    /// Failed calls a fallback answered instead (a default, a cached value, or a call to
+    /// another service, whatever its outcome).
+    pub fallbacks: u64,
 }
 
 impl CallStats {

@@ -308,6 +308,18 @@ pub struct CallPolicy {
     /// default). No attempt starts after it.
     pub timeout: Option<SimDuration>,
     pub retry: Option<RetryPolicy>,
+    pub fallback: Option<Fallback>,
+}
+
+/// What a call that failed (after its retries) answers instead.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fallback {
+    /// A default value: the call succeeds, degraded.
+    DefaultValue,
+    /// The last good answer this proxy got from the endpoint, if no older than `ttl`.
+    Cache { ttl: SimDuration },
+    /// A call to another endpoint (which has no fallback of its own).
+    Service { service: ServiceId, endpoint: EndpointId },
 }
 
 /// When and how a failed attempt is tried again.

@@ -182,6 +182,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             "retries_denied_by_budget": calls.retries_denied,
             "breaker_opens": calls.breaker_opens,
             "ejections": calls.ejections,
+            "fallbacks": calls.fallbacks,
             "retry_amplification": round(calls.amplification(), 4),
         });
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);

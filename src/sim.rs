@@ -200,6 +200,8 @@ struct Call {
     /// (`u32::MAX`: none).
     queued: bool,
     queued_unit: u32,
+    /// This call is itself a fallback, which has no fallback of its own.
+    is_fallback: bool,
 }
 
 /// One attempt of a call: a request to one instance and its answer.
@@ -309,6 +311,9 @@ struct Sim<'s, 'h> {
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
     endpoint_local: Vec<u32>,
+    /// When each proxy last had a good answer from each endpoint of its destination
+    /// (`SimTime::MAX`: never), for cache fallbacks.
+    last_ok: Vec<Vec<SimTime>>,
     transitions: Option<csv::Writer<&'h mut dyn Write>>,
     /// The first error writing transitions, reported when the run ends.
     deferred_error: Option<csv::Error>,
@@ -502,10 +507,24 @@ impl<'s, 'h> Sim<'s, 'h> {
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
         }
+        // A fallback to another service needs a proxy for it too.
+        let fallback_dest = |caller: Caller, e: EndpointId| match sc.policies.call(caller, e).fallback {
+            Some(Fallback::Service { service, .. }) => Some(service),
+            _ => None,
+        };
+        for r in &sc.gateway.routes {
+            if let Some(alt) = fallback_dest(Caller::Gateway, r.endpoint) {
+                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, alt);
+            }
+        }
         for (i, inst) in sc.instances.iter().enumerate() {
+            let caller = Caller::Service(inst.service);
             for &e in &sc.services[inst.service.idx()].endpoints {
                 for c in &sc.endpoints[e.idx()].calls {
-                    add_proxy(1 + i, &inst.name, Caller::Service(inst.service), c.service);
+                    add_proxy(1 + i, &inst.name, caller, c.service);
+                    if let Some(alt) = fallback_dest(caller, c.endpoint) {
+                        add_proxy(1 + i, &inst.name, caller, alt);
+                    }
                 }
             }
         }
@@ -541,6 +560,8 @@ impl<'s, 'h> Sim<'s, 'h> {
         if let Some(w) = transitions.as_mut() {
             w.write_record(TRANSITIONS_HEADER)?;
         }
+        let last_ok =
+            proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -566,6 +587,7 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
                 .collect(),
             proxy_site,
+            last_ok,
             endpoint_local: sc
                 .endpoints
                 .iter()

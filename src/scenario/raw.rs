@@ -368,6 +368,7 @@ pub struct PoliciesSpec {
 pub struct PolicySpec {
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
+    pub fallback: Option<FallbackSpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
@@ -470,6 +471,25 @@ pub struct BreakerSpec {
     pub recovery_timeout: Option<Dur>,
 }
 
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallbackKind {
+    DefaultValue,
+    Cache,
+    Service,
+}
+
+/// A fallback: a `type` and its parameters (checked in `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FallbackSpec {
+    #[serde(rename = "type")]
+    pub kind: FallbackKind,
+    pub ttl: Option<Dur>,
+    pub service: Option<String>,
+    pub endpoint: Option<String>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetrySpec {
@@ -551,6 +571,7 @@ pub struct OverrideSpec {
     pub endpoint: Option<String>,
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
+    pub fallback: Option<FallbackSpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,

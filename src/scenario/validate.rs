@@ -424,8 +424,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let gateway_limit = f.gateway.rate_limit.as_ref().and_then(|l| limiter(&mut cx, "gateway.rateLimit", l));
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
-    let policies =
-        validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, endpoints.len());
+    let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
     let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services);
 
@@ -1154,6 +1153,53 @@ fn limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConf
     }
 }
 
+fn fallback(
+    cx: &mut Ctx,
+    path: &str,
+    fb: &raw::FallbackSpec,
+    service_ids: &IndexMap<&str, ServiceId>,
+    endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+    endpoints: &[Endpoint],
+) -> Option<Fallback> {
+    use raw::FallbackKind as K;
+    let (takes, requires): (&[&str], &[&str]) = match fb.kind {
+        K::DefaultValue => (&[], &[]),
+        K::Cache => (&["ttl"], &["ttl"]),
+        K::Service => (&["service", "endpoint"], &["service", "endpoint"]),
+    };
+    let present = [("ttl", fb.ttl.is_some()), ("service", fb.service.is_some()), ("endpoint", fb.endpoint.is_some())];
+    if !cx.params(path, &format!("the {} fallback", kind_name(fb.kind)), takes, requires, &present) {
+        return None;
+    }
+    match fb.kind {
+        K::DefaultValue => Some(Fallback::DefaultValue),
+        K::Cache => Some(Fallback::Cache {
+            ttl: cx.positive_duration(format!("{path}.ttl"), fb.ttl.map_or(SimDuration::ZERO, |d| d.0)),
+        }),
+        K::Service => {
+            let (svc, ep) = (fb.service.as_deref().unwrap_or(""), fb.endpoint.as_deref().unwrap_or(""));
+            let Some(&service) = service_ids.get(svc) else {
+                cx.err(format!("{path}.service"), unknown("service", svc, service_ids.keys().copied()));
+                return None;
+            };
+            let Some(&endpoint) = endpoint_ids.get(&(svc, ep)) else {
+                let names = endpoint_ids.keys().filter(|(s, _)| *s == svc).map(|(_, e)| *e);
+                cx.err(format!("{path}.endpoint"), unknown(&format!("endpoint of {svc}"), ep, names));
+                return None;
+            };
+            // A fallback that calls onwards could call back into what failed: keep it a leaf.
+            if endpoints.get(endpoint.idx()).is_some_and(|e| !e.calls.is_empty()) {
+                cx.err(
+                    format!("{path}.endpoint"),
+                    format!("an endpoint without downstream calls, but {svc}.{ep} has some"),
+                );
+                return None;
+            }
+            Some(Fallback::Service { service, endpoint })
+        }
+    }
+}
+
 /// A destination-level setting of an override: `None` if the override does not set it;
 /// `Some(built)` if it does, where `built` is `None` when the setting is invalid (or, for a
 /// budget, `unlimited`). An override naming an endpoint cannot set it.
@@ -1183,8 +1229,9 @@ fn validate_policies(
     service_ids: &IndexMap<&str, ServiceId>,
     endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
     services: &[Service],
-    endpoint_count: usize,
+    endpoint_defs: &[Endpoint],
 ) -> Policies {
+    let endpoint_count = endpoint_defs.len();
     let empty = raw::PoliciesSpec::default();
     let spec = spec.unwrap_or(&empty);
     let mut base = CallPolicy::default();
@@ -1195,6 +1242,9 @@ fn validate_policies(
         }
         if let Some(r) = &d.retry {
             base.retry = Some(retry(cx, "policies.default.retry", r));
+        }
+        if let Some(fb) = &d.fallback {
+            base.fallback = fallback(cx, "policies.default.fallback", fb, service_ids, endpoint_ids, endpoint_defs);
         }
         if let Some(lb) = &d.load_balancer {
             base_lb = balancer(cx, "policies.default.loadBalancer", lb);
@@ -1266,6 +1316,10 @@ fn validate_policies(
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
+        let fallback_policy = o
+            .fallback
+            .as_ref()
+            .map(|fb| fallback(cx, &format!("{p}.fallback"), fb, service_ids, endpoint_ids, endpoint_defs));
         // Breakers, bulkheads, budgets and balancers live in a caller's proxy, one per
         // destination service, so an override that names an endpoint cannot set them.
         let has_endpoint = o.endpoint.is_some();
@@ -1308,6 +1362,9 @@ fn validate_policies(
                 }
                 if let Some(r) = &retry_policy {
                     policy.retry = Some(r.clone());
+                }
+                if let Some(fb) = &fallback_policy {
+                    policy.fallback = fb.clone();
                 }
             }
             if let Some(Some(lb)) = &lb {

@@ -125,6 +125,7 @@ impl Sim<'_, '_> {
             endpoint,
             client,
             measured,
+            false,
         );
     }
 }

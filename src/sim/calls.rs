@@ -19,6 +19,7 @@ impl Sim<'_, '_> {
         endpoint: EndpointId,
         client: u64,
         measured: bool,
+        is_fallback: bool,
     ) {
         let sc = self.sc;
         let service = sc.endpoints[endpoint.idx()].service;
@@ -41,6 +42,7 @@ impl Sim<'_, '_> {
             retry_charged_timeout: false,
             queued: false,
             queued_unit: u32::MAX,
+            is_fallback,
         });
         if let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
@@ -397,10 +399,48 @@ impl Sim<'_, '_> {
             stats.attempts += u64::from(c.attempts);
             stats.retries += u64::from(c.attempts.saturating_sub(1));
         }
+        let local = self.endpoint_local[c.endpoint.idx()] as usize;
+        let mut outcome = outcome;
+        if outcome.is_ok() {
+            self.last_ok[c.proxy as usize][local] = self.now;
+        } else if !c.is_fallback {
+            if let Some(fb) = &self.sc.policies.call(c.caller, c.endpoint).fallback {
+                let used = match fb {
+                    Fallback::DefaultValue => {
+                        outcome = Outcome::Ok;
+                        true
+                    }
+                    Fallback::Cache { ttl } => {
+                        let at = self.last_ok[c.proxy as usize][local];
+                        let fresh = at != SimTime::MAX && self.now.since(at) <= *ttl;
+                        if fresh {
+                            outcome = Outcome::Ok;
+                        }
+                        fresh
+                    }
+                    Fallback::Service { endpoint, .. } => {
+                        if c.measured {
+                            self.service_calls[c.service.idx()].fallbacks += 1;
+                        }
+                        return self.start_fallback(&c, *endpoint);
+                    }
+                };
+                if used && c.measured {
+                    self.service_calls[c.service.idx()].fallbacks += 1;
+                }
+            }
+        }
         match c.parent {
             Parent::Request(req) => self.finish_request(req, outcome),
             Parent::Job(job, index) => self.on_child_done(job, index, outcome),
         }
+    }
+
+    /// Calls the fallback endpoint for a failed call; its outcome goes to the same parent.
+    fn start_fallback(&mut self, failed: &Call, endpoint: EndpointId) {
+        let site = self.proxy_site[failed.proxy as usize].0 as usize;
+        let (parent, caller, zone) = (failed.parent, failed.caller, failed.caller_zone);
+        self.start_call(parent, caller, site, zone, endpoint, failed.client, failed.measured, true);
     }
 
     pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome) {

@@ -152,7 +152,7 @@ impl Sim<'_, '_> {
         let list: &[u16] = if ep.calls_mode == CallsMode::Sequence { &to_call } else { &parallel };
         for &i in list {
             let target = ep.calls[i as usize].endpoint;
-            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured);
+            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured, false);
         }
     }
 

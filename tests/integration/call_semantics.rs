@@ -278,3 +278,62 @@ fn a_semaphore_bulkhead_queues_briefly_then_refuses() {
     assert!(f(&s, "routes.work.latency_ms.max") < 135.0, "max {}", f(&s, "routes.work.latency_ms.max"));
     assert!(overloaded > sent, "most calls find both permits taken for over 30 ms");
 }
+
+#[test]
+fn a_default_value_fallback_turns_failures_into_degraded_successes() {
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(30);
+        v["policies"] = json!({ "overrides": [ { "destination": "back", "fallback": { "type": "default-value" } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(10_000));
+    assert_eq!(f(&s, "requests.ok"), 10_000.0);
+    let fallbacks = f(&s, "services.back.calls.fallbacks");
+    assert!((fallbacks - 3_000.0).abs() < 200.0, "{fallbacks}");
+    // The calls' own outcomes are what back answered; the fallbacks made up the rest.
+    assert_eq!(f(&s, "services.back.calls.requests.ok") + fallbacks, 10_000.0);
+    assert_eq!(f(&s, "services.back.requests.error"), fallbacks, "the attempts themselves failed");
+}
+
+#[test]
+fn a_cache_fallback_serves_stale_answers_until_its_ttl() {
+    // back fails for good from 10 s; the last good answers may be served for 5 s.
+    let sc = two_tier(|v| {
+        v["run"] = json!({ "duration": "20s" });
+        v["metrics"] = json!({ "interval": "1s" });
+        v["faults"] = json!([{ "kind": "error", "target": { "service": "back" }, "start": "10s" }]);
+        v["policies"] =
+            json!({ "overrides": [ { "destination": "back", "fallback": { "type": "cache", "ttl": "5s" } } ] });
+    });
+    let (_, s, ts) = run(&sc, &RunOptions::default());
+    let mut rows = csv::Reader::from_reader(ts.as_slice());
+    let ok: Vec<(f64, f64)> = rows
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| &r[2] == "total")
+        .map(|r| (r[0].parse().unwrap(), r[5].parse::<f64>().unwrap() / r[4].parse::<f64>().unwrap().max(1.0)))
+        .collect();
+    for (t, share) in &ok {
+        if *t < 15.0 {
+            assert!(*share > 0.999, "served (fresh or from the cache) at {t} s: {share}");
+        } else if *t >= 15.0 && *t < 20.0 {
+            // The last good answers came just after 10 s (calls already under way).
+            let limit = if *t < 16.0 { 0.02 } else { 0.0 };
+            assert!(*share <= limit, "the cache is too old at {t} s: {share}");
+        }
+    }
+    assert!(f(&s, "services.back.calls.fallbacks") > 800.0);
+}
+
+#[test]
+fn a_service_fallback_calls_the_alternative() {
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(100);
+        v["services"]["spare"] = json!({ "workers": 8, "endpoints": { "static": { "serviceTime": "3ms" } } });
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "fallback": { "type": "service", "service": "spare", "endpoint": "static" } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(5_000));
+    assert_eq!(f(&s, "requests.ok"), 5_000.0);
+    assert_eq!(f(&s, "services.spare.calls.requests.ok"), 5_000.0);
+    assert_eq!(f(&s, "services.back.calls.fallbacks"), 5_000.0);
+}
