@@ -314,6 +314,8 @@ struct Sim<'s, 'h> {
     /// When each proxy last had a good answer from each endpoint of its destination
     /// (`SimTime::MAX`: never), for cache fallbacks.
     last_ok: Vec<Vec<SimTime>>,
+    /// Whether any policy has a cache fallback (else `last_ok` is not kept up).
+    caches_answers: bool,
     transitions: Option<csv::Writer<&'h mut dyn Write>>,
     /// The first error writing transitions, reported when the run ends.
     deferred_error: Option<csv::Error>,
@@ -588,6 +590,7 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .collect(),
             proxy_site,
             last_ok,
+            caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),
             endpoint_local: sc
                 .endpoints
                 .iter()

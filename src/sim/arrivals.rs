@@ -82,6 +82,20 @@ impl Sim<'_, '_> {
         self.issued_measured += u64::from(measured);
         let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client });
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
+        if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
+            let endpoint = self.sc.gateway.routes[route_id.idx()].endpoint;
+            let zone = self.sc.gateway.zone;
+            return self.start_call(
+                Parent::Request(req),
+                Caller::Gateway,
+                GATEWAY_SITE,
+                zone,
+                endpoint,
+                client,
+                measured,
+                false,
+            );
+        }
         // The gateway's rate limits: the global one, then the route's.
         let now = self.now;
         let mut wait = SimDuration::ZERO;

@@ -402,7 +402,9 @@ impl Sim<'_, '_> {
         let local = self.endpoint_local[c.endpoint.idx()] as usize;
         let mut outcome = outcome;
         if outcome.is_ok() {
-            self.last_ok[c.proxy as usize][local] = self.now;
+            if self.caches_answers {
+                self.last_ok[c.proxy as usize][local] = self.now;
+            }
         } else if !c.is_fallback {
             if let Some(fb) = &self.sc.policies.call(c.caller, c.endpoint).fallback {
                 let used = match fb {

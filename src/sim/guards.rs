@@ -26,6 +26,7 @@ impl Sim<'_, '_> {
     }
 
     /// Reports an attempt's end to the unit that permitted it.
+    #[inline]
     pub(super) fn breaker_result(&mut self, p: usize, unit: u32, rtt: SimDuration, outcome: Outcome) {
         if unit == u32::MAX {
             return;
@@ -107,7 +108,11 @@ impl Sim<'_, '_> {
 
     /// Reports an attempt's result on `host` to the proxy's outlier detector. Failures the
     /// proxy made itself (its breaker or bulkhead refused) are not the host's.
+    #[inline]
     pub(super) fn outlier_result(&mut self, p: usize, host: usize, outcome: Outcome) {
+        if self.outliers[p].is_none() {
+            return;
+        }
         let host_outcome = match outcome {
             Outcome::Ok => HostOutcome::Status(200),
             Outcome::Error(s) => HostOutcome::Status(s),
