@@ -277,6 +277,9 @@ pub struct CallStats {
     /// Failed calls a fallback answered instead (a default, a cached value, or a call to
     /// another service, whatever its outcome).
     pub fallbacks: u64,
+    /// Hedged attempts sent, and calls a hedge (not the first attempt) won.
+    pub hedges: u64,
+    pub hedges_won: u64,
 }
 
 impl CallStats {

@@ -308,7 +308,21 @@ pub struct CallPolicy {
     /// default). No attempt starts after it.
     pub timeout: Option<SimDuration>,
     pub retry: Option<RetryPolicy>,
+    pub hedging: Option<HedgingPolicy>,
     pub fallback: Option<Fallback>,
+}
+
+/// gRPC / Envoy hedged requests: the k-th attempt goes out k x `delay` after the first
+/// while no answer has come; the first success wins and the others are cancelled at the
+/// caller (their callees work on: wasted work).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HedgingPolicy {
+    /// Attempts in all, the first included; at most 5, as gRPC clamps it.
+    pub max_attempts: u32,
+    pub delay: SimDuration,
+    /// Failures after which the next hedge goes out at once (gRPC's non-fatal status
+    /// codes); any other failure cancels the outstanding attempts and ends the call.
+    pub non_fatal: RetryOn,
 }
 
 /// What a call that failed (after its retries) answers instead.

@@ -183,6 +183,8 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             "breaker_opens": calls.breaker_opens,
             "ejections": calls.ejections,
             "fallbacks": calls.fallbacks,
+            "hedges": calls.hedges,
+            "hedges_won": calls.hedges_won,
             "retry_amplification": round(calls.amplification(), 4),
         });
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);

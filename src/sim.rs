@@ -143,6 +143,8 @@ enum Event {
     CallTimeout(Key),
     /// A call's backoff before its next attempt is over.
     Retry(Key),
+    /// A call's hedging delay is over: send another attempt if no answer came.
+    Hedge(Key),
     /// A circuit breaker (proxy, unit) is due to change state by itself.
     BreakerWake(u32, u32),
     /// A proxy's bulkhead has a waiter whose wait runs out.
@@ -186,8 +188,10 @@ struct Call {
     measured: bool,
     /// Attempts made so far, the first included.
     attempts: u32,
-    /// The attempt in flight, if any.
-    current: Option<Key>,
+    /// The attempts in flight: one, or several when hedging.
+    inflight: InFlight,
+    /// Hedges sent so far (attempts after the first, by hedging).
+    hedges: u32,
     /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
     tried: u64,
     /// Backoff state, from the first retry on.
@@ -202,6 +206,37 @@ struct Call {
     queued_unit: u32,
     /// This call is itself a fallback, which has no fallback of its own.
     is_fallback: bool,
+}
+
+/// The attempts of one call in flight at once (at most gRPC's 5 hedges).
+#[derive(Clone, Copy)]
+struct InFlight {
+    keys: [Key; 5],
+    len: u8,
+}
+
+impl InFlight {
+    const EMPTY: InFlight = InFlight { keys: [Key::NONE; 5], len: 0 };
+
+    fn push(&mut self, k: Key) {
+        self.keys[self.len as usize] = k;
+        self.len += 1;
+    }
+
+    fn remove(&mut self, k: Key) {
+        if let Some(i) = self.keys[..self.len as usize].iter().position(|&x| x == k) {
+            self.keys[i] = self.keys[self.len as usize - 1];
+            self.len -= 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn keys(&self) -> &[Key] {
+        &self.keys[..self.len as usize]
+    }
 }
 
 /// One attempt of a call: a request to one instance and its answer.

@@ -368,6 +368,7 @@ pub struct PoliciesSpec {
 pub struct PolicySpec {
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
+    pub hedging: Option<HedgingSpec>,
     pub fallback: Option<FallbackSpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,
@@ -490,6 +491,15 @@ pub struct FallbackSpec {
     pub endpoint: Option<String>,
 }
 
+/// gRPC's hedging policy.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HedgingSpec {
+    pub max_attempts: Option<u32>,
+    pub hedging_delay: Option<Dur>,
+    pub non_fatal: Option<Vec<String>>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetrySpec {
@@ -571,6 +581,7 @@ pub struct OverrideSpec {
     pub endpoint: Option<String>,
     pub timeout: Option<Dur>,
     pub retry: Option<RetrySpec>,
+    pub hedging: Option<HedgingSpec>,
     pub fallback: Option<FallbackSpec>,
     pub load_balancer: Option<LoadBalancerSpec>,
     pub circuit_breaker: Option<BreakerSpec>,

@@ -635,6 +635,41 @@ fn balancer(cx: &mut Ctx, path: &str, spec: &raw::LoadBalancerSpec) -> BalancerC
 /// Attempts allowed per call at most, retries included.
 pub const MAX_ATTEMPTS_MAX: u32 = 100;
 
+/// gRPC clamps hedging's maxAttempts to 5.
+pub const HEDGES_MAX: u32 = 5;
+
+fn hedging(cx: &mut Ctx, path: &str, h: &raw::HedgingSpec) -> Option<HedgingPolicy> {
+    let max_attempts = h.max_attempts.unwrap_or(2);
+    if !(2..=HEDGES_MAX).contains(&max_attempts) {
+        cx.err(
+            format!("{path}.maxAttempts"),
+            format!("from 2 to {HEDGES_MAX} attempts (gRPC's bound), found {max_attempts}"),
+        );
+        return None;
+    }
+    let non_fatal = retry_conditions(cx, &format!("{path}.nonFatal"), h.non_fatal.as_deref(), RetryOn::default());
+    Some(HedgingPolicy { max_attempts, delay: h.hedging_delay.map_or(SimDuration::ZERO, |d| d.0), non_fatal })
+}
+
+/// Retry conditions by name; `default` when the list is absent.
+fn retry_conditions(cx: &mut Ctx, path: &str, names: Option<&[String]>, default: RetryOn) -> RetryOn {
+    let Some(list) = names else { return default };
+    let mut set = RetryOn::default();
+    for (i, name) in list.iter().enumerate() {
+        match RetryOn::NAMES.iter().find(|(n, _)| n == name) {
+            Some(&(_, c)) => set.0 |= c.0,
+            None => {
+                let known: Vec<&str> = RetryOn::NAMES.iter().map(|(n, _)| *n).collect();
+                cx.err(
+                    format!("{path}[{i}]"),
+                    format!("a retry condition among {}, found \"{name}\"", known.join(", ")),
+                );
+            }
+        }
+    }
+    set
+}
+
 fn retry(cx: &mut Ctx, path: &str, r: &raw::RetrySpec) -> RetryPolicy {
     let max_attempts = r.max_attempts.unwrap_or(3);
     if max_attempts == 0 || max_attempts > MAX_ATTEMPTS_MAX {
@@ -643,24 +678,7 @@ fn retry(cx: &mut Ctx, path: &str, r: &raw::RetrySpec) -> RetryPolicy {
             format!("from 1 to {MAX_ATTEMPTS_MAX} attempts (the first included), found {max_attempts}"),
         );
     }
-    let mut retry_on = RetryOn::default();
-    match &r.retry_on {
-        None => retry_on = RetryOn::SERVER_ERROR,
-        Some(list) => {
-            for (i, name) in list.iter().enumerate() {
-                match RetryOn::NAMES.iter().find(|(n, _)| n == name) {
-                    Some(&(_, c)) => retry_on.0 |= c.0,
-                    None => {
-                        let known: Vec<&str> = RetryOn::NAMES.iter().map(|(n, _)| *n).collect();
-                        cx.err(
-                            format!("{path}.retryOn[{i}]"),
-                            format!("a retry condition among {}, found \"{name}\"", known.join(", ")),
-                        );
-                    }
-                }
-            }
-        }
-    }
+    let retry_on = retry_conditions(cx, &format!("{path}.retryOn"), r.retry_on.as_deref(), RetryOn::SERVER_ERROR);
     RetryPolicy {
         backoff: r.backoff.as_ref().map_or(BackoffConfig::None, |b| backoff(cx, &format!("{path}.backoff"), b)),
         max_attempts: max_attempts.clamp(1, MAX_ATTEMPTS_MAX),
@@ -1243,6 +1261,9 @@ fn validate_policies(
         if let Some(r) = &d.retry {
             base.retry = Some(retry(cx, "policies.default.retry", r));
         }
+        if let Some(h) = &d.hedging {
+            base.hedging = hedging(cx, "policies.default.hedging", h);
+        }
         if let Some(fb) = &d.fallback {
             base.fallback = fallback(cx, "policies.default.fallback", fb, service_ids, endpoint_ids, endpoint_defs);
         }
@@ -1316,6 +1337,7 @@ fn validate_policies(
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
+        let hedging_policy = o.hedging.as_ref().map(|h| hedging(cx, &format!("{p}.hedging"), h));
         let fallback_policy = o
             .fallback
             .as_ref()
@@ -1365,6 +1387,9 @@ fn validate_policies(
                 }
                 if let Some(fb) = &fallback_policy {
                     policy.fallback = fb.clone();
+                }
+                if let Some(h) = &hedging_policy {
+                    policy.hedging = h.clone();
                 }
             }
             if let Some(Some(lb)) = &lb {

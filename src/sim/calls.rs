@@ -35,7 +35,8 @@ impl Sim<'_, '_> {
             client,
             measured,
             attempts: 0,
-            current: None,
+            inflight: InFlight::EMPTY,
+            hedges: 0,
             tried: 0,
             backoff: None,
             retry_pending: false,
@@ -47,8 +48,12 @@ impl Sim<'_, '_> {
         if let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
         }
-        if let Some(t) = sc.policies.call(caller, endpoint).timeout {
+        let policy = sc.policies.call(caller, endpoint);
+        if let Some(t) = policy.timeout {
             self.push_after(t, true, Event::CallTimeout(call));
+        }
+        if let Some(h) = &policy.hedging {
+            self.push_after(h.delay, true, Event::Hedge(call));
         }
         self.send_attempt(call);
     }
@@ -63,11 +68,16 @@ impl Sim<'_, '_> {
         // A breaker per service or endpoint is asked before balancing; one per instance
         // after the balancer picked its instance.
         let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
+        // A hedge the guards refuse is simply not sent while other attempts are out.
+        let hedge = !c.inflight.is_empty();
         let mut unit = u32::MAX;
         if !per_instance {
             if let Some(u) = self.breaker_unit(p, endpoint, 0) {
                 if !self.breaker_permits(p, u) {
-                    return self.refuse(call, Outcome::ShortCircuited);
+                    if !hedge {
+                        self.refuse(call, Outcome::ShortCircuited);
+                    }
+                    return;
                 }
                 unit = u;
             }
@@ -77,6 +87,10 @@ impl Sim<'_, '_> {
         if let Some(bh) = self.bulkheads[p].as_mut() {
             match bh.try_enter(now, ticket(call), false) {
                 Admission::Admitted => permit = true,
+                Admission::Queued if hedge => {
+                    bh.cancel(ticket(call));
+                    return self.breaker_release(p, unit);
+                }
                 Admission::Queued => {
                     let c = self.calls.get_mut(call).expect("a queued call is live");
                     c.queued = true;
@@ -85,7 +99,10 @@ impl Sim<'_, '_> {
                 }
                 Admission::Rejected => {
                     self.breaker_release(p, unit);
-                    return self.refuse(call, Outcome::Overloaded);
+                    if !hedge {
+                        self.refuse(call, Outcome::Overloaded);
+                    }
+                    return;
                 }
             }
         }
@@ -130,7 +147,11 @@ impl Sim<'_, '_> {
                 if permit {
                     self.bulkhead_leave(p);
                 }
-                return self.refuse(call, Outcome::ShortCircuited);
+                let hedge = !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
+                if !hedge {
+                    self.refuse(call, Outcome::ShortCircuited);
+                }
+                return;
             }
             unit = u;
         }
@@ -160,7 +181,7 @@ impl Sim<'_, '_> {
             abandoned: false,
             measured: c.measured,
         });
-        c.current = Some(attempt);
+        c.inflight.push(attempt);
         if let Some(t) = per_try {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
@@ -254,14 +275,14 @@ impl Sim<'_, '_> {
         if a.abandoned {
             self.late_responses += 1;
         } else {
-            self.attempt_done(a, outcome);
+            self.attempt_done(attempt, a, outcome);
         }
     }
 
     pub(super) fn on_attempt_timeout(&mut self, attempt: Key) {
         if let Some(a) = self.abandon_attempt(attempt) {
             let outcome = if a.lost { Outcome::Dropped } else { Outcome::Timeout };
-            self.attempt_done(a, outcome);
+            self.attempt_done(attempt, a, outcome);
         }
     }
 
@@ -283,7 +304,7 @@ impl Sim<'_, '_> {
 
     /// An attempt ended with `outcome` at the caller: account for it, then retry or
     /// finish the call.
-    fn attempt_done(&mut self, a: Attempt, outcome: Outcome) {
+    fn attempt_done(&mut self, key: Key, a: Attempt, outcome: Outcome) {
         let sc = self.sc;
         let rtt = self.now.since(a.sent);
         self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
@@ -297,8 +318,12 @@ impl Sim<'_, '_> {
             // The call already ended (its overall timeout fired).
             return;
         };
-        c.current = None;
-        let Some(r) = &sc.policies.call(c.caller, c.endpoint).retry else {
+        c.inflight.remove(key);
+        let policy = sc.policies.call(c.caller, c.endpoint);
+        if let Some(h) = &policy.hedging {
+            return self.hedge_done(a, outcome, h.max_attempts, h.non_fatal);
+        }
+        let Some(r) = &policy.retry else {
             return self.finish_call(a.call, outcome);
         };
         let retryable = r.retry_on.matches(outcome);
@@ -342,6 +367,67 @@ impl Sim<'_, '_> {
         }
     }
 
+    /// An attempt of a hedged call ended. The first success wins and the others are
+    /// cancelled; a non-fatal failure sends the next hedge at once (if any is left) or
+    /// waits for the others; a fatal one cancels them and ends the call (gRPC's rules).
+    fn hedge_done(&mut self, a: Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
+        let c = self.calls.get(a.call).expect("a hedged call whose attempt ended is live");
+        if outcome.is_ok() || !non_fatal.matches(outcome) {
+            if outcome.is_ok() && a.retry && c.measured {
+                self.service_calls[c.service.idx()].hedges_won += 1;
+            }
+            let others = c.inflight;
+            for &k in others.keys() {
+                self.cancel_attempt(k);
+            }
+            return self.finish_call(a.call, outcome);
+        }
+        if c.attempts < max_attempts {
+            return self.send_hedge(a.call);
+        }
+        if c.inflight.is_empty() {
+            self.finish_call(a.call, outcome);
+        }
+    }
+
+    /// The caller gives up on an attempt it no longer needs (a hedge that lost): its
+    /// proxy forgets it at once; its callee, not told, works on.
+    fn cancel_attempt(&mut self, k: Key) {
+        if let Some(a) = self.abandon_attempt(k) {
+            let p = a.proxy as usize;
+            self.balancers[p].on_complete(a.host as usize, self.now, self.now.since(a.sent));
+            // Cancelled: no outcome for the breaker (Resilience4j's releasePermission).
+            self.breaker_release(p, a.breaker);
+            if a.permit {
+                self.bulkhead_leave(p);
+            }
+        }
+    }
+
+    fn send_hedge(&mut self, call: Key) {
+        let c = self.calls.get_mut(call).expect("a hedged call is live");
+        c.hedges += 1;
+        if c.measured {
+            self.service_calls[c.service.idx()].hedges += 1;
+        }
+        self.send_attempt(call);
+    }
+
+    pub(super) fn on_hedge(&mut self, call: Key) {
+        let Some(c) = self.calls.get(call) else { return };
+        let h = self.sc.policies.call(c.caller, c.endpoint).hedging.as_ref().expect("a hedge timer has a policy");
+        if c.attempts >= h.max_attempts {
+            return;
+        }
+        let delay = h.delay;
+        self.send_hedge(call);
+        if let Some(c) = self.calls.get(call) {
+            if c.attempts < self.sc.policies.call(c.caller, c.endpoint).hedging.as_ref().map_or(0, |h| h.max_attempts) {
+                self.push_after(delay, true, Event::Hedge(call));
+            }
+        }
+    }
+
     pub(super) fn on_retry(&mut self, call: Key) {
         // A stale key: the call's deadline passed during the backoff.
         if self.calls.get(call).is_some() {
@@ -362,10 +448,11 @@ impl Sim<'_, '_> {
             self.breaker_release(p, unit);
             return self.finish_call(call, Outcome::Timeout);
         }
-        // The attempt in flight is cancelled at the caller; the callee works on. A call
+        // The attempts in flight are cancelled at the caller; the callees work on. A call
         // whose message was lost ends as dropped: that is why it timed out.
         let mut outcome = Outcome::Timeout;
-        if let Some(attempt) = c.current {
+        let inflight = c.inflight;
+        for &attempt in inflight.keys() {
             if let Some(a) = self.abandon_attempt(attempt) {
                 let rtt = self.now.since(a.sent);
                 self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);

@@ -124,6 +124,7 @@ impl Sim<'_, '_> {
             Event::AttemptTimeout(attempt) => self.on_attempt_timeout(attempt),
             Event::CallTimeout(call) => self.on_call_timeout(call),
             Event::Retry(call) => self.on_retry(call),
+            Event::Hedge(call) => self.on_hedge(call),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
             Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
             Event::OutlierSweep(proxy) => self.on_outlier_sweep(proxy),

@@ -7,6 +7,11 @@ pub struct Key {
     pub generation: u32,
 }
 
+impl Key {
+    /// A key no slab hands out (for fixed arrays of keys).
+    pub const NONE: Key = Key { index: u32::MAX, generation: u32::MAX };
+}
+
 struct Slot<T> {
     generation: u32,
     value: Option<T>,

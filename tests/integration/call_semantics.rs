@@ -337,3 +337,32 @@ fn a_service_fallback_calls_the_alternative() {
     assert_eq!(f(&s, "services.spare.calls.requests.ok"), 5_000.0);
     assert_eq!(f(&s, "services.back.calls.fallbacks"), 5_000.0);
 }
+
+#[test]
+fn hedging_cuts_the_tail_and_wastes_the_losers_work() {
+    // back is usually fast (2 ms) but one request in ten takes 200 ms; a hedge after
+    // 10 ms almost always wins against a slow first attempt.
+    let sc = |hedging: Option<Value>| {
+        two_tier(move |v| {
+            v["services"]["back"]["endpoints"]["work"]["serviceTime"] = json!({ "type": "empirical", "samples": ["2ms", "2ms", "2ms", "2ms", "2ms", "2ms", "2ms", "2ms", "2ms", "200ms"] });
+            v["services"]["back"]["replicas"] = json!(4);
+            v["services"]["back"]["workers"] = json!(32);
+            if let Some(h) = hedging {
+                v["policies"] = json!({ "overrides": [ { "destination": "back", "hedging": h } ] });
+            }
+        })
+    };
+    let (_, plain, _) = run(&sc(None), &opts(10_000));
+    let (_, hedged, _) = run(&sc(Some(json!({ "maxAttempts": 2, "hedgingDelay": "10ms" }))), &opts(10_000));
+    assert!(f(&plain, "latency_ms.p99") > 150.0);
+    assert!(f(&hedged, "latency_ms.p99") < 20.0, "p99 {}", f(&hedged, "latency_ms.p99"));
+    // About one call in ten needs a hedge; it wins nine times in ten (the hedge is slow too
+    // one time in ten).
+    let hedges = f(&hedged, "services.back.calls.hedges");
+    let won = f(&hedged, "services.back.calls.hedges_won");
+    assert!((hedges - 1_000.0).abs() < 150.0, "hedges {hedges}");
+    assert!(won > 0.8 * hedges, "won {won} of {hedges}");
+    // The losers' work goes on at back and is wasted.
+    assert!(f(&hedged, "services.back.server.wasted_jobs") >= won);
+    assert_eq!(f(&hedged, "services.back.calls.requests.ok"), 10_000.0);
+}
