@@ -404,6 +404,8 @@ pub struct StationTotals {
     /// Worker time spent on jobs whose caller had already given up.
     pub wasted_ns: u128,
     pub wasted_jobs: u64,
+    /// Jobs not started because their propagated deadline had passed.
+    pub deadline_expired: u64,
 }
 
 impl StationTotals {

@@ -307,6 +307,9 @@ pub struct CallPolicy {
     /// The call's overall timeout, across all its attempts; `None` disables it (Istio's
     /// default). No attempt starts after it.
     pub timeout: Option<SimDuration>,
+    /// The call carries its deadline (the sooner of its own timeout and the deadline of
+    /// the request it serves) to the callee, which starts no work past it (gRPC-style).
+    pub propagate_deadline: bool,
     pub retry: Option<RetryPolicy>,
     pub hedging: Option<HedgingPolicy>,
     pub fallback: Option<Fallback>,

@@ -95,6 +95,7 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
             "L_over_lambda_W": round(if lw > 0.0 { l / lw } else { 1.0 }, 4),
         },
         "wasted_jobs": t.wasted_jobs,
+        "deadline_expired": t.deadline_expired,
         "wasted_work_s": round(t.wasted_ns as f64 / 1e9, 6),
     })
 }
@@ -114,6 +115,7 @@ fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.started += t.started;
     acc.wasted_ns += t.wasted_ns;
     acc.wasted_jobs += t.wasted_jobs;
+    acc.deadline_expired += t.deadline_expired;
 }
 
 /// The measured interval: from the warm-up to the end of arrivals.

@@ -192,6 +192,8 @@ struct Call {
     inflight: InFlight,
     /// Hedges sent so far (attempts after the first, by hedging).
     hedges: u32,
+    /// The call's deadline as it travels to the callee (`SimTime::MAX`: none carried).
+    deadline: SimTime,
     /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
     tried: u64,
     /// Backoff state, from the first retry on.
@@ -243,6 +245,8 @@ impl InFlight {
 #[derive(Clone, Copy)]
 struct Attempt {
     call: Key,
+    /// The deadline the request carries to the callee (`SimTime::MAX`: none).
+    deadline: SimTime,
     /// The breaker unit that permitted this attempt, `u32::MAX` without a breaker.
     breaker: u32,
     /// A retry (not the call's first attempt).
@@ -270,6 +274,8 @@ struct Attempt {
 
 struct Job {
     attempt: Key,
+    /// No work starts past this (`SimTime::MAX`: no deadline was propagated).
+    deadline: SimTime,
     instance: InstanceId,
     endpoint: EndpointId,
     arrived: SimTime,

@@ -367,6 +367,7 @@ pub struct PoliciesSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicySpec {
     pub timeout: Option<Dur>,
+    pub deadline_propagation: Option<bool>,
     pub retry: Option<RetrySpec>,
     pub hedging: Option<HedgingSpec>,
     pub fallback: Option<FallbackSpec>,
@@ -580,6 +581,7 @@ pub struct OverrideSpec {
     pub destination: String,
     pub endpoint: Option<String>,
     pub timeout: Option<Dur>,
+    pub deadline_propagation: Option<bool>,
     pub retry: Option<RetrySpec>,
     pub hedging: Option<HedgingSpec>,
     pub fallback: Option<FallbackSpec>,

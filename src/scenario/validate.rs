@@ -1261,6 +1261,9 @@ fn validate_policies(
         if let Some(r) = &d.retry {
             base.retry = Some(retry(cx, "policies.default.retry", r));
         }
+        if let Some(pd) = d.deadline_propagation {
+            base.propagate_deadline = pd;
+        }
         if let Some(h) = &d.hedging {
             base.hedging = hedging(cx, "policies.default.hedging", h);
         }
@@ -1390,6 +1393,9 @@ fn validate_policies(
                 }
                 if let Some(h) = &hedging_policy {
                     policy.hedging = h.clone();
+                }
+                if let Some(pd) = o.deadline_propagation {
+                    policy.propagate_deadline = pd;
                 }
             }
             if let Some(Some(lb)) = &lb {

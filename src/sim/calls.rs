@@ -37,6 +37,7 @@ impl Sim<'_, '_> {
             attempts: 0,
             inflight: InFlight::EMPTY,
             hedges: 0,
+            deadline: SimTime::MAX,
             tried: 0,
             backoff: None,
             retry_pending: false,
@@ -49,8 +50,22 @@ impl Sim<'_, '_> {
             b.on_request(self.now);
         }
         let policy = sc.policies.call(caller, endpoint);
-        if let Some(t) = policy.timeout {
-            self.push_after(t, true, Event::CallTimeout(call));
+        // The request's deadline, as the job making this call received it.
+        let inherited = match parent {
+            Parent::Job(job, _) if policy.propagate_deadline => self.jobs.get(job).map_or(SimTime::MAX, |j| j.deadline),
+            _ => SimTime::MAX,
+        };
+        let own = policy.timeout.map_or(SimTime::MAX, |t| self.now + t);
+        if own <= inherited {
+            if let Some(t) = policy.timeout {
+                self.push_after(t, true, Event::CallTimeout(call));
+            }
+        } else {
+            // The caller's remaining time is shorter than this call's own timeout.
+            self.events.push(inherited, Event::CallTimeout(call));
+        }
+        if policy.propagate_deadline {
+            self.calls.get_mut(call).expect("a call just made is live").deadline = own.min(inherited);
         }
         if let Some(h) = &policy.hedging {
             self.push_after(h.delay, true, Event::Hedge(call));
@@ -164,6 +179,7 @@ impl Sim<'_, '_> {
         let caller_zone = c.caller_zone;
         let attempt = self.attempts.insert(Attempt {
             call,
+            deadline: c.deadline,
             breaker: unit,
             permit,
             retry: c.attempts > 1,

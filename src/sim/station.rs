@@ -36,8 +36,10 @@ impl Sim<'_, '_> {
         if measured {
             st.stats.totals.arrivals += 1;
         }
+        let deadline = self.attempts.get(attempt).map_or(SimTime::MAX, |a| a.deadline);
         let job = self.jobs.insert(Job {
             attempt,
+            deadline,
             instance,
             endpoint,
             arrived: now,
@@ -60,10 +62,16 @@ impl Sim<'_, '_> {
     }
 
     /// Gives `job` a worker and starts its local work.
-    pub(super) fn start_job(&mut self, job: Key) {
+    /// Returns false when the job's propagated deadline has passed: it is answered at once
+    /// with 504 (gRPC's DEADLINE_EXCEEDED) and the worker stays free.
+    pub(super) fn start_job(&mut self, job: Key) -> bool {
         let now = self.now;
         let sc = self.sc;
         let j = self.jobs.get_mut(job).expect("a job being started is live");
+        if now >= j.deadline {
+            self.expire_job(job);
+            return false;
+        }
         let ep = j.endpoint;
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now);
@@ -86,6 +94,26 @@ impl Sim<'_, '_> {
         // Constant per endpoint and instance, hence a lane, when the distribution is.
         let constant = matches!(dist, Dist::Constant(_));
         self.push_after(d, constant, Event::ComputeDone(job));
+        true
+    }
+
+    /// A job whose deadline passed before it could start: no work is done for it.
+    fn expire_job(&mut self, job: Key) {
+        let j = self.jobs.remove(job).expect("an expiring job is live");
+        let st = &mut self.instances[j.instance.idx()].stats;
+        st.touch(self.now);
+        st.in_system -= 1;
+        // It leaves the station as a (fast) error, so Little's law still balances.
+        let sojourn = u128::from(self.now.since(j.arrived).as_nanos());
+        for (t, on) in [(&mut st.window, true), (&mut st.totals, j.measured)] {
+            if on {
+                t.deadline_expired += 1;
+                t.errors += 1;
+                t.sojourn_sum_ns += sojourn;
+            }
+        }
+        let zone = self.sc.instances[j.instance.idx()].zone;
+        self.respond(j.attempt, Outcome::Error(504), zone);
     }
 
     pub(super) fn on_compute_done(&mut self, job: Key) {
@@ -227,7 +255,10 @@ impl Sim<'_, '_> {
         };
         if let Some(job) = next {
             st.stats.queued -= 1;
-            self.start_job(job);
+            if !self.start_job(job) {
+                // That one's deadline had passed: the worker takes the next.
+                self.fill_workers(instance);
+            }
         }
     }
 

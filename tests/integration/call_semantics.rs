@@ -366,3 +366,32 @@ fn hedging_cuts_the_tail_and_wastes_the_losers_work() {
     assert!(f(&hedged, "services.back.server.wasted_jobs") >= won);
     assert_eq!(f(&hedged, "services.back.calls.requests.ok"), 10_000.0);
 }
+
+#[test]
+fn propagated_deadlines_stop_work_nobody_waits_for() {
+    // back is overloaded (its queue grows), front calls it with a 50 ms timeout. Without
+    // propagation, back serves queued requests whose caller gave up long ago; with it,
+    // back skips them and spends its workers on requests that can still be answered.
+    let sc = |propagate: bool| {
+        two_tier(move |v| {
+            v["services"]["back"]["workers"] = json!(2);
+            v["services"]["front"]["workers"] = json!(64);
+            v["workload"]["arrivals"]["rate"] = json!(250);
+            v["run"] = json!({ "duration": "20s" });
+            v["policies"] = json!({ "overrides": [ { "source": "front", "destination": "back",
+                "timeout": "50ms", "deadlinePropagation": propagate } ] });
+        })
+    };
+    let (_, plain, _) = run(&sc(false), &RunOptions::default());
+    let (_, aware, _) = run(&sc(true), &RunOptions::default());
+    assert_eq!(f(&plain, "services.back.server.deadline_expired"), 0.0);
+    assert!(f(&plain, "services.back.server.wasted_jobs") > 1_000.0);
+    let expired = f(&aware, "services.back.server.deadline_expired");
+    assert!(expired > 1_000.0, "jobs skipped: {expired}");
+    // Jobs that start in time can still outlive their caller, but far less work is wasted...
+    assert!(f(&aware, "services.back.server.wasted_work_s") < 0.6 * f(&plain, "services.back.server.wasted_work_s"));
+    // ...and it goes to requests that can still be answered: without propagation back's
+    // queue holds only requests whose callers gave up, and almost nothing succeeds.
+    assert!(f(&plain, "requests.ok") < 100.0);
+    assert!(f(&aware, "requests.ok") > 2_000.0);
+}
