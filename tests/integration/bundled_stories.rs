@@ -62,8 +62,11 @@ fn a_breaker_keeps_a_hanging_payment_from_exhausting_order() {
     let history = route_availability(&ts, "order-history");
     // After the breakers learn (about 2 s into the hang), order-history is unharmed.
     assert!(mean_between(&history, 23.0, 40.0) > 0.99, "order-history during the hang");
-    // Checkouts fail fast instead of waiting 2 s each.
+    // Checkouts fail fast instead of waiting 2 s each, and the fallback answers them.
     assert!(f(&s, "services.payment.requests.short_circuited") > 1_000.0);
+    assert!(f(&s, "services.payment.calls.fallbacks") >= f(&s, "services.payment.requests.short_circuited"));
+    let checkout = route_availability(&ts, "checkout");
+    assert!(mean_between(&checkout, 23.0, 40.0) > 0.99, "degraded but available checkout");
     // Each order instance's breaker opens, probes, and closes after the hang.
     let t = String::from_utf8(tr).unwrap();
     assert_eq!(t.lines().filter(|l| l.contains(",CLOSED,OPEN,")).count(), 2, "{t}");
