@@ -17,7 +17,32 @@ struct Case {
     opts: RunOptions,
     /// Requests per second of wall time the brief asks for.
     target_rps: f64,
+    /// Turn on every resilience component of the proxy and the gateway.
+    all_on: bool,
 }
+
+/// baseline.json's policies with every component on: retries with jittered backoff and
+/// a budget, a breaker, a bulkhead, outlier detection, a fallback and deadline
+/// propagation on every call, and a rate limit at the gateway that never bites.
+const ALL_ON: &str = r#"{
+  "default": {
+    "timeout": "1s",
+    "deadlinePropagation": true,
+    "loadBalancer": { "type": "round-robin" },
+    "retry": { "maxAttempts": 3, "perTryTimeout": "300ms", "retryOn": ["5xx", "timeout", "reset"],
+               "backoff": { "type": "aws-full-jitter", "base": "10ms", "cap": "200ms" },
+               "budget": { "type": "ratio" } },
+    "circuitBreaker": { "slidingWindowSize": 100, "minimumNumberOfCalls": 20 },
+    "bulkhead": { "type": "semaphore", "maxConcurrentCalls": 200 },
+    "outlierDetection": { "maxEjectionPercent": 50 },
+    "fallback": { "type": "cache", "ttl": "30s" }
+  },
+  "overrides": [
+    { "destination": "catalog", "loadBalancer": { "type": "p2c" } },
+    { "destination": "cart", "loadBalancer": { "type": "ring-hash" } },
+    { "destination": "payment", "endpoint": "charge", "timeout": "3s" }
+  ]
+}"#;
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -28,18 +53,28 @@ fn main() {
             file: "mmc",
             opts: RunOptions { requests: Some(1_000_000), ..Default::default() },
             target_rps: 4.5e6,
+            all_on: false,
         },
         Case {
             name: "chain-1M",
             file: "chain",
             opts: RunOptions { requests: Some(1_000_000), ..Default::default() },
             target_rps: 0.0,
+            all_on: false,
         },
         Case {
             name: "baseline-600s",
             file: "baseline",
             opts: RunOptions { duration: Some(SimDuration::from_secs(600)), ..Default::default() },
             target_rps: 1.0e6,
+            all_on: false,
+        },
+        Case {
+            name: "baseline-all-on",
+            file: "baseline",
+            opts: RunOptions { duration: Some(SimDuration::from_secs(600)), ..Default::default() },
+            target_rps: 1.0e6,
+            all_on: true,
         },
     ];
     println!(
@@ -48,7 +83,16 @@ fn main() {
     );
     for case in cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{}.json", case.file));
-        let sc = meshsim::load_file(&path).expect("bundled scenario loads");
+        let sc = if case.all_on {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("bundled scenario")).expect("JSON");
+            v["policies"] = serde_json::from_str(ALL_ON).expect("ALL_ON is JSON");
+            v["gateway"]["rateLimit"] =
+                serde_json::json!({ "type": "token-bucket", "capacity": 10000, "refillPerSecond": 100000 });
+            meshsim::load_str(&v.to_string(), "baseline.json with every component on").expect("valid")
+        } else {
+            meshsim::load_file(&path).expect("bundled scenario loads")
+        };
         let mut rps = Vec::new();
         let mut eps = Vec::new();
         // One untimed run warms caches and the allocator.
