@@ -322,14 +322,7 @@ impl Sim<'_, '_> {
     /// finish the call.
     fn attempt_done(&mut self, key: Key, a: Attempt, outcome: Outcome) {
         let sc = self.sc;
-        let rtt = self.now.since(a.sent);
-        self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
-        self.services[a.service.idx()].record(rtt, outcome, a.measured);
-        self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
-        self.outlier_result(a.proxy as usize, a.host as usize, outcome);
-        if a.permit {
-            self.bulkhead_leave(a.proxy as usize);
-        }
+        self.account_attempt(&a, outcome);
         let Some(c) = self.calls.get_mut(a.call) else {
             // The call already ended (its overall timeout fired).
             return;
@@ -470,20 +463,28 @@ impl Sim<'_, '_> {
         let inflight = c.inflight;
         for &attempt in inflight.keys() {
             if let Some(a) = self.abandon_attempt(attempt) {
-                let rtt = self.now.since(a.sent);
-                self.balancers[a.proxy as usize].on_complete(a.host as usize, self.now, rtt);
+                let ended = if a.lost { Outcome::Dropped } else { Outcome::Timeout };
                 if a.lost {
                     outcome = Outcome::Dropped;
                 }
-                self.services[a.service.idx()].record(rtt, outcome, a.measured);
-                self.breaker_result(a.proxy as usize, a.breaker, rtt, outcome);
-                self.outlier_result(a.proxy as usize, a.host as usize, outcome);
-                if a.permit {
-                    self.bulkhead_leave(a.proxy as usize);
-                }
+                self.account_attempt(&a, ended);
             }
         }
         self.finish_call(call, outcome);
+    }
+
+    /// The proxy's side of an attempt that ended with `outcome` at the caller: the
+    /// balancer, the per-attempt statistics, the breaker, outlier detection, the bulkhead.
+    fn account_attempt(&mut self, a: &Attempt, outcome: Outcome) {
+        let p = a.proxy as usize;
+        let rtt = self.now.since(a.sent);
+        self.balancers[p].on_complete(a.host as usize, self.now, rtt);
+        self.services[a.service.idx()].record(rtt, outcome, a.measured);
+        self.breaker_result(p, a.breaker, rtt, outcome);
+        self.outlier_result(p, a.host as usize, outcome);
+        if a.permit {
+            self.bulkhead_leave(p);
+        }
     }
 
     /// The call ends with `outcome`: its parent learns of it.

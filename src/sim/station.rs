@@ -245,24 +245,15 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn release_worker(&mut self, instance: InstanceId) {
-        let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
-        let st = &mut self.instances[instance.idx()];
-        st.stats.touch(self.now);
-        st.stats.busy -= 1;
-        let next = match disc {
-            Discipline::Fifo => st.queue.pop_front(),
-            Discipline::Lifo => st.queue.pop_back(),
-        };
-        if let Some(job) = next {
-            st.stats.queued -= 1;
-            if !self.start_job(job) {
-                // That one's deadline had passed: the worker takes the next.
-                self.fill_workers(instance);
-            }
-        }
+        let st = &mut self.instances[instance.idx()].stats;
+        st.touch(self.now);
+        st.busy -= 1;
+        self.fill_workers(instance);
     }
 
-    /// Starts queued jobs while the instance has free workers (after a capacity fault ends).
+    /// Starts queued jobs while the instance has free workers: after a job ends, or when a
+    /// capacity fault ends. During a capacity drop a freed worker may not be one of those
+    /// left, so nothing starts until the busy ones fall below the count.
     pub(super) fn fill_workers(&mut self, instance: InstanceId) {
         let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
         loop {
@@ -277,6 +268,7 @@ impl Sim<'_, '_> {
             let Some(job) = next else { return };
             st.stats.touch(self.now);
             st.stats.queued -= 1;
+            // A job whose deadline passed leaves the worker free for the next.
             self.start_job(job);
         }
     }

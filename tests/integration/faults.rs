@@ -56,6 +56,7 @@ fn capacity_drop_backs_up_the_queue_then_it_drains() {
     let util = column(&ts, "instance", "station-0", "utilization");
     let u = util.iter().find(|(s, _)| *s == 10.0).unwrap().1;
     assert!(u > 0.999, "both remaining workers stay busy: utilisation {u}");
+    assert!(u <= 1.0 + 1e-9, "no more than the two remaining workers are busy: utilisation {u}");
     // Utilisation is of the workers available, so over the run it stays below 1.
     assert!(at(25.0) < at(14.0), "the queue drains after the drop ends");
 }
