@@ -51,11 +51,7 @@ impl Dist {
     #[inline(never)]
     fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> SimDuration {
         let ns: f64 = match self {
-            Dist::Constant(d) => return *d,
-            Dist::Exponential { mean_ns } => {
-                let e: f64 = Exp1.sample(rng);
-                e * mean_ns
-            }
+            Dist::Constant(_) | Dist::Exponential { .. } => unreachable!("`sample` draws these itself"),
             Dist::Uniform { min_ns, span_ns } => min_ns + span_ns * rng.random::<f64>(),
             Dist::Normal(d) => d.sample(rng),
             Dist::LogNormal(d) => d.sample(rng),
