@@ -48,6 +48,23 @@ impl Counts {
         self.ok + self.failed()
     }
 
+    /// Adds another set of counts to these.
+    pub fn merge(&mut self, o: &Counts) {
+        self.ok += o.ok;
+        self.error += o.error;
+        self.timeout += o.timeout;
+        self.rejected += o.rejected;
+        self.dropped += o.dropped;
+        self.short_circuited += o.short_circuited;
+        self.overloaded += o.overloaded;
+        for &(s, n) in &o.by_status {
+            match self.by_status.binary_search_by_key(&s, |&(k, _)| k) {
+                Ok(i) => self.by_status[i].1 += n,
+                Err(i) => self.by_status.insert(i, (s, n)),
+            }
+        }
+    }
+
     pub fn failed(&self) -> u64 {
         self.error + self.timeout + self.rejected + self.dropped + self.short_circuited + self.overloaded
     }
@@ -280,9 +297,30 @@ pub struct CallStats {
     /// Hedged attempts sent, and calls a hedge (not the first attempt) won.
     pub hedges: u64,
     pub hedges_won: u64,
+    /// Failed calls a queue-for-later fallback answered as pending, and how those
+    /// deferred calls ended when they were tried again in the background.
+    pub deferred: u64,
+    pub deferred_ok: u64,
+    pub deferred_failed: u64,
 }
 
 impl CallStats {
+    /// Adds another policy point's figures to these.
+    pub fn merge(&mut self, o: &CallStats) {
+        self.counts.merge(&o.counts);
+        self.attempts += o.attempts;
+        self.retries += o.retries;
+        self.retries_denied += o.retries_denied;
+        self.breaker_opens += o.breaker_opens;
+        self.ejections += o.ejections;
+        self.fallbacks += o.fallbacks;
+        self.hedges += o.hedges;
+        self.hedges_won += o.hedges_won;
+        self.deferred += o.deferred;
+        self.deferred_ok += o.deferred_ok;
+        self.deferred_failed += o.deferred_failed;
+    }
+
     /// Attempts per call: 1 without retries.
     pub fn amplification(&self) -> f64 {
         let calls = self.counts.total();

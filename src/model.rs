@@ -176,7 +176,7 @@ pub struct Instance {
 }
 
 /// Who makes a call: the gateway or an instance of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Caller {
     Gateway,
     Service(ServiceId),

@@ -4,7 +4,7 @@
 //! to fixed decimals so files stay readable and diffs stay small. Nothing here depends
 //! on the wall clock, so the same run gives the same bytes.
 
-use crate::metrics::{Counts, FlowStats, Latency, StationTotals};
+use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
 use crate::sim::{LimitKind, RunResult, Stop};
 use serde_json::{Map, Value, json};
@@ -100,6 +100,27 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
     })
 }
 
+/// Calls after the policy stack (one policy point, or all callers of a service).
+fn call_json(calls: &CallStats) -> Value {
+    json!({
+        "requests": counts_json(&calls.counts, None),
+        "attempts": calls.attempts,
+        "retries": calls.retries,
+        "retries_denied_by_budget": calls.retries_denied,
+        "breaker_opens": calls.breaker_opens,
+        "ejections": calls.ejections,
+        "fallbacks": calls.fallbacks,
+        "deferred": {
+            "total": calls.deferred,
+            "ok": calls.deferred_ok,
+            "failed": calls.deferred_failed,
+        },
+        "hedges": calls.hedges,
+        "hedges_won": calls.hedges_won,
+        "retry_amplification": round(calls.amplification(), 4),
+    })
+}
+
 fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.arrivals += t.arrivals;
     acc.completed += t.completed;
@@ -176,23 +197,23 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             add_totals(&mut acc, &r.stations[inst.idx()].totals);
             workers += u64::from(sc.instances[inst.idx()].workers);
         }
-        let calls = &r.service_calls[i];
-        v["calls"] = json!({
-            "requests": counts_json(&calls.counts, None),
-            "attempts": calls.attempts,
-            "retries": calls.retries,
-            "retries_denied_by_budget": calls.retries_denied,
-            "breaker_opens": calls.breaker_opens,
-            "ejections": calls.ejections,
-            "fallbacks": calls.fallbacks,
-            "hedges": calls.hedges,
-            "hedges_won": calls.hedges_won,
-            "retry_amplification": round(calls.amplification(), 4),
-        });
+        v["calls"] = call_json(&r.service_calls[i]);
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);
         services.insert(svc.name.clone(), v);
     }
     out.insert("services".into(), Value::Object(services));
+    let points: Map<String, Value> =
+        r.points.iter().zip(&r.point_calls).map(|(p, c)| (p.name(sc), call_json(c))).collect();
+    out.insert("calls".into(), Value::Object(points));
+    let ratio = if r.work_ns > 0 { r.goodput_ns as f64 / r.work_ns as f64 } else { 1.0 };
+    out.insert(
+        "work".into(),
+        json!({
+            "work_s": round(r.work_ns as f64 / 1e9, 6),
+            "goodput_work_s": round(r.goodput_ns as f64 / 1e9, 6),
+            "goodput_ratio": round(ratio, 4),
+        }),
+    );
     let instances: Map<String, Value> = sc
         .instances
         .iter()

@@ -51,6 +51,25 @@ pub struct RunOptions {
     pub requests: Option<u64>,
 }
 
+/// A policy point: calls from `caller` (the gateway or a service's instances) to
+/// `destination`, which share one policy stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicyPoint {
+    pub caller: Caller,
+    pub destination: ServiceId,
+}
+
+impl PolicyPoint {
+    /// `gateway->catalog`, `order->payment`.
+    pub fn name(&self, sc: &Scenario) -> String {
+        let from = match self.caller {
+            Caller::Gateway => "gateway",
+            Caller::Service(s) => sc.services[s.idx()].name.as_str(),
+        };
+        format!("{from}->{}", sc.services[self.destination.idx()].name)
+    }
+}
+
 /// Why the run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -118,8 +137,17 @@ pub struct RunResult {
     pub routes: Vec<FlowStats>,
     /// Per destination service, every attempt as the callers' proxies see it.
     pub services: Vec<FlowStats>,
-    /// Per destination service, calls after the policy stack (retries): outcomes and attempts.
+    /// Per destination service, calls after the policy stack (retries): outcomes and attempts,
+    /// over all its callers.
     pub service_calls: Vec<CallStats>,
+    /// Per policy point (a calling service, or the gateway, and a destination), in the
+    /// order of `points`: the same figures, caller by caller.
+    pub point_calls: Vec<CallStats>,
+    pub points: Vec<PolicyPoint>,
+    /// Work (service time) of finished jobs (measured ones), and the part of it whose
+    /// answers went into a request answered ok (goodput).
+    pub work_ns: u128,
+    pub goodput_ns: u128,
     pub stations: Vec<StationStats>,
     /// Responses that reached a caller after it had given up.
     pub late_responses: u64,
@@ -208,6 +236,8 @@ struct Call {
     queued_unit: u32,
     /// This call is itself a fallback, which has no fallback of its own.
     is_fallback: bool,
+    /// Work (service time, ns) (ns) behind the successful answer, once one came.
+    work: u64,
 }
 
 /// The attempts of one call in flight at once (at most gRPC's 5 hedges).
@@ -270,6 +300,9 @@ struct Attempt {
     /// The caller gave up (timeout); the state stays until the callee's answer is back.
     abandoned: bool,
     measured: bool,
+    /// Work (service time, ns) (ns) behind the callee's answer, if it was a success: its own job's and
+    /// that of the successful calls the job made.
+    work: u64,
 }
 
 struct Job {
@@ -287,6 +320,8 @@ struct Job {
     holds_worker: bool,
     client: u64,
     measured: bool,
+    /// Work (service time, ns) (ns) behind the successful answers of the job's own calls.
+    work: u64,
 }
 
 /// The circuit breakers of one proxy for one destination, one per scope unit.
@@ -388,8 +423,20 @@ struct Sim<'s, 'h> {
     total: FlowStats,
     routes: Vec<FlowStats>,
     services: Vec<FlowStats>,
-    /// Per destination service: calls (as their callers see them, after retries).
-    service_calls: Vec<CallStats>,
+    /// Each proxy's policy point, and the points in order (gateway first, then callers
+    /// and destinations by id).
+    proxy_point: Vec<u32>,
+    points: Vec<PolicyPoint>,
+    /// Per policy point: calls as their callers see them, after retries, over the measured
+    /// run and over the current window.
+    point_calls: Vec<CallStats>,
+    point_window: Vec<CallStats>,
+    /// Work (service time) of finished jobs and its goodput part (see `RunResult`): measured, and
+    /// over the current window (all jobs).
+    work_ns: u128,
+    goodput_ns: u128,
+    window_work_ns: u128,
+    window_goodput_ns: u128,
     window_end: SimTime,
     window_start: SimTime,
     timeseries: Option<csv::Writer<&'h mut dyn Write>>,
@@ -434,6 +481,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         return Err(e.into());
     }
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
+    let mut service_calls = vec![CallStats::default(); sc.services.len()];
+    for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
+        service_calls[point.destination.idx()].merge(stats);
+    }
     Ok(RunResult {
         seed,
         stop,
@@ -448,7 +499,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         total: sim.total,
         routes: sim.routes,
         services: sim.services,
-        service_calls: sim.service_calls,
+        service_calls,
+        point_calls: sim.point_calls,
+        points: sim.points,
+        work_ns: sim.work_ns,
+        goodput_ns: sim.goodput_ns,
         stations: sim.instances.into_iter().map(|i| i.stats).collect(),
         late_responses: sim.late_responses,
     })
@@ -456,7 +511,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
 
 pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
 
-pub const TIMESERIES_HEADER: [&str; 21] = [
+pub const TIMESERIES_HEADER: [&str; 35] = [
     "window_start_s",
     "window_end_s",
     "scope",
@@ -478,7 +533,34 @@ pub const TIMESERIES_HEADER: [&str; 21] = [
     "utilization",
     "queue_mean",
     "in_system_mean",
+    "attempts",
+    "retries",
+    "retries_denied",
+    "hedges",
+    "hedges_won",
+    "fallbacks",
+    "deferred",
+    "ejections",
+    "breaker_opens",
+    "breakers_open",
+    "breakers_half_open",
+    "retry_amplification",
+    "work_s",
+    "goodput_work_s",
 ];
+
+impl Sim<'_, '_> {
+    /// Counts something about a call at its proxy's policy point: in the window, and in
+    /// the run's figures if the call is measured.
+    #[inline]
+    fn count_call(&mut self, proxy: u32, measured: bool, f: impl Fn(&mut CallStats)) {
+        let i = self.proxy_point[proxy as usize] as usize;
+        f(&mut self.point_window[i]);
+        if measured {
+            f(&mut self.point_calls[i]);
+        }
+    }
+}
 
 impl<'s, 'h> Sim<'s, 'h> {
     fn new(
@@ -603,6 +685,26 @@ impl<'s, 'h> Sim<'s, 'h> {
         if let Some(w) = transitions.as_mut() {
             w.write_record(TRANSITIONS_HEADER)?;
         }
+        let caller_of = |site: u32| {
+            if site as usize == GATEWAY_SITE {
+                Caller::Gateway
+            } else {
+                Caller::Service(sc.instances[site as usize - 1].service)
+            }
+        };
+        let mut points: Vec<PolicyPoint> = proxy_site
+            .iter()
+            .map(|&(site, destination)| PolicyPoint { caller: caller_of(site), destination })
+            .collect();
+        points.sort();
+        points.dedup();
+        let proxy_point = proxy_site
+            .iter()
+            .map(|&(site, destination)| {
+                let point = PolicyPoint { caller: caller_of(site), destination };
+                points.binary_search(&point).expect("every proxy's point is listed") as u32
+            })
+            .collect();
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         Ok(Sim {
@@ -664,7 +766,14 @@ impl<'s, 'h> Sim<'s, 'h> {
             total: FlowStats::default(),
             routes: vec![FlowStats::default(); sc.gateway.routes.len()],
             services: vec![FlowStats::default(); nsvc],
-            service_calls: vec![CallStats::default(); nsvc],
+            proxy_point,
+            point_calls: vec![CallStats::default(); points.len()],
+            point_window: vec![CallStats::default(); points.len()],
+            points,
+            work_ns: 0,
+            goodput_ns: 0,
+            window_work_ns: 0,
+            window_goodput_ns: 0,
             window_start: SimTime::ZERO,
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,

@@ -115,7 +115,7 @@ impl Sim<'_, '_> {
             }
         }
         match denied {
-            Some(delay) if delay.is_zero() => return self.finish_request(req, Outcome::Error(429)),
+            Some(delay) if delay.is_zero() => return self.finish_request(req, Outcome::Error(429), 0),
             Some(delay) => return self.events.push(now + delay, Event::Deny(req)),
             None => {}
         }

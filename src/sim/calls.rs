@@ -45,6 +45,7 @@ impl Sim<'_, '_> {
             queued: false,
             queued_unit: u32::MAX,
             is_fallback,
+            work: 0,
         });
         if let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
@@ -196,6 +197,7 @@ impl Sim<'_, '_> {
             delayed: false,
             abandoned: false,
             measured: c.measured,
+            work: 0,
         });
         c.inflight.push(attempt);
         if let Some(t) = per_try {
@@ -328,6 +330,9 @@ impl Sim<'_, '_> {
             return;
         };
         c.inflight.remove(key);
+        if outcome.is_ok() {
+            c.work = a.work;
+        }
         let policy = sc.policies.call(c.caller, c.endpoint);
         if let Some(h) = &policy.hedging {
             return self.hedge_done(a, outcome, h.max_attempts, h.non_fatal);
@@ -358,9 +363,8 @@ impl Sim<'_, '_> {
         if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
             let active: u32 = self.balancers[a.proxy as usize].outstanding().iter().sum();
             if !b.try_retry(self.now, active, is_timeout) {
-                if c.measured {
-                    self.service_calls[c.service.idx()].retries_denied += 1;
-                }
+                let (proxy, measured) = (c.proxy, c.measured);
+                self.count_call(proxy, measured, |s| s.retries_denied += 1);
                 return self.finish_call(a.call, outcome);
             }
             c.retry_pending = true;
@@ -382,10 +386,11 @@ impl Sim<'_, '_> {
     fn hedge_done(&mut self, a: Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
         let c = self.calls.get(a.call).expect("a hedged call whose attempt ended is live");
         if outcome.is_ok() || !non_fatal.matches(outcome) {
-            if outcome.is_ok() && a.retry && c.measured {
-                self.service_calls[c.service.idx()].hedges_won += 1;
-            }
             let others = c.inflight;
+            if outcome.is_ok() && a.retry {
+                let (proxy, measured) = (c.proxy, c.measured);
+                self.count_call(proxy, measured, |s| s.hedges_won += 1);
+            }
             for &k in others.keys() {
                 self.cancel_attempt(k);
             }
@@ -416,9 +421,8 @@ impl Sim<'_, '_> {
     fn send_hedge(&mut self, call: Key) {
         let c = self.calls.get_mut(call).expect("a hedged call is live");
         c.hedges += 1;
-        if c.measured {
-            self.service_calls[c.service.idx()].hedges += 1;
-        }
+        let (proxy, measured) = (c.proxy, c.measured);
+        self.count_call(proxy, measured, |s| s.hedges += 1);
         self.send_attempt(call);
     }
 
@@ -497,12 +501,12 @@ impl Sim<'_, '_> {
                 b.on_retry_done(self.now);
             }
         }
-        if c.measured {
-            let stats = &mut self.service_calls[c.service.idx()];
-            stats.counts.add(outcome);
-            stats.attempts += u64::from(c.attempts);
-            stats.retries += u64::from(c.attempts.saturating_sub(1));
-        }
+        let attempts = u64::from(c.attempts);
+        self.count_call(c.proxy, c.measured, |s| {
+            s.counts.add(outcome);
+            s.attempts += attempts;
+            s.retries += attempts.saturating_sub(1);
+        });
         let local = self.endpoint_local[c.endpoint.idx()] as usize;
         let mut outcome = outcome;
         if outcome.is_ok() {
@@ -525,20 +529,18 @@ impl Sim<'_, '_> {
                         fresh
                     }
                     Fallback::Service { endpoint, .. } => {
-                        if c.measured {
-                            self.service_calls[c.service.idx()].fallbacks += 1;
-                        }
+                        self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
                         return self.start_fallback(&c, *endpoint);
                     }
                 };
-                if used && c.measured {
-                    self.service_calls[c.service.idx()].fallbacks += 1;
+                if used {
+                    self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
                 }
             }
         }
         match c.parent {
-            Parent::Request(req) => self.finish_request(req, outcome),
-            Parent::Job(job, index) => self.on_child_done(job, index, outcome),
+            Parent::Request(req) => self.finish_request(req, outcome, c.work),
+            Parent::Job(job, index) => self.on_child_done(job, index, outcome, c.work),
         }
     }
 
@@ -549,8 +551,16 @@ impl Sim<'_, '_> {
         self.start_call(parent, caller, site, zone, endpoint, failed.client, failed.measured, true);
     }
 
-    pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome) {
+    /// The request ends with `outcome`; `work` is the service time behind a successful answer.
+    pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome, work: u64) {
         let r = self.requests.remove(req).expect("a request with a call in flight is live");
+        if outcome.is_ok() {
+            let work = u128::from(work);
+            self.window_goodput_ns += work;
+            if r.measured {
+                self.goodput_ns += work;
+            }
+        }
         let latency = self.now.since(r.arrived);
         self.routes[r.route.idx()].record(latency, outcome, r.measured);
         self.total.record_aggregate(latency, outcome, r.measured);

@@ -129,7 +129,7 @@ impl Sim<'_, '_> {
             Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
             Event::OutlierSweep(proxy) => self.on_outlier_sweep(proxy),
             Event::Admit(req) => self.admit(req),
-            Event::Deny(req) => self.finish_request(req, Outcome::Error(429)),
+            Event::Deny(req) => self.finish_request(req, Outcome::Error(429), 0),
             Event::WarmupEnd => {
                 for st in &mut self.instances {
                     st.stats.mark_warmup(self.now);

@@ -171,7 +171,10 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        self.service_calls[dest.idx()].ejections += ejections;
+        if ejections > 0 {
+            // Whole run, warm-up included: ejections are state, not a measured rate.
+            self.count_call(p as u32, true, |s| s.ejections += ejections);
+        }
     }
 
     pub(super) fn on_breaker_wake(&mut self, p: u32, unit: u32) {
@@ -223,12 +226,14 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        self.service_calls[dest.idx()].breaker_opens += opens;
         if let Some(at) = breaker.next_wakeup() {
             if at < b.wake[unit as usize] && at >= self.now {
                 b.wake[unit as usize] = at;
                 self.events.push(at, Event::BreakerWake(p as u32, unit));
             }
+        }
+        if opens > 0 {
+            self.count_call(p as u32, true, |s| s.breaker_opens += opens);
         }
     }
 }

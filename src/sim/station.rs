@@ -51,6 +51,7 @@ impl Sim<'_, '_> {
             holds_worker: false,
             client,
             measured,
+            work: 0,
         });
         let st = &mut self.instances[instance.idx()];
         if has_worker {
@@ -184,10 +185,12 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// A downstream call of `job` ended with `outcome`.
-    pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome) {
+    /// A downstream call of `job` ended with `outcome`; `work` is the service time behind a
+    /// successful answer.
+    pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome, work: u64) {
         let sc = self.sc;
         let j = self.jobs.get_mut(job).expect("a job with calls in flight is live");
+        j.work += work;
         let ep = &sc.endpoints[j.endpoint.idx()];
         if !outcome.is_ok() && ep.calls[index as usize].required {
             j.failed = true;
@@ -215,12 +218,22 @@ impl Sim<'_, '_> {
         } else {
             Outcome::Ok
         };
-        let abandoned = self.attempts.get(j.attempt).expect("a job's attempt is live").abandoned;
+        let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
+        let a = self.attempts.get_mut(j.attempt).expect("a job's attempt is live");
+        let abandoned = a.abandoned;
+        // Work is the job's own service time (not the time it held a worker waiting).
+        let work = j.compute.as_nanos();
+        if outcome.is_ok() {
+            a.work = j.work + work;
+        }
+        self.window_work_ns += u128::from(work);
+        if j.measured {
+            self.work_ns += u128::from(work);
+        }
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now);
         st.in_system -= 1;
         let sojourn = u128::from(now.since(j.arrived).as_nanos());
-        let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
         for (t, on) in [(&mut st.window, true), (&mut st.totals, j.measured)] {
             if !on {
                 continue;

@@ -2,6 +2,8 @@
 //! window closes.
 
 use super::*;
+use crate::metrics::Counts;
+use crate::resilience::breaker::BreakerState;
 
 impl Sim<'_, '_> {
     /// Writes every window that ends at or before `t`.
@@ -26,77 +28,24 @@ impl Sim<'_, '_> {
 
     pub(super) fn write_window(&mut self, end: SimTime) -> Result<(), RunError> {
         self.windows_done += 1;
-        let sc = self.sc;
         let start = self.window_start;
-        let secs = end.since(start).as_secs_f64();
         for st in &mut self.instances {
             st.stats.close_window(end);
         }
         self.total.merge_latencies(self.routes.iter(), false);
-        if let Some(w) = self.timeseries.as_mut() {
-            let (s0, s1) = (format!("{:.3}", start.as_secs_f64()), format!("{:.3}", end.as_secs_f64()));
-            let flows = std::iter::once((("total", "all"), &self.total))
-                .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.routes.iter()))
-                .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.services.iter()));
-            for ((scope, name), f) in flows {
-                let c = &f.window_counts;
-                let l = &f.window_latency;
-                let rate = if secs > 0.0 { c.total() as f64 / secs } else { 0.0 };
-                w.write_record([
-                    s0.as_str(),
-                    s1.as_str(),
-                    scope,
-                    name,
-                    &c.total().to_string(),
-                    &c.ok.to_string(),
-                    &c.error.to_string(),
-                    &c.timeout.to_string(),
-                    &c.rejected.to_string(),
-                    &c.dropped.to_string(),
-                    &c.short_circuited.to_string(),
-                    &c.overloaded.to_string(),
-                    &format!("{rate:.3}"),
-                    &format!("{:.3}", l.mean_ms()),
-                    &format!("{:.3}", l.quantile_ms(0.5)),
-                    &format!("{:.3}", l.quantile_ms(0.9)),
-                    &format!("{:.3}", l.quantile_ms(0.99)),
-                    &format!("{:.3}", l.max_ms()),
-                    "",
-                    "",
-                    "",
-                ])?;
-            }
-            for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
-                let t = &st.stats.window;
-                let done = t.completed + t.errors;
-                let ns = end.since(start).as_nanos() as f64;
-                let per_ns = |area: u128| if ns > 0.0 { area as f64 / ns } else { 0.0 };
-                w.write_record([
-                    s0.as_str(),
-                    s1.as_str(),
-                    "instance",
-                    inst.name.as_str(),
-                    &(done + t.rejected).to_string(),
-                    &t.completed.to_string(),
-                    &t.errors.to_string(),
-                    "0",
-                    &t.rejected.to_string(),
-                    "0",
-                    "0",
-                    "0",
-                    &format!("{:.3}", if secs > 0.0 { done as f64 / secs } else { 0.0 }),
-                    &format!("{:.3}", t.sojourn_mean_ms()),
-                    "",
-                    "",
-                    "",
-                    &format!("{:.3}", t.sojourn_max_ns as f64 / 1e6),
-                    &format!("{:.4}", t.utilization()),
-                    &format!("{:.4}", per_ns(t.area_queue)),
-                    &format!("{:.4}", per_ns(t.area_in_system)),
-                ])?;
+        if self.timeseries.is_some() {
+            let rows = self.window_rows(start, end);
+            let w = self.timeseries.as_mut().expect("checked above");
+            for row in rows {
+                w.write_record(&row)?;
             }
         }
         self.total.reset_window();
+        for c in &mut self.point_window {
+            *c = CallStats::default();
+        }
+        self.window_work_ns = 0;
+        self.window_goodput_ns = 0;
         for f in self.routes.iter_mut().chain(self.services.iter_mut()) {
             f.reset_window();
         }
@@ -104,5 +53,131 @@ impl Sim<'_, '_> {
             st.stats.reset_window();
         }
         Ok(())
+    }
+}
+
+/// One time-series row, its cells in `TIMESERIES_HEADER` order; cells a scope does not
+/// have stay empty.
+struct Row(Vec<String>);
+
+impl Row {
+    fn new(start: &str, end: &str, scope: &str, name: &str) -> Row {
+        let mut cells = vec![String::new(); TIMESERIES_HEADER.len()];
+        cells[0] = start.to_string();
+        cells[1] = end.to_string();
+        cells[2] = scope.to_string();
+        cells[3] = name.to_string();
+        Row(cells)
+    }
+
+    fn set(&mut self, column: &str, value: impl ToString) -> &mut Row {
+        let i = TIMESERIES_HEADER.iter().position(|&c| c == column).expect("a time-series column");
+        self.0[i] = value.to_string();
+        self
+    }
+
+    fn counts(&mut self, c: &Counts, secs: f64) -> &mut Row {
+        self.set("requests", c.total())
+            .set("ok", c.ok)
+            .set("error", c.error)
+            .set("timeout", c.timeout)
+            .set("rejected", c.rejected)
+            .set("dropped", c.dropped)
+            .set("short_circuited", c.short_circuited)
+            .set("overloaded", c.overloaded)
+            .set("throughput_rps", format!("{:.3}", if secs > 0.0 { c.total() as f64 / secs } else { 0.0 }))
+    }
+}
+
+impl Sim<'_, '_> {
+    /// The rows of the window from `start` to `end`: the total, routes, services (every
+    /// attempt as the proxies see it), policy points (calls after the policy stack) and
+    /// instances.
+    fn window_rows(&self, start: SimTime, end: SimTime) -> Vec<Vec<String>> {
+        let sc = self.sc;
+        let secs = end.since(start).as_secs_f64();
+        let (s0, s1) = (format!("{:.3}", start.as_secs_f64()), format!("{:.3}", end.as_secs_f64()));
+        let mut rows = Vec::new();
+        let flows = std::iter::once((("total", "all"), &self.total))
+            .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.routes.iter()))
+            .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.services.iter()));
+        for ((scope, name), f) in flows {
+            let l = &f.window_latency;
+            let mut row = Row::new(&s0, &s1, scope, name);
+            row.counts(&f.window_counts, secs)
+                .set("latency_mean_ms", format!("{:.3}", l.mean_ms()))
+                .set("latency_p50_ms", format!("{:.3}", l.quantile_ms(0.5)))
+                .set("latency_p90_ms", format!("{:.3}", l.quantile_ms(0.9)))
+                .set("latency_p99_ms", format!("{:.3}", l.quantile_ms(0.99)))
+                .set("latency_max_ms", format!("{:.3}", l.max_ms()));
+            if scope == "total" {
+                row.set("work_s", format!("{:.6}", self.window_work_ns as f64 / 1e9))
+                    .set("goodput_work_s", format!("{:.6}", self.window_goodput_ns as f64 / 1e9));
+            }
+            rows.push(row.0);
+        }
+        // Breaker units open and half-open at the window's end, per policy point.
+        let mut open = vec![0u32; self.points.len()];
+        let mut half_open = vec![0u32; self.points.len()];
+        for (p, b) in self.breakers.iter().enumerate() {
+            let Some(b) = b else { continue };
+            let i = self.proxy_point[p] as usize;
+            for u in &b.units {
+                match u.state() {
+                    BreakerState::Open | BreakerState::ForcedOpen => open[i] += 1,
+                    BreakerState::HalfOpen => half_open[i] += 1,
+                    _ => {}
+                }
+            }
+        }
+        let has_breakers: Vec<bool> = {
+            let mut v = vec![false; self.points.len()];
+            for (p, b) in self.breakers.iter().enumerate() {
+                v[self.proxy_point[p] as usize] |= b.is_some();
+            }
+            v
+        };
+        for (i, point) in self.points.iter().enumerate() {
+            let c = &self.point_window[i];
+            let mut row = Row::new(&s0, &s1, "call", &point.name(sc));
+            row.counts(&c.counts, secs)
+                .set("attempts", c.attempts)
+                .set("retries", c.retries)
+                .set("retries_denied", c.retries_denied)
+                .set("hedges", c.hedges)
+                .set("hedges_won", c.hedges_won)
+                .set("fallbacks", c.fallbacks)
+                .set("deferred", c.deferred)
+                .set("ejections", c.ejections)
+                .set("breaker_opens", c.breaker_opens)
+                .set("retry_amplification", format!("{:.4}", c.amplification()));
+            if has_breakers[i] {
+                row.set("breakers_open", open[i]).set("breakers_half_open", half_open[i]);
+            }
+            rows.push(row.0);
+        }
+        for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
+            let t = &st.stats.window;
+            let done = t.completed + t.errors;
+            let ns = end.since(start).as_nanos() as f64;
+            let per_ns = |area: u128| if ns > 0.0 { area as f64 / ns } else { 0.0 };
+            let mut row = Row::new(&s0, &s1, "instance", inst.name.as_str());
+            row.set("requests", done + t.rejected)
+                .set("ok", t.completed)
+                .set("error", t.errors)
+                .set("timeout", 0)
+                .set("rejected", t.rejected)
+                .set("dropped", 0)
+                .set("short_circuited", 0)
+                .set("overloaded", 0)
+                .set("throughput_rps", format!("{:.3}", if secs > 0.0 { done as f64 / secs } else { 0.0 }))
+                .set("latency_mean_ms", format!("{:.3}", t.sojourn_mean_ms()))
+                .set("latency_max_ms", format!("{:.3}", t.sojourn_max_ns as f64 / 1e6))
+                .set("utilization", format!("{:.4}", t.utilization()))
+                .set("queue_mean", format!("{:.4}", per_ns(t.area_queue)))
+                .set("in_system_mean", format!("{:.4}", per_ns(t.area_in_system)));
+            rows.push(row.0);
+        }
+        rows
     }
 }

@@ -12,6 +12,7 @@ mod outlier_detection;
 mod policy_properties;
 mod queueing_theory;
 mod rate_limits;
+mod resilience_series;
 mod run_limits;
 mod scenario_errors;
 mod workload_shapes;
