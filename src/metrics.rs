@@ -444,6 +444,10 @@ pub struct StationTotals {
     pub wasted_jobs: u64,
     /// Jobs not started because their propagated deadline had passed.
     pub deadline_expired: u64,
+    /// Requests refused by the service's rate limit (429), and requests the load shedder
+    /// refused at arrival or dropped from the queue.
+    pub rate_limited: u64,
+    pub shed: u64,
 }
 
 impl StationTotals {

@@ -132,6 +132,17 @@ pub struct Service {
     pub discipline: Discipline,
     /// Whether a request keeps its worker while it waits for downstream calls.
     pub hold_worker_during_calls: bool,
+    /// A rate limit on requests arriving at the service, and whether each instance has
+    /// its own limiter (Envoy's local rate limit) or the service shares one.
+    pub rate_limit: Option<(crate::resilience::limiter::LimiterConfig, LimiterScope)>,
+    /// Server-side load shedding at each instance, and the status a shed request gets.
+    pub load_shedding: Option<(crate::resilience::shedder::ShedderConfig, u16)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimiterScope {
+    Instance,
+    Service,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -337,6 +348,10 @@ pub enum Fallback {
     Cache { ttl: SimDuration },
     /// A call to another endpoint (which has no fallback of its own).
     Service { service: ServiceId, endpoint: EndpointId },
+    /// Queue-for-later: the caller gets a degraded success at once ("pending", as an HTTP
+    /// 202), and the call is made again in the background after `delay`, and again after
+    /// each failure, `max_redeliveries` tries in all, until one succeeds.
+    Queue { delay: SimDuration, max_redeliveries: u32 },
 }
 
 /// When and how a failed attempt is tried again.

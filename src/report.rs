@@ -96,6 +96,8 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
         },
         "wasted_jobs": t.wasted_jobs,
         "deadline_expired": t.deadline_expired,
+        "rate_limited": t.rate_limited,
+        "shed": t.shed,
         "wasted_work_s": round(t.wasted_ns as f64 / 1e9, 6),
     })
 }
@@ -137,6 +139,8 @@ fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.wasted_ns += t.wasted_ns;
     acc.wasted_jobs += t.wasted_jobs;
     acc.deadline_expired += t.deadline_expired;
+    acc.rate_limited += t.rate_limited;
+    acc.shed += t.shed;
 }
 
 /// The measured interval: from the warm-up to the end of arrivals.

@@ -11,3 +11,4 @@ pub mod budget;
 pub mod bulkhead;
 pub mod limiter;
 pub mod outlier;
+pub mod shedder;

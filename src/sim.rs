@@ -33,6 +33,7 @@ use crate::resilience::budget::RetryBudget;
 use crate::resilience::bulkhead::{Admission, Bulkhead};
 use crate::resilience::limiter::{Permit, RateLimiter};
 use crate::resilience::outlier::{HostOutcome, OutlierDetector};
+use crate::resilience::shedder::{Shedder, Verdict};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -173,6 +174,8 @@ enum Event {
     Retry(Key),
     /// A call's hedging delay is over: send another attempt if no answer came.
     Hedge(Key),
+    /// A queued call's delay is over: try it again in the background.
+    Redeliver(Key),
     /// A circuit breaker (proxy, unit) is due to change state by itself.
     BreakerWake(u32, u32),
     /// A proxy's bulkhead has a waiter whose wait runs out.
@@ -182,6 +185,8 @@ enum Event {
     /// A request held by a gateway rate limiter may go on, or is refused (429).
     Admit(Key),
     Deny(Key),
+    /// A service's rate limiter refuses an attempt (429), after holding it (Resilience4j).
+    ServerDeny(Key),
     /// The warm-up ends: measured station integrals start here.
     WarmupEnd,
     /// Fault `i` of the scenario begins, or ends.
@@ -202,6 +207,23 @@ enum Parent {
     Request(Key),
     /// The job and the index of the call in its endpoint's `calls`.
     Job(Key, u16),
+    /// A queued call, tried again in the background (`deferred` slab).
+    Deferred(Key),
+}
+
+/// A call a queue-for-later fallback answered as pending, to be made again later.
+struct Deferred {
+    caller: Caller,
+    site: u32,
+    zone: ZoneId,
+    endpoint: EndpointId,
+    client: u64,
+    measured: bool,
+    /// The proxy whose policy point counts its fate.
+    proxy: u32,
+    delay: SimDuration,
+    /// Background tries left.
+    left: u32,
 }
 
 /// A call through a caller's proxy: one or more attempts under the call's policy.
@@ -297,6 +319,8 @@ struct Attempt {
     lost: bool,
     /// A latency fault already held this request back once.
     delayed: bool,
+    /// The callee's rate limiter already let this request in (after a wait).
+    limited: bool,
     /// The caller gave up (timeout); the state stays until the callee's answer is back.
     abandoned: bool,
     measured: bool,
@@ -342,6 +366,11 @@ struct InstanceState {
     faults: Vec<u32>,
     /// The effect of those faults, folded by `refresh_faults`.
     effect: FaultEffect,
+    /// The service's rate limiter for this instance (its own, or shared), an index into
+    /// `server_limiters`; `u32::MAX`: none.
+    limiter: u32,
+    /// The instance's load shedder and the status of a shed request.
+    shedder: Option<(Shedder, u16)>,
 }
 
 /// What the active faults do to one instance.
@@ -366,6 +395,7 @@ struct Sim<'s, 'h> {
     calls: Slab<Call>,
     attempts: Slab<Attempt>,
     jobs: Slab<Job>,
+    deferred: Slab<Deferred>,
     instances: Vec<InstanceState>,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
     proxy_of: Vec<u32>,
@@ -383,6 +413,8 @@ struct Sim<'s, 'h> {
     /// The gateway's rate limiters: over all routes, and per route.
     gateway_limiter: Option<RateLimiter>,
     route_limiters: Vec<Option<RateLimiter>>,
+    /// The services' rate limiters (per instance or per service).
+    server_limiters: Vec<RateLimiter>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -665,15 +697,35 @@ impl<'s, 'h> Sim<'s, 'h> {
             }
             Load::Closed { .. } => None,
         };
+        let mut server_limiters = Vec::new();
+        let mut service_limiter = vec![u32::MAX; nsvc];
         let instances = sc
             .instances
             .iter()
-            .map(|i| InstanceState {
-                workers: i.workers,
-                queue: VecDeque::new(),
-                stats: StationStats::with_capacity(i.workers),
-                faults: Vec::new(),
-                effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
+            .map(|i| {
+                let svc = &sc.services[i.service.idx()];
+                let limiter = match &svc.rate_limit {
+                    None => u32::MAX,
+                    Some((config, scope)) => {
+                        let shared = &mut service_limiter[i.service.idx()];
+                        if *scope == LimiterScope::Service && *shared != u32::MAX {
+                            *shared
+                        } else {
+                            server_limiters.push(RateLimiter::new(config, SimTime::ZERO));
+                            *shared = server_limiters.len() as u32 - 1;
+                            *shared
+                        }
+                    }
+                };
+                InstanceState {
+                    workers: i.workers,
+                    queue: VecDeque::new(),
+                    stats: StationStats::with_capacity(i.workers),
+                    faults: Vec::new(),
+                    effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
+                    limiter,
+                    shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
+                }
             })
             .collect();
         let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
@@ -715,6 +767,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             calls: Slab::new(),
             attempts: Slab::new(),
             jobs: Slab::new(),
+            deferred: Slab::new(),
             instances,
             proxy_of,
             balancers,
@@ -731,6 +784,7 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .iter()
                 .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
                 .collect(),
+            server_limiters,
             proxy_site,
             last_ok,
             caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),

@@ -264,6 +264,35 @@ pub struct LimiterSpec {
     pub limit_for_period: Option<u32>,
     pub limit_refresh_period: Option<Dur>,
     pub timeout_duration: Option<Dur>,
+    /// On a service only: one limiter per instance (the default) or one for the service.
+    pub scope: Option<LimiterScope>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LimiterScope {
+    Instance,
+    Service,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShedderKind {
+    QueueBound,
+    Codel,
+    AdaptiveCodel,
+}
+
+/// Server-side load shedding: a `type` and its parameters (checked in `validate`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShedderSpec {
+    #[serde(rename = "type")]
+    pub kind: ShedderKind,
+    pub max_queue: Option<u32>,
+    pub target: Option<Dur>,
+    pub interval: Option<Dur>,
+    pub status: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +328,8 @@ pub struct ServiceSpec {
     pub workers: Option<u32>,
     pub queue: Option<QueueSpec>,
     pub hold_worker_during_calls: Option<bool>,
+    pub rate_limit: Option<LimiterSpec>,
+    pub load_shedding: Option<ShedderSpec>,
     pub endpoints: UniqueMap<EndpointSpec>,
 }
 
@@ -479,6 +510,7 @@ pub enum FallbackKind {
     DefaultValue,
     Cache,
     Service,
+    Queue,
 }
 
 /// A fallback: a `type` and its parameters (checked in `validate`).
@@ -490,6 +522,8 @@ pub struct FallbackSpec {
     pub ttl: Option<Dur>,
     pub service: Option<String>,
     pub endpoint: Option<String>,
+    pub delay: Option<Dur>,
+    pub max_redeliveries: Option<u32>,
 }
 
 /// gRPC's hedging policy.

@@ -11,6 +11,7 @@ use crate::resilience::backoff::BackoffConfig;
 use crate::resilience::budget::BudgetConfig;
 use crate::resilience::bulkhead::BulkheadConfig;
 use crate::resilience::limiter::LimiterConfig;
+use crate::resilience::shedder::ShedderConfig;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
@@ -410,6 +411,15 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 },
             ),
         };
+        let sp = format!("services.{sname}");
+        let rate_limit = s.rate_limit.as_ref().and_then(|l| {
+            let scope = match l.scope {
+                Some(raw::LimiterScope::Service) => LimiterScope::Service,
+                _ => LimiterScope::Instance,
+            };
+            limiter(&mut cx, &format!("{sp}.rateLimit"), l).map(|c| (c, scope))
+        });
+        let load_shedding = s.load_shedding.as_ref().and_then(|l| shedder(&mut cx, &format!("{sp}.loadShedding"), l));
         services.push(Service {
             name: sname.clone(),
             endpoints: eids,
@@ -417,11 +427,13 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             queue_capacity,
             discipline,
             hold_worker_during_calls: s.hold_worker_during_calls.unwrap_or(true),
+            rate_limit,
+            load_shedding,
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);
 
-    let gateway_limit = f.gateway.rate_limit.as_ref().and_then(|l| limiter(&mut cx, "gateway.rateLimit", l));
+    let gateway_limit = f.gateway.rate_limit.as_ref().and_then(|l| gateway_limiter(&mut cx, "gateway.rateLimit", l));
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
@@ -544,7 +556,7 @@ fn validate_routes(
             );
             continue;
         };
-        let rate_limit = r.rate_limit.as_ref().and_then(|l| limiter(cx, &format!("{p}.rateLimit"), l));
+        let rate_limit = r.rate_limit.as_ref().and_then(|l| gateway_limiter(cx, &format!("{p}.rateLimit"), l));
         routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid, rate_limit });
     }
     routes
@@ -1110,6 +1122,64 @@ fn outlier(cx: &mut Ctx, path: &str, o: &raw::OutlierSpec) -> Option<OutlierPoli
     Some(OutlierPolicy { config, healthy_panic_threshold })
 }
 
+/// A gateway limiter: a `scope` means nothing there.
+fn gateway_limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConfig> {
+    if l.scope.is_some() {
+        cx.err(format!("{path}.scope"), "no scope: the gateway's limiters are its own (scope is for services)");
+        return None;
+    }
+    limiter(cx, path, l)
+}
+
+fn shedder(cx: &mut Ctx, path: &str, l: &raw::ShedderSpec) -> Option<(ShedderConfig, u16)> {
+    use raw::ShedderKind as K;
+    let (takes, requires, name): (&[&str], &[&str], _) = match l.kind {
+        K::QueueBound => (&["maxQueue", "status"], &["maxQueue"], "queue-bound"),
+        K::Codel => (&["target", "interval", "status"], &[], "codel"),
+        K::AdaptiveCodel => (&["target", "interval", "status"], &[], "adaptive-codel"),
+    };
+    let present = [
+        ("maxQueue", l.max_queue.is_some()),
+        ("target", l.target.is_some()),
+        ("interval", l.interval.is_some()),
+        ("status", l.status.is_some()),
+    ];
+    if !cx.params(path, &format!("the {name} shedder"), takes, requires, &present) {
+        return None;
+    }
+    let status = cx.status(format!("{path}.status"), l.status, 503);
+    let config = match l.kind {
+        K::QueueBound => ShedderConfig::QueueBound { max_queue: l.max_queue.unwrap_or(0) },
+        K::Codel | K::AdaptiveCodel => {
+            let (target, interval) = (
+                l.target.map_or(SimDuration::from_millis(5), |d| d.0),
+                l.interval.map_or(SimDuration::from_millis(100), |d| d.0),
+            );
+            if target.is_zero() {
+                cx.err(format!("{path}.target"), "a target delay greater than zero");
+                return None;
+            }
+            if interval.is_zero() {
+                cx.err(format!("{path}.interval"), "an interval greater than zero");
+                return None;
+            }
+            if target > interval {
+                cx.err(
+                    format!("{path}.target"),
+                    format!("a target no longer than the interval ({interval}), found {target}"),
+                );
+                return None;
+            }
+            if l.kind == K::Codel {
+                ShedderConfig::Codel { target, interval }
+            } else {
+                ShedderConfig::AdaptiveCodel { target, interval }
+            }
+        }
+    };
+    Some((config, status))
+}
+
 fn limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConfig> {
     use raw::LimiterKind as K;
     let (takes, requires): (&[&str], &[&str]) = match l.kind {
@@ -1184,8 +1254,15 @@ fn fallback(
         K::DefaultValue => (&[], &[]),
         K::Cache => (&["ttl"], &["ttl"]),
         K::Service => (&["service", "endpoint"], &["service", "endpoint"]),
+        K::Queue => (&["delay", "maxRedeliveries"], &["delay"]),
     };
-    let present = [("ttl", fb.ttl.is_some()), ("service", fb.service.is_some()), ("endpoint", fb.endpoint.is_some())];
+    let present = [
+        ("ttl", fb.ttl.is_some()),
+        ("service", fb.service.is_some()),
+        ("endpoint", fb.endpoint.is_some()),
+        ("delay", fb.delay.is_some()),
+        ("maxRedeliveries", fb.max_redeliveries.is_some()),
+    ];
     if !cx.params(path, &format!("the {} fallback", kind_name(fb.kind)), takes, requires, &present) {
         return None;
     }
@@ -1215,8 +1292,23 @@ fn fallback(
             }
             Some(Fallback::Service { service, endpoint })
         }
+        K::Queue => {
+            let delay = cx.positive_duration(format!("{path}.delay"), fb.delay.map_or(SimDuration::ZERO, |d| d.0));
+            let max_redeliveries = fb.max_redeliveries.unwrap_or(3);
+            if !(1..=REDELIVERIES_MAX).contains(&max_redeliveries) {
+                cx.err(
+                    format!("{path}.maxRedeliveries"),
+                    format!("1 to {REDELIVERIES_MAX} background tries, found {max_redeliveries}"),
+                );
+                return None;
+            }
+            Some(Fallback::Queue { delay, max_redeliveries })
+        }
     }
 }
+
+/// Most background tries of a queued call.
+const REDELIVERIES_MAX: u32 = 100;
 
 /// A destination-level setting of an override: `None` if the override does not set it;
 /// `Some(built)` if it does, where `built` is `None` when the setting is invalid (or, for a

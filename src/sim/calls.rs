@@ -195,6 +195,7 @@ impl Sim<'_, '_> {
             has_timeout: per_try.is_some(),
             lost: false,
             delayed: false,
+            limited: false,
             abandoned: false,
             measured: c.measured,
             work: 0,
@@ -532,6 +533,12 @@ impl Sim<'_, '_> {
                         self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
                         return self.start_fallback(&c, *endpoint);
                     }
+                    Fallback::Queue { delay, max_redeliveries } => {
+                        self.count_call(c.proxy, c.measured, |s| s.deferred += 1);
+                        self.defer(&c, *delay, *max_redeliveries);
+                        outcome = Outcome::Ok;
+                        true
+                    }
                 };
                 if used {
                     self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
@@ -541,6 +548,53 @@ impl Sim<'_, '_> {
         match c.parent {
             Parent::Request(req) => self.finish_request(req, outcome, c.work),
             Parent::Job(job, index) => self.on_child_done(job, index, outcome, c.work),
+            Parent::Deferred(key) => self.deferred_done(key, outcome, c.work),
+        }
+    }
+
+    /// Queues a failed call to be made again after `delay` (queue-for-later).
+    fn defer(&mut self, failed: &Call, delay: SimDuration, tries: u32) {
+        let key = self.deferred.insert(Deferred {
+            caller: failed.caller,
+            site: self.proxy_site[failed.proxy as usize].0,
+            zone: failed.caller_zone,
+            endpoint: failed.endpoint,
+            client: failed.client,
+            measured: failed.measured,
+            proxy: failed.proxy,
+            delay,
+            left: tries,
+        });
+        self.events.push(self.now + delay, Event::Redeliver(key));
+    }
+
+    /// A queued call's turn: it is made again, with its policy but no fallback.
+    pub(super) fn redeliver(&mut self, key: Key) {
+        let d = self.deferred.get_mut(key).expect("a queued call is live until it ends");
+        d.left -= 1;
+        let (caller, site, zone, endpoint, client, measured) =
+            (d.caller, d.site as usize, d.zone, d.endpoint, d.client, d.measured);
+        self.start_call(Parent::Deferred(key), caller, site, zone, endpoint, client, measured, true);
+    }
+
+    /// A background try of a queued call ended: done, or queued again while tries are left.
+    /// The work behind a success is goodput: the request was answered (pending) and its
+    /// call is now done.
+    fn deferred_done(&mut self, key: Key, outcome: Outcome, work: u64) {
+        let d = self.deferred.get(key).expect("a queued call is live until it ends");
+        let (proxy, measured) = (d.proxy, d.measured);
+        if outcome.is_ok() {
+            self.deferred.remove(key);
+            self.count_call(proxy, measured, |s| s.deferred_ok += 1);
+            self.window_goodput_ns += u128::from(work);
+            if measured {
+                self.goodput_ns += u128::from(work);
+            }
+        } else if d.left > 0 {
+            self.events.push(self.now + d.delay, Event::Redeliver(key));
+        } else {
+            self.deferred.remove(key);
+            self.count_call(proxy, measured, |s| s.deferred_failed += 1);
         }
     }
 

@@ -26,6 +26,7 @@ impl Sim<'_, '_> {
                 && self.calls.is_empty()
                 && self.attempts.is_empty()
                 && self.jobs.is_empty()
+                && self.deferred.is_empty()
             {
                 // Only stale timers and idle users are left.
                 return Ok(Stop::Completed);
@@ -125,11 +126,13 @@ impl Sim<'_, '_> {
             Event::CallTimeout(call) => self.on_call_timeout(call),
             Event::Retry(call) => self.on_retry(call),
             Event::Hedge(call) => self.on_hedge(call),
+            Event::Redeliver(key) => self.redeliver(key),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
             Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
             Event::OutlierSweep(proxy) => self.on_outlier_sweep(proxy),
             Event::Admit(req) => self.admit(req),
             Event::Deny(req) => self.finish_request(req, Outcome::Error(429), 0),
+            Event::ServerDeny(attempt) => self.server_deny(attempt),
             Event::WarmupEnd => {
                 for st in &mut self.instances {
                     st.stats.mark_warmup(self.now);

@@ -2,6 +2,8 @@
 //! downstream calls, and the answer.
 
 use super::*;
+use crate::metrics::StationTotals;
+use crate::resilience::limiter::Permit;
 
 impl Sim<'_, '_> {
     pub(super) fn accept(
@@ -22,7 +24,23 @@ impl Sim<'_, '_> {
                 return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
             }
         }
+        if st.limiter != u32::MAX && !self.server_admits(attempt, instance) {
+            return;
+        }
+        let st = &mut self.instances[instance.idx()];
         let has_worker = st.stats.busy < u64::from(st.workers);
+        if let Some((shedder, status)) = st.shedder.as_mut().filter(|_| !has_worker) {
+            if shedder.on_arrival(now, st.queue.len() as u32) == crate::resilience::shedder::Admit::Shed {
+                let status = *status;
+                for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
+                    if on {
+                        t.shed += 1;
+                        t.rejected += 1;
+                    }
+                }
+                return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
+            }
+        }
         if !has_worker && svc.queue_capacity.is_some_and(|cap| st.queue.len() >= cap as usize) {
             if measured {
                 st.stats.totals.rejected += 1;
@@ -55,6 +73,12 @@ impl Sim<'_, '_> {
         });
         let st = &mut self.instances[instance.idx()];
         if has_worker {
+            if let Some((shedder, _)) = st.shedder.as_mut() {
+                // Taken at once: a dequeue with no wait, which resets CoDel's clock.
+                if shedder.on_dequeue(now, SimDuration::ZERO, st.queue.len() as u32) == Verdict::Shed {
+                    return self.shed_job(job);
+                }
+            }
             self.start_job(job);
         } else {
             st.stats.queued += 1;
@@ -98,8 +122,64 @@ impl Sim<'_, '_> {
         true
     }
 
+    /// The service's rate limit, asked once per request (a request it holds back comes
+    /// again, admitted). False when the limiter keeps the request: refused (429, at once or
+    /// after Resilience4j's hold), or held until its permit.
+    fn server_admits(&mut self, attempt: Key, instance: InstanceId) -> bool {
+        let now = self.now;
+        let a = self.attempts.get_mut(attempt).expect("an arriving attempt is live");
+        if a.limited {
+            return true;
+        }
+        let measured = a.measured;
+        let st = &mut self.instances[instance.idx()];
+        let limiter = &mut self.server_limiters[st.limiter as usize];
+        match limiter.acquire(now) {
+            Permit::Now => true,
+            Permit::After(d) => {
+                a.limited = true;
+                self.events.push(now + d, Event::Deliver(attempt));
+                false
+            }
+            Permit::Denied => {
+                let delay = limiter.rejection_delay();
+                for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
+                    if on {
+                        t.rate_limited += 1;
+                        t.rejected += 1;
+                    }
+                }
+                if delay.is_zero() {
+                    self.server_deny(attempt);
+                } else {
+                    self.events.push(now + delay, Event::ServerDeny(attempt));
+                }
+                false
+            }
+        }
+    }
+
+    /// A service's rate limit refuses the attempt: 429.
+    pub(super) fn server_deny(&mut self, attempt: Key) {
+        let instance = self.attempts.get(attempt).expect("a refused attempt is live").instance;
+        self.respond(attempt, Outcome::Error(429), self.sc.instances[instance.idx()].zone);
+    }
+
+    /// A job the load shedder drops as a worker takes it: answered at once with the
+    /// shedder's status; no work is done for it.
+    fn shed_job(&mut self, job: Key) {
+        let st = &mut self.instances[self.jobs.get(job).expect("a shed job is live").instance.idx()];
+        let status = st.shedder.as_ref().map_or(503, |(_, s)| *s);
+        self.end_unstarted(job, Outcome::Error(status), |t| t.shed += 1);
+    }
+
     /// A job whose deadline passed before it could start: no work is done for it.
     fn expire_job(&mut self, job: Key) {
+        self.end_unstarted(job, Outcome::Error(504), |t| t.deadline_expired += 1);
+    }
+
+    /// A job that leaves without being started, answered with `outcome` (an error).
+    fn end_unstarted(&mut self, job: Key, outcome: Outcome, count: impl Fn(&mut StationTotals)) {
         let j = self.jobs.remove(job).expect("an expiring job is live");
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(self.now);
@@ -108,13 +188,13 @@ impl Sim<'_, '_> {
         let sojourn = u128::from(self.now.since(j.arrived).as_nanos());
         for (t, on) in [(&mut st.window, true), (&mut st.totals, j.measured)] {
             if on {
-                t.deadline_expired += 1;
+                count(t);
                 t.errors += 1;
                 t.sojourn_sum_ns += sojourn;
             }
         }
         let zone = self.sc.instances[j.instance.idx()].zone;
-        self.respond(j.attempt, Outcome::Error(504), zone);
+        self.respond(j.attempt, outcome, zone);
     }
 
     pub(super) fn on_compute_done(&mut self, job: Key) {
@@ -278,9 +358,21 @@ impl Sim<'_, '_> {
                 Discipline::Fifo => st.queue.pop_front(),
                 Discipline::Lifo => st.queue.pop_back(),
             };
-            let Some(job) = next else { return };
+            let Some(job) = next else {
+                if let Some((shedder, _)) = st.shedder.as_mut() {
+                    shedder.on_empty(self.now);
+                }
+                return;
+            };
             st.stats.touch(self.now);
             st.stats.queued -= 1;
+            if let Some((shedder, _)) = st.shedder.as_mut() {
+                let waited = self.now.since(self.jobs.get(job).expect("a queued job is live").arrived);
+                if shedder.on_dequeue(self.now, waited, st.queue.len() as u32) == Verdict::Shed {
+                    self.shed_job(job);
+                    continue;
+                }
+            }
             // A job whose deadline passed leaves the worker free for the next.
             self.start_job(job);
         }

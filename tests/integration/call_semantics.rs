@@ -339,6 +339,47 @@ fn a_service_fallback_calls_the_alternative() {
 }
 
 #[test]
+fn a_queue_fallback_answers_pending_and_tries_again_in_the_background() {
+    // back fails 30 % of its requests on its own: a queued call is tried again 1 s later,
+    // and again after each failure, 3 tries in all.
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(30);
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "fallback": { "type": "queue", "delay": "1s", "maxRedeliveries": 3 } } ] });
+    });
+    let (_, s, _) = run(&sc, &opts(10_000));
+    assert_eq!(f(&s, "requests.ok"), 10_000.0, "every request is answered, pending or not");
+    let deferred = f(&s, "calls.front->back.deferred.total");
+    assert!((deferred - 3_000.0).abs() < 200.0, "{deferred}");
+    assert_eq!(f(&s, "calls.front->back.fallbacks"), deferred);
+    let (ok, failed) = (f(&s, "calls.front->back.deferred.ok"), f(&s, "calls.front->back.deferred.failed"));
+    assert_eq!(ok + failed, deferred, "every queued call ends (the run drains them)");
+    // Three independent tries that each fail with 0.3: 2.7 % fail for good.
+    let expect_failed = deferred * 0.3f64.powi(3);
+    assert!((failed - expect_failed).abs() < 4.0 * expect_failed.sqrt() + 3.0, "{failed} vs {expect_failed}");
+    // Calls to back: the first ones, plus every background try (a failed first try
+    // leads to the next, so 1 + 0.3 + 0.09 tries per queued call).
+    let calls = f(&s, "calls.front->back.requests.total");
+    let tries = deferred * (1.0 + 0.3 + 0.09);
+    assert!((calls - 10_000.0 - tries).abs() < 0.05 * tries, "{calls} calls, {tries} background tries expected");
+}
+
+#[test]
+fn a_queue_fallback_gives_up_after_its_tries_when_the_callee_stays_down() {
+    let sc = two_tier(|v| {
+        v["services"]["back"]["endpoints"]["work"]["errorRate"] = json!(100);
+        v["policies"] = json!({ "overrides": [ { "destination": "back",
+            "fallback": { "type": "queue", "delay": "500ms", "maxRedeliveries": 4 } } ] });
+    });
+    let (r, s, _) = run(&sc, &opts(1_000));
+    assert_eq!(f(&s, "calls.front->back.deferred.total"), 1_000.0);
+    assert_eq!(f(&s, "calls.front->back.deferred.failed"), 1_000.0);
+    assert_eq!(f(&s, "calls.front->back.requests.total"), 5_000.0, "one call and four background tries each");
+    // The last tries start 4 x 500 ms after the last request's call failed.
+    assert!(r.end.as_secs_f64() > r.arrivals_end.as_secs_f64() + 2.0);
+}
+
+#[test]
 fn hedging_cuts_the_tail_and_wastes_the_losers_work() {
     // back is usually fast (2 ms) but one request in ten takes 200 ms; a hedge after
     // 10 ms almost always wins against a slow first attempt.

@@ -9,6 +9,7 @@ mod determinism;
 mod faults;
 mod load_balancers;
 mod outlier_detection;
+mod overload_protection;
 mod policy_properties;
 mod queueing_theory;
 mod rate_limits;

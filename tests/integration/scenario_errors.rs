@@ -458,6 +458,29 @@ rejected! {
         ]
         => "services.cart.endpoints.view.calls[1]", "catalog.get -> cart.view -> catalog.get";
 
+    // Server-side protection.
+    service_rate_limit_without_capacity_names_the_field:
+        [set("services.cart.rateLimit", json!({ "type": "token-bucket", "refillPerSecond": 10 }))]
+        => "services.cart.rateLimit.capacity", "which the token-bucket limiter requires";
+    gateway_rate_limit_takes_no_scope:
+        [set("gateway.rateLimit", json!({ "type": "token-bucket", "capacity": 5, "refillPerSecond": 10, "scope": "service" }))]
+        => "gateway.rateLimit.scope", "no scope";
+    unknown_limiter_scope_is_rejected:
+        [set("services.cart.rateLimit", json!({ "type": "token-bucket", "capacity": 5, "refillPerSecond": 10, "scope": "zone" }))]
+        => "services.cart.rateLimit.scope", "unknown variant `zone`";
+    queue_bound_shedder_needs_its_bound:
+        [set("services.cart.loadShedding", json!({ "type": "queue-bound" }))]
+        => "services.cart.loadShedding.maxQueue", "which the queue-bound shedder requires";
+    codel_target_longer_than_its_interval_is_rejected:
+        [set("services.cart.loadShedding", json!({ "type": "codel", "target": "1s", "interval": "100ms" }))]
+        => "services.cart.loadShedding.target", "a target no longer than the interval (100ms), found 1s";
+    codel_takes_no_max_queue:
+        [set("services.cart.loadShedding", json!({ "type": "adaptive-codel", "maxQueue": 3 }))]
+        => "services.cart.loadShedding.maxQueue", "adaptive-codel";
+    shed_status_must_be_an_error:
+        [set("services.cart.loadShedding", json!({ "type": "codel", "status": 200 }))]
+        => "services.cart.loadShedding.status", "an error status from 400 to 599, found 200";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
