@@ -81,3 +81,51 @@ proptest! {
         prop_assert_eq!(r.in_flight_measured, 0);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A Finagle/Linkerd ratio budget, seen from outside: whatever the load and failure
+    /// rate, retries never exceed `retryRatio` of the calls plus the reserve's
+    /// `minRetriesPerSecond`, as rates. Deposits and withdrawals both expire, so a deposit
+    /// can back a retry again once the withdrawal against it has expired, and tower's
+    /// bucket rotation (kept faithfully) can expire buckets early when events are sparse.
+    /// The bound allows for entries that live only half their ttl: over a run of `D`
+    /// seconds, at most `2 * (ratio * calls + minRetriesPerSecond * (D + ttl))`. Without a
+    /// budget, failures would ask for up to four retries per call.
+    #[test]
+    fn retries_never_exceed_a_ratio_budget(
+        error_rate in 10u32..100,
+        ratio_pct in 1u32..50,
+        min_per_sec in 0u32..20,
+        ttl_s in 1u64..10,
+        rate in 100u32..800,
+        seed in 0u64..1000,
+    ) {
+        let ratio = f64::from(ratio_pct) / 100.0;
+        let sc = load_edited("mmc", |v| {
+            v["services"] = json!({
+                "front": { "workers": 256, "endpoints": { "work": { "serviceTime": "1ms",
+                    "calls": [ { "service": "back", "endpoint": "work" } ] } } },
+                "back": { "replicas": 2, "workers": 16, "endpoints": { "work": {
+                    "serviceTime": { "type": "exponential", "mean": "5ms" }, "errorRate": error_rate } } }
+            });
+            v["gateway"]["routes"][0]["destination"] = json!({ "service": "front", "endpoint": "work" });
+            v["workload"]["arrivals"]["rate"] = json!(rate);
+            v["policies"] = json!({ "overrides": [ { "destination": "back", "timeout": "2s", "retry": {
+                "maxAttempts": 5, "retryOn": ["5xx"],
+                "budget": { "type": "ratio", "retryRatio": ratio, "minRetriesPerSecond": min_per_sec, "ttl": format!("{ttl_s}s") } } } ] });
+        });
+        let (_, s, _) = run(&sc, &RunOptions { duration: Some(meshsim::SimDuration::from_secs(20)), seed: Some(seed), ..Default::default() });
+        let calls = &s["calls"]["front->back"];
+        let n = calls["requests"]["total"].as_f64().unwrap();
+        let retries = calls["retries"].as_f64().unwrap();
+        let secs = s["simulated_s"].as_f64().unwrap();
+        let bound = 2.0 * (ratio * n + f64::from(min_per_sec) * (secs + ttl_s as f64)) + 1.0;
+        prop_assert!(retries <= bound, "{retries} retries for {n} calls: bound {bound}");
+        // The budget binds whenever failures would ask for more than it holds.
+        if f64::from(error_rate) / 100.0 > 2.0 * ratio + 0.1 && min_per_sec == 0 {
+            prop_assert!(calls["retries_denied_by_budget"].as_f64().unwrap() > 0.0);
+        }
+    }
+}
