@@ -99,10 +99,13 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut tr = AtomicFile::create(&dir.join("transitions.csv"))
         .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut ev =
+        AtomicFile::create(&dir.join("events.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
         timeseries: Some(ts.writer()),
         transitions: Some(tr.writer()),
+        events: Some(ev.writer()),
         progress: Some(&mut on_progress),
     };
     let result = meshsim::run(&sc, &opts, hooks)?;
@@ -110,6 +113,7 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
     bar.finish_and_clear();
     ts.commit().context("cannot write timeseries.csv")?;
     tr.commit().context("cannot write transitions.csv")?;
+    ev.commit().context("cannot write events.csv")?;
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;

@@ -448,6 +448,10 @@ pub struct StationTotals {
     /// refused at arrival or dropped from the queue.
     pub rate_limited: u64,
     pub shed: u64,
+    /// Requests that reached the instance while it was not running (crashed, starting,
+    /// stopping or stopped), and jobs lost when it crashed.
+    pub to_dead: u64,
+    pub lost_in_crash: u64,
 }
 
 impl StationTotals {

@@ -37,6 +37,62 @@ pub struct Scenario {
     pub policies: Policies,
     pub workload: Workload,
     pub faults: Vec<Fault>,
+    /// How proxies learn which instances to call.
+    pub discovery: Discovery,
+    /// Instance lifecycle actions at given times, in time order (ties in file order).
+    pub lifecycle: Vec<LifecycleAction>,
+}
+
+/// How callers learn which instances of a service exist.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    pub mode: DiscoveryMode,
+    /// Cached views are refreshed every `refresh_interval` plus a uniform jitter.
+    pub refresh: crate::discovery::RefreshConfig,
+    pub registry: Option<RegistryModel>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// Every proxy knows at once which instances are running (the default).
+    Ideal,
+    /// Each proxy keeps its own cached view of the registry, refreshed periodically.
+    Client,
+    /// One cached view per service, kept by a server-side load balancer that every caller
+    /// goes through (AWS ELB, a Kubernetes Service's kube-proxy rules).
+    Server,
+}
+
+/// The service registry and how instances get into it.
+#[derive(Clone, Debug)]
+pub struct RegistryModel {
+    pub config: crate::discovery::registry::RegistryConfig,
+    /// Self-registration with heartbeats every `heartbeat_interval` (Consul, Eureka), or a
+    /// third-party registrar that (de)registers instances as they start and stop
+    /// (Kubernetes' endpoints controller): `None`.
+    pub heartbeat_interval: Option<SimDuration>,
+    pub zone: ZoneId,
+}
+
+/// Something done to instances at a given time.
+#[derive(Clone, Debug)]
+pub struct LifecycleAction {
+    pub at: SimTime,
+    pub action: Lifecycle,
+}
+
+#[derive(Clone, Debug)]
+pub enum Lifecycle {
+    /// The process dies: in-flight requests are lost, callers see resets (`hang: false`)
+    /// or nothing at all until their timeouts (`hang: true`, a frozen host).
+    Crash { instance: InstanceId, hang: bool },
+    /// Graceful stop: deregister, refuse new requests, finish those in flight.
+    Stop { instance: InstanceId },
+    /// Start a stopped or crashed instance (it serves after its start-up time).
+    Start { instance: InstanceId },
+    /// Bring the service's running instances to `replicas`: start the first stopped ones,
+    /// or gracefully stop the last running ones.
+    Scale { service: ServiceId, replicas: u32 },
 }
 
 /// A fault replayed during the run: what it does, to which instances, and when.
@@ -59,6 +115,10 @@ pub enum FaultKind {
     Capacity { workers: u32 },
     /// Each request waits this long before its work starts (Istio's fault.delay).
     Latency { delay: Dist },
+    /// The instances crash at the start (see [`Lifecycle::Crash`]) and restart at the end.
+    Crash { hang: bool },
+    /// The instances stop gracefully at the start and start again at the end.
+    Stop,
 }
 
 /// When a run stops. Arrivals stop at `duration` or after `requests`, whichever comes
@@ -137,6 +197,8 @@ pub struct Service {
     pub rate_limit: Option<(crate::resilience::limiter::LimiterConfig, LimiterScope)>,
     /// Server-side load shedding at each instance, and the status a shed request gets.
     pub load_shedding: Option<(crate::resilience::shedder::ShedderConfig, u16)>,
+    /// From a start to serving (and registering).
+    pub startup_time: SimDuration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +246,8 @@ pub struct Instance {
     pub weight: u32,
     /// Service-time multiplier (1 = nominal speed).
     pub slowdown: f64,
+    /// Running at time 0 (else stopped, to be started by a lifecycle action).
+    pub initially_running: bool,
 }
 
 /// Who makes a call: the gateway or an instance of a service.

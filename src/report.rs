@@ -98,8 +98,43 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
         "deadline_expired": t.deadline_expired,
         "rate_limited": t.rate_limited,
         "shed": t.shed,
+        "sent_to_dead": t.to_dead,
+        "lost_in_crash": t.lost_in_crash,
         "wasted_work_s": round(t.wasted_ns as f64 / 1e9, 6),
     })
+}
+
+/// How discovery worked: the mode, and for every crash how long the registry and the
+/// callers' cached views took to stop listing the instance.
+fn discovery_json(sc: &Scenario, r: &RunResult) -> Value {
+    use crate::model::DiscoveryMode;
+    let mode = match sc.discovery.mode {
+        DiscoveryMode::Ideal => "ideal",
+        DiscoveryMode::Client => "client",
+        DiscoveryMode::Server => "server",
+    };
+    let detections: Vec<Value> = r
+        .detections
+        .iter()
+        .map(|d| {
+            let secs =
+                |t: Option<crate::time::SimTime>| t.map(|t| json!(round(t.since(d.crashed_at).as_secs_f64(), 6)));
+            let delays: Vec<f64> = d.delays.iter().map(|x| x.as_secs_f64()).collect();
+            let mean = if delays.is_empty() { None } else { Some(delays.iter().sum::<f64>() / delays.len() as f64) };
+            let max = delays.iter().copied().fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+            json!({
+                "instance": sc.instances[d.instance.idx()].name,
+                "crashed_at_s": round(d.crashed_at.as_secs_f64(), 6),
+                "registry_detect_s": secs(d.registry_at).unwrap_or(Value::Null),
+                "views_listing_it": d.views,
+                "views_detected": delays.len(),
+                "view_detect_s_mean": mean.map_or(Value::Null, |m| json!(round(m, 6))),
+                "view_detect_s_max": max.map_or(Value::Null, |m| json!(round(m, 6))),
+                "restarted_after_s": secs(d.restarted_at).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    json!({ "mode": mode, "detections": detections })
 }
 
 /// Calls after the policy stack (one policy point, or all callers of a service).
@@ -141,6 +176,8 @@ fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.deadline_expired += t.deadline_expired;
     acc.rate_limited += t.rate_limited;
     acc.shed += t.shed;
+    acc.to_dead += t.to_dead;
+    acc.lost_in_crash += t.lost_in_crash;
 }
 
 /// The measured interval: from the warm-up to the end of arrivals.
@@ -232,6 +269,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         })
         .collect();
     out.insert("instances".into(), Value::Object(instances));
+    out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
     Value::Object(out)

@@ -15,11 +15,14 @@ mod calls;
 mod event_loop;
 mod faults;
 mod guards;
+mod lifecycle;
 mod queue;
 mod slab;
 mod station;
 mod window;
 
+pub use lifecycle::{Detection, EVENTS_HEADER};
+use lifecycle::{Life, View};
 pub use queue::{EventQueue, Lane};
 
 use crate::balance::{Balancer, Host};
@@ -102,6 +105,8 @@ pub struct Hooks<'a> {
     pub timeseries: Option<&'a mut dyn Write>,
     /// Circuit-breaker transitions, one CSV row each, as they happen.
     pub transitions: Option<&'a mut dyn Write>,
+    /// Instance lifecycle and registry events, one CSV row each.
+    pub events: Option<&'a mut dyn Write>,
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
 }
 
@@ -152,6 +157,8 @@ pub struct RunResult {
     pub stations: Vec<StationStats>,
     /// Responses that reached a caller after it had given up.
     pub late_responses: u64,
+    /// Every crash and how long the registry and the callers' views took to notice.
+    pub detections: Vec<Detection>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -192,6 +199,16 @@ enum Event {
     /// Fault `i` of the scenario begins, or ends.
     FaultStart(u32),
     FaultEnd(u32),
+    /// Lifecycle action `i` of the scenario.
+    Lifecycle(u32),
+    /// An instance (of the given start epoch) is through its start-up time.
+    StartupDone(u32, u32),
+    /// An instance (of the given epoch) sends its heartbeat to the registry.
+    Heartbeat(u32, u32),
+    /// The registry expires entries whose TTL ran out.
+    RegistryExpire,
+    /// A cached view fetches the registry's list again.
+    Refresh(u32),
 }
 
 struct Request {
@@ -371,6 +388,9 @@ struct InstanceState {
     limiter: u32,
     /// The instance's load shedder and the status of a shed request.
     shedder: Option<(Shedder, u16)>,
+    life: Life,
+    /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
+    epoch: u32,
 }
 
 /// What the active faults do to one instance.
@@ -415,6 +435,17 @@ struct Sim<'s, 'h> {
     route_limiters: Vec<Option<RateLimiter>>,
     /// The services' rate limiters (per instance or per service).
     server_limiters: Vec<RateLimiter>,
+    /// Whether instances can stop, crash or start, or proxies see only a view: else every
+    /// instance runs and every proxy sees them all, and the checks are skipped.
+    lifecycle_on: bool,
+    registry: Option<crate::discovery::registry::Registry>,
+    registry_wake: SimTime,
+    /// Cached views, and each proxy's (`u32::MAX`: none, it knows at once who runs).
+    views: Vec<View>,
+    proxy_view: Vec<u32>,
+    view_rng: Stream,
+    detections: Vec<Detection>,
+    events_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -479,7 +510,7 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, transitions, mut progress } = hooks;
+    let Hooks { timeseries, transitions, events, mut progress } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -496,7 +527,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             )));
         }
     }
-    let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions)?;
+    let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions, events)?;
     let stop = sim.run_loop(&mut progress)?;
     sim.flush_final(sim.now)?;
     sim.total.merge_latencies(sim.routes.iter(), true);
@@ -507,6 +538,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         w.flush()?;
     }
     if let Some(w) = sim.transitions.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.events_csv.as_mut() {
         w.flush()?;
     }
     if let Some(e) = sim.deferred_error.take() {
@@ -538,12 +572,13 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         goodput_ns: sim.goodput_ns,
         stations: sim.instances.into_iter().map(|i| i.stats).collect(),
         late_responses: sim.late_responses,
+        detections: sim.detections,
     })
 }
 
 pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
 
-pub const TIMESERIES_HEADER: [&str; 35] = [
+pub const TIMESERIES_HEADER: [&str; 38] = [
     "window_start_s",
     "window_end_s",
     "scope",
@@ -579,6 +614,9 @@ pub const TIMESERIES_HEADER: [&str; 35] = [
     "retry_amplification",
     "work_s",
     "goodput_work_s",
+    "instances_up",
+    "registry_listed",
+    "view_mean",
 ];
 
 impl Sim<'_, '_> {
@@ -602,6 +640,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         requests: Option<u64>,
         timeseries: Option<&'h mut dyn Write>,
         transitions: Option<&'h mut dyn Write>,
+        events: Option<&'h mut dyn Write>,
     ) -> Result<Self, RunError> {
         let nsvc = sc.services.len();
         let sites = 1 + sc.instances.len();
@@ -725,6 +764,8 @@ impl<'s, 'h> Sim<'s, 'h> {
                     effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
                     limiter,
                     shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
+                    life: if i.initially_running { Life::Running } else { Life::Stopped },
+                    epoch: 0,
                 }
             })
             .collect();
@@ -757,6 +798,41 @@ impl<'s, 'h> Sim<'s, 'h> {
                 points.binary_search(&point).expect("every proxy's point is listed") as u32
             })
             .collect();
+        let mut events_csv = events.map(|w| csv::WriterBuilder::new().from_writer(w));
+        if let Some(w) = events_csv.as_mut() {
+            w.write_record(EVENTS_HEADER)?;
+        }
+        let registry = sc
+            .discovery
+            .registry
+            .as_ref()
+            .map(|r| crate::discovery::registry::Registry::new(&r.config, nsvc, SimTime::ZERO));
+        let mut views = Vec::new();
+        let mut proxy_view = vec![u32::MAX; proxy_site.len()];
+        match sc.discovery.mode {
+            DiscoveryMode::Ideal => {}
+            DiscoveryMode::Client => {
+                for (p, &(_, dest)) in proxy_site.iter().enumerate() {
+                    proxy_view[p] = views.len() as u32;
+                    views.push(View::new(dest, sc.services[dest.idx()].instances.len()));
+                }
+            }
+            DiscoveryMode::Server => {
+                for (d, svc) in sc.services.iter().enumerate() {
+                    let v = views.len() as u32;
+                    views.push(View::new(ServiceId(d as u32), svc.instances.len()));
+                    for (p, &(_, dest)) in proxy_site.iter().enumerate() {
+                        if dest.idx() == d {
+                            proxy_view[p] = v;
+                        }
+                    }
+                }
+            }
+        }
+        let lifecycle_on = !sc.lifecycle.is_empty()
+            || registry.is_some()
+            || sc.instances.iter().any(|i| !i.initially_running)
+            || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop));
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         Ok(Sim {
@@ -785,6 +861,14 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
                 .collect(),
             server_limiters,
+            lifecycle_on,
+            registry,
+            registry_wake: SimTime::MAX,
+            views,
+            proxy_view,
+            view_rng: seed.stream("discovery/refresh"),
+            detections: Vec::new(),
+            events_csv,
             proxy_site,
             last_ok,
             caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),

@@ -166,6 +166,67 @@ pub struct ScenarioFile {
     pub workload: WorkloadSpec,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    #[serde(default)]
+    pub discovery: Option<DiscoverySpec>,
+    #[serde(default)]
+    pub lifecycle: Vec<LifecycleSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiscoveryModeSpec {
+    Ideal,
+    Client,
+    Server,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscoverySpec {
+    pub mode: Option<DiscoveryModeSpec>,
+    pub refresh_interval: Option<Dur>,
+    pub refresh_jitter: Option<Dur>,
+    pub registry: Option<RegistrySpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistryKind {
+    Consul,
+    Eureka,
+    Registrar,
+}
+
+/// A registry: a `type` and its parameters (checked in `validate`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrySpec {
+    #[serde(rename = "type")]
+    pub kind: RegistryKind,
+    pub zone: Option<String>,
+    pub ttl: Option<Dur>,
+    pub heartbeat_interval: Option<Dur>,
+    pub eviction_interval: Option<Dur>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LifecycleKind {
+    Crash,
+    Hang,
+    Stop,
+    Start,
+    Scale,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleSpec {
+    pub at: Dur,
+    pub action: LifecycleKind,
+    pub instance: Option<String>,
+    pub service: Option<String>,
+    pub replicas: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -175,6 +236,15 @@ pub enum FaultKind {
     Slowdown,
     Capacity,
     Latency,
+    Crash,
+    Stop,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashMode {
+    Reset,
+    Hang,
 }
 
 /// A fault: a `kind`, a target, a time window, and the parameters its kind takes
@@ -191,6 +261,7 @@ pub struct FaultSpec {
     pub factor: Option<f64>,
     pub workers: Option<u32>,
     pub delay: Option<DistSpec>,
+    pub mode: Option<CrashMode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,6 +401,8 @@ pub struct ServiceSpec {
     pub hold_worker_during_calls: Option<bool>,
     pub rate_limit: Option<LimiterSpec>,
     pub load_shedding: Option<ShedderSpec>,
+    pub max_replicas: Option<u32>,
+    pub startup_time: Option<Dur>,
     pub endpoints: UniqueMap<EndpointSpec>,
 }
 

@@ -277,6 +277,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             cx.err(p.clone(), "a service name other than \"gateway\", which policies use for the gateway");
         }
         let workers = cx.positive_count(format!("{p}.workers"), s.workers, 1, "worker");
+        let mut running = usize::MAX;
+        if s.instances.is_some() && s.max_replicas.is_some() {
+            cx.err(format!("{p}.maxReplicas"), "maxReplicas with replicas only: listed instances all start running");
+        }
         let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
             (Some(_), Some(_)) => {
                 cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
@@ -302,6 +306,14 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 if n > REPLICAS_MAX {
                     cx.err(format!("{p}.replicas"), format!("at most {REPLICAS_MAX} replicas, found {n}"));
                     n = 1;
+                }
+                running = n as usize;
+                match s.max_replicas {
+                    Some(m) if m < n || m > REPLICAS_MAX => {
+                        cx.err(format!("{p}.maxReplicas"), format!("from replicas ({n}) to {REPLICAS_MAX}, found {m}"))
+                    }
+                    Some(m) => n = m,
+                    None => {}
                 }
                 let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
@@ -343,6 +355,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 zone: zones.id(spec.zone.as_deref().unwrap_or(DEFAULT_ZONE)),
                 workers: cx.positive_count(format!("{ip}.workers"), spec.workers, workers, "worker"),
                 weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
+                initially_running: k < running,
                 slowdown,
             });
         }
@@ -429,16 +442,19 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             hold_worker_during_calls: s.hold_worker_during_calls.unwrap_or(true),
             rate_limit,
             load_shedding,
+            startup_time: s.startup_time.map_or(SimDuration::ZERO, |d| d.0),
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);
 
     let gateway_limit = f.gateway.rate_limit.as_ref().and_then(|l| gateway_limiter(&mut cx, "gateway.rateLimit", l));
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
+    let discovery = validate_discovery(&mut cx, f.discovery.as_ref(), &mut zones, gateway_zone);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
     let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services);
+    let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
 
     if !cx.issues.is_empty() {
         return Err(cx.issues);
@@ -459,7 +475,171 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         policies,
         workload,
         faults,
+        discovery,
+        lifecycle,
     })
+}
+
+fn validate_discovery(
+    cx: &mut Ctx,
+    d: Option<&raw::DiscoverySpec>,
+    zones: &mut Zones,
+    gateway_zone: ZoneId,
+) -> Discovery {
+    use crate::discovery::RefreshConfig;
+    use crate::discovery::registry::RegistryConfig;
+    let p = "discovery";
+    let Some(d) = d else {
+        return Discovery {
+            mode: DiscoveryMode::Ideal,
+            refresh: RefreshConfig { interval: SimDuration::from_secs(30), jitter: SimDuration::ZERO },
+            registry: None,
+        };
+    };
+    let mode = match d.mode {
+        None | Some(raw::DiscoveryModeSpec::Ideal) => DiscoveryMode::Ideal,
+        Some(raw::DiscoveryModeSpec::Client) => DiscoveryMode::Client,
+        Some(raw::DiscoveryModeSpec::Server) => DiscoveryMode::Server,
+    };
+    let refresh = RefreshConfig {
+        interval: d.refresh_interval.map_or(SimDuration::from_secs(30), |x| x.0),
+        jitter: d.refresh_jitter.map_or(SimDuration::ZERO, |x| x.0),
+    };
+    if refresh.interval.is_zero() {
+        cx.err(format!("{p}.refreshInterval"), "a refresh interval greater than zero");
+    }
+    if mode == DiscoveryMode::Ideal {
+        for (field, set) in [
+            ("refreshInterval", d.refresh_interval.is_some()),
+            ("refreshJitter", d.refresh_jitter.is_some()),
+            ("registry", d.registry.is_some()),
+        ] {
+            if set {
+                cx.err(format!("{p}.{field}"), "nothing with mode \"ideal\", where proxies need no registry");
+            }
+        }
+    } else if d.registry.is_none() {
+        cx.err(format!("{p}.registry"), format!("a registry for the {} mode", kind_name(d.mode)));
+    }
+    let registry = d.registry.as_ref().filter(|_| mode != DiscoveryMode::Ideal).and_then(|r| {
+        use raw::RegistryKind as K;
+        let rp = format!("{p}.registry");
+        let (takes, requires): (&[&str], &[&str]) = match r.kind {
+            K::Consul => (&["zone", "ttl", "heartbeatInterval"], &[]),
+            K::Eureka => (&["zone", "ttl", "heartbeatInterval", "evictionInterval"], &[]),
+            K::Registrar => (&["zone"], &[]),
+        };
+        let present = [
+            ("zone", r.zone.is_some()),
+            ("ttl", r.ttl.is_some()),
+            ("heartbeatInterval", r.heartbeat_interval.is_some()),
+            ("evictionInterval", r.eviction_interval.is_some()),
+        ];
+        if !cx.params(&rp, &format!("the {} registry", kind_name(r.kind)), takes, requires, &present) {
+            return None;
+        }
+        let zone = r.zone.as_deref().map_or(gateway_zone, |z| zones.id(z));
+        let (config, heartbeat) = match r.kind {
+            K::Consul => {
+                let ttl = r.ttl.map_or(SimDuration::from_secs(30), |x| x.0);
+                (
+                    RegistryConfig::consul_ttl(ttl),
+                    Some(r.heartbeat_interval.map_or(SimDuration::from_secs(10), |x| x.0)),
+                )
+            }
+            K::Eureka => {
+                let mut c = RegistryConfig::eureka();
+                if let Some(t) = r.ttl {
+                    c.ttl = Some(t.0);
+                }
+                if let Some(e) = r.eviction_interval {
+                    c.eviction_interval = Some(e.0);
+                }
+                (c, Some(r.heartbeat_interval.map_or(SimDuration::from_secs(30), |x| x.0)))
+            }
+            K::Registrar => (RegistryConfig::registrar(), None),
+        };
+        for (field, v) in
+            [("ttl", r.ttl), ("heartbeatInterval", r.heartbeat_interval), ("evictionInterval", r.eviction_interval)]
+        {
+            if v.is_some_and(|x| x.0.is_zero()) {
+                cx.err(format!("{rp}.{field}"), "a duration greater than zero");
+                return None;
+            }
+        }
+        if let Err(e) = config.validate() {
+            cx.err(rp, e);
+            return None;
+        }
+        Some(RegistryModel { config, heartbeat_interval: heartbeat, zone })
+    });
+    Discovery { mode, refresh, registry }
+}
+
+fn validate_lifecycle(
+    cx: &mut Ctx,
+    specs: &[raw::LifecycleSpec],
+    service_ids: &IndexMap<&str, ServiceId>,
+    services: &[Service],
+    instances: &[Instance],
+) -> Vec<LifecycleAction> {
+    use raw::LifecycleKind as K;
+    let mut out = Vec::new();
+    for (i, l) in specs.iter().enumerate() {
+        let p = format!("lifecycle[{i}]");
+        let (takes, requires): (&[&str], &[&str]) = match l.action {
+            K::Scale => (&["service", "replicas"], &["service", "replicas"]),
+            _ => (&["instance"], &["instance"]),
+        };
+        let present =
+            [("instance", l.instance.is_some()), ("service", l.service.is_some()), ("replicas", l.replicas.is_some())];
+        if !cx.params(&p, &format!("the {} action", kind_name(l.action)), takes, requires, &present) {
+            continue;
+        }
+        let at = SimTime::ZERO + l.at.0;
+        let instance = || -> Result<InstanceId, String> {
+            let name = l.instance.as_deref().unwrap_or("");
+            instances.iter().position(|x| x.name == name).map(|k| InstanceId(k as u32)).ok_or_else(|| {
+                let known: Vec<&str> = instances.iter().take(12).map(|x| x.name.as_str()).collect();
+                format!("a known instance such as {}, found {name:?}", known.join(", "))
+            })
+        };
+        let action = match l.action {
+            K::Scale => {
+                let name = l.service.as_deref().unwrap_or("");
+                let Some(&service) = service_ids.get(name) else {
+                    cx.err(format!("{p}.service"), unknown("service", name, service_ids.keys().copied()));
+                    continue;
+                };
+                let n = l.replicas.unwrap_or(0);
+                let max = services[service.idx()].instances.len() as u32;
+                if n > max {
+                    cx.err(
+                        format!("{p}.replicas"),
+                        format!("at most the service's {max} instances (raise its maxReplicas), found {n}"),
+                    );
+                    continue;
+                }
+                Lifecycle::Scale { service, replicas: n }
+            }
+            kind => match instance() {
+                Err(e) => {
+                    cx.err(format!("{p}.instance"), e);
+                    continue;
+                }
+                Ok(instance) => match kind {
+                    K::Crash => Lifecycle::Crash { instance, hang: false },
+                    K::Hang => Lifecycle::Crash { instance, hang: true },
+                    K::Stop => Lifecycle::Stop { instance },
+                    _ => Lifecycle::Start { instance },
+                },
+            },
+        };
+        out.push(LifecycleAction { at, action });
+    }
+    // In time order; a stable sort keeps the file's order for ties.
+    out.sort_by_key(|a| a.at);
+    out
 }
 
 /// The JSON name of a `type` enum value, such as `"lognormal"`.
@@ -1704,6 +1884,8 @@ fn validate_faults(
             K::Slowdown => &["factor"],
             K::Capacity => &["workers"],
             K::Latency => &["delay"],
+            K::Crash => &["mode"],
+            K::Stop => &[],
         };
         let present = [
             ("percent", f.percent.is_some()),
@@ -1711,6 +1893,7 @@ fn validate_faults(
             ("factor", f.factor.is_some()),
             ("workers", f.workers.is_some()),
             ("delay", f.delay.is_some()),
+            ("mode", f.mode.is_some()),
         ];
         let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
         let Some(&sid) = service_ids.get(f.target.service.as_str()) else {
@@ -1770,6 +1953,8 @@ fn validate_faults(
                     FaultKind::Latency { delay: Dist::Constant(SimDuration::ZERO) }
                 }
             },
+            K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
+            K::Stop => FaultKind::Stop,
         };
         if ok {
             faults.push(Fault { kind, instances, start, end });

@@ -157,6 +157,34 @@ impl Sim<'_, '_> {
                 host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
             }
         }
+        if self.lifecycle_on && !self.host_visible(p, host) {
+            // Balance over the hosts the proxy sees (its view, or those running): pick again,
+            // then take the next one it sees; with none, Envoy's "no healthy upstream".
+            let hosts = self.balancers[p].host_count();
+            for _ in 0..hosts {
+                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
+                if self.host_visible(p, host) {
+                    break;
+                }
+            }
+            if !self.host_visible(p, host) {
+                match (1..hosts).map(|k| (host + k) % hosts).find(|&h| self.host_visible(p, h)) {
+                    Some(h) => host = h,
+                    None => {
+                        if permit {
+                            self.bulkhead_leave(p);
+                        }
+                        self.breaker_release(p, unit);
+                        let hedge =
+                            !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
+                        if !hedge {
+                            self.refuse(call, Outcome::Error(503));
+                        }
+                        return;
+                    }
+                }
+            }
+        }
         if per_instance {
             let u = self.breaker_unit(p, endpoint, host).expect("a per-instance breaker has a unit per host");
             if !self.breaker_permits(p, u) {

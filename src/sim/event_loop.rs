@@ -6,6 +6,9 @@ impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
         self.schedule_faults();
+        if self.lifecycle_on {
+            self.start_lifecycle();
+        }
         for p in 0..self.outliers.len() {
             if let Some((d, _)) = &self.outliers[p] {
                 self.events.push(d.next_interval(), Event::OutlierSweep(p as u32));
@@ -140,6 +143,11 @@ impl Sim<'_, '_> {
             }
             Event::FaultStart(i) => self.on_fault(i, true),
             Event::FaultEnd(i) => self.on_fault(i, false),
+            Event::Lifecycle(i) => self.on_lifecycle(i),
+            Event::StartupDone(inst, epoch) => self.on_startup_done(inst, epoch),
+            Event::Heartbeat(inst, epoch) => self.on_heartbeat(inst, epoch),
+            Event::RegistryExpire => self.on_registry_expire(),
+            Event::Refresh(v) => self.refresh_view(v),
         }
     }
 }

@@ -15,6 +15,21 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_fault(&mut self, index: u32, starts: bool) {
         let sc = self.sc;
+        match sc.faults[index as usize].kind {
+            FaultKind::Crash { hang } => {
+                for &inst in &sc.faults[index as usize].instances {
+                    if starts { self.crash(inst, hang) } else { self.start(inst) }
+                }
+                return;
+            }
+            FaultKind::Stop => {
+                for &inst in &sc.faults[index as usize].instances {
+                    if starts { self.stop(inst) } else { self.start(inst) }
+                }
+                return;
+            }
+            _ => {}
+        }
         for &inst in &sc.faults[index as usize].instances {
             let st = &mut self.instances[inst.idx()];
             if starts {
@@ -42,6 +57,7 @@ impl Sim<'_, '_> {
                 FaultKind::Slowdown { factor } => effect.slowdown *= factor,
                 FaultKind::Capacity { workers: w } => workers = workers.min(*w),
                 FaultKind::Latency { .. } => effect.delay = Some(f),
+                FaultKind::Crash { .. } | FaultKind::Stop => {}
             }
         }
         st.effect = effect;

@@ -72,6 +72,17 @@ impl<T> Slab<T> {
         self.len
     }
 
+    /// The keys of the live entries that satisfy `f`, in slot order (deterministic).
+    pub fn keys_where(&self, f: impl Fn(&T) -> bool) -> Vec<Key> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.value.as_ref().filter(|v| f(v)).map(|_| Key { index: i as u32, generation: s.generation })
+            })
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

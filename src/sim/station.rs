@@ -17,6 +17,9 @@ impl Sim<'_, '_> {
     ) {
         let sc = self.sc;
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
+        if self.lifecycle_on && !self.is_running(instance) {
+            return self.refuse_dead(attempt, instance, measured);
+        }
         let st = &mut self.instances[instance.idx()];
         if let Some((probability, status, fault)) = st.effect.error {
             // Injected failure (Istio's fault.abort): answered at once, no worker taken.
@@ -195,11 +198,15 @@ impl Sim<'_, '_> {
         }
         let zone = self.sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
+        if self.lifecycle_on {
+            self.check_drained(j.instance);
+        }
     }
 
     pub(super) fn on_compute_done(&mut self, job: Key) {
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a computing job is live");
+        // A stale key: the instance crashed and its jobs were lost.
+        let Some(j) = self.jobs.get_mut(job) else { return };
         let instance = j.instance;
         if sc.endpoints[j.endpoint.idx()].calls.is_empty() {
             return self.finish_job(job);
@@ -269,7 +276,8 @@ impl Sim<'_, '_> {
     /// successful answer.
     pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome, work: u64) {
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job with calls in flight is live");
+        // A stale key: the instance crashed while the call was out.
+        let Some(j) = self.jobs.get_mut(job) else { return };
         j.work += work;
         let ep = &sc.endpoints[j.endpoint.idx()];
         if !outcome.is_ok() && ep.calls[index as usize].required {
@@ -335,6 +343,9 @@ impl Sim<'_, '_> {
         }
         let zone = sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
+        if self.lifecycle_on {
+            self.check_drained(j.instance);
+        }
     }
 
     pub(super) fn release_worker(&mut self, instance: InstanceId) {

@@ -90,6 +90,23 @@ impl Row {
 }
 
 impl Sim<'_, '_> {
+    /// A service's instances running, listed by the registry, and seen by the callers'
+    /// views on average, at the window's end.
+    fn discovery_cells(&self, row: &mut Row, service: &str) {
+        let sc = self.sc;
+        let Some(sid) = sc.services.iter().position(|s| s.name == service) else { return };
+        let svc = &sc.services[sid];
+        row.set("instances_up", svc.instances.iter().filter(|&&i| self.is_running(i)).count());
+        if let Some(reg) = &self.registry {
+            row.set("registry_listed", reg.view(sid).map_or(0, |v| v.instances.len()));
+        }
+        let views: Vec<u32> = self.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
+        if !views.is_empty() {
+            let mean = f64::from(views.iter().sum::<u32>()) / views.len() as f64;
+            row.set("view_mean", format!("{mean:.3}"));
+        }
+    }
+
     /// The rows of the window from `start` to `end`: the total, routes, services (every
     /// attempt as the proxies see it), policy points (calls after the policy stack) and
     /// instances.
@@ -110,6 +127,9 @@ impl Sim<'_, '_> {
                 .set("latency_p90_ms", format!("{:.3}", l.quantile_ms(0.9)))
                 .set("latency_p99_ms", format!("{:.3}", l.quantile_ms(0.99)))
                 .set("latency_max_ms", format!("{:.3}", l.max_ms()));
+            if scope == "service" && self.lifecycle_on {
+                self.discovery_cells(&mut row, name);
+            }
             if scope == "total" {
                 row.set("work_s", format!("{:.6}", self.window_work_ns as f64 / 1e9))
                     .set("goodput_work_s", format!("{:.6}", self.window_goodput_ns as f64 / 1e9));

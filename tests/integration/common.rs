@@ -34,7 +34,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>) {
 pub fn run_all(sc: &Scenario, opts: &RunOptions) -> (RunResult, Value, Vec<u8>, Vec<u8>) {
     let mut ts = Vec::new();
     let mut tr = Vec::new();
-    let hooks = Hooks { timeseries: Some(&mut ts), transitions: Some(&mut tr), progress: None };
+    let hooks = Hooks { timeseries: Some(&mut ts), transitions: Some(&mut tr), ..Hooks::default() };
     let r = meshsim::run(sc, opts, hooks).expect("run writes to memory");
     let summary = meshsim::report::summary(sc, &r);
     (r, summary, ts, tr)

@@ -1,0 +1,414 @@
+//! Instances coming and going, and how callers find out: crashes, graceful stops, starts
+//! and scaling; the service registry (self-registration with heartbeats and a TTL, or a
+//! third-party registrar); and the cached views proxies balance over, refreshed
+//! periodically (client-side) or kept once per service (server-side). Every lifecycle
+//! event is a row of `events.csv`.
+//!
+//! With `discovery.mode: "ideal"` (the default) proxies know at once which instances
+//! run. None of this costs anything in a scenario without lifecycle actions, crash or
+//! stop faults, stopped instances or a registry (`lifecycle_on` is false).
+
+use super::*;
+use crate::discovery::Refresh;
+use crate::discovery::registry::RegistryError;
+
+/// Where an instance is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Life {
+    Running,
+    /// Started, not yet serving (its start-up time).
+    Starting,
+    /// Stopping gracefully: deregistered, refusing new requests, finishing the others.
+    Draining,
+    /// Crashed: refusing connections (`hang: false`) or silent (`hang: true`).
+    Down {
+        hang: bool,
+    },
+    Stopped,
+}
+
+/// A cached view of one service's instances: a proxy's own (client-side discovery) or a
+/// server-side load balancer's, shared by every caller.
+pub(super) struct View {
+    pub(super) cache: crate::discovery::ClientView,
+    /// By host index within the service.
+    pub(super) visible: Vec<bool>,
+    pub(super) count: u32,
+}
+
+impl View {
+    pub(super) fn new(service: ServiceId, hosts: usize) -> View {
+        View { cache: crate::discovery::ClientView::new(service.idx()), visible: vec![false; hosts], count: 0 }
+    }
+}
+
+/// A crash and how long each part of the mesh took to notice it.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub instance: InstanceId,
+    pub crashed_at: SimTime,
+    /// When the registry stopped listing the instance (expiry or deregistration).
+    pub registry_at: Option<SimTime>,
+    /// Views that listed the instance at the crash, and the delays after which each
+    /// stopped listing it (views that never did are not in `delays`).
+    pub views: u32,
+    pub delays: Vec<SimDuration>,
+    /// Whether the instance restarted before every view noticed.
+    pub restarted_at: Option<SimTime>,
+}
+
+pub const EVENTS_HEADER: [&str; 5] = ["time_s", "instance", "service", "event", "detail"];
+
+impl Sim<'_, '_> {
+    /// Sets up the registry, registers the running instances and fetches the first views.
+    pub(super) fn start_lifecycle(&mut self) {
+        let sc = self.sc;
+        for (i, a) in sc.lifecycle.iter().enumerate() {
+            self.events.push(a.at, Event::Lifecycle(i as u32));
+        }
+        if self.registry.is_some() {
+            for (i, inst) in sc.instances.iter().enumerate() {
+                if inst.initially_running {
+                    self.register(InstanceId(i as u32));
+                }
+            }
+            self.arm_registry();
+        }
+        for v in 0..self.views.len() {
+            self.refresh_view(v as u32);
+        }
+    }
+
+    pub(super) fn on_lifecycle(&mut self, index: u32) {
+        match self.sc.lifecycle[index as usize].action {
+            Lifecycle::Crash { instance, hang } => self.crash(instance, hang),
+            Lifecycle::Stop { instance } => self.stop(instance),
+            Lifecycle::Start { instance } => self.start(instance),
+            Lifecycle::Scale { service, replicas } => self.scale(service, replicas),
+        }
+    }
+
+    /// A lifecycle event: a row of `events.csv`.
+    pub(super) fn log_event(&mut self, inst: InstanceId, event: &str, detail: &str) {
+        let Some(w) = self.events_csv.as_mut() else { return };
+        let sc = self.sc;
+        let i = &sc.instances[inst.idx()];
+        let row = [
+            format!("{:.6}", self.now.as_secs_f64()),
+            i.name.clone(),
+            sc.services[i.service.idx()].name.clone(),
+            event.to_string(),
+            detail.to_string(),
+        ];
+        if let Err(e) = w.write_record(&row) {
+            self.deferred_error.get_or_insert(e);
+        }
+    }
+
+    /// The process dies. Its jobs are lost: their callers get a reset (or, if the host
+    /// hangs, nothing until their timeouts). It stops heartbeating.
+    pub(super) fn crash(&mut self, inst: InstanceId, hang: bool) {
+        let st = &mut self.instances[inst.idx()];
+        if matches!(st.life, Life::Down { .. } | Life::Stopped) {
+            return;
+        }
+        st.life = Life::Down { hang };
+        st.epoch += 1;
+        let lost = self.jobs.keys_where(|j| j.instance == inst);
+        let zone = self.sc.instances[inst.idx()].zone;
+        let st = &mut self.instances[inst.idx()];
+        st.queue.clear();
+        st.stats.touch(self.now);
+        for &job in &lost {
+            let j = self.jobs.remove(job).expect("a job just listed is live");
+            let st = &mut self.instances[inst.idx()];
+            st.stats.in_system -= 1;
+            let sojourn = u128::from(self.now.since(j.arrived).as_nanos());
+            for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, j.measured)] {
+                if on {
+                    t.lost_in_crash += 1;
+                    t.errors += 1;
+                    t.sojourn_sum_ns += sojourn;
+                }
+            }
+            if hang {
+                let to = self.attempts.get(j.attempt).expect("a job's attempt is live").caller_zone;
+                self.lose(j.attempt, zone, to);
+            } else {
+                self.respond(j.attempt, Outcome::Dropped, zone);
+            }
+        }
+        let st = &mut self.instances[inst.idx()];
+        st.stats.busy = 0;
+        st.stats.queued = 0;
+        let (service, host) = (self.sc.instances[inst.idx()].service.idx(), self.host_of(inst));
+        let views = self.views.iter().filter(|v| v.cache.service() == service && v.visible[host]).count() as u32;
+        self.detections.push(Detection {
+            instance: inst,
+            crashed_at: self.now,
+            registry_at: None,
+            views,
+            delays: Vec::new(),
+            restarted_at: None,
+        });
+        self.log_event(inst, "crashed", if hang { "hang" } else { "reset" });
+        // A registrar (Kubernetes) sees the process exit at once; a hung one it does not.
+        if !hang && self.sc.discovery.registry.as_ref().is_some_and(|r| r.heartbeat_interval.is_none()) {
+            self.deregister(inst);
+        }
+    }
+
+    /// Graceful stop: out of the registry at once, new requests refused, the others
+    /// finished; then stopped.
+    pub(super) fn stop(&mut self, inst: InstanceId) {
+        let st = &mut self.instances[inst.idx()];
+        if !matches!(st.life, Life::Running | Life::Starting) {
+            return;
+        }
+        st.life = Life::Draining;
+        st.epoch += 1;
+        self.log_event(inst, "stopping", "");
+        if self.registry.is_some() {
+            self.deregister(inst);
+        }
+        self.check_drained(inst);
+    }
+
+    /// A draining instance with nothing left stops.
+    #[inline]
+    pub(super) fn check_drained(&mut self, inst: InstanceId) {
+        let st = &mut self.instances[inst.idx()];
+        if st.life == Life::Draining && st.stats.in_system == 0 {
+            st.life = Life::Stopped;
+            self.log_event(inst, "stopped", "");
+        }
+    }
+
+    /// Starts a stopped or crashed instance; it serves after its start-up time.
+    pub(super) fn start(&mut self, inst: InstanceId) {
+        let st = &mut self.instances[inst.idx()];
+        let was = st.life;
+        if !matches!(was, Life::Down { .. } | Life::Stopped) {
+            return;
+        }
+        st.life = Life::Starting;
+        st.epoch += 1;
+        let epoch = st.epoch;
+        if matches!(was, Life::Down { .. }) {
+            for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
+                d.restarted_at = Some(self.now);
+            }
+        }
+        self.log_event(inst, if matches!(was, Life::Down { .. }) { "restarted" } else { "started" }, "");
+        let t = self.sc.services[self.sc.instances[inst.idx()].service.idx()].startup_time;
+        self.events.push(self.now + t, Event::StartupDone(inst.0, epoch));
+    }
+
+    pub(super) fn on_startup_done(&mut self, inst: u32, epoch: u32) {
+        let inst = InstanceId(inst);
+        let st = &mut self.instances[inst.idx()];
+        if st.epoch != epoch || st.life != Life::Starting {
+            return;
+        }
+        st.life = Life::Running;
+        self.log_event(inst, "ready", "");
+        if self.registry.is_some() {
+            self.register(inst);
+            self.arm_registry();
+        }
+    }
+
+    /// Brings the service's running (or starting) instances to `n`.
+    pub(super) fn scale(&mut self, service: ServiceId, n: u32) {
+        let all = &self.sc.services[service.idx()].instances;
+        let up: Vec<InstanceId> = all
+            .iter()
+            .copied()
+            .filter(|i| matches!(self.instances[i.idx()].life, Life::Running | Life::Starting))
+            .collect();
+        if (up.len() as u32) < n {
+            let down: Vec<InstanceId> = all
+                .iter()
+                .copied()
+                .filter(|i| matches!(self.instances[i.idx()].life, Life::Stopped | Life::Down { .. }))
+                .take(n as usize - up.len())
+                .collect();
+            for i in down {
+                self.start(i);
+            }
+        } else {
+            for &i in up.iter().rev().take(up.len() - n as usize) {
+                self.stop(i);
+            }
+        }
+    }
+
+    /// Whether the instance accepts connections: running, or draining (it finishes what
+    /// it has but refuses new requests, so no).
+    #[inline]
+    pub(super) fn is_running(&self, inst: InstanceId) -> bool {
+        self.instances[inst.idx()].life == Life::Running
+    }
+
+    /// A request reached an instance that is not running: refused at once (connection
+    /// refused), or never answered if the host hangs.
+    pub(super) fn refuse_dead(&mut self, attempt: Key, inst: InstanceId, measured: bool) {
+        let zone = self.sc.instances[inst.idx()].zone;
+        let st = &mut self.instances[inst.idx()];
+        st.stats.window.to_dead += 1;
+        if measured {
+            st.stats.totals.to_dead += 1;
+        }
+        if st.life == (Life::Down { hang: true }) {
+            let to = self.attempts.get(attempt).expect("an arriving attempt is live").caller_zone;
+            self.lose(attempt, zone, to);
+        } else {
+            self.respond(attempt, Outcome::Rejected, zone);
+        }
+    }
+
+    fn host_of(&self, inst: InstanceId) -> usize {
+        let svc = &self.sc.services[self.sc.instances[inst.idx()].service.idx()];
+        svc.instances.iter().position(|&i| i == inst).expect("an instance is one of its service's")
+    }
+
+    // ---- The registry.
+
+    fn register(&mut self, inst: InstanceId) {
+        let service = self.sc.instances[inst.idx()].service.idx();
+        let now = self.now;
+        let Some(reg) = self.registry.as_mut() else { return };
+        if reg.register(now, service, inst.idx()).is_err() {
+            // Unavailable: a self-registering instance tries again at its next heartbeat.
+            self.log_event(inst, "register-failed", "registry unavailable");
+        } else {
+            self.log_event(inst, "registered", "");
+        }
+        let epoch = self.instances[inst.idx()].epoch;
+        if let Some(h) = self.sc.discovery.registry.as_ref().and_then(|r| r.heartbeat_interval) {
+            // Consul lists an entry at its check's first pass: heartbeat at once.
+            self.heartbeat(inst);
+            self.events.push(now + h, Event::Heartbeat(inst.0, epoch));
+        }
+    }
+
+    fn deregister(&mut self, inst: InstanceId) {
+        let now = self.now;
+        let Some(reg) = self.registry.as_mut() else { return };
+        match reg.deregister(now, inst.idx()) {
+            Ok(()) => {
+                self.note_registry_gone(inst);
+                self.log_event(inst, "deregistered", "");
+            }
+            Err(RegistryError::Unavailable) => self.log_event(inst, "deregister-failed", "registry unavailable"),
+            Err(RegistryError::NotRegistered(_)) => {}
+        }
+    }
+
+    /// One heartbeat crosses the link to the registry (or is lost on it).
+    fn heartbeat(&mut self, inst: InstanceId) {
+        let Some(zone) = self.sc.discovery.registry.as_ref().map(|r| r.zone) else { return };
+        if self.transit(self.sc.instances[inst.idx()].zone, zone).is_none() {
+            return;
+        }
+        let now = self.now;
+        let reg = self.registry.as_mut().expect("heartbeats go to a registry");
+        if let Err(RegistryError::NotRegistered(_)) = reg.heartbeat(now, inst.idx()) {
+            // Evicted (Eureka answers 404): register again.
+            let service = self.sc.instances[inst.idx()].service.idx();
+            if reg.register(now, service, inst.idx()).is_ok() {
+                let _ = reg.heartbeat(now, inst.idx());
+                self.log_event(inst, "registered", "after eviction");
+            }
+        }
+    }
+
+    pub(super) fn on_heartbeat(&mut self, inst: u32, epoch: u32) {
+        let inst = InstanceId(inst);
+        let st = &self.instances[inst.idx()];
+        if st.epoch != epoch || st.life != Life::Running {
+            return;
+        }
+        self.heartbeat(inst);
+        let h = self.sc.discovery.registry.as_ref().and_then(|r| r.heartbeat_interval).expect("a heartbeat interval");
+        self.events.push(self.now + h, Event::Heartbeat(inst.0, epoch));
+        self.arm_registry();
+    }
+
+    /// Schedules the registry's next expiry check, if earlier than the one scheduled.
+    fn arm_registry(&mut self) {
+        let Some(at) = self.registry.as_ref().and_then(|r| r.next_expiry()) else { return };
+        if at < self.registry_wake || self.registry_wake < self.now {
+            self.registry_wake = at;
+            self.events.push(at.max(self.now), Event::RegistryExpire);
+        }
+    }
+
+    pub(super) fn on_registry_expire(&mut self) {
+        if self.registry_wake == self.now {
+            self.registry_wake = SimTime::MAX;
+        }
+        let now = self.now;
+        let expired = self.registry.as_mut().map(|r| r.expire_due(now)).unwrap_or_default();
+        for e in expired {
+            let inst = InstanceId(e.instance as u32);
+            self.note_registry_gone(inst);
+            self.log_event(inst, "expired", "no heartbeat within the ttl");
+        }
+        // Expiry checks go on while there is work; a run with nothing in flight stops them.
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.arm_registry();
+        }
+    }
+
+    fn note_registry_gone(&mut self, inst: InstanceId) {
+        let now = self.now;
+        for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.registry_at.is_none()) {
+            d.registry_at = Some(now);
+        }
+    }
+
+    // ---- Views.
+
+    /// Fetches a view from the registry (unchanged if the registry is unavailable) and
+    /// schedules the next fetch.
+    pub(super) fn refresh_view(&mut self, v: u32) {
+        let now = self.now;
+        let reg = self.registry.as_ref().expect("views come from a registry");
+        let view = &mut self.views[v as usize];
+        if let Refresh::Updated { .. } = view.cache.refresh(now, reg) {
+            let svc = &self.sc.services[view.cache.service()];
+            let before = std::mem::replace(&mut view.visible, vec![false; svc.instances.len()]);
+            for &i in view.cache.instances() {
+                let host = svc.instances.iter().position(|x| x.idx() == i).expect("a listed instance is the service's");
+                view.visible[host] = true;
+            }
+            view.count = view.visible.iter().filter(|&&b| b).count() as u32;
+            for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
+                if was && !is {
+                    let inst = svc.instances[host];
+                    for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
+                        d.delays.push(now.since(d.crashed_at));
+                    }
+                }
+            }
+        }
+        let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.events.push(next, Event::Refresh(v));
+        }
+    }
+
+    /// Whether proxy `p` would send to `host` of its destination: in its view, or, with
+    /// ideal discovery, running.
+    #[inline]
+    pub(super) fn host_visible(&self, p: usize, host: usize) -> bool {
+        match self.proxy_view[p] {
+            u32::MAX => {
+                let dest = self.proxy_site[p].1;
+                self.is_running(self.sc.services[dest.idx()].instances[host])
+            }
+            v => self.views[v as usize].visible[host],
+        }
+    }
+}
