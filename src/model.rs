@@ -50,6 +50,15 @@ pub struct Discovery {
     /// Cached views are refreshed every `refresh_interval` plus a uniform jitter.
     pub refresh: crate::discovery::RefreshConfig,
     pub registry: Option<RegistryModel>,
+    /// Active health checking, by every proxy of its destination's hosts (Envoy) or by the
+    /// registry of every registered instance (Consul's HTTP checks).
+    pub health_check: Option<(CheckBy, crate::discovery::health::HealthCheckConfig)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckBy {
+    Proxy,
+    Registry,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

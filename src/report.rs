@@ -131,6 +131,13 @@ fn discovery_json(sc: &Scenario, r: &RunResult) -> Value {
                 "view_detect_s_mean": mean.map_or(Value::Null, |m| json!(round(m, 6))),
                 "view_detect_s_max": max.map_or(Value::Null, |m| json!(round(m, 6))),
                 "restarted_after_s": secs(d.restarted_at).unwrap_or(Value::Null),
+                "health_checks_detected": d.check_delays.len(),
+                "health_check_detect_s_max": d
+                    .check_delays
+                    .iter()
+                    .map(|x| x.as_secs_f64())
+                    .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+                    .map_or(Value::Null, |m| json!(round(m, 6))),
             })
         })
         .collect();

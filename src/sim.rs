@@ -209,6 +209,17 @@ enum Event {
     RegistryExpire,
     /// A cached view fetches the registry's list again.
     Refresh(u32),
+    /// A health checker has checks due.
+    HealthCheck(u32),
+    /// A check of (checker, host) ended: pass, network failure or timeout.
+    CheckResult(u32, u32, CheckOutcome),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum CheckOutcome {
+    Pass,
+    Refused,
+    Timeout,
 }
 
 struct Request {
@@ -446,6 +457,10 @@ struct Sim<'s, 'h> {
     view_rng: Stream,
     detections: Vec<Detection>,
     events_csv: Option<csv::Writer<&'h mut dyn Write>>,
+    /// Active health checkers, and each proxy's (`u32::MAX`: none).
+    checkers: Vec<lifecycle::Checker>,
+    proxy_checker: Vec<u32>,
+    check_rng: Stream,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -829,7 +844,40 @@ impl<'s, 'h> Sim<'s, 'h> {
                 }
             }
         }
+        let mut checkers = Vec::new();
+        let mut proxy_checker = vec![u32::MAX; proxy_site.len()];
+        let mut check_rng = seed.stream("discovery/health-checks");
+        if let Some((by, config)) = &sc.discovery.health_check {
+            match by {
+                CheckBy::Proxy => {
+                    for (p, &(site, dest)) in proxy_site.iter().enumerate() {
+                        let zone = if site as usize == GATEWAY_SITE {
+                            sc.gateway.zone
+                        } else {
+                            sc.instances[site as usize - 1].zone
+                        };
+                        proxy_checker[p] = checkers.len() as u32;
+                        checkers.push(lifecycle::Checker::new(
+                            config,
+                            lifecycle::CheckOwner::Proxy(p as u32),
+                            dest,
+                            zone,
+                            sc,
+                            &mut check_rng,
+                        ));
+                    }
+                }
+                CheckBy::Registry => {
+                    let zone = sc.discovery.registry.as_ref().map_or(sc.gateway.zone, |r| r.zone);
+                    for d in 0..nsvc {
+                        let (owner, dest) = (lifecycle::CheckOwner::Registry, ServiceId(d as u32));
+                        checkers.push(lifecycle::Checker::new(config, owner, dest, zone, sc, &mut check_rng));
+                    }
+                }
+            }
+        }
         let lifecycle_on = !sc.lifecycle.is_empty()
+            || !checkers.is_empty()
             || registry.is_some()
             || sc.instances.iter().any(|i| !i.initially_running)
             || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop));
@@ -869,6 +917,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             view_rng: seed.stream("discovery/refresh"),
             detections: Vec::new(),
             events_csv,
+            checkers,
+            proxy_checker,
+            check_rng,
             proxy_site,
             last_ok,
             caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),

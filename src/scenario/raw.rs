@@ -187,6 +187,26 @@ pub struct DiscoverySpec {
     pub refresh_interval: Option<Dur>,
     pub refresh_jitter: Option<Dur>,
     pub registry: Option<RegistrySpec>,
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckBySpec {
+    Proxy,
+    Registry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    pub by: CheckBySpec,
+    pub interval: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub unhealthy_threshold: Option<u32>,
+    pub healthy_threshold: Option<u32>,
+    pub interval_jitter: Option<Dur>,
+    pub unhealthy_interval: Option<Dur>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

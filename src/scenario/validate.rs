@@ -494,6 +494,7 @@ fn validate_discovery(
             mode: DiscoveryMode::Ideal,
             refresh: RefreshConfig { interval: SimDuration::from_secs(30), jitter: SimDuration::ZERO },
             registry: None,
+            health_check: None,
         };
     };
     let mode = match d.mode {
@@ -573,7 +574,40 @@ fn validate_discovery(
         }
         Some(RegistryModel { config, heartbeat_interval: heartbeat, zone })
     });
-    Discovery { mode, refresh, registry }
+    let mut registry = registry;
+    let health_check = d.health_check.as_ref().and_then(|h| {
+        use crate::discovery::health::HealthCheckConfig;
+        let hp = format!("{p}.healthCheck");
+        let by = match h.by {
+            raw::CheckBySpec::Proxy => CheckBy::Proxy,
+            raw::CheckBySpec::Registry => CheckBy::Registry,
+        };
+        if by == CheckBy::Registry {
+            match registry.as_mut() {
+                Some(r) => r.config.active_checks = true,
+                None => {
+                    cx.err(format!("{hp}.by"), "\"proxy\": checks by the registry need a registry");
+                    return None;
+                }
+            }
+        }
+        let mut config = HealthCheckConfig::new(
+            h.interval.map_or(SimDuration::from_secs(5), |x| x.0),
+            h.timeout.map_or(SimDuration::from_secs(1), |x| x.0),
+            h.unhealthy_threshold.unwrap_or(3),
+            h.healthy_threshold.unwrap_or(2),
+        );
+        if let Some(j) = h.interval_jitter {
+            config.interval_jitter = j.0;
+        }
+        config.unhealthy_interval = h.unhealthy_interval.map(|x| x.0);
+        if let Err(e) = config.validate() {
+            cx.err(hp, e);
+            return None;
+        }
+        Some((by, config))
+    });
+    Discovery { mode, refresh, registry, health_check }
 }
 
 fn validate_lifecycle(

@@ -8,8 +8,10 @@
 //! run. None of this costs anything in a scenario without lifecycle actions, crash or
 //! stop faults, stopped instances or a registry (`lifecycle_on` is false).
 
+use super::CheckOutcome;
 use super::*;
 use crate::discovery::Refresh;
+use crate::discovery::health::{CheckResult, CheckTicket, HealthCheckConfig, HealthChecker};
 use crate::discovery::registry::RegistryError;
 
 /// Where an instance is in its life.
@@ -42,6 +44,47 @@ impl View {
     }
 }
 
+/// Who runs a health checker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CheckOwner {
+    /// A proxy, checking its destination's hosts (Envoy's active health checking).
+    Proxy(u32),
+    /// The registry, checking a service's instances (Consul's HTTP checks).
+    Registry,
+}
+
+/// An active health checker over one service's hosts, with its checks in flight.
+pub(super) struct Checker {
+    hc: HealthChecker,
+    owner: CheckOwner,
+    service: ServiceId,
+    /// Where the checks come from.
+    zone: ZoneId,
+    pending: Vec<Option<CheckTicket>>,
+    wake: SimTime,
+}
+
+impl Checker {
+    pub(super) fn new(
+        config: &HealthCheckConfig,
+        owner: CheckOwner,
+        service: ServiceId,
+        zone: ZoneId,
+        sc: &Scenario,
+        rng: &mut Stream,
+    ) -> Checker {
+        // Hosts present at time 0 count as already checked healthy (the mesh was running
+        // before the run began); Envoy starts a host it has just learnt of unhealthy.
+        let hosts = sc.services[service.idx()].instances.len();
+        let mut hc = HealthChecker::new(config, 0, SimTime::ZERO, rng);
+        for _ in 0..hosts {
+            hc.add_host(SimTime::ZERO, true, rng);
+        }
+        hc.on_traffic();
+        Checker { hc, owner, service, zone, pending: vec![None; hosts], wake: SimTime::MAX }
+    }
+}
+
 /// A crash and how long each part of the mesh took to notice it.
 #[derive(Clone, Debug)]
 pub struct Detection {
@@ -55,6 +98,8 @@ pub struct Detection {
     pub delays: Vec<SimDuration>,
     /// Whether the instance restarted before every view noticed.
     pub restarted_at: Option<SimTime>,
+    /// Delays after which each proxy's health checks marked it unhealthy.
+    pub check_delays: Vec<SimDuration>,
 }
 
 pub const EVENTS_HEADER: [&str; 5] = ["time_s", "instance", "service", "event", "detail"];
@@ -76,6 +121,9 @@ impl Sim<'_, '_> {
         }
         for v in 0..self.views.len() {
             self.refresh_view(v as u32);
+        }
+        for c in 0..self.checkers.len() {
+            self.arm_checker(c as u32);
         }
     }
 
@@ -150,6 +198,7 @@ impl Sim<'_, '_> {
             views,
             delays: Vec::new(),
             restarted_at: None,
+            check_delays: Vec::new(),
         });
         self.log_event(inst, "crashed", if hang { "hang" } else { "reset" });
         // A registrar (Kubernetes) sees the process exit at once; a hung one it does not.
@@ -255,9 +304,11 @@ impl Sim<'_, '_> {
     pub(super) fn refuse_dead(&mut self, attempt: Key, inst: InstanceId, measured: bool) {
         let zone = self.sc.instances[inst.idx()].zone;
         let st = &mut self.instances[inst.idx()];
-        st.stats.window.to_dead += 1;
-        if measured {
-            st.stats.totals.to_dead += 1;
+        for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
+            if on {
+                t.to_dead += 1;
+                t.rejected += 1;
+            }
         }
         if st.life == (Life::Down { hang: true }) {
             let to = self.attempts.get(attempt).expect("an arriving attempt is live").caller_zone;
@@ -399,16 +450,109 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// Whether proxy `p` would send to `host` of its destination: in its view, or, with
-    /// ideal discovery, running.
+    /// Whether proxy `p` would send to `host` of its destination: in its view (or, with
+    /// ideal discovery, running), and passing the proxy's health checks if it has them.
     #[inline]
     pub(super) fn host_visible(&self, p: usize, host: usize) -> bool {
+        if let Some(c) = self.checkers.get(self.proxy_checker[p] as usize) {
+            if !c.hc.is_healthy(host) {
+                return false;
+            }
+        }
         match self.proxy_view[p] {
             u32::MAX => {
                 let dest = self.proxy_site[p].1;
                 self.is_running(self.sc.services[dest.idx()].instances[host])
             }
             v => self.views[v as usize].visible[host],
+        }
+    }
+}
+
+impl Sim<'_, '_> {
+    // ---- Active health checks.
+
+    /// Schedules checker `c`'s next due check, if earlier than the one scheduled.
+    fn arm_checker(&mut self, c: u32) {
+        let ch = &mut self.checkers[c as usize];
+        let Some((at, _)) = ch.hc.next_due() else { return };
+        if at < ch.wake || ch.wake < self.now {
+            ch.wake = at;
+            self.events.push(at.max(self.now), Event::HealthCheck(c));
+        }
+    }
+
+    /// Sends every check that is due: each crosses the network to its host and back.
+    pub(super) fn on_health_check(&mut self, c: u32) {
+        let now = self.now;
+        if self.checkers[c as usize].wake == now {
+            self.checkers[c as usize].wake = SimTime::MAX;
+        }
+        while let Some((at, host)) = self.checkers[c as usize].hc.next_due() {
+            if at > now {
+                break;
+            }
+            let ch = &mut self.checkers[c as usize];
+            let ticket = ch.hc.start_check(now, host);
+            ch.pending[host] = Some(ticket);
+            let (from, service) = (ch.zone, ch.service);
+            let inst = self.sc.services[service.idx()].instances[host];
+            let to = self.sc.instances[inst.idx()].zone;
+            let answer = match self.instances[inst.idx()].life {
+                Life::Down { hang: true } => None,
+                Life::Running => Some(CheckOutcome::Pass),
+                _ => Some(CheckOutcome::Refused),
+            };
+            let there = self.transit(from, to);
+            let back = self.transit(to, from);
+            let (at, outcome) = match (answer, there, back) {
+                (Some(o), Some((d1, _)), Some((d2, _))) if now + d1 + d2 < ticket.timeout_at => (now + d1 + d2, o),
+                _ => (ticket.timeout_at, CheckOutcome::Timeout),
+            };
+            self.events.push(at, Event::CheckResult(c, host as u32, outcome));
+        }
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.arm_checker(c);
+        }
+    }
+
+    pub(super) fn on_check_result(&mut self, c: u32, host: u32, outcome: CheckOutcome) {
+        let now = self.now;
+        let ch = &mut self.checkers[c as usize];
+        let Some(ticket) = ch.pending[host as usize].take() else { return };
+        let result = match outcome {
+            CheckOutcome::Pass => CheckResult::Pass,
+            CheckOutcome::Refused => CheckResult::NetworkFailure,
+            CheckOutcome::Timeout => CheckResult::Timeout,
+        };
+        let change = ch.hc.on_result(now, ticket, result, &mut self.check_rng);
+        let (owner, service) = (ch.owner, ch.service);
+        if let Some(change) = change {
+            let inst = self.sc.services[service.idx()].instances[change.host];
+            let event = if change.healthy { "healthy" } else { "unhealthy" };
+            match owner {
+                CheckOwner::Proxy(p) => {
+                    let site = self.proxy_site[p as usize].0 as usize;
+                    let by = if site == GATEWAY_SITE { "gateway" } else { self.sc.instances[site - 1].name.as_str() };
+                    self.log_event(inst, event, &format!("health checks by {by}"));
+                    if !change.healthy {
+                        for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
+                            d.check_delays.push(now.since(d.crashed_at));
+                        }
+                    }
+                }
+                CheckOwner::Registry => {
+                    self.log_event(inst, event, "health checks by the registry");
+                    if let Some(reg) = self.registry.as_mut() {
+                        if reg.set_health(now, inst.idx(), change.healthy).is_ok() && !change.healthy {
+                            self.note_registry_gone(inst);
+                        }
+                    }
+                }
+            }
+        }
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.arm_checker(c);
         }
     }
 }
