@@ -345,6 +345,8 @@ struct Attempt {
     has_timeout: bool,
     /// The request or the response was lost on a link.
     lost: bool,
+    /// Lost to a hung host: the caller sees a timeout, not a loss.
+    hung: bool,
     /// A latency fault already held this request back once.
     delayed: bool,
     /// The callee's rate limiter already let this request in (after a wait).

@@ -222,6 +222,7 @@ impl Sim<'_, '_> {
             client,
             has_timeout: per_try.is_some(),
             lost: false,
+            hung: false,
             delayed: false,
             limited: false,
             abandoned: false,
@@ -328,7 +329,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_attempt_timeout(&mut self, attempt: Key) {
         if let Some(a) = self.abandon_attempt(attempt) {
-            let outcome = if a.lost { Outcome::Dropped } else { Outcome::Timeout };
+            let outcome = if a.lost && !a.hung { Outcome::Dropped } else { Outcome::Timeout };
             self.attempt_done(attempt, a, outcome);
         }
     }
@@ -496,8 +497,9 @@ impl Sim<'_, '_> {
         let inflight = c.inflight;
         for &attempt in inflight.keys() {
             if let Some(a) = self.abandon_attempt(attempt) {
-                let ended = if a.lost { Outcome::Dropped } else { Outcome::Timeout };
-                if a.lost {
+                let dropped = a.lost && !a.hung;
+                let ended = if dropped { Outcome::Dropped } else { Outcome::Timeout };
+                if dropped {
                     outcome = Outcome::Dropped;
                 }
                 self.account_attempt(&a, ended);

@@ -180,8 +180,7 @@ impl Sim<'_, '_> {
                 }
             }
             if hang {
-                let to = self.attempts.get(j.attempt).expect("a job's attempt is live").caller_zone;
-                self.lose(j.attempt, zone, to);
+                self.hang_up(j.attempt, zone);
             } else {
                 self.respond(j.attempt, Outcome::Dropped, zone);
             }
@@ -311,11 +310,19 @@ impl Sim<'_, '_> {
             }
         }
         if st.life == (Life::Down { hang: true }) {
-            let to = self.attempts.get(attempt).expect("an arriving attempt is live").caller_zone;
-            self.lose(attempt, zone, to);
+            self.hang_up(attempt, zone);
         } else {
             self.respond(attempt, Outcome::Rejected, zone);
         }
+    }
+
+    /// A hung host never answers `attempt`: the caller learns at its timeout, which it
+    /// sees as a timeout. (Without any timeout it learns as of a lost message.)
+    fn hang_up(&mut self, attempt: Key, from: ZoneId) {
+        let a = self.attempts.get_mut(attempt).expect("an attempt at a hung host is live");
+        a.hung = true;
+        let to = a.caller_zone;
+        self.lose(attempt, from, to);
     }
 
     fn host_of(&self, inst: InstanceId) -> usize {

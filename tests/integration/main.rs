@@ -6,6 +6,7 @@ mod bundled_stories;
 mod call_semantics;
 mod common;
 mod determinism;
+mod discovery_lifecycle;
 mod faults;
 mod load_balancers;
 mod outlier_detection;

@@ -1,0 +1,203 @@
+//! Instance lifecycle and discovery: how long each mechanism takes to notice a crash
+//! (TTL, refresh, health checks), that nothing is routed to an instance every view has
+//! dropped, that a graceful stop loses nothing, that a crash loses exactly the work on
+//! the instance, and scaling. On `instance-crash.json` and edits of it.
+
+use crate::common::{f, load, load_edited};
+use meshsim::{Hooks, RunOptions};
+use serde_json::{Value, json};
+
+/// Runs a scenario, returning summary.json, timeseries.csv and events.csv.
+fn run(sc: &meshsim::Scenario) -> (Value, Vec<u8>, String) {
+    let (mut ts, mut ev) = (Vec::new(), Vec::new());
+    let hooks = Hooks { timeseries: Some(&mut ts), events: Some(&mut ev), ..Hooks::default() };
+    let r = meshsim::run(sc, &RunOptions::default(), hooks).expect("runs");
+    (meshsim::report::summary(sc, &r), ts, String::from_utf8(ev).unwrap())
+}
+
+/// (window start, column) of one scope/name.
+fn series(ts: &[u8], scope: &str, name: &str, col: &str) -> Vec<(f64, String)> {
+    let mut r = csv::Reader::from_reader(ts);
+    let i = r.headers().unwrap().iter().position(|h| h == col).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .filter(|x| &x[2] == scope && &x[3] == name)
+        .map(|x| (x[0].parse().unwrap(), x[i].to_string()))
+        .collect()
+}
+
+fn detection(s: &Value) -> &Value {
+    &s["discovery"]["detections"][0]
+}
+
+/// The crash scenario without refresh jitter, so each mechanism's bound is exact.
+fn exact(edit: impl FnOnce(&mut Value)) -> meshsim::Scenario {
+    load_edited("instance-crash", |v| {
+        v["discovery"]["refreshJitter"] = json!("0s");
+        // Crash between heartbeats: at 25 s, 5 s after the last one (at 20 s).
+        v["faults"][0]["start"] = json!("25s");
+        edit(v);
+    })
+}
+
+#[test]
+fn the_registry_notices_at_the_ttl_and_the_views_at_their_next_refresh() {
+    let (s, _, events) = run(&exact(|_| {}));
+    let d = detection(&s);
+    // Last heartbeat at 20 s, ttl 30 s: expired at 50 s, 25 s after the crash.
+    assert_eq!(f(d, "registry_detect_s"), 25.0);
+    assert!(events.contains("50.000000,catalog-1,catalog,expired"), "{events}");
+    // Views refresh every 30 s from 0: the first refresh after the expiry is at 60 s.
+    assert_eq!(f(d, "views_listing_it"), 2.0);
+    assert_eq!(f(d, "views_detected"), 2.0);
+    assert!((f(d, "view_detect_s_max") - 35.0).abs() < 1e-3, "{d}");
+    // A shorter ttl and refresh interval shorten both in step.
+    let (s, _, _) = run(&exact(|v| {
+        v["discovery"]["registry"]["ttl"] = json!("12s");
+        v["discovery"]["refreshInterval"] = json!("5s");
+    }));
+    let d = detection(&s);
+    assert_eq!(f(d, "registry_detect_s"), 7.0, "20 s + 12 s - 25 s");
+    assert!((f(d, "view_detect_s_max") - 10.0).abs() < 1e-3, "refresh at 35 s: {d}");
+}
+
+#[test]
+fn health_checks_notice_within_interval_times_threshold() {
+    for (interval, threshold) in [(2.0, 2u32), (1.0, 3), (5.0, 1)] {
+        let (s, _, _) = run(&exact(|v| {
+            v["discovery"]["healthCheck"] = json!({ "by": "proxy", "interval": format!("{interval}s"),
+                "timeout": "500ms", "unhealthyThreshold": threshold, "healthyThreshold": 1 });
+        }));
+        let d = detection(&s);
+        assert_eq!(f(d, "health_checks_detected"), 2.0, "both front proxies");
+        let t = f(d, "health_check_detect_s_max");
+        // Checks come every interval; the failing ones count from the first after the
+        // crash, plus a round trip.
+        let bound = interval * f64::from(threshold) + 0.01;
+        assert!(t > interval * f64::from(threshold - 1) && t <= bound, "{interval} x {threshold}: {t}");
+    }
+}
+
+#[test]
+fn nothing_reaches_the_instance_once_every_view_dropped_it() {
+    let sc = exact(|_| {});
+    let (s, ts, _) = run(&sc);
+    let gone = 25.0 + f(detection(&s), "view_detect_s_max");
+    let restart = 25.0 + f(detection(&s), "restarted_after_s");
+    let rows = series(&ts, "instance", "catalog-1", "requests");
+    let mut before = 0.0;
+    for (t, n) in &rows {
+        let n: f64 = n.parse().unwrap();
+        // (A request sent just before the last view dropped it arrives a moment later.)
+        if *t >= gone.ceil() + 1.0 && *t < restart {
+            assert_eq!(n, 0.0, "catalog-1 got requests at {t} s, after every view dropped it at {gone} s");
+        }
+        if *t >= 26.0 && *t < gone.floor() {
+            before += n;
+        }
+    }
+    assert!(before > 1_000.0, "until then the stale views keep sending it requests: {before}");
+    // Every error is a request refused by the dead instance or one it lost as it crashed.
+    let dead = f(&s, "instances.catalog-1.sent_to_dead") + f(&s, "instances.catalog-1.lost_in_crash");
+    assert_eq!(dead, f(&s, "routes.browse.requests.error"));
+    // The time series shows the registry and the views catching up with the crash.
+    let up = series(&ts, "service", "catalog", "instances_up");
+    let listed = series(&ts, "service", "catalog", "registry_listed");
+    let view = series(&ts, "service", "catalog", "view_mean");
+    let at = |s: &[(f64, String)], t: f64| s.iter().find(|(x, _)| *x == t).unwrap().1.clone();
+    assert_eq!((at(&up, 30.0), at(&listed, 30.0), at(&view, 30.0)), ("2".into(), "3".into(), "3.000".into()));
+    assert_eq!((at(&up, 55.0), at(&listed, 55.0), at(&view, 55.0)), ("2".into(), "2".into(), "3.000".into()));
+    assert_eq!((at(&up, 62.0), at(&listed, 62.0), at(&view, 62.0)), ("2".into(), "2".into(), "2.000".into()));
+}
+
+#[test]
+fn a_crash_loses_exactly_the_work_in_flight_on_the_instance() {
+    // With hang, callers hear nothing and time out; with reset they learn at once.
+    for mode in ["reset", "hang"] {
+        let sc = exact(|v| {
+            v["faults"][0]["mode"] = json!(mode);
+            v["discovery"] = json!({ "mode": "ideal" });
+            v["workload"]["arrivals"]["rate"] = json!(3000);
+        });
+        let (s, _, events) = run(&sc);
+        let lost = f(&s, "instances.catalog-1.lost_in_crash");
+        assert!(lost > 0.0, "{mode}: jobs were in flight at the crash");
+        assert!(events.contains(&format!("25.000000,catalog-1,catalog,crashed,{mode}")));
+        // With ideal discovery nothing new reaches it: exactly the lost ones fail.
+        assert_eq!(f(&s, "instances.catalog-1.sent_to_dead"), 0.0);
+        let failed = f(&s, "requests.failed");
+        assert_eq!(failed, lost, "{mode}: failed requests are the lost jobs");
+        let by = if mode == "reset" { "requests.error" } else { "services.catalog.requests.timeout" };
+        assert_eq!(f(&s, by), lost, "{mode}");
+    }
+}
+
+#[test]
+fn a_graceful_stop_finishes_what_it_has_and_loses_nothing() {
+    let sc = load_edited("instance-crash", |v| {
+        v["faults"] = json!([]);
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["workload"]["arrivals"]["rate"] = json!(3000);
+        v["lifecycle"] = json!([{ "at": "20s", "action": "stop", "instance": "catalog-1" },
+                                { "at": "40s", "action": "start", "instance": "catalog-1" }]);
+    });
+    let (s, ts, events) = run(&sc);
+    assert_eq!(f(&s, "requests.failed"), 0.0, "no request lost or refused");
+    assert_eq!(f(&s, "instances.catalog-1.lost_in_crash"), 0.0);
+    let stopping = events.lines().find(|l| l.contains("catalog-1,catalog,stopping")).unwrap();
+    let stopped = events.lines().find(|l| l.contains("catalog-1,catalog,stopped")).unwrap();
+    let t = |l: &str| l.split(',').next().unwrap().parse::<f64>().unwrap();
+    assert!(t(stopped) > t(stopping) && t(stopped) < t(stopping) + 0.5, "drained in a moment: {events}");
+    // Back after its 5 s start-up time.
+    assert!(events.contains("45.000000,catalog-1,catalog,ready"), "{events}");
+    let up = series(&ts, "service", "catalog", "instances_up");
+    assert_eq!(up.iter().find(|(x, _)| *x == 30.0).unwrap().1, "2");
+    assert_eq!(up.iter().find(|(x, _)| *x == 50.0).unwrap().1, "3");
+}
+
+#[test]
+fn scaling_out_and_in_changes_who_serves() {
+    let sc = load_edited("instance-crash", |v| {
+        v["faults"] = json!([]);
+        v["services"]["catalog"]["maxReplicas"] = json!(5);
+        v["lifecycle"] = json!([{ "at": "20s", "action": "scale", "service": "catalog", "replicas": 5 },
+                                { "at": "60s", "action": "scale", "service": "catalog", "replicas": 2 }]);
+    });
+    let (s, ts, events) = run(&sc);
+    // Scaling in deregisters at once, but the views are stale for up to 35 s: requests
+    // still sent to the stopped instances are refused, and those are all that fail.
+    let refused: f64 = (2..5).map(|i| f(&s, &format!("instances.catalog-{i}.sent_to_dead"))).sum();
+    assert!(refused > 100.0);
+    assert_eq!(f(&s, "requests.failed"), refused);
+    for i in [3, 4] {
+        assert!(events.contains(&format!("20.000000,catalog-{i},catalog,started")), "{events}");
+        assert!(events.contains(&format!("25.000000,catalog-{i},catalog,registered")), "{events}");
+        assert!(f(&s, &format!("instances.catalog-{i}.completed")) > 1_000.0, "catalog-{i} took traffic");
+    }
+    for i in [2, 3, 4] {
+        assert!(events.contains(&format!("60.000000,catalog-{i},catalog,deregistered")), "{events}");
+    }
+    let up = series(&ts, "service", "catalog", "instances_up");
+    let at = |t: f64| up.iter().find(|(x, _)| *x == t).unwrap().1.clone();
+    assert_eq!((at(10.0), at(30.0), at(70.0)), ("3".into(), "5".into(), "2".into()));
+    // With ideal discovery the proxies know at once: nothing fails.
+    let ideal = load_edited("instance-crash", |v| {
+        v["faults"] = json!([]);
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["services"]["catalog"]["maxReplicas"] = json!(5);
+        v["lifecycle"] = json!([{ "at": "20s", "action": "scale", "service": "catalog", "replicas": 5 },
+                                { "at": "60s", "action": "scale", "service": "catalog", "replicas": 2 }]);
+    });
+    let (s, _, _) = run(&ideal);
+    assert_eq!(f(&s, "requests.failed"), 0.0);
+}
+
+#[test]
+fn the_protected_scenario_hides_the_crash_and_the_bare_one_does_not() {
+    let (bare, _, _) = run(&load("instance-crash"));
+    let (prot, _, _) = run(&load("instance-crash-protected"));
+    assert!(f(&bare, "requests.failed") > 5_000.0, "tens of seconds of errors");
+    assert!(f(&prot, "requests.failed") < 10.0, "{}", f(&prot, "requests.failed"));
+    assert!(f(detection(&prot), "health_check_detect_s_max") < 5.0);
+    assert!(f(detection(&bare), "view_detect_s_max") > 20.0);
+}
