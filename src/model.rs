@@ -208,6 +208,8 @@ pub struct Service {
     pub load_shedding: Option<(crate::resilience::shedder::ShedderConfig, u16)>,
     /// From a start to serving (and registering).
     pub startup_time: SimDuration,
+    /// Kubernetes probes of each instance, run by its kubelet.
+    pub probes: Option<crate::discovery::probe::ProbeSetConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

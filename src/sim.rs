@@ -213,6 +213,10 @@ enum Event {
     HealthCheck(u32),
     /// A check of (checker, host) ended: pass, network failure or timeout.
     CheckResult(u32, u32, CheckOutcome),
+    /// An instance's kubelet has probes due (instance, epoch of the kubelet's schedule).
+    Probe(u32, u32),
+    /// A probe of (instance, kind index) ended.
+    ProbeDone(u32, u8, CheckOutcome),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -404,6 +408,11 @@ struct InstanceState {
     life: Life,
     /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
     epoch: u32,
+    /// Passing its readiness probe (always, without one): only a ready instance is sent
+    /// requests (ideal discovery) or listed by a registrar.
+    ready: bool,
+    /// The kubelet's probes of this instance, if its service has any.
+    kubelet: Option<Box<lifecycle::Kubelet>>,
 }
 
 /// What the active faults do to one instance.
@@ -783,6 +792,8 @@ impl<'s, 'h> Sim<'s, 'h> {
                     shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
                     life: if i.initially_running { Life::Running } else { Life::Stopped },
                     epoch: 0,
+                    ready: true,
+                    kubelet: svc.probes.as_ref().map(|c| Box::new(lifecycle::Kubelet::new(c))),
                 }
             })
             .collect();
@@ -880,6 +891,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         }
         let lifecycle_on = !sc.lifecycle.is_empty()
             || !checkers.is_empty()
+            || sc.services.iter().any(|s| s.probes.is_some())
             || registry.is_some()
             || sc.instances.iter().any(|i| !i.initially_running)
             || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop));

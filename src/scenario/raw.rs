@@ -229,6 +229,24 @@ pub struct RegistrySpec {
     pub eviction_interval: Option<Dur>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbesSpec {
+    pub startup: Option<ProbeSpec>,
+    pub readiness: Option<ProbeSpec>,
+    pub liveness: Option<ProbeSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeSpec {
+    pub period: Option<Dur>,
+    pub timeout: Option<Dur>,
+    pub failure_threshold: Option<u32>,
+    pub success_threshold: Option<u32>,
+    pub initial_delay: Option<Dur>,
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum LifecycleKind {
@@ -423,6 +441,7 @@ pub struct ServiceSpec {
     pub load_shedding: Option<ShedderSpec>,
     pub max_replicas: Option<u32>,
     pub startup_time: Option<Dur>,
+    pub probes: Option<ProbesSpec>,
     pub endpoints: UniqueMap<EndpointSpec>,
 }
 

@@ -443,6 +443,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             rate_limit,
             load_shedding,
             startup_time: s.startup_time.map_or(SimDuration::ZERO, |d| d.0),
+            probes: s.probes.as_ref().and_then(|pr| probes(&mut cx, &format!("{sp}.probes"), pr)),
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);
@@ -608,6 +609,38 @@ fn validate_discovery(
         Some((by, config))
     });
     Discovery { mode, refresh, registry, health_check }
+}
+
+fn probes(cx: &mut Ctx, path: &str, spec: &raw::ProbesSpec) -> Option<crate::discovery::probe::ProbeSetConfig> {
+    use crate::discovery::probe::{ProbeConfig, ProbeKind, ProbeSetConfig};
+    let one = |cx: &mut Ctx, kind: ProbeKind, p: &Option<raw::ProbeSpec>| -> Option<Option<ProbeConfig>> {
+        let Some(p) = p else { return Some(None) };
+        let d = ProbeConfig::default();
+        let config = ProbeConfig {
+            period: p.period.map_or(d.period, |x| x.0),
+            timeout: p.timeout.map_or(d.timeout, |x| x.0),
+            failure_threshold: p.failure_threshold.unwrap_or(d.failure_threshold),
+            success_threshold: p.success_threshold.unwrap_or(d.success_threshold),
+            initial_delay: p.initial_delay.map_or(d.initial_delay, |x| x.0),
+        };
+        match config.validate(kind) {
+            Ok(()) => Some(Some(config)),
+            Err(e) => {
+                let field = match kind {
+                    ProbeKind::Startup => "startup",
+                    ProbeKind::Readiness => "readiness",
+                    ProbeKind::Liveness => "liveness",
+                };
+                cx.err(format!("{path}.{field}"), e);
+                None
+            }
+        }
+    };
+    Some(ProbeSetConfig {
+        startup: one(cx, ProbeKind::Startup, &spec.startup)?,
+        readiness: one(cx, ProbeKind::Readiness, &spec.readiness)?,
+        liveness: one(cx, ProbeKind::Liveness, &spec.liveness)?,
+    })
 }
 
 fn validate_lifecycle(

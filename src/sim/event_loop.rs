@@ -150,6 +150,8 @@ impl Sim<'_, '_> {
             Event::Refresh(v) => self.refresh_view(v),
             Event::HealthCheck(c) => self.on_health_check(c),
             Event::CheckResult(c, host, outcome) => self.on_check_result(c, host, outcome),
+            Event::Probe(inst, epoch) => self.on_probe(inst, epoch),
+            Event::ProbeDone(inst, kind, outcome) => self.on_probe_done(inst, kind, outcome),
         }
     }
 }

@@ -12,6 +12,21 @@ use super::CheckOutcome;
 use super::*;
 use crate::discovery::Refresh;
 use crate::discovery::health::{CheckResult, CheckTicket, HealthCheckConfig, HealthChecker};
+use crate::discovery::probe::{ProbeEvent, ProbeKind, ProbeResult, ProbeSet, ProbeSetConfig, ProbeTicket};
+
+/// An instance's kubelet: its probes, those in flight, and the scheduled wake-up.
+pub(super) struct Kubelet {
+    set: ProbeSet,
+    tickets: [Option<ProbeTicket>; 3],
+    /// Bumped whenever the schedule is redone, so older wake-ups go stale.
+    epoch: u32,
+}
+
+impl Kubelet {
+    pub(super) fn new(config: &ProbeSetConfig) -> Kubelet {
+        Kubelet { set: ProbeSet::new(config, SimTime::ZERO), tickets: [None; 3], epoch: 0 }
+    }
+}
 use crate::discovery::registry::RegistryError;
 
 /// Where an instance is in its life.
@@ -111,6 +126,13 @@ impl Sim<'_, '_> {
         for (i, a) in sc.lifecycle.iter().enumerate() {
             self.events.push(a.at, Event::Lifecycle(i as u32));
         }
+        for (i, inst) in sc.instances.iter().enumerate() {
+            if inst.initially_running {
+                // Running since before the run: started and ready (probes keep checking).
+                self.kubelet_start(InstanceId(i as u32));
+                self.instances[i].ready = true;
+            }
+        }
         if self.registry.is_some() {
             for (i, inst) in sc.instances.iter().enumerate() {
                 if inst.initially_running {
@@ -200,6 +222,10 @@ impl Sim<'_, '_> {
             check_delays: Vec::new(),
         });
         self.log_event(inst, "crashed", if hang { "hang" } else { "reset" });
+        // A hung process still runs as far as the kubelet knows: its probes time out.
+        if !hang {
+            self.kubelet_stop(inst);
+        }
         // A registrar (Kubernetes) sees the process exit at once; a hung one it does not.
         if !hang && self.sc.discovery.registry.as_ref().is_some_and(|r| r.heartbeat_interval.is_none()) {
             self.deregister(inst);
@@ -216,6 +242,7 @@ impl Sim<'_, '_> {
         st.life = Life::Draining;
         st.epoch += 1;
         self.log_event(inst, "stopping", "");
+        self.kubelet_stop(inst);
         if self.registry.is_some() {
             self.deregister(inst);
         }
@@ -248,6 +275,13 @@ impl Sim<'_, '_> {
             }
         }
         self.log_event(inst, if matches!(was, Life::Down { .. }) { "restarted" } else { "started" }, "");
+        if self.instances[inst.idx()].kubelet.is_some() {
+            // A hung container the kubelet restarts was never stopped: stop it first.
+            self.kubelet_stop(inst);
+            let st = &mut self.instances[inst.idx()];
+            st.ready = st.kubelet.as_ref().is_some_and(|k| k.set.config().readiness.is_none());
+            self.kubelet_start(inst);
+        }
         let t = self.sc.services[self.sc.instances[inst.idx()].service.idx()].startup_time;
         self.events.push(self.now + t, Event::StartupDone(inst.0, epoch));
     }
@@ -259,10 +293,144 @@ impl Sim<'_, '_> {
             return;
         }
         st.life = Life::Running;
+        let ready = st.ready;
+        self.log_event(inst, "serving", "");
+        if ready {
+            self.became_ready(inst);
+        }
+    }
+
+    /// The instance is running and ready: it registers (or its registrar does).
+    fn became_ready(&mut self, inst: InstanceId) {
         self.log_event(inst, "ready", "");
         if self.registry.is_some() {
             self.register(inst);
             self.arm_registry();
+        }
+    }
+
+    // ---- Kubernetes probes.
+
+    pub(super) fn kubelet_start(&mut self, inst: InstanceId) {
+        let now = self.now;
+        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let events = k.set.start(now);
+        self.apply_probe_events(inst, events);
+        self.arm_kubelet(inst);
+    }
+
+    fn kubelet_stop(&mut self, inst: InstanceId) {
+        let now = self.now;
+        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        if !k.set.is_running() {
+            return;
+        }
+        k.tickets = [None; 3];
+        k.epoch += 1;
+        let _ = k.set.stop(now);
+    }
+
+    fn arm_kubelet(&mut self, inst: InstanceId) {
+        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        if let Some((at, _)) = k.set.next_due() {
+            k.epoch += 1;
+            self.events.push(at.max(self.now), Event::Probe(inst.0, k.epoch));
+        }
+    }
+
+    /// Runs the probes due: the kubelet asks the container locally, so an answer is at
+    /// once, except from a hung one (at the probe's timeout).
+    pub(super) fn on_probe(&mut self, inst: u32, epoch: u32) {
+        let now = self.now;
+        let inst = InstanceId(inst);
+        let life = self.instances[inst.idx()].life;
+        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        if k.epoch != epoch {
+            return;
+        }
+        let mut done = Vec::new();
+        while let Some((at, kind)) = k.set.next_due() {
+            if at > now {
+                break;
+            }
+            let ticket = k.set.begin(now, kind);
+            k.tickets[kind.index()] = Some(ticket);
+            let (t, outcome) = match life {
+                Life::Running => (now, CheckOutcome::Pass),
+                Life::Down { hang: true } => (ticket.timeout_at, CheckOutcome::Timeout),
+                _ => (now, CheckOutcome::Refused),
+            };
+            done.push((t, kind, outcome));
+        }
+        for (t, kind, outcome) in done {
+            self.events.push(t, Event::ProbeDone(inst.0, kind.index() as u8, outcome));
+        }
+    }
+
+    pub(super) fn on_probe_done(&mut self, inst: u32, kind: u8, outcome: CheckOutcome) {
+        let now = self.now;
+        let inst = InstanceId(inst);
+        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(ticket) = k.tickets[kind as usize].take() else { return };
+        let result = match outcome {
+            CheckOutcome::Pass => ProbeResult::Success,
+            CheckOutcome::Refused => ProbeResult::Failure,
+            CheckOutcome::Timeout => ProbeResult::Timeout,
+        };
+        let events = k.set.on_result(now, ticket, result);
+        if !result_is_success(result) {
+            let kind = ProbeKind::ALL[kind as usize];
+            self.log_event(inst, "probe-failed", kind.name());
+        }
+        self.apply_probe_events(inst, events);
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.arm_kubelet(inst);
+        }
+    }
+
+    fn apply_probe_events(&mut self, inst: InstanceId, events: Vec<ProbeEvent>) {
+        for e in events {
+            match e {
+                ProbeEvent::Started => {}
+                ProbeEvent::Ready => {
+                    let st = &mut self.instances[inst.idx()];
+                    if !st.ready {
+                        st.ready = true;
+                        if st.life == Life::Running {
+                            self.became_ready(inst);
+                        }
+                    }
+                }
+                ProbeEvent::Unready => {
+                    let st = &mut self.instances[inst.idx()];
+                    if st.ready {
+                        st.ready = false;
+                        self.log_event(inst, "unready", "readiness probe");
+                        // Out of the endpoints (a registrar), not restarted.
+                        if self.sc.discovery.registry.as_ref().is_some_and(|r| r.heartbeat_interval.is_none()) {
+                            self.deregister(inst);
+                        }
+                    }
+                }
+                ProbeEvent::Restart(cause) => {
+                    let why = match cause {
+                        crate::discovery::probe::RestartCause::Startup => "startup probe",
+                        crate::discovery::probe::RestartCause::Liveness => "liveness probe",
+                    };
+                    self.log_event(inst, "killed", why);
+                    // The kubelet kills the container and starts it again.
+                    if let Some(k) = self.instances[inst.idx()].kubelet.as_mut() {
+                        k.tickets = [None; 3];
+                        k.epoch += 1;
+                    }
+                    let hang = self.instances[inst.idx()].life == (Life::Down { hang: true });
+                    if !hang {
+                        self.crash(inst, false);
+                    }
+                    self.instances[inst.idx()].life = Life::Down { hang: false };
+                    self.start(inst);
+                }
+            }
         }
     }
 
@@ -289,6 +457,14 @@ impl Sim<'_, '_> {
                 self.stop(i);
             }
         }
+    }
+
+    /// Whether ideal discovery sends to the instance: running and ready. A hung process
+    /// still runs as far as anyone can tell, until a probe or a check finds it out.
+    #[inline]
+    pub(super) fn is_routable(&self, inst: InstanceId) -> bool {
+        let st = &self.instances[inst.idx()];
+        matches!(st.life, Life::Running | Life::Down { hang: true }) && st.ready
     }
 
     /// Whether the instance accepts connections: running, or draining (it finishes what
@@ -469,7 +645,7 @@ impl Sim<'_, '_> {
         match self.proxy_view[p] {
             u32::MAX => {
                 let dest = self.proxy_site[p].1;
-                self.is_running(self.sc.services[dest.idx()].instances[host])
+                self.is_routable(self.sc.services[dest.idx()].instances[host])
             }
             v => self.views[v as usize].visible[host],
         }
@@ -562,4 +738,8 @@ impl Sim<'_, '_> {
             self.arm_checker(c);
         }
     }
+}
+
+fn result_is_success(r: ProbeResult) -> bool {
+    r == ProbeResult::Success
 }

@@ -112,24 +112,35 @@ fn nothing_reaches_the_instance_once_every_view_dropped_it() {
 
 #[test]
 fn a_crash_loses_exactly_the_work_in_flight_on_the_instance() {
-    // With hang, callers hear nothing and time out; with reset they learn at once.
-    for mode in ["reset", "hang"] {
-        let sc = exact(|v| {
-            v["faults"][0]["mode"] = json!(mode);
-            v["discovery"] = json!({ "mode": "ideal" });
-            v["workload"]["arrivals"]["rate"] = json!(3000);
-        });
-        let (s, _, events) = run(&sc);
-        let lost = f(&s, "instances.catalog-1.lost_in_crash");
-        assert!(lost > 0.0, "{mode}: jobs were in flight at the crash");
-        assert!(events.contains(&format!("25.000000,catalog-1,catalog,crashed,{mode}")));
-        // With ideal discovery nothing new reaches it: exactly the lost ones fail.
-        assert_eq!(f(&s, "instances.catalog-1.sent_to_dead"), 0.0);
-        let failed = f(&s, "requests.failed");
-        assert_eq!(failed, lost, "{mode}: failed requests are the lost jobs");
-        let by = if mode == "reset" { "requests.error" } else { "services.catalog.requests.timeout" };
-        assert_eq!(f(&s, by), lost, "{mode}");
-    }
+    // A process that dies resets its connections: its callers learn at once, and with
+    // ideal discovery nothing new is sent to it.
+    let sc = exact(|v| {
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["workload"]["arrivals"]["rate"] = json!(3000);
+    });
+    let (s, _, events) = run(&sc);
+    let lost = f(&s, "instances.catalog-1.lost_in_crash");
+    assert!(lost > 0.0, "jobs were in flight at the crash");
+    assert!(events.contains("25.000000,catalog-1,catalog,crashed,reset"));
+    assert_eq!(f(&s, "instances.catalog-1.sent_to_dead"), 0.0);
+    assert_eq!(f(&s, "requests.failed"), lost, "failed requests are the lost jobs");
+    assert_eq!(f(&s, "services.catalog.requests.dropped"), lost, "seen as resets");
+    // A hung host answers nothing: what it had and everything sent to it until it is
+    // found out (here never: no probe, no check) times out at the caller.
+    let sc = exact(|v| {
+        v["faults"][0]["mode"] = json!("hang");
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["workload"]["arrivals"]["rate"] = json!(3000);
+    });
+    let (s, _, events) = run(&sc);
+    let lost = f(&s, "instances.catalog-1.lost_in_crash");
+    assert!(lost > 0.0);
+    assert!(events.contains("25.000000,catalog-1,catalog,crashed,hang"));
+    let timeouts = f(&s, "services.catalog.requests.timeout");
+    assert_eq!(timeouts, lost + f(&s, "instances.catalog-1.sent_to_dead"));
+    // Each hung call holds a front worker for its whole 1 s timeout: front runs out of
+    // workers and fails far more requests than the hang itself.
+    assert!(f(&s, "requests.failed") > 10.0 * timeouts);
 }
 
 #[test]
@@ -200,4 +211,60 @@ fn the_protected_scenario_hides_the_crash_and_the_bare_one_does_not() {
     assert!(f(&prot, "requests.failed") < 10.0, "{}", f(&prot, "requests.failed"));
     assert!(f(detection(&prot), "health_check_detect_s_max") < 5.0);
     assert!(f(detection(&bare), "view_detect_s_max") > 20.0);
+}
+
+/// The crash scenario with ideal discovery, Kubernetes probes on catalog, and catalog-1
+/// hanging (not crashing) at 25 s for good.
+fn probed(probes: Value) -> meshsim::Scenario {
+    load_edited("instance-crash", move |v| {
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["services"]["catalog"]["probes"] = probes;
+        v["faults"] = json!([{ "kind": "crash", "mode": "hang", "target": { "service": "catalog", "instances": [1] }, "start": "25s" }]);
+    })
+}
+
+fn event_times(events: &str, inst: &str, what: &str) -> Vec<f64> {
+    events
+        .lines()
+        .filter(|l| l.contains(&format!(",{inst},")) && l.split(',').nth(3) == Some(what))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn readiness_takes_a_hung_instance_out_without_restarting_it() {
+    let sc = probed(json!({ "readiness": { "period": "2s", "timeout": "1s", "failureThreshold": 3 } }));
+    let (s, ts, events) = run(&sc);
+    // Probes tick every 2 s from 0; the one at 26 s is the first to time out (at 27 s);
+    // the third failure, at 31 s, makes it unready.
+    assert_eq!(event_times(&events, "catalog-1", "unready"), vec![31.0], "{events}");
+    assert!(event_times(&events, "catalog-1", "killed").is_empty(), "no restart without liveness");
+    assert!(event_times(&events, "catalog-1", "restarted").is_empty());
+    // Until then requests hang and time out; after it, none is sent there.
+    let sent = series(&ts, "instance", "catalog-1", "requests");
+    assert!(sent.iter().filter(|(t, _)| *t >= 32.0).all(|(_, n)| n == "0"));
+    // A third of 400 requests/s for the 6 s between the hang and the removal.
+    let timeouts = f(&s, "services.catalog.requests.timeout");
+    assert!((600.0..1_000.0).contains(&timeouts), "{timeouts}");
+}
+
+#[test]
+fn liveness_restarts_a_hung_instance_after_its_failure_threshold() {
+    let sc = probed(json!({
+        "readiness": { "period": "1s", "timeout": "1s", "failureThreshold": 1 },
+        "liveness": { "period": "2s", "timeout": "1s", "failureThreshold": 3 }
+    }));
+    let (s, _, events) = run(&sc);
+    // Readiness first: the probe at 25 s (just after the hang) times out at 26 s.
+    assert_eq!(event_times(&events, "catalog-1", "unready"), vec![26.0], "{events}");
+    // Liveness probes at 26, 28 and 30 s time out 1 s later: killed at 31 s, restarted,
+    // serving after the 5 s start-up time, ready at the next readiness probe.
+    assert_eq!(event_times(&events, "catalog-1", "killed"), vec![31.0], "{events}");
+    assert_eq!(event_times(&events, "catalog-1", "restarted"), vec![31.0]);
+    assert_eq!(event_times(&events, "catalog-1", "serving"), vec![36.0]);
+    let ready = event_times(&events, "catalog-1", "ready");
+    assert!(ready.len() == 1 && ready[0] >= 36.0 && ready[0] <= 37.0, "{ready:?}");
+    // Only requests caught by the hang before readiness noticed fail.
+    assert!(f(&s, "requests.failed") < 1_000.0);
+    assert!(f(&s, "instances.catalog-1.completed") > 10_000.0, "it serves again after the restart");
 }
