@@ -29,18 +29,22 @@ impl Counts {
     pub fn add(&mut self, o: Outcome) {
         match o {
             Outcome::Ok => self.ok += 1,
-            Outcome::Error(s) => {
-                self.error += 1;
-                match self.by_status.binary_search_by_key(&s, |&(k, _)| k) {
-                    Ok(i) => self.by_status[i].1 += 1,
-                    Err(i) => self.by_status.insert(i, (s, 1)),
-                }
-            }
+            Outcome::Error(s) => self.add_error(s),
             Outcome::Timeout => self.timeout += 1,
             Outcome::Rejected => self.rejected += 1,
             Outcome::Dropped => self.dropped += 1,
             Outcome::ShortCircuited => self.short_circuited += 1,
             Outcome::Overloaded => self.overloaded += 1,
+        }
+    }
+
+    /// Kept out of line, so that `add` stays small enough to inline.
+    #[inline(never)]
+    fn add_error(&mut self, status: u16) {
+        self.error += 1;
+        match self.by_status.binary_search_by_key(&status, |&(k, _)| k) {
+            Ok(i) => self.by_status[i].1 += 1,
+            Err(i) => self.by_status.insert(i, (status, 1)),
         }
     }
 
