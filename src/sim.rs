@@ -259,9 +259,14 @@ struct Deferred {
 }
 
 /// A call through a caller's proxy: one or more attempts under the call's policy.
-struct Call {
+struct Call<'s> {
     parent: Parent,
     caller: Caller,
+    /// The caller's policy for this endpoint, resolved once.
+    policy: &'s CallPolicy,
+    /// The proxy has a guard (a retry budget, circuit breakers, a bulkhead or outlier
+    /// detection); without one, an attempt goes straight to balancing.
+    guarded: bool,
     caller_zone: ZoneId,
     proxy: u32,
     service: ServiceId,
@@ -434,7 +439,7 @@ struct Sim<'s, 'h> {
     now: SimTime,
     events: EventQueue<Event>,
     requests: Slab<Request>,
-    calls: Slab<Call>,
+    calls: Slab<Call<'s>>,
     attempts: Slab<Attempt>,
     jobs: Slab<Job>,
     deferred: Slab<Deferred>,
@@ -452,6 +457,8 @@ struct Sim<'s, 'h> {
     bulkhead_wake: Vec<SimTime>,
     /// Outlier detector of each proxy, if its policy has one, with the panic threshold.
     outliers: Vec<Option<(OutlierDetector, f64)>>,
+    /// Whether each proxy has any of the guards above.
+    guarded: Vec<bool>,
     /// The gateway's rate limiters: over all routes, and per route.
     gateway_limiter: Option<RateLimiter>,
     route_limiters: Vec<Option<RateLimiter>>,
@@ -895,6 +902,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             || registry.is_some()
             || sc.instances.iter().any(|i| !i.initially_running)
             || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop));
+        let guarded = (0..balancers.len())
+            .map(|p| budgets[p].is_some() || breakers[p].is_some() || bulkheads[p].is_some() || outliers[p].is_some())
+            .collect();
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         Ok(Sim {
@@ -915,6 +925,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
             bulkheads,
             outliers,
+            guarded,
             gateway_limiter: sc.gateway.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)),
             route_limiters: sc
                 .gateway

@@ -25,9 +25,13 @@ impl Sim<'_, '_> {
         let service = sc.endpoints[endpoint.idx()].service;
         let proxy = self.proxy_of[site * sc.services.len() + service.idx()];
         debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
+        let policy = sc.policies.call(caller, endpoint);
+        let guarded = self.guarded[proxy as usize];
         let call = self.calls.insert(Call {
             parent,
             caller,
+            policy,
+            guarded,
             caller_zone,
             proxy,
             service,
@@ -47,10 +51,9 @@ impl Sim<'_, '_> {
             is_fallback,
             work: 0,
         });
-        if let Some(b) = self.budgets[proxy as usize].as_mut() {
+        if guarded && let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
         }
-        let policy = sc.policies.call(caller, endpoint);
         // The request's deadline, as the job making this call received it.
         let inherited = match parent {
             Parent::Job(job, _) if policy.propagate_deadline => self.jobs.get(job).map_or(SimTime::MAX, |j| j.deadline),
@@ -80,6 +83,9 @@ impl Sim<'_, '_> {
     pub(super) fn send_attempt(&mut self, call: Key) {
         let now = self.now;
         let c = self.calls.get(call).expect("a call making an attempt is live");
+        if !c.guarded {
+            return self.dispatch_attempt(call, u32::MAX, false);
+        }
         let (p, endpoint) = (c.proxy as usize, c.endpoint);
         // A breaker per service or endpoint is asked before balancing; one per instance
         // after the balancer picked its instance.
@@ -131,8 +137,8 @@ impl Sim<'_, '_> {
         let now = self.now;
         let c = self.calls.get(call).expect("a call making an attempt is live");
         let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
-        let policy = sc.policies.call(c.caller, endpoint);
-        let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
+        let (policy, guarded) = (c.policy, c.guarded);
+        let per_instance = guarded && self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
         let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && tried != 0;
         let balancer = &mut self.balancers[p];
         let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
@@ -146,7 +152,7 @@ impl Sim<'_, '_> {
                 host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
             }
         }
-        if self.outliers[p].is_some() {
+        if guarded && self.outliers[p].is_some() {
             // Envoy takes ejected hosts out of the balancer's set; meshsim's balancers keep
             // their state over all hosts, so the proxy picks again, up to once per host.
             let hosts = self.balancers[p].host_count();
@@ -275,8 +281,7 @@ impl Sim<'_, '_> {
             self.attempts.remove(attempt);
             return;
         }
-        let call_timeout =
-            self.calls.get(a.call).is_some_and(|c| self.sc.policies.call(c.caller, c.endpoint).timeout.is_some());
+        let call_timeout = self.calls.get(a.call).is_some_and(|c| c.policy.timeout.is_some());
         if !a.has_timeout && !call_timeout {
             let id = self.sc.network.link(from, to);
             let d = self.sc.network.links[id.idx()].latency.sample(&mut self.link_rngs[id.idx()]);
@@ -353,7 +358,6 @@ impl Sim<'_, '_> {
     /// An attempt ended with `outcome` at the caller: account for it, then retry or
     /// finish the call.
     fn attempt_done(&mut self, key: Key, a: Attempt, outcome: Outcome) {
-        let sc = self.sc;
         self.account_attempt(&a, outcome);
         let Some(c) = self.calls.get_mut(a.call) else {
             // The call already ended (its overall timeout fired).
@@ -363,7 +367,7 @@ impl Sim<'_, '_> {
         if outcome.is_ok() {
             c.work = a.work;
         }
-        let policy = sc.policies.call(c.caller, c.endpoint);
+        let policy = c.policy;
         if let Some(h) = &policy.hedging {
             return self.hedge_done(a, outcome, h.max_attempts, h.non_fatal);
         }
@@ -458,14 +462,14 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_hedge(&mut self, call: Key) {
         let Some(c) = self.calls.get(call) else { return };
-        let h = self.sc.policies.call(c.caller, c.endpoint).hedging.as_ref().expect("a hedge timer has a policy");
+        let h = c.policy.hedging.as_ref().expect("a hedge timer has a policy");
         if c.attempts >= h.max_attempts {
             return;
         }
         let delay = h.delay;
         self.send_hedge(call);
         if let Some(c) = self.calls.get(call) {
-            if c.attempts < self.sc.policies.call(c.caller, c.endpoint).hedging.as_ref().map_or(0, |h| h.max_attempts) {
+            if c.attempts < c.policy.hedging.as_ref().map_or(0, |h| h.max_attempts) {
                 self.push_after(delay, true, Event::Hedge(call));
             }
         }
@@ -545,7 +549,7 @@ impl Sim<'_, '_> {
                 self.last_ok[c.proxy as usize][local] = self.now;
             }
         } else if !c.is_fallback {
-            if let Some(fb) = &self.sc.policies.call(c.caller, c.endpoint).fallback {
+            if let Some(fb) = &c.policy.fallback {
                 let used = match fb {
                     Fallback::DefaultValue => {
                         outcome = Outcome::Ok;
