@@ -103,10 +103,13 @@ impl Balancer {
     /// Chooses the host for the next call.
     #[inline]
     pub fn pick(&mut self, now: SimTime, client: u64, rng: &mut Stream) -> usize {
+        if self.outstanding.len() == 1 { 0 } else { self.pick_among(now, client, rng) }
+    }
+
+    /// Chooses among two or more hosts.
+    #[inline(never)]
+    fn pick_among(&mut self, now: SimTime, client: u64, rng: &mut Stream) -> usize {
         let n = self.outstanding.len();
-        if n == 1 {
-            return 0;
-        }
         match &mut self.strategy {
             Strategy::RoundRobin { next } => {
                 let h = *next;

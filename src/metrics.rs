@@ -170,16 +170,21 @@ impl BatchMeans {
         self.partial_sum += x;
         self.partial_n += 1;
         if self.partial_n == self.batch_size {
-            self.batches.push(self.partial_sum / self.batch_size as f64);
-            self.partial_sum = 0.0;
-            self.partial_n = 0;
-            if self.batches.len() == BATCHES_MAX {
-                for i in 0..BATCHES_MAX / 2 {
-                    self.batches[i] = 0.5 * (self.batches[2 * i] + self.batches[2 * i + 1]);
-                }
-                self.batches.truncate(BATCHES_MAX / 2);
-                self.batch_size *= 2;
+            self.close_batch();
+        }
+    }
+
+    #[inline(never)]
+    fn close_batch(&mut self) {
+        self.batches.push(self.partial_sum / self.batch_size as f64);
+        self.partial_sum = 0.0;
+        self.partial_n = 0;
+        if self.batches.len() == BATCHES_MAX {
+            for i in 0..BATCHES_MAX / 2 {
+                self.batches[i] = 0.5 * (self.batches[2 * i] + self.batches[2 * i + 1]);
             }
+            self.batches.truncate(BATCHES_MAX / 2);
+            self.batch_size *= 2;
         }
     }
 
