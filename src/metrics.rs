@@ -238,7 +238,7 @@ impl Default for FlowStats {
 }
 
 impl FlowStats {
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, latency: SimDuration, outcome: Outcome, measured: bool) {
         self.window_counts.add(outcome);
         self.window_latency.record(latency);
