@@ -314,8 +314,12 @@ impl InFlight {
         self.len += 1;
     }
 
+    #[inline]
     fn remove(&mut self, k: Key) {
-        if let Some(i) = self.keys[..self.len as usize].iter().position(|&x| x == k) {
+        if self.len == 1 && self.keys[0] == k {
+            // The common case: the call's only attempt.
+            self.len = 0;
+        } else if let Some(i) = self.keys[..self.len as usize].iter().position(|&x| x == k) {
             self.keys[i] = self.keys[self.len as usize - 1];
             self.len -= 1;
         }

@@ -74,7 +74,11 @@ impl Sim<'_, '_> {
         if let Some(h) = &policy.hedging {
             self.push_after(h.delay, true, Event::Hedge(call));
         }
-        self.send_attempt(call);
+        if guarded {
+            self.send_attempt(call);
+        } else {
+            self.dispatch_attempt(call, u32::MAX, false);
+        }
     }
 
     /// Sends the call's next attempt, if the proxy's circuit breaker permits it (else the
@@ -293,7 +297,8 @@ impl Sim<'_, '_> {
     pub(super) fn deliver(&mut self, attempt: Key) {
         let now = self.now;
         let a = self.attempts.get_mut(attempt).expect("a delivered attempt is live");
-        let (instance, endpoint, client, measured) = (a.instance, a.endpoint, a.client, a.measured);
+        let (instance, endpoint, client, measured, deadline) =
+            (a.instance, a.endpoint, a.client, a.measured, a.deadline);
         if let Some(fault) = self.instances[instance.idx()].effect.delay {
             if !a.delayed {
                 // A latency fault holds the request back before the instance sees it.
@@ -304,7 +309,7 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        self.accept(attempt, instance, endpoint, client, measured, now);
+        self.accept(attempt, instance, endpoint, client, measured, deadline);
     }
 
     /// Sends the answer to `attempt` from an instance in `from` back to the caller.

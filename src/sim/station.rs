@@ -6,6 +6,7 @@ use crate::metrics::StationTotals;
 use crate::resilience::limiter::Permit;
 
 impl Sim<'_, '_> {
+    /// The request of `attempt`, carrying `deadline`, arrives at `instance`.
     pub(super) fn accept(
         &mut self,
         attempt: Key,
@@ -13,8 +14,9 @@ impl Sim<'_, '_> {
         endpoint: EndpointId,
         client: u64,
         measured: bool,
-        now: SimTime,
+        deadline: SimTime,
     ) {
+        let now = self.now;
         let sc = self.sc;
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
         if self.lifecycle_on && !self.is_running(instance) {
@@ -57,7 +59,6 @@ impl Sim<'_, '_> {
         if measured {
             st.stats.totals.arrivals += 1;
         }
-        let deadline = self.attempts.get(attempt).map_or(SimTime::MAX, |a| a.deadline);
         let job = self.jobs.insert(Job {
             attempt,
             deadline,
