@@ -128,6 +128,9 @@ pub enum FaultKind {
     Crash { hang: bool },
     /// The instances stop gracefully at the start and start again at the end.
     Stop,
+    /// The service registry is unavailable: heartbeats and registrations fail, clients keep
+    /// their last view.
+    RegistryOutage,
 }
 
 /// When a run stops. Arrivals stop at `duration` or after `requests`, whichever comes

@@ -276,6 +276,7 @@ pub enum FaultKind {
     Latency,
     Crash,
     Stop,
+    RegistryOutage,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -291,7 +292,7 @@ pub enum CrashMode {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
-    pub target: FaultTargetSpec,
+    pub target: Option<FaultTargetSpec>,
     pub start: Dur,
     pub duration: Option<Dur>,
     pub percent: Option<f64>,

@@ -454,7 +454,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
-    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services);
+    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services, discovery.registry.as_ref());
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
 
     if !cx.issues.is_empty() {
@@ -1941,6 +1941,7 @@ fn validate_faults(
     specs: &[raw::FaultSpec],
     service_ids: &IndexMap<&str, ServiceId>,
     services: &[Service],
+    registry: Option<&RegistryModel>,
 ) -> Vec<Fault> {
     use raw::FaultKind as K;
     let mut faults = Vec::new();
@@ -1953,6 +1954,7 @@ fn validate_faults(
             K::Latency => &["delay"],
             K::Crash => &["mode"],
             K::Stop => &[],
+            K::RegistryOutage => &[],
         };
         let present = [
             ("percent", f.percent.is_some()),
@@ -1963,12 +1965,28 @@ fn validate_faults(
             ("mode", f.mode.is_some()),
         ];
         let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
-        let Some(&sid) = service_ids.get(f.target.service.as_str()) else {
-            cx.err(format!("{p}.target.service"), unknown("service", &f.target.service, service_ids.keys().copied()));
+        let start = SimTime::ZERO + f.start.0;
+        let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
+        if f.kind == K::RegistryOutage {
+            if f.target.is_some() {
+                cx.err(format!("{p}.target"), "no target: a registry outage hits the registry");
+            } else if registry.is_none() {
+                cx.err(format!("{p}.kind"), "a registry to take down (discovery.registry)");
+            } else if ok {
+                faults.push(Fault { kind: FaultKind::RegistryOutage, instances: Vec::new(), start, end });
+            }
+            continue;
+        }
+        let Some(target) = &f.target else {
+            cx.err(format!("{p}.target"), "a target: { \"service\": ... }");
+            continue;
+        };
+        let Some(&sid) = service_ids.get(target.service.as_str()) else {
+            cx.err(format!("{p}.target.service"), unknown("service", &target.service, service_ids.keys().copied()));
             continue;
         };
         let all = &services[sid.idx()].instances;
-        let instances: Vec<InstanceId> = match &f.target.instances {
+        let instances: Vec<InstanceId> = match &target.instances {
             None => all.clone(),
             Some(list) => {
                 let mut v = Vec::new();
@@ -1980,7 +1998,7 @@ fn validate_faults(
                             format!(
                                 "an instance index below {} (the instances of {}), found {n}",
                                 all.len(),
-                                f.target.service
+                                target.service
                             ),
                         ),
                     }
@@ -1988,8 +2006,6 @@ fn validate_faults(
                 v
             }
         };
-        let start = SimTime::ZERO + f.start.0;
-        let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
         let kind = match f.kind {
             K::Error => {
                 let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
@@ -2022,6 +2038,7 @@ fn validate_faults(
             },
             K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
             K::Stop => FaultKind::Stop,
+            K::RegistryOutage => FaultKind::RegistryOutage,
         };
         if ok {
             faults.push(Fault { kind, instances, start, end });

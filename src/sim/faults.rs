@@ -28,6 +28,14 @@ impl Sim<'_, '_> {
                 }
                 return;
             }
+            FaultKind::RegistryOutage => {
+                let now = self.now;
+                if let Some(r) = self.registry.as_mut() {
+                    r.set_available(now, !starts);
+                }
+                self.arm_registry();
+                return;
+            }
             _ => {}
         }
         for &inst in &sc.faults[index as usize].instances {
@@ -57,7 +65,7 @@ impl Sim<'_, '_> {
                 FaultKind::Slowdown { factor } => effect.slowdown *= factor,
                 FaultKind::Capacity { workers: w } => workers = workers.min(*w),
                 FaultKind::Latency { .. } => effect.delay = Some(f),
-                FaultKind::Crash { .. } | FaultKind::Stop => {}
+                FaultKind::Crash { .. } | FaultKind::Stop | FaultKind::RegistryOutage => {}
             }
         }
         st.effect = effect;

@@ -570,7 +570,7 @@ impl Sim<'_, '_> {
     }
 
     /// Schedules the registry's next expiry check, if earlier than the one scheduled.
-    fn arm_registry(&mut self) {
+    pub(super) fn arm_registry(&mut self) {
         let Some(at) = self.registry.as_ref().and_then(|r| r.next_expiry()) else { return };
         if at < self.registry_wake || self.registry_wake < self.now {
             self.registry_wake = at;

@@ -268,3 +268,24 @@ fn liveness_restarts_a_hung_instance_after_its_failure_threshold() {
     assert!(f(&s, "requests.failed") < 1_000.0);
     assert!(f(&s, "instances.catalog-1.completed") > 10_000.0, "it serves again after the restart");
 }
+
+#[test]
+fn while_the_registry_is_down_clients_keep_their_last_view() {
+    let sc = exact(|v| {
+        v["faults"][0]["duration"] = json!("200s");
+        v["faults"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({ "kind": "registry-outage", "start": "22s", "duration": "38s" }));
+    });
+    let (s, ts, _) = run(&sc);
+    let listed = series(&ts, "service", "catalog", "registry_listed");
+    let view = series(&ts, "service", "catalog", "view_mean");
+    for t in [30.0, 40.0, 50.0, 59.0] {
+        // Unreachable: the registry lists nothing anyone can read, the views keep all three.
+        assert_eq!(listed.iter().find(|(x, _)| *x == t).unwrap().1, "0", "at {t}");
+        assert_eq!(view.iter().find(|(x, _)| *x == t).unwrap().1, "3.000", "at {t}");
+    }
+    // Back at 60 s, every TTL starts again: catalog-1, silent since 25 s, expires at 90 s.
+    assert_eq!(f(detection(&s), "registry_detect_s"), 65.0);
+}
