@@ -41,6 +41,19 @@ pub struct Scenario {
     pub discovery: Discovery,
     /// Instance lifecycle actions at given times, in time order (ties in file order).
     pub lifecycle: Vec<LifecycleAction>,
+    /// Control-plane pushes, in time order; each carries the whole call-policy table as it
+    /// is after the push (and every earlier one).
+    pub config_changes: Vec<ConfigChange>,
+}
+
+/// A configuration push: from `at`, each proxy switches to `call` after its own delay
+/// drawn from `propagation` (as xDS updates reach Envoys one by one).
+#[derive(Clone, Debug)]
+pub struct ConfigChange {
+    pub at: SimTime,
+    pub propagation: Dist,
+    /// `call[caller.idx() * endpoint_count + endpoint]`, as `Policies::call`.
+    pub call: Vec<CallPolicy>,
 }
 
 /// How callers learn which instances of a service exist.

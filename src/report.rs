@@ -141,7 +141,19 @@ fn discovery_json(sc: &Scenario, r: &RunResult) -> Value {
             })
         })
         .collect();
-    json!({ "mode": mode, "detections": detections })
+    let changes: Vec<Value> = sc
+        .config_changes
+        .iter()
+        .zip(&r.config_applied)
+        .map(|(c, &(n, max))| {
+            json!({
+                "at_s": round(c.at.as_secs_f64(), 6),
+                "proxies_reached": n,
+                "propagation_s_max": round(max.as_secs_f64(), 6),
+            })
+        })
+        .collect();
+    json!({ "mode": mode, "detections": detections, "config_changes": changes })
 }
 
 /// Calls after the policy stack (one policy point, or all callers of a service).

@@ -159,6 +159,8 @@ pub struct RunResult {
     pub late_responses: u64,
     /// Every crash and how long the registry and the callers' views took to notice.
     pub detections: Vec<Detection>,
+    /// Per config change: the proxies it reached and the longest propagation delay.
+    pub config_applied: Vec<(u32, SimDuration)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -217,6 +219,10 @@ enum Event {
     Probe(u32, u32),
     /// A probe of (instance, kind index) ended.
     ProbeDone(u32, u8, CheckOutcome),
+    /// Config change `i` leaves the control plane.
+    ConfigPush(u32),
+    /// Config change `i` reaches proxy `p`.
+    ConfigApply(u32, u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -483,6 +489,12 @@ struct Sim<'s, 'h> {
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
     check_rng: Stream,
+    /// The config version each proxy runs: 0 the scenario's policies, `i` after change
+    /// `i - 1` reached it; and the stream drawing propagation delays.
+    proxy_config: Vec<u32>,
+    config_rng: Stream,
+    /// Per config change: proxies it reached, and the longest delay.
+    config_applied: Vec<(u32, SimDuration)>,
     /// Each proxy's calling site and destination, for names in reports.
     proxy_site: Vec<(u32, ServiceId)>,
     /// Each endpoint's index among its service's endpoints.
@@ -610,6 +622,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         stations: sim.instances.into_iter().map(|i| i.stats).collect(),
         late_responses: sim.late_responses,
         detections: sim.detections,
+        config_applied: sim.config_applied,
     })
 }
 
@@ -949,6 +962,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             checkers,
             proxy_checker,
             check_rng,
+            proxy_config: vec![0; proxy_site.len()],
+            config_rng: seed.stream("control-plane/propagation"),
+            config_applied: vec![(0, SimDuration::ZERO); sc.config_changes.len()],
             proxy_site,
             last_ok,
             caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),

@@ -170,6 +170,17 @@ pub struct ScenarioFile {
     pub discovery: Option<DiscoverySpec>,
     #[serde(default)]
     pub lifecycle: Vec<LifecycleSpec>,
+    #[serde(default)]
+    pub config_changes: Vec<ConfigChangeSpec>,
+}
+
+/// A control-plane push: call-policy overrides that reach each proxy after a delay.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigChangeSpec {
+    pub at: Dur,
+    pub propagation: Option<DistSpec>,
+    pub overrides: Vec<OverrideSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -456,6 +456,15 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let workload = validate_workload(&mut cx, &f.workload, &routes);
     let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services, discovery.registry.as_ref());
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
+    let config_changes = validate_config_changes(
+        &mut cx,
+        &f.config_changes,
+        &policies,
+        &service_ids,
+        &endpoint_ids,
+        &services,
+        &endpoints,
+    );
 
     if !cx.issues.is_empty() {
         return Err(cx.issues);
@@ -478,7 +487,126 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         faults,
         discovery,
         lifecycle,
+        config_changes,
     })
+}
+
+/// Control-plane pushes: each applies call-level overrides (timeout, retry, hedging,
+/// fallback, deadline propagation) on top of the policies before it. Settings that live
+/// in a proxy's state (balancer, breaker, bulkhead, outlier detection, retry budget) and
+/// fallbacks to another service (which need a proxy of their own) cannot change.
+fn validate_config_changes(
+    cx: &mut Ctx,
+    specs: &[raw::ConfigChangeSpec],
+    policies: &Policies,
+    service_ids: &IndexMap<&str, ServiceId>,
+    endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+    services: &[Service],
+    endpoint_defs: &[Endpoint],
+) -> Vec<ConfigChange> {
+    let mut table = policies.call.clone();
+    let endpoint_count = endpoint_defs.len();
+    let callers = 1 + services.len();
+    let mut out = Vec::new();
+    let mut last = SimTime::ZERO;
+    for (i, c) in specs.iter().enumerate() {
+        let root = format!("configChanges[{i}]");
+        let at = SimTime::ZERO + c.at.0;
+        if at < last {
+            cx.err(format!("{root}.at"), format!("changes in time order: at or after {last}, found {at}"));
+        }
+        last = at;
+        let propagation = c
+            .propagation
+            .as_ref()
+            .map_or(Dist::Constant(SimDuration::ZERO), |d| cx.dist(&format!("{root}.propagation"), d));
+        let mut order: Vec<usize> = (0..c.overrides.len()).collect();
+        order.sort_by_key(|&k| {
+            let o = &c.overrides[k];
+            2 * usize::from(o.source.is_some()) + usize::from(o.endpoint.is_some())
+        });
+        for k in order {
+            let o = &c.overrides[k];
+            let p = format!("{root}.overrides[{k}]");
+            for (field, set) in [
+                ("loadBalancer", o.load_balancer.is_some()),
+                ("circuitBreaker", o.circuit_breaker.is_some()),
+                ("bulkhead", o.bulkhead.is_some()),
+                ("outlierDetection", o.outlier_detection.is_some()),
+                ("retry.budget", o.retry.as_ref().is_some_and(|r| r.budget.is_some())),
+            ] {
+                if set {
+                    cx.err(
+                        format!("{p}.{field}"),
+                        "only call settings (timeout, retry, hedging, fallback, deadlinePropagation) change during a run",
+                    );
+                }
+            }
+            let Some(&dest) = service_ids.get(o.destination.as_str()) else {
+                cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+                continue;
+            };
+            let caller_range: Vec<usize> = match o.source.as_deref() {
+                None => (0..callers).collect(),
+                Some("gateway") => vec![0],
+                Some(s) => match service_ids.get(s) {
+                    Some(&sid) => vec![Caller::Service(sid).idx()],
+                    None => {
+                        let known = std::iter::once("gateway").chain(service_ids.keys().copied());
+                        cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
+                        continue;
+                    }
+                },
+            };
+            let endpoints: Vec<EndpointId> = match &o.endpoint {
+                None => services[dest.idx()].endpoints.clone(),
+                Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
+                    Some(&eid) => vec![eid],
+                    None => {
+                        let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
+                        cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
+                        continue;
+                    }
+                },
+            };
+            let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
+            let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
+            let hedging_policy = o.hedging.as_ref().map(|h| hedging(cx, &format!("{p}.hedging"), h));
+            let fallback_policy = o
+                .fallback
+                .as_ref()
+                .map(|fb| fallback(cx, &format!("{p}.fallback"), fb, service_ids, endpoint_ids, endpoint_defs));
+            if let Some(Some(Fallback::Service { .. })) = &fallback_policy {
+                cx.err(
+                    format!("{p}.fallback"),
+                    "a default-value, cache or queue fallback (a service fallback cannot be added during a run)",
+                );
+                continue;
+            }
+            for &caller in &caller_range {
+                for &e in &endpoints {
+                    let policy = &mut table[caller * endpoint_count + e.idx()];
+                    if let Some(t) = timeout {
+                        policy.timeout = Some(t);
+                    }
+                    if let Some(r) = &retry_policy {
+                        policy.retry = Some(r.clone());
+                    }
+                    if let Some(fb) = &fallback_policy {
+                        policy.fallback = fb.clone();
+                    }
+                    if let Some(h) = &hedging_policy {
+                        policy.hedging = h.clone();
+                    }
+                    if let Some(pd) = o.deadline_propagation {
+                        policy.propagate_deadline = pd;
+                    }
+                }
+            }
+        }
+        out.push(ConfigChange { at, propagation, call: table.clone() });
+    }
+    out
 }
 
 fn validate_discovery(
@@ -521,7 +649,7 @@ fn validate_discovery(
             }
         }
     } else if d.registry.is_none() {
-        cx.err(format!("{p}.registry"), format!("a registry for the {} mode", kind_name(d.mode)));
+        cx.err(format!("{p}.registry"), format!("a registry for the \"{}\" mode", kind_name(d.mode)));
     }
     let registry = d.registry.as_ref().filter(|_| mode != DiscoveryMode::Ideal).and_then(|r| {
         use raw::RegistryKind as K;

@@ -25,7 +25,11 @@ impl Sim<'_, '_> {
         let service = sc.endpoints[endpoint.idx()].service;
         let proxy = self.proxy_of[site * sc.services.len() + service.idx()];
         debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
-        let policy = sc.policies.call(caller, endpoint);
+        // The policy as this proxy has it now (control-plane pushes arrive proxy by proxy).
+        let policy = match self.proxy_config[proxy as usize] {
+            0 => sc.policies.call(caller, endpoint),
+            v => &sc.config_changes[v as usize - 1].call[caller.idx() * sc.endpoints.len() + endpoint.idx()],
+        };
         let guarded = self.guarded[proxy as usize];
         let call = self.calls.insert(Call {
             parent,

@@ -9,6 +9,9 @@ impl Sim<'_, '_> {
         if self.lifecycle_on {
             self.start_lifecycle();
         }
+        for (i, c) in self.sc.config_changes.iter().enumerate() {
+            self.events.push(c.at, Event::ConfigPush(i as u32));
+        }
         for p in 0..self.outliers.len() {
             if let Some((d, _)) = &self.outliers[p] {
                 self.events.push(d.next_interval(), Event::OutlierSweep(p as u32));
@@ -152,6 +155,8 @@ impl Sim<'_, '_> {
             Event::CheckResult(c, host, outcome) => self.on_check_result(c, host, outcome),
             Event::Probe(inst, epoch) => self.on_probe(inst, epoch),
             Event::ProbeDone(inst, kind, outcome) => self.on_probe_done(inst, kind, outcome),
+            Event::ConfigPush(i) => self.on_config_push(i),
+            Event::ConfigApply(i, p) => self.on_config_apply(i, p),
         }
     }
 }

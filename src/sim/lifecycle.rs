@@ -743,3 +743,48 @@ impl Sim<'_, '_> {
 fn result_is_success(r: ProbeResult) -> bool {
     r == ProbeResult::Success
 }
+
+impl Sim<'_, '_> {
+    // ---- The control plane.
+
+    /// A config change leaves the control plane: each proxy gets it after its own delay.
+    pub(super) fn on_config_push(&mut self, i: u32) {
+        let change = &self.sc.config_changes[i as usize];
+        for p in 0..self.proxy_site.len() {
+            let d = change.propagation.sample(&mut self.config_rng);
+            self.events.push(self.now + d, Event::ConfigApply(i, p as u32));
+        }
+    }
+
+    /// A config change reaches proxy `p` (unless a later one already did): calls it starts
+    /// from now on follow it; calls under way keep the policy they started with.
+    pub(super) fn on_config_apply(&mut self, i: u32, p: u32) {
+        let delay = self.now.since(self.sc.config_changes[i as usize].at);
+        let applied = &mut self.config_applied[i as usize];
+        applied.0 += 1;
+        applied.1 = applied.1.max(delay);
+        if self.proxy_config[p as usize] > i {
+            return;
+        }
+        self.proxy_config[p as usize] = i + 1;
+        let (site, dest) = self.proxy_site[p as usize];
+        let Some(w) = self.events_csv.as_mut() else { return };
+        let sc = self.sc;
+        let who = if site as usize == GATEWAY_SITE { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
+        let service = if site as usize == GATEWAY_SITE {
+            "gateway"
+        } else {
+            sc.services[sc.instances[site as usize - 1].service.idx()].name.as_str()
+        };
+        let row = [
+            format!("{:.6}", self.now.as_secs_f64()),
+            who.to_string(),
+            service.to_string(),
+            "config-applied".to_string(),
+            format!("change {i} for {}", sc.services[dest.idx()].name),
+        ];
+        if let Err(e) = w.write_record(&row) {
+            self.deferred_error.get_or_insert(e);
+        }
+    }
+}

@@ -289,3 +289,41 @@ fn while_the_registry_is_down_clients_keep_their_last_view() {
     // Back at 60 s, every TTL starts again: catalog-1, silent since 25 s, expires at 90 s.
     assert_eq!(f(detection(&s), "registry_detect_s"), 65.0);
 }
+
+#[test]
+fn a_config_push_reaches_every_proxy_within_its_propagation_delay() {
+    // At 30 s the control plane cuts front's timeout to catalog to 2 ms (most calls take
+    // longer); each proxy gets the push 1 to 10 s later.
+    let sc = load_edited("instance-crash", |v| {
+        v["faults"] = json!([]);
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["configChanges"] = json!([{ "at": "30s",
+            "propagation": { "type": "uniform", "min": "1s", "max": "10s" },
+            "overrides": [ { "source": "front", "destination": "catalog", "timeout": "2ms" } ] }]);
+    });
+    let (s, ts, events) = run(&sc);
+    let applied: Vec<(f64, String)> = events
+        .lines()
+        .filter(|l| l.split(',').nth(3) == Some("config-applied"))
+        .map(|l| (l.split(',').next().unwrap().parse().unwrap(), l.split(',').nth(1).unwrap().to_string()))
+        .collect();
+    // Proxies: the gateway's (to front) and front-0's and front-1's (to catalog).
+    assert_eq!(applied.len(), 3, "{events}");
+    assert!(applied.iter().all(|(t, _)| (31.0..=40.0).contains(t)), "{applied:?}");
+    let change = &s["discovery"]["config_changes"][0];
+    assert_eq!(f(change, "proxies_reached"), 3.0);
+    assert!((1.0..=10.0).contains(&f(change, "propagation_s_max")));
+    // Before the push nothing times out; once both front proxies have it, most calls do;
+    // in between, only the proxy that has it.
+    let timeouts = series(&ts, "call", "front->catalog", "timeout");
+    let sum = |from: f64, to: f64| -> f64 {
+        timeouts.iter().filter(|(t, _)| *t >= from && *t < to).map(|(_, n)| n.parse::<f64>().unwrap()).sum()
+    };
+    let front: Vec<f64> = applied.iter().filter(|(_, w)| w.starts_with("front")).map(|(t, _)| *t).collect();
+    let (first, last) = (front[0].min(front[1]), front[0].max(front[1]));
+    assert_eq!(sum(0.0, first.floor()), 0.0);
+    let calls = series(&ts, "call", "front->catalog", "requests");
+    let total: f64 =
+        calls.iter().filter(|(t, _)| *t >= last.ceil() && *t < 90.0).map(|(_, n)| n.parse::<f64>().unwrap()).sum();
+    assert!(sum(last.ceil(), 90.0) > 0.5 * total, "most calls time out once both have it");
+}

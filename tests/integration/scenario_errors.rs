@@ -481,6 +481,44 @@ rejected! {
         [set("services.cart.loadShedding", json!({ "type": "codel", "status": 200 }))]
         => "services.cart.loadShedding.status", "an error status from 400 to 599, found 200";
 
+    // Discovery, lifecycle and the control plane.
+    client_discovery_needs_a_registry:
+        [set("discovery", json!({ "mode": "client" }))]
+        => "discovery.registry", "a registry for the \"client\" mode";
+    ideal_discovery_takes_no_refresh:
+        [set("discovery", json!({ "mode": "ideal", "refreshInterval": "5s" }))]
+        => "discovery.refreshInterval", "nothing with mode \"ideal\"";
+    registrar_takes_no_ttl:
+        [set("discovery", json!({ "mode": "client", "registry": { "type": "registrar", "ttl": "5s" } }))]
+        => "discovery.registry.ttl", "registrar";
+    checks_by_the_registry_need_one:
+        [set("discovery", json!({ "healthCheck": { "by": "registry" } }))]
+        => "discovery.healthCheck.by", "checks by the registry need a registry";
+    lifecycle_names_a_known_instance:
+        [set("lifecycle", json!([{ "at": "1s", "action": "crash", "instance": "cart-9" }]))]
+        => "lifecycle[0].instance", "a known instance such as";
+    scaling_beyond_max_replicas_is_rejected:
+        [set("lifecycle", json!([{ "at": "1s", "action": "scale", "service": "cart", "replicas": 9 }]))]
+        => "lifecycle[0].replicas", "raise its maxReplicas";
+    max_replicas_below_replicas_is_rejected:
+        [set("services.catalog.maxReplicas", json!(1))]
+        => "services.catalog.maxReplicas", "from replicas (2) to 10000, found 1";
+    probe_timeout_below_a_second_is_rejected:
+        [set("services.cart.probes", json!({ "liveness": { "timeout": "500ms" } }))]
+        => "services.cart.probes.liveness", "at least 1s";
+    registry_outage_takes_no_target:
+        [
+            set("discovery", json!({ "mode": "client", "registry": { "type": "consul" } })),
+            set("faults", json!([{ "kind": "registry-outage", "target": { "service": "cart" }, "start": "1s" }])),
+        ]
+        => "faults[0].target", "no target";
+    a_config_change_cannot_add_a_breaker:
+        [set("configChanges", json!([{ "at": "5s", "overrides": [ { "destination": "cart", "circuitBreaker": {} } ] }]))]
+        => "configChanges[0].overrides[0].circuitBreaker", "only call settings";
+    config_changes_come_in_time_order:
+        [set("configChanges", json!([{ "at": "5s", "overrides": [] }, { "at": "2s", "overrides": [] }]))]
+        => "configChanges[1].at", "changes in time order";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
