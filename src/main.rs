@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (summary.json, timeseries.csv).
+    /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
