@@ -56,11 +56,47 @@ impl Sim<'_, '_> {
     }
 }
 
-/// The index of a time-series column, looked up once per name.
-fn column_index(column: &str) -> usize {
-    static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> = std::sync::OnceLock::new();
-    let index = INDEX.get_or_init(|| TIMESERIES_HEADER.iter().enumerate().map(|(i, &c)| (c, i)).collect());
-    *index.get(column).expect("a time-series column")
+/// The index of each time-series column in `TIMESERIES_HEADER` (a test checks them).
+#[allow(dead_code)]
+mod col {
+    pub const WINDOW_START_S: usize = 0;
+    pub const WINDOW_END_S: usize = 1;
+    pub const SCOPE: usize = 2;
+    pub const NAME: usize = 3;
+    pub const REQUESTS: usize = 4;
+    pub const OK: usize = 5;
+    pub const ERROR: usize = 6;
+    pub const TIMEOUT: usize = 7;
+    pub const REJECTED: usize = 8;
+    pub const DROPPED: usize = 9;
+    pub const SHORT_CIRCUITED: usize = 10;
+    pub const OVERLOADED: usize = 11;
+    pub const THROUGHPUT_RPS: usize = 12;
+    pub const LATENCY_MEAN_MS: usize = 13;
+    pub const LATENCY_P50_MS: usize = 14;
+    pub const LATENCY_P90_MS: usize = 15;
+    pub const LATENCY_P99_MS: usize = 16;
+    pub const LATENCY_MAX_MS: usize = 17;
+    pub const UTILIZATION: usize = 18;
+    pub const QUEUE_MEAN: usize = 19;
+    pub const IN_SYSTEM_MEAN: usize = 20;
+    pub const ATTEMPTS: usize = 21;
+    pub const RETRIES: usize = 22;
+    pub const RETRIES_DENIED: usize = 23;
+    pub const HEDGES: usize = 24;
+    pub const HEDGES_WON: usize = 25;
+    pub const FALLBACKS: usize = 26;
+    pub const DEFERRED: usize = 27;
+    pub const EJECTIONS: usize = 28;
+    pub const BREAKER_OPENS: usize = 29;
+    pub const BREAKERS_OPEN: usize = 30;
+    pub const BREAKERS_HALF_OPEN: usize = 31;
+    pub const RETRY_AMPLIFICATION: usize = 32;
+    pub const WORK_S: usize = 33;
+    pub const GOODPUT_WORK_S: usize = 34;
+    pub const INSTANCES_UP: usize = 35;
+    pub const REGISTRY_LISTED: usize = 36;
+    pub const VIEW_MEAN: usize = 37;
 }
 
 /// `x` with `decimals` digits after the point, as `format!("{x:.decimals$}")` writes it
@@ -73,11 +109,21 @@ pub(super) fn fixed(decimals: u32, x: f64) -> String {
     if !(0.0..9.0e15).contains(&v) {
         return format!("{x:.*}", decimals as usize);
     }
-    let v = v as u64;
-    if decimals == 0 {
-        return v.to_string();
+    // Digits from the last, then reversed: no formatting machinery.
+    let mut v = v as u64;
+    let mut digits = Vec::with_capacity(24);
+    for k in 0.. {
+        if k == decimals && decimals > 0 {
+            digits.push(b'.');
+        }
+        digits.push(b'0' + (v % 10) as u8);
+        v /= 10;
+        if v == 0 && k >= decimals {
+            break;
+        }
     }
-    format!("{}.{:0width$}", v / scale, v % scale, width = decimals as usize)
+    digits.reverse();
+    String::from_utf8(digits).expect("ASCII digits")
 }
 
 /// One time-series row, its cells in `TIMESERIES_HEADER` order; cells a scope does not
@@ -94,21 +140,21 @@ impl Row {
         Row(cells)
     }
 
-    fn set(&mut self, column: &str, value: impl ToString) -> &mut Row {
-        self.0[column_index(column)] = value.to_string();
+    fn set(&mut self, column: usize, value: impl ToString) -> &mut Row {
+        self.0[column] = value.to_string();
         self
     }
 
     fn counts(&mut self, c: &Counts, secs: f64) -> &mut Row {
-        self.set("requests", c.total())
-            .set("ok", c.ok)
-            .set("error", c.error)
-            .set("timeout", c.timeout)
-            .set("rejected", c.rejected)
-            .set("dropped", c.dropped)
-            .set("short_circuited", c.short_circuited)
-            .set("overloaded", c.overloaded)
-            .set("throughput_rps", fixed(3, if secs > 0.0 { c.total() as f64 / secs } else { 0.0 }))
+        self.set(col::REQUESTS, c.total())
+            .set(col::OK, c.ok)
+            .set(col::ERROR, c.error)
+            .set(col::TIMEOUT, c.timeout)
+            .set(col::REJECTED, c.rejected)
+            .set(col::DROPPED, c.dropped)
+            .set(col::SHORT_CIRCUITED, c.short_circuited)
+            .set(col::OVERLOADED, c.overloaded)
+            .set(col::THROUGHPUT_RPS, fixed(3, if secs > 0.0 { c.total() as f64 / secs } else { 0.0 }))
     }
 }
 
@@ -119,14 +165,14 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let Some(sid) = sc.services.iter().position(|s| s.name == service) else { return };
         let svc = &sc.services[sid];
-        row.set("instances_up", svc.instances.iter().filter(|&&i| self.is_running(i)).count());
+        row.set(col::INSTANCES_UP, svc.instances.iter().filter(|&&i| self.is_running(i)).count());
         if let Some(reg) = &self.registry {
-            row.set("registry_listed", reg.view(sid).map_or(0, |v| v.instances.len()));
+            row.set(col::REGISTRY_LISTED, reg.view(sid).map_or(0, |v| v.instances.len()));
         }
         let views: Vec<u32> = self.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
         if !views.is_empty() {
             let mean = f64::from(views.iter().sum::<u32>()) / views.len() as f64;
-            row.set("view_mean", fixed(3, mean));
+            row.set(col::VIEW_MEAN, fixed(3, mean));
         }
     }
 
@@ -145,17 +191,17 @@ impl Sim<'_, '_> {
             let l = &f.window_latency;
             let mut row = Row::new(&s0, &s1, scope, name);
             row.counts(&f.window_counts, secs)
-                .set("latency_mean_ms", fixed(3, l.mean_ms()))
-                .set("latency_p50_ms", fixed(3, l.quantile_ms(0.5)))
-                .set("latency_p90_ms", fixed(3, l.quantile_ms(0.9)))
-                .set("latency_p99_ms", fixed(3, l.quantile_ms(0.99)))
-                .set("latency_max_ms", fixed(3, l.max_ms()));
+                .set(col::LATENCY_MEAN_MS, fixed(3, l.mean_ms()))
+                .set(col::LATENCY_P50_MS, fixed(3, l.quantile_ms(0.5)))
+                .set(col::LATENCY_P90_MS, fixed(3, l.quantile_ms(0.9)))
+                .set(col::LATENCY_P99_MS, fixed(3, l.quantile_ms(0.99)))
+                .set(col::LATENCY_MAX_MS, fixed(3, l.max_ms()));
             if scope == "service" && self.lifecycle_on {
                 self.discovery_cells(&mut row, name);
             }
             if scope == "total" {
-                row.set("work_s", fixed(6, self.window_work_ns as f64 / 1e9))
-                    .set("goodput_work_s", fixed(6, self.window_goodput_ns as f64 / 1e9));
+                row.set(col::WORK_S, fixed(6, self.window_work_ns as f64 / 1e9))
+                    .set(col::GOODPUT_WORK_S, fixed(6, self.window_goodput_ns as f64 / 1e9));
             }
             rows.push(row.0);
         }
@@ -184,18 +230,18 @@ impl Sim<'_, '_> {
             let c = &self.point_window[i];
             let mut row = Row::new(&s0, &s1, "call", &point.name(sc));
             row.counts(&c.counts, secs)
-                .set("attempts", c.attempts)
-                .set("retries", c.retries)
-                .set("retries_denied", c.retries_denied)
-                .set("hedges", c.hedges)
-                .set("hedges_won", c.hedges_won)
-                .set("fallbacks", c.fallbacks)
-                .set("deferred", c.deferred)
-                .set("ejections", c.ejections)
-                .set("breaker_opens", c.breaker_opens)
-                .set("retry_amplification", fixed(4, c.amplification()));
+                .set(col::ATTEMPTS, c.attempts)
+                .set(col::RETRIES, c.retries)
+                .set(col::RETRIES_DENIED, c.retries_denied)
+                .set(col::HEDGES, c.hedges)
+                .set(col::HEDGES_WON, c.hedges_won)
+                .set(col::FALLBACKS, c.fallbacks)
+                .set(col::DEFERRED, c.deferred)
+                .set(col::EJECTIONS, c.ejections)
+                .set(col::BREAKER_OPENS, c.breaker_opens)
+                .set(col::RETRY_AMPLIFICATION, fixed(4, c.amplification()));
             if has_breakers[i] {
-                row.set("breakers_open", open[i]).set("breakers_half_open", half_open[i]);
+                row.set(col::BREAKERS_OPEN, open[i]).set(col::BREAKERS_HALF_OPEN, half_open[i]);
             }
             rows.push(row.0);
         }
@@ -205,20 +251,20 @@ impl Sim<'_, '_> {
             let ns = end.since(start).as_nanos() as f64;
             let per_ns = |area: u128| if ns > 0.0 { area as f64 / ns } else { 0.0 };
             let mut row = Row::new(&s0, &s1, "instance", inst.name.as_str());
-            row.set("requests", done + t.rejected)
-                .set("ok", t.completed)
-                .set("error", t.errors)
-                .set("timeout", 0)
-                .set("rejected", t.rejected)
-                .set("dropped", 0)
-                .set("short_circuited", 0)
-                .set("overloaded", 0)
-                .set("throughput_rps", fixed(3, if secs > 0.0 { done as f64 / secs } else { 0.0 }))
-                .set("latency_mean_ms", fixed(3, t.sojourn_mean_ms()))
-                .set("latency_max_ms", fixed(3, t.sojourn_max_ns as f64 / 1e6))
-                .set("utilization", fixed(4, t.utilization()))
-                .set("queue_mean", fixed(4, per_ns(t.area_queue)))
-                .set("in_system_mean", fixed(4, per_ns(t.area_in_system)));
+            row.set(col::REQUESTS, done + t.rejected)
+                .set(col::OK, t.completed)
+                .set(col::ERROR, t.errors)
+                .set(col::TIMEOUT, 0)
+                .set(col::REJECTED, t.rejected)
+                .set(col::DROPPED, 0)
+                .set(col::SHORT_CIRCUITED, 0)
+                .set(col::OVERLOADED, 0)
+                .set(col::THROUGHPUT_RPS, fixed(3, if secs > 0.0 { done as f64 / secs } else { 0.0 }))
+                .set(col::LATENCY_MEAN_MS, fixed(3, t.sojourn_mean_ms()))
+                .set(col::LATENCY_MAX_MS, fixed(3, t.sojourn_max_ns as f64 / 1e6))
+                .set(col::UTILIZATION, fixed(4, t.utilization()))
+                .set(col::QUEUE_MEAN, fixed(4, per_ns(t.area_queue)))
+                .set(col::IN_SYSTEM_MEAN, fixed(4, per_ns(t.area_in_system)));
             rows.push(row.0);
         }
         rows
@@ -228,6 +274,15 @@ impl Sim<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::fixed;
+
+    #[test]
+    fn column_indices_match_the_header() {
+        let header = super::TIMESERIES_HEADER;
+        assert_eq!(header[super::col::REQUESTS], "requests");
+        assert_eq!(header[super::col::GOODPUT_WORK_S], "goodput_work_s");
+        assert_eq!(header[super::col::VIEW_MEAN], "view_mean");
+        assert_eq!(super::col::VIEW_MEAN, header.len() - 1);
+    }
 
     #[test]
     fn fixed_point_matches_float_formatting_away_from_ties() {
