@@ -94,6 +94,10 @@ pub struct RegistryModel {
     /// (Kubernetes' endpoints controller): `None`.
     pub heartbeat_interval: Option<SimDuration>,
     pub zone: ZoneId,
+    /// How long a read of the registry takes (a slow registry), and how long a client
+    /// waits before it gives up and keeps its last view.
+    pub latency: Dist,
+    pub read_timeout: SimDuration,
 }
 
 /// Something done to instances at a given time.

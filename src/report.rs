@@ -153,7 +153,12 @@ fn discovery_json(sc: &Scenario, r: &RunResult) -> Value {
             })
         })
         .collect();
-    json!({ "mode": mode, "detections": detections, "config_changes": changes })
+    json!({
+        "mode": mode,
+        "detections": detections,
+        "registry_read_timeouts": r.registry_read_timeouts,
+        "config_changes": changes,
+    })
 }
 
 /// Calls after the policy stack (one policy point, or all callers of a service).
@@ -278,12 +283,27 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         .instances
         .iter()
         .zip(&r.stations)
-        .map(|(inst, st)| {
+        .enumerate()
+        .map(|(i, (inst, st))| {
             let mut v = station_json(&st.totals, u64::from(inst.workers), 1, station_secs);
             let o = v.as_object_mut().expect("station_json gives an object");
             o.remove("instances");
             o.insert("service".into(), json!(sc.services[inst.service.idx()].name));
             o.insert("zone".into(), json!(sc.zones[inst.zone.idx()]));
+            if let Some(Some(p)) = r.probes.get(i) {
+                use crate::discovery::probe::ProbeKind;
+                let kinds: Map<String, Value> = [
+                    ("startup", ProbeKind::Startup),
+                    ("readiness", ProbeKind::Readiness),
+                    ("liveness", ProbeKind::Liveness),
+                ]
+                .iter()
+                .map(|&(name, k)| {
+                    (name.to_string(), json!({ "probes": p.probes[k.index()], "failures": p.failures[k.index()] }))
+                })
+                .collect();
+                o.insert("probes".into(), json!({ "by_kind": kinds, "restarts": p.restarts }));
+            }
             (inst.name.clone(), v)
         })
         .collect();

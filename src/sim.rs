@@ -161,6 +161,10 @@ pub struct RunResult {
     pub detections: Vec<Detection>,
     /// Per config change: the proxies it reached and the longest propagation delay.
     pub config_applied: Vec<(u32, SimDuration)>,
+    /// Registry reads by the views that timed out (the view kept its last list).
+    pub registry_read_timeouts: u64,
+    /// Per instance with probes: what its kubelet's probes did.
+    pub probes: Vec<Option<crate::discovery::probe::ProbeCounters>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -211,6 +215,8 @@ enum Event {
     RegistryExpire,
     /// A cached view fetches the registry's list again.
     Refresh(u32),
+    /// A slow registry's answer to a view's read arrives.
+    RefreshDone(u32),
     /// A health checker has checks due.
     HealthCheck(u32),
     /// A check of (checker, host) ended: pass, network failure or timeout.
@@ -483,6 +489,9 @@ struct Sim<'s, 'h> {
     views: Vec<View>,
     proxy_view: Vec<u32>,
     view_rng: Stream,
+    /// Draws the registry's read latencies; reads that timed out.
+    registry_rng: Stream,
+    registry_read_timeouts: u64,
     detections: Vec<Detection>,
     events_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
@@ -596,6 +605,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         return Err(e.into());
     }
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
+    let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
     for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
@@ -623,6 +633,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         late_responses: sim.late_responses,
         detections: sim.detections,
         config_applied: sim.config_applied,
+        registry_read_timeouts: sim.registry_read_timeouts,
+        probes,
     })
 }
 
@@ -957,6 +969,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             views,
             proxy_view,
             view_rng: seed.stream("discovery/refresh"),
+            registry_rng: seed.stream("discovery/registry-latency"),
+            registry_read_timeouts: 0,
             detections: Vec::new(),
             events_csv,
             checkers,

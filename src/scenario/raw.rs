@@ -238,6 +238,8 @@ pub struct RegistrySpec {
     pub ttl: Option<Dur>,
     pub heartbeat_interval: Option<Dur>,
     pub eviction_interval: Option<Dur>,
+    pub latency: Option<DistSpec>,
+    pub read_timeout: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize)]

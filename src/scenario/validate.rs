@@ -655,11 +655,13 @@ fn validate_discovery(
         use raw::RegistryKind as K;
         let rp = format!("{p}.registry");
         let (takes, requires): (&[&str], &[&str]) = match r.kind {
-            K::Consul => (&["zone", "ttl", "heartbeatInterval"], &[]),
-            K::Eureka => (&["zone", "ttl", "heartbeatInterval", "evictionInterval"], &[]),
-            K::Registrar => (&["zone"], &[]),
+            K::Consul => (&["zone", "ttl", "heartbeatInterval", "latency", "readTimeout"], &[]),
+            K::Eureka => (&["zone", "ttl", "heartbeatInterval", "evictionInterval", "latency", "readTimeout"], &[]),
+            K::Registrar => (&["zone", "latency", "readTimeout"], &[]),
         };
         let present = [
+            ("latency", r.latency.is_some()),
+            ("readTimeout", r.read_timeout.is_some()),
             ("zone", r.zone.is_some()),
             ("ttl", r.ttl.is_some()),
             ("heartbeatInterval", r.heartbeat_interval.is_some()),
@@ -701,7 +703,14 @@ fn validate_discovery(
             cx.err(rp, e);
             return None;
         }
-        Some(RegistryModel { config, heartbeat_interval: heartbeat, zone })
+        let latency =
+            r.latency.as_ref().map_or(Dist::Constant(SimDuration::ZERO), |d| cx.dist(&format!("{rp}.latency"), d));
+        let read_timeout = r.read_timeout.map_or(SimDuration::from_secs(1), |d| d.0);
+        if read_timeout.is_zero() {
+            cx.err(format!("{rp}.readTimeout"), "a duration greater than zero");
+            return None;
+        }
+        Some(RegistryModel { config, heartbeat_interval: heartbeat, zone, latency, read_timeout })
     });
     let mut registry = registry;
     let health_check = d.health_check.as_ref().and_then(|h| {

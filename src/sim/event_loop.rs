@@ -151,6 +151,7 @@ impl Sim<'_, '_> {
             Event::Heartbeat(inst, epoch) => self.on_heartbeat(inst, epoch),
             Event::RegistryExpire => self.on_registry_expire(),
             Event::Refresh(v) => self.refresh_view(v),
+            Event::RefreshDone(v) => self.apply_view(v),
             Event::HealthCheck(c) => self.on_health_check(c),
             Event::CheckResult(c, host, outcome) => self.on_check_result(c, host, outcome),
             Event::Probe(inst, epoch) => self.on_probe(inst, epoch),

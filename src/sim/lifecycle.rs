@@ -26,6 +26,10 @@ impl Kubelet {
     pub(super) fn new(config: &ProbeSetConfig) -> Kubelet {
         Kubelet { set: ProbeSet::new(config, SimTime::ZERO), tickets: [None; 3], epoch: 0 }
     }
+
+    pub(super) fn counters(&self) -> crate::discovery::probe::ProbeCounters {
+        self.set.counters()
+    }
 }
 use crate::discovery::registry::RegistryError;
 
@@ -604,9 +608,28 @@ impl Sim<'_, '_> {
 
     // ---- Views.
 
-    /// Fetches a view from the registry (unchanged if the registry is unavailable) and
-    /// schedules the next fetch.
+    /// Fetches a view from the registry and schedules the next fetch. A slow registry
+    /// answers after its latency (a read past the client's timeout fails and the view
+    /// keeps its last list); the first fetch, at time 0, is immediate.
     pub(super) fn refresh_view(&mut self, v: u32) {
+        let now = self.now;
+        let reg = self.sc.discovery.registry.as_ref().expect("views come from a registry");
+        let d = if now == SimTime::ZERO { SimDuration::ZERO } else { reg.latency.sample(&mut self.registry_rng) };
+        if d.is_zero() {
+            self.apply_view(v);
+        } else if d > reg.read_timeout {
+            self.registry_read_timeouts += 1;
+        } else {
+            self.events.push(now + d, Event::RefreshDone(v));
+        }
+        let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
+        if self.arrivals_open || !self.requests.is_empty() {
+            self.events.push(next, Event::Refresh(v));
+        }
+    }
+
+    /// The registry's answer reaches a view (unchanged if the registry is unavailable).
+    pub(super) fn apply_view(&mut self, v: u32) {
         let now = self.now;
         let reg = self.registry.as_ref().expect("views come from a registry");
         let view = &mut self.views[v as usize];
@@ -626,10 +649,6 @@ impl Sim<'_, '_> {
                     }
                 }
             }
-        }
-        let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
-        if self.arrivals_open || !self.requests.is_empty() {
-            self.events.push(next, Event::Refresh(v));
         }
     }
 

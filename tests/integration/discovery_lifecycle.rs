@@ -267,6 +267,11 @@ fn liveness_restarts_a_hung_instance_after_its_failure_threshold() {
     // Only requests caught by the hang before readiness noticed fail.
     assert!(f(&s, "requests.failed") < 1_000.0);
     assert!(f(&s, "instances.catalog-1.completed") > 10_000.0, "it serves again after the restart");
+    assert_eq!(f(&s, "instances.catalog-1.probes.restarts"), 1.0);
+    // Three that killed it, and two more while it started again (no startup probe gates
+    // liveness: at 32 and 34 s it is still starting; at 36 s it serves).
+    assert_eq!(f(&s, "instances.catalog-1.probes.by_kind.liveness.failures"), 5.0);
+    assert_eq!(f(&s, "instances.catalog-0.probes.by_kind.liveness.failures"), 0.0);
 }
 
 #[test]
@@ -326,4 +331,25 @@ fn a_config_push_reaches_every_proxy_within_its_propagation_delay() {
     let total: f64 =
         calls.iter().filter(|(t, _)| *t >= last.ceil() && *t < 90.0).map(|(_, n)| n.parse::<f64>().unwrap()).sum();
     assert!(sum(last.ceil(), 90.0) > 0.5 * total, "most calls time out once both have it");
+}
+
+#[test]
+fn a_slow_registry_delays_the_views_and_one_past_the_timeout_freezes_them() {
+    // Reads take 2 s: each view sees the registry as of 2 s after it asked.
+    let (s, _, _) = run(&exact(|v| {
+        v["discovery"]["registry"]["latency"] = json!("2s");
+        v["discovery"]["registry"]["readTimeout"] = json!("5s");
+    }));
+    let d = detection(&s);
+    assert!((f(d, "view_detect_s_max") - 37.0).abs() < 1e-3, "refresh at 60 s, answered at 62 s: {d}");
+    assert_eq!(f(&s, "discovery.registry_read_timeouts"), 0.0);
+    // Past the clients' 1 s timeout every read fails: the views never change.
+    let (s, _, _) = run(&exact(|v| {
+        v["discovery"]["registry"]["latency"] = json!("2s");
+    }));
+    let d = detection(&s);
+    assert_eq!(f(d, "views_detected"), 0.0, "{d}");
+    assert!(f(&s, "discovery.registry_read_timeouts") >= 6.0, "two views, a read every 30 s after the first");
+    // A third of 400 requests/s from the crash at 25 s until it serves again at 90 s.
+    assert!(f(&s, "requests.failed") > 7_500.0, "the dead instance is never dropped before its restart");
 }
