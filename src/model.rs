@@ -54,6 +54,8 @@ pub struct ConfigChange {
     pub propagation: Dist,
     /// `call[caller.idx() * endpoint_count + endpoint]`, as `Policies::call`.
     pub call: Vec<CallPolicy>,
+    /// Per route: the route's new destination weights, if this push changes them.
+    pub route_weights: Vec<Option<Vec<u32>>>,
 }
 
 /// How callers learn which instances of a service exist.
@@ -200,8 +202,12 @@ pub struct Route {
     pub name: String,
     pub method: Option<String>,
     pub path_prefix: Option<String>,
+    /// The destination, or with traffic shifting the first of them.
     pub service: ServiceId,
     pub endpoint: EndpointId,
+    /// Weighted traffic shifting (Istio's weighted route destinations): every destination
+    /// with its weight; empty for a single destination.
+    pub split: Vec<(ServiceId, EndpointId, u32)>,
     pub rate_limit: Option<crate::resilience::limiter::LimiterConfig>,
 }
 

@@ -249,6 +249,16 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             let svc = &sc.services[route.service.idx()].name;
             let ep = &sc.endpoints[route.endpoint.idx()].name;
             v["destination"] = json!(format!("{svc}.{ep}"));
+            if !route.split.is_empty() {
+                let split: Map<String, Value> = route
+                    .split
+                    .iter()
+                    .map(|&(s, e, w)| {
+                        (format!("{}.{}", sc.services[s.idx()].name, sc.endpoints[e.idx()].name), json!(w))
+                    })
+                    .collect();
+                v["destinations"] = Value::Object(split);
+            }
             (route.name.clone(), v)
         })
         .collect();

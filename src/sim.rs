@@ -502,6 +502,10 @@ struct Sim<'s, 'h> {
     /// `i - 1` reached it; and the stream drawing propagation delays.
     proxy_config: Vec<u32>,
     config_rng: Stream,
+    /// The gateway's current weights per route with traffic shifting, and the stream
+    /// that splits requests by them.
+    route_weights: Vec<Vec<u32>>,
+    split_rng: Stream,
     /// Per config change: proxies it reached, and the longest delay.
     config_applied: Vec<(u32, SimDuration)>,
     /// Each proxy's calling site and destination, for names in reports.
@@ -764,6 +768,9 @@ impl<'s, 'h> Sim<'s, 'h> {
         };
         for r in &sc.gateway.routes {
             add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
+            for &(service, _, _) in &r.split {
+                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, service);
+            }
         }
         // A fallback to another service needs a proxy for it too.
         let fallback_dest = |caller: Caller, e: EndpointId| match sc.policies.call(caller, e).fallback {
@@ -978,6 +985,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             check_rng,
             proxy_config: vec![0; proxy_site.len()],
             config_rng: seed.stream("control-plane/propagation"),
+            route_weights: sc.gateway.routes.iter().map(|r| r.split.iter().map(|&(_, _, w)| w).collect()).collect(),
+            split_rng: seed.stream("gateway/split"),
             config_applied: vec![(0, SimDuration::ZERO); sc.config_changes.len()],
             proxy_site,
             last_ok,

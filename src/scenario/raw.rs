@@ -35,6 +35,12 @@ impl<'de> Deserialize<'de> for Dur {
 #[derive(Debug)]
 pub struct UniqueMap<V>(pub IndexMap<String, V>);
 
+impl<V> Default for UniqueMap<V> {
+    fn default() -> Self {
+        UniqueMap(IndexMap::new())
+    }
+}
+
 impl<V> std::ops::Deref for UniqueMap<V> {
     type Target = IndexMap<String, V>;
     fn deref(&self) -> &Self::Target {
@@ -180,7 +186,11 @@ pub struct ScenarioFile {
 pub struct ConfigChangeSpec {
     pub at: Dur,
     pub propagation: Option<DistSpec>,
+    #[serde(default)]
     pub overrides: Vec<OverrideSpec>,
+    /// New weights for routes with `destinations`, by route name, in their order.
+    #[serde(default)]
+    pub route_weights: UniqueMap<Vec<u32>>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -424,8 +434,18 @@ pub struct RouteSpec {
     pub name: String,
     #[serde(rename = "match")]
     pub match_: Option<MatchSpec>,
-    pub destination: DestinationSpec,
+    pub destination: Option<DestinationSpec>,
+    /// Weighted traffic shifting: the share of the route's requests each destination gets.
+    pub destinations: Option<Vec<WeightedDestinationSpec>>,
     pub rate_limit: Option<LimiterSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WeightedDestinationSpec {
+    pub service: String,
+    pub endpoint: String,
+    pub weight: u32,
 }
 
 #[derive(Debug, Deserialize)]

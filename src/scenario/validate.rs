@@ -459,6 +459,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let config_changes = validate_config_changes(
         &mut cx,
         &f.config_changes,
+        &routes,
         &policies,
         &service_ids,
         &endpoint_ids,
@@ -495,9 +496,11 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
 /// fallback, deadline propagation) on top of the policies before it. Settings that live
 /// in a proxy's state (balancer, breaker, bulkhead, outlier detection, retry budget) and
 /// fallbacks to another service (which need a proxy of their own) cannot change.
+#[allow(clippy::too_many_arguments)]
 fn validate_config_changes(
     cx: &mut Ctx,
     specs: &[raw::ConfigChangeSpec],
+    routes: &[Route],
     policies: &Policies,
     service_ids: &IndexMap<&str, ServiceId>,
     endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
@@ -604,7 +607,25 @@ fn validate_config_changes(
                 }
             }
         }
-        out.push(ConfigChange { at, propagation, call: table.clone() });
+        let mut route_weights = vec![None; routes.len()];
+        for (name, weights) in c.route_weights.iter() {
+            let wp = format!("{root}.routeWeights.{name}");
+            let Some(r) = routes.iter().position(|r| r.name == *name) else {
+                cx.err(wp, unknown("route", name, routes.iter().map(|r| r.name.as_str())));
+                continue;
+            };
+            let n = routes[r].split.len();
+            if n == 0 {
+                cx.err(wp, format!("a route with weighted destinations, but {name} has one destination"));
+            } else if weights.len() != n {
+                cx.err(wp, format!("{n} weights, one per destination of {name}, found {}", weights.len()));
+            } else if weights.iter().all(|&w| w == 0) {
+                cx.err(wp, "weights that add up to more than 0");
+            } else {
+                route_weights[r] = Some(weights.clone());
+            }
+        }
+        out.push(ConfigChange { at, propagation, call: table.clone(), route_weights });
     }
     out
 }
@@ -927,21 +948,49 @@ fn validate_routes(
                 (m.method.clone(), m.path_prefix.clone())
             }
         };
-        let d = &r.destination;
-        let Some(&sid) = service_ids.get(d.service.as_str()) else {
-            cx.err(format!("{p}.destination.service"), unknown("service", &d.service, service_ids.keys().copied()));
+        let mut targets: Vec<(String, &str, &str, u32)> = Vec::new();
+        match (&r.destination, &r.destinations) {
+            (Some(d), None) => targets.push((format!("{p}.destination"), &d.service, &d.endpoint, 1)),
+            (None, Some(list)) if !list.is_empty() => {
+                for (k, d) in list.iter().enumerate() {
+                    targets.push((format!("{p}.destinations[{k}]"), &d.service, &d.endpoint, d.weight));
+                }
+                if list.iter().all(|d| d.weight == 0) {
+                    cx.err(format!("{p}.destinations"), "weights that add up to more than 0");
+                }
+            }
+            (None, Some(_)) => cx.err(format!("{p}.destinations"), "at least one destination"),
+            (None, None) => cx.err(format!("{p}.destination"), "a destination (or weighted destinations)"),
+            (Some(_), Some(_)) => cx.err(format!("{p}.destinations"), "either destination or destinations, not both"),
+        }
+        let mut resolved = Vec::new();
+        for (tp, service, endpoint, weight) in &targets {
+            let Some(&sid) = service_ids.get(*service) else {
+                cx.err(format!("{tp}.service"), unknown("service", service, service_ids.keys().copied()));
+                continue;
+            };
+            let Some(&eid) = endpoint_ids.get(&(*service, *endpoint)) else {
+                let names = services[*service].endpoints.keys().map(String::as_str);
+                cx.err(format!("{tp}.endpoint"), unknown(&format!("endpoint of {service}"), endpoint, names));
+                continue;
+            };
+            resolved.push((sid, eid, *weight));
+        }
+        if resolved.len() != targets.len() || resolved.is_empty() {
             continue;
-        };
-        let Some(&eid) = endpoint_ids.get(&(d.service.as_str(), d.endpoint.as_str())) else {
-            let names = services[&d.service].endpoints.keys().map(String::as_str);
-            cx.err(
-                format!("{p}.destination.endpoint"),
-                unknown(&format!("endpoint of {}", d.service), &d.endpoint, names),
-            );
-            continue;
-        };
+        }
+        let (sid, eid) = (resolved[0].0, resolved[0].1);
+        let split = if r.destinations.is_some() { resolved } else { Vec::new() };
         let rate_limit = r.rate_limit.as_ref().and_then(|l| gateway_limiter(cx, &format!("{p}.rateLimit"), l));
-        routes.push(Route { name: r.name.clone(), method, path_prefix, service: sid, endpoint: eid, rate_limit });
+        routes.push(Route {
+            name: r.name.clone(),
+            method,
+            path_prefix,
+            service: sid,
+            endpoint: eid,
+            split,
+            rate_limit,
+        });
     }
     routes
 }

@@ -83,7 +83,7 @@ impl Sim<'_, '_> {
         let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client });
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
         if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
-            let endpoint = self.sc.gateway.routes[route_id.idx()].endpoint;
+            let endpoint = self.route_endpoint(route_id);
             let zone = self.sc.gateway.zone;
             return self.start_call(
                 Parent::Request(req),
@@ -126,11 +126,31 @@ impl Sim<'_, '_> {
         }
     }
 
+    /// Where the gateway sends a request of `route`: its destination, or with traffic
+    /// shifting one drawn by the weights the gateway has now.
+    #[inline]
+    fn route_endpoint(&mut self, route: RouteId) -> EndpointId {
+        let r = &self.sc.gateway.routes[route.idx()];
+        if r.split.is_empty() {
+            return r.endpoint;
+        }
+        let weights = &self.route_weights[route.idx()];
+        let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
+        let mut x = self.split_rng.random_range(0..total);
+        for (k, &w) in weights.iter().enumerate() {
+            if x < u64::from(w) {
+                return r.split[k].1;
+            }
+            x -= u64::from(w);
+        }
+        unreachable!("a draw below the total falls in some weight")
+    }
+
     /// A request passed the gateway's rate limits: its route's call starts.
     pub(super) fn admit(&mut self, req: Key) {
         let r = self.requests.get(req).expect("an admitted request is live");
         let (route, client, measured) = (r.route, r.client, r.measured);
-        let endpoint = self.sc.gateway.routes[route.idx()].endpoint;
+        let endpoint = self.route_endpoint(route);
         self.start_call(
             Parent::Request(req),
             Caller::Gateway,

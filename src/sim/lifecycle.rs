@@ -773,11 +773,44 @@ impl Sim<'_, '_> {
             let d = change.propagation.sample(&mut self.config_rng);
             self.events.push(self.now + d, Event::ConfigApply(i, p as u32));
         }
+        if change.route_weights.iter().any(Option::is_some) {
+            // The gateway's routes: one more receiver.
+            let d = change.propagation.sample(&mut self.config_rng);
+            self.events.push(self.now + d, Event::ConfigApply(i, u32::MAX));
+        }
+    }
+
+    /// New route weights reach the gateway.
+    fn apply_route_weights(&mut self, i: u32) {
+        let sc = self.sc;
+        let delay = self.now.since(sc.config_changes[i as usize].at);
+        let applied = &mut self.config_applied[i as usize];
+        applied.0 += 1;
+        applied.1 = applied.1.max(delay);
+        for (r, w) in sc.config_changes[i as usize].route_weights.iter().enumerate() {
+            if let Some(w) = w {
+                self.route_weights[r].clone_from(w);
+            }
+        }
+        let Some(out) = self.events_csv.as_mut() else { return };
+        let row = [
+            format!("{:.6}", self.now.as_secs_f64()),
+            "gateway".to_string(),
+            "gateway".to_string(),
+            "config-applied".to_string(),
+            format!("change {i}: route weights"),
+        ];
+        if let Err(e) = out.write_record(&row) {
+            self.deferred_error.get_or_insert(e);
+        }
     }
 
     /// A config change reaches proxy `p` (unless a later one already did): calls it starts
     /// from now on follow it; calls under way keep the policy they started with.
     pub(super) fn on_config_apply(&mut self, i: u32, p: u32) {
+        if p == u32::MAX {
+            return self.apply_route_weights(i);
+        }
         let delay = self.now.since(self.sc.config_changes[i as usize].at);
         let applied = &mut self.config_applied[i as usize];
         applied.0 += 1;

@@ -353,3 +353,53 @@ fn a_slow_registry_delays_the_views_and_one_past_the_timeout_freezes_them() {
     // A third of 400 requests/s from the crash at 25 s until it serves again at 90 s.
     assert!(f(&s, "requests.failed") > 7_500.0, "the dead instance is never dropped before its restart");
 }
+
+/// instance-crash without its crash, front split into a stable and a canary version.
+fn canary(weights: [u32; 2], changes: Value) -> meshsim::Scenario {
+    load_edited("instance-crash", move |v| {
+        v["faults"] = json!([]);
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["services"]["front-canary"] = v["services"]["front"].clone();
+        v["gateway"]["routes"][0].as_object_mut().unwrap().remove("destination");
+        v["gateway"]["routes"][0]["destinations"] = json!([
+            { "service": "front", "endpoint": "browse", "weight": weights[0] },
+            { "service": "front-canary", "endpoint": "browse", "weight": weights[1] }
+        ]);
+        v["configChanges"] = changes;
+    })
+}
+
+#[test]
+fn weighted_destinations_split_a_route_by_weight() {
+    let (s, _, _) = run(&canary([90, 10], json!([])));
+    let (stable, canary) = (f(&s, "services.front.requests.total"), f(&s, "services.front-canary.requests.total"));
+    let share = canary / (stable + canary);
+    // 40,000 requests: the share's standard deviation is 0.0015.
+    assert!((share - 0.10).abs() < 0.006, "canary share {share}");
+    assert_eq!(s["routes"]["browse"]["destinations"]["front-canary.browse"], json!(10));
+}
+
+#[test]
+fn a_route_weight_push_shifts_traffic_once_it_reaches_the_gateway() {
+    let (s, ts, events) = run(&canary(
+        [100, 0],
+        json!([{ "at": "30s", "propagation": { "type": "uniform", "min": "1s", "max": "4s" },
+                 "routeWeights": { "browse": [50, 50] } }]),
+    ));
+    let at: f64 = events
+        .lines()
+        .find(|l| l.contains("gateway,gateway,config-applied"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .expect("the gateway got the push");
+    assert!((31.0..=34.0).contains(&at), "{at}");
+    let canary = series(&ts, "service", "front-canary", "requests");
+    let sum = |from: f64, to: f64| -> f64 {
+        canary.iter().filter(|(t, _)| *t >= from && *t < to).map(|(_, n)| n.parse::<f64>().unwrap()).sum()
+    };
+    assert_eq!(sum(0.0, at.floor()), 0.0, "nothing to the canary before the push arrives");
+    let after = sum(at.ceil(), 100.0) / (100.0 - at.ceil());
+    assert!((after - 200.0).abs() < 20.0, "half of 400 requests/s after it: {after}");
+    // Six proxies (the gateway's to both versions, four front instances' to catalog) and
+    // the gateway's routes.
+    assert_eq!(f(&s["discovery"]["config_changes"][0], "proxies_reached"), 7.0);
+}

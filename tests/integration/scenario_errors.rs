@@ -519,6 +519,24 @@ rejected! {
         [set("configChanges", json!([{ "at": "5s", "overrides": [] }, { "at": "2s", "overrides": [] }]))]
         => "configChanges[1].at", "changes in time order";
 
+    a_route_takes_destination_or_destinations:
+        [set("gateway.routes[0].destinations", json!([{ "service": "cart", "endpoint": "view", "weight": 1 }]))]
+        => "gateway.routes[0].destinations", "either destination or destinations, not both";
+    weighted_destinations_name_known_endpoints:
+        [
+            remove("gateway.routes[0].destination"),
+            set("gateway.routes[0].destinations", json!([{ "service": "cart", "endpoint": "nope", "weight": 1 }])),
+        ]
+        => "gateway.routes[0].destinations[0].endpoint", "a known endpoint of cart";
+    route_weights_match_the_destinations:
+        [
+            remove("gateway.routes[0].destination"),
+            set("gateway.routes[0].destinations", json!([
+                { "service": "catalog", "endpoint": "list", "weight": 9 }, { "service": "cart", "endpoint": "view", "weight": 1 }])),
+            set("configChanges", json!([{ "at": "5s", "routeWeights": { "browse": [1, 2, 3] } }])),
+        ]
+        => "configChanges[0].routeWeights.browse", "2 weights, one per destination of browse, found 3";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
