@@ -14,6 +14,7 @@ pub mod resilience;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod slo;
 pub mod time;
 pub mod workload;
 

@@ -1,7 +1,8 @@
 //! The `meshsim` command line: argument parsing and glue over the library.
 //!
-//! Exit codes: 0 success; 2 bad input (a scenario or argument error), a run that hit a
-//! limit (its reports are still written, marked as stopped), or an output error.
+//! Exit codes: 0 success; 1 an SLO failed (the reports are written); 2 bad input (a
+//! scenario or argument error), a run that hit a limit (its reports are still written,
+//! marked as stopped), or an output error.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -38,6 +39,11 @@ enum Command {
         /// Stop arrivals after N requests and let them finish.
         #[arg(long)]
         requests: Option<u64>,
+        /// A service-level objective, k6-threshold style, judged besides the scenario's
+        /// own: 'p99<500ms', 'availability>99.9%', 'error_rate<1%', 'checkout:mean<80ms'.
+        /// Repeatable. A failed SLO makes the exit code 1.
+        #[arg(long = "slo")]
+        slos: Vec<String>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -53,8 +59,8 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, seed, out, duration, requests } => {
-            run(&file, RunOptions { seed, duration, requests }, out.as_deref())
+        Command::Run { file, seed, out, duration, requests, slos } => {
+            run(&file, RunOptions { seed, duration, requests, slos: Vec::new() }, &slos, out.as_deref())
         }
         Command::Validate { file } => validate(&file),
     };
@@ -82,8 +88,12 @@ fn validate(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
+fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -> Result<ExitCode> {
     let sc = meshsim::load_file(file)?;
+    for text in slos {
+        let slo = meshsim::slo::Slo::parse(text, &sc.gateway.routes).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
+        opts.slos.push(slo);
+    }
     let dir = out.map_or_else(|| Path::new("reports").join(&sc.name), Path::to_path_buf);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output folder {}", dir.display()))?;
 
@@ -127,11 +137,12 @@ fn run(file: &Path, opts: RunOptions, out: Option<&Path>) -> Result<ExitCode> {
         result.requests as f64 / elapsed / 1e6
     );
     match &result.stop {
-        Stop::Completed => Ok(ExitCode::SUCCESS),
         Stop::Limit { message, .. } => {
             eprintln!("error: {}: run stopped at a limit: {message}", file.display());
             Ok(ExitCode::from(2))
         }
+        Stop::Completed if result.slos.iter().any(|s| !s.pass) => Ok(ExitCode::from(1)),
+        Stop::Completed => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Scenario {
     /// Control-plane pushes, in time order; each carries the whole call-policy table as it
     /// is after the push (and every earlier one).
     pub config_changes: Vec<ConfigChange>,
+    /// Service-level objectives judged on the run.
+    pub slos: Vec<crate::slo::Slo>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay

@@ -104,6 +104,30 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
     })
 }
 
+/// An SLO's verdict: the measured value in the threshold's unit, and the recoveries.
+fn slo_json(sc: &Scenario, s: &crate::slo::SloResult) -> Value {
+    let scale = if s.slo.unit() == "%" { 100.0 } else { 1.0 };
+    let recoveries: Vec<Value> = s
+        .recoveries
+        .iter()
+        .map(|&(end, r)| {
+            json!({
+                "fault_end_s": round(end.as_secs_f64(), 6),
+                "recovery_s": r.map_or(Value::Null, |d| json!(round(d.as_secs_f64(), 6))),
+            })
+        })
+        .collect();
+    json!({
+        "threshold": s.slo.text,
+        "route": s.slo.route.map_or(Value::Null, |r| json!(sc.gateway.routes[r.idx()].name)),
+        "measured": s.measured.map_or(Value::Null, |v| json!(round(v * scale, 4))),
+        "unit": s.slo.unit(),
+        "recovery_within_s": s.slo.recovery_within.map_or(Value::Null, |d| json!(round(d.as_secs_f64(), 6))),
+        "recoveries": recoveries,
+        "pass": s.pass,
+    })
+}
+
 /// How discovery worked: the mode, and for every crash how long the registry and the
 /// callers' cached views took to stop listing the instance.
 fn discovery_json(sc: &Scenario, r: &RunResult) -> Value {
@@ -318,6 +342,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         })
         .collect();
     out.insert("instances".into(), Value::Object(instances));
+    out.insert("slos".into(), Value::Array(r.slos.iter().map(|s| slo_json(sc, s)).collect()));
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
@@ -367,6 +392,17 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
             f.latency.quantile_ms(0.5),
             f.latency.quantile_ms(0.99),
         );
+    }
+    for v in &r.slos {
+        let scale = if v.slo.unit() == "%" { 100.0 } else { 1.0 };
+        let measured = v.measured.map_or("no requests".to_string(), |x| format!("{:.3}{}", x * scale, v.slo.unit()));
+        let slowest = v.recoveries.iter().map(|&(_, r)| r).max();
+        let recovery = match slowest {
+            None => String::new(),
+            Some(None) => ", never recovered after a fault".to_string(),
+            Some(Some(d)) => format!(", recovered {:.1} s after faults at most", d.as_secs_f64()),
+        };
+        s += &format!("  SLO {}: {} ({measured}{recovery})\n", v.slo.text, if v.pass { "pass" } else { "FAIL" });
     }
     if let Stop::Limit { message, .. } = &r.stop {
         s += &format!("  STOPPED AT A LIMIT: {message}\n");

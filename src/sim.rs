@@ -53,6 +53,8 @@ pub struct RunOptions {
     /// Stop arrivals after this many requests. Given without `duration`, it replaces the
     /// scenario's stop conditions, so the run makes exactly this many requests.
     pub requests: Option<u64>,
+    /// SLOs to judge besides the scenario's own (`--slo`).
+    pub slos: Vec<crate::slo::Slo>,
 }
 
 /// A policy point: calls from `caller` (the gateway or a service's instances) to
@@ -165,6 +167,8 @@ pub struct RunResult {
     pub registry_read_timeouts: u64,
     /// Per instance with probes: what its kubelet's probes did.
     pub probes: Vec<Option<crate::discovery::probe::ProbeCounters>>,
+    /// The scenario's SLOs and those of the run options, judged.
+    pub slos: Vec<crate::slo::SloResult>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -492,6 +496,10 @@ struct Sim<'s, 'h> {
     /// Draws the registry's read latencies; reads that timed out.
     registry_rng: Stream,
     registry_read_timeouts: u64,
+    /// SLOs, the ends of the faults, and per SLO and fault end the recovery so far.
+    slos: Vec<crate::slo::Slo>,
+    fault_ends: Vec<SimTime>,
+    recoveries: Vec<Vec<Option<SimDuration>>>,
     detections: Vec<Detection>,
     events_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
@@ -590,6 +598,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         }
     }
     let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions, events)?;
+    sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
+    sim.fault_ends = sc.faults.iter().filter_map(|f| f.end).collect();
+    sim.fault_ends.sort();
+    sim.fault_ends.dedup();
+    sim.recoveries = vec![vec![None; sim.fault_ends.len()]; sim.slos.len()];
     let stop = sim.run_loop(&mut progress)?;
     sim.flush_final(sim.now)?;
     sim.total.merge_latencies(sim.routes.iter(), true);
@@ -610,6 +623,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     }
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
     let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
+    let slos = sim.judge_slos();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
     for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
@@ -639,6 +653,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         config_applied: sim.config_applied,
         registry_read_timeouts: sim.registry_read_timeouts,
         probes,
+        slos,
     })
 }
 
@@ -978,6 +993,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             view_rng: seed.stream("discovery/refresh"),
             registry_rng: seed.stream("discovery/registry-latency"),
             registry_read_timeouts: 0,
+            slos: Vec::new(),
+            fault_ends: Vec::new(),
+            recoveries: Vec::new(),
             detections: Vec::new(),
             events_csv,
             checkers,

@@ -178,6 +178,16 @@ pub struct ScenarioFile {
     pub lifecycle: Vec<LifecycleSpec>,
     #[serde(default)]
     pub config_changes: Vec<ConfigChangeSpec>,
+    #[serde(default)]
+    pub slos: Vec<SloSpec>,
+}
+
+/// A service-level objective: `"p99<500ms"`, `"checkout:availability>99.9%"`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SloSpec {
+    pub threshold: String,
+    pub recovery_within: Option<Dur>,
 }
 
 /// A control-plane push: call-policy overrides that reach each proxy after a delay.

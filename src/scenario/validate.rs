@@ -467,6 +467,17 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         &endpoints,
     );
 
+    let mut slos = Vec::new();
+    for (i, spec) in f.slos.iter().enumerate() {
+        match crate::slo::Slo::parse(&spec.threshold, &routes) {
+            Ok(mut slo) => {
+                slo.recovery_within = spec.recovery_within.map(|d| d.0);
+                slos.push(slo);
+            }
+            Err(e) => cx.err(format!("slos[{i}].threshold"), e),
+        }
+    }
+
     if !cx.issues.is_empty() {
         return Err(cx.issues);
     }
@@ -489,6 +500,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         discovery,
         lifecycle,
         config_changes,
+        slos,
     })
 }
 

@@ -33,6 +33,9 @@ impl Sim<'_, '_> {
             st.stats.close_window(end);
         }
         self.total.merge_latencies(self.routes.iter(), false);
+        if !self.slos.is_empty() {
+            self.track_recoveries(start);
+        }
         if self.timeseries.is_some() {
             let rows = self.window_rows(start, end);
             let w = self.timeseries.as_mut().expect("checked above");
@@ -159,6 +162,47 @@ impl Row {
 }
 
 impl Sim<'_, '_> {
+    /// For each SLO, whether this window (starting at `start`) is within it: the first
+    /// such window at or after a fault's end marks the recovery from that fault.
+    fn track_recoveries(&mut self, start: SimTime) {
+        for (k, slo) in self.slos.iter().enumerate() {
+            let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+            let Some(v) = slo.measure(flow, true) else { continue };
+            if !slo.holds(v) {
+                continue;
+            }
+            for (j, &end) in self.fault_ends.iter().enumerate() {
+                if start >= end && self.recoveries[k][j].is_none() {
+                    self.recoveries[k][j] = Some(start.since(end));
+                }
+            }
+        }
+    }
+
+    /// Judges every SLO on the whole run (measured requests) and its recoveries.
+    pub(super) fn judge_slos(&self) -> Vec<crate::slo::SloResult> {
+        self.slos
+            .iter()
+            .enumerate()
+            .map(|(k, slo)| {
+                let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+                let measured = slo.measure(flow, false);
+                let recoveries: Vec<_> = self
+                    .fault_ends
+                    .iter()
+                    .zip(&self.recoveries[k])
+                    .filter(|&(&end, _)| end <= self.now)
+                    .map(|(&end, &r)| (end, r))
+                    .collect();
+                let recovered = slo
+                    .recovery_within
+                    .is_none_or(|limit| recoveries.iter().all(|(_, r)| r.is_some_and(|r| r <= limit)));
+                let pass = measured.is_none_or(|v| slo.holds(v)) && recovered;
+                crate::slo::SloResult { slo: slo.clone(), measured, recoveries, pass }
+            })
+            .collect()
+    }
+
     /// A service's instances running, listed by the registry, and seen by the callers'
     /// views on average, at the window's end.
     fn discovery_cells(&self, row: &mut Row, service: &str) {

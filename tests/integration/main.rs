@@ -17,4 +17,5 @@ mod rate_limits;
 mod resilience_series;
 mod run_limits;
 mod scenario_errors;
+mod slos;
 mod workload_shapes;

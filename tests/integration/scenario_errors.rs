@@ -537,6 +537,13 @@ rejected! {
         ]
         => "configChanges[0].routeWeights.browse", "2 weights, one per destination of browse, found 3";
 
+    slo_thresholds_name_a_known_metric:
+        [set("slos", json!([{ "threshold": "p98<1s" }]))]
+        => "slos[0].threshold", "a metric (availability, error_rate";
+    slo_routes_must_exist:
+        [set("slos", json!([{ "threshold": "nope:p99<1s" }]))]
+        => "slos[0].threshold", "a known route";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
