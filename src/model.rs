@@ -152,6 +152,22 @@ pub enum FaultKind {
     /// The service registry is unavailable: heartbeats and registrations fail, clients keep
     /// their last view.
     RegistryOutage,
+    /// Messages from one side to the other are lost (both ways, or only from `from` to
+    /// `to`). The sides are zones, or nodes (0 the gateway, 1 + service id).
+    Partition { by_zone: bool, from: Vec<u32>, to: Vec<u32>, one_way: bool },
+    /// Each message between the two groups of zones (or on every link) is lost with
+    /// this probability.
+    Loss { between: Option<(Vec<ZoneId>, Vec<ZoneId>)>, probability: f64 },
+    /// Each message between the two groups of zones (or on every link) is delayed by a
+    /// further draw (link degradation: delay plus jitter).
+    LinkLatency { between: Option<(Vec<ZoneId>, Vec<ZoneId>)>, delay: Dist },
+}
+
+impl FaultKind {
+    /// Whether the fault acts on the network rather than on instances.
+    pub fn is_network(&self) -> bool {
+        matches!(self, FaultKind::Partition { .. } | FaultKind::Loss { .. } | FaultKind::LinkLatency { .. })
+    }
 }
 
 /// When a run stops. Arrivals stop at `duration` or after `requests`, whichever comes

@@ -451,6 +451,19 @@ struct FaultEffect {
     delay: Option<u32>,
 }
 
+/// What the active network faults do, folded (see `refresh_network`).
+#[derive(Default)]
+struct NetFaults {
+    active: bool,
+    /// By ordered zone pair (`from * zones + to`): partitioned, the chance a message
+    /// survives the loss faults, and the latency fault adding delay (`u32::MAX`: none).
+    zone_block: Vec<bool>,
+    zone_keep: Vec<f64>,
+    zone_delay: Vec<u32>,
+    /// By ordered node pair (0 the gateway, 1 + service id): partitioned.
+    node_block: Vec<bool>,
+}
+
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
 
@@ -531,6 +544,11 @@ struct Sim<'s, 'h> {
     endpoint_rngs: Vec<Stream>,
     link_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
+    /// Network faults active now, by index, and their folded effect; the stream that
+    /// draws their losses.
+    net_faults: Vec<u32>,
+    net: NetFaults,
+    net_rng: Stream,
     arrivals: Option<Arrivals>,
     mix: Mix,
     client_rng: Stream,
@@ -1023,6 +1041,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             endpoint_rngs,
             link_rngs,
             fault_rngs,
+            net_faults: Vec::new(),
+            net: NetFaults::default(),
+            net_rng: seed.stream("network/faults"),
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),

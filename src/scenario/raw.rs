@@ -310,6 +310,9 @@ pub enum FaultKind {
     Crash,
     Stop,
     RegistryOutage,
+    Partition,
+    Loss,
+    LinkLatency,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -334,6 +337,17 @@ pub struct FaultSpec {
     pub workers: Option<u32>,
     pub delay: Option<DistSpec>,
     pub mode: Option<CrashMode>,
+    /// Network faults: two groups of zones (or, for a partition, of services).
+    pub between: Option<Vec<Vec<String>>>,
+    pub services: Option<Vec<Vec<String>>>,
+    pub direction: Option<Direction>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Both,
+    OneWay,
 }
 
 #[derive(Debug, Deserialize)]

@@ -454,7 +454,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
-    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services, discovery.registry.as_ref());
+    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services, discovery.registry.as_ref(), &zones);
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
     let config_changes = validate_config_changes(
         &mut cx,
@@ -2134,12 +2134,98 @@ fn check_cycles(cx: &mut Ctx, endpoints: &[Endpoint], services: &[Service], orig
     }
 }
 
+/// Two groups of names, resolved by `id`; errors name `path[g][k]`.
+fn two_groups(
+    cx: &mut Ctx,
+    path: &str,
+    groups: &[Vec<String>],
+    what: &str,
+    id: impl Fn(&str) -> Option<u32>,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    if groups.len() != 2 || groups.iter().any(Vec::is_empty) {
+        cx.err(path.to_string(), format!("two non-empty groups of {what}s, as [[\"a\"], [\"b\"]]"));
+        return None;
+    }
+    let mut out = [Vec::new(), Vec::new()];
+    for (g, group) in groups.iter().enumerate() {
+        for (k, name) in group.iter().enumerate() {
+            match id(name) {
+                Some(i) => out[g].push(i),
+                None => {
+                    cx.err(format!("{path}[{g}][{k}]"), format!("a known {what}, found {name:?}"));
+                    return None;
+                }
+            }
+        }
+    }
+    if out[0].iter().any(|x| out[1].contains(x)) {
+        cx.err(path.to_string(), format!("two groups with no {what} in both"));
+        return None;
+    }
+    let [a, b] = out;
+    Some((a, b))
+}
+
+fn network_fault(
+    cx: &mut Ctx,
+    p: &str,
+    f: &raw::FaultSpec,
+    zones: &Zones,
+    service_ids: &IndexMap<&str, ServiceId>,
+) -> Option<FaultKind> {
+    use raw::FaultKind as K;
+    let zone_id = |z: &str| zones.0.get_index_of(z).map(|i| i as u32);
+    let between = match &f.between {
+        Some(g) => Some(two_groups(cx, &format!("{p}.between"), g, "zone", zone_id)?),
+        None => None,
+    };
+    let as_zones = |b: Option<(Vec<u32>, Vec<u32>)>| {
+        b.map(|(a, b)| (a.into_iter().map(ZoneId).collect(), b.into_iter().map(ZoneId).collect()))
+    };
+    match f.kind {
+        K::Partition => {
+            let one_way = f.direction == Some(raw::Direction::OneWay);
+            match (between, &f.services) {
+                (Some((from, to)), None) => Some(FaultKind::Partition { by_zone: true, from, to, one_way }),
+                (None, Some(g)) => {
+                    let node = |name: &str| {
+                        if name == "gateway" { Some(0) } else { service_ids.get(name).map(|s| s.0 + 1) }
+                    };
+                    let (from, to) = two_groups(cx, &format!("{p}.services"), g, "service (or \"gateway\")", node)?;
+                    Some(FaultKind::Partition { by_zone: false, from, to, one_way })
+                }
+                _ => {
+                    cx.err(
+                        p.to_string(),
+                        "either \"between\" (two groups of zones) or \"services\" (two groups of services)",
+                    );
+                    None
+                }
+            }
+        }
+        K::Loss => {
+            let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
+            Some(FaultKind::Loss { between: as_zones(between), probability })
+        }
+        _ => match &f.delay {
+            Some(d) => {
+                Some(FaultKind::LinkLatency { between: as_zones(between), delay: cx.dist(&format!("{p}.delay"), d) })
+            }
+            None => {
+                cx.err(format!("{p}.delay"), "\"delay\", a distribution of added delays");
+                None
+            }
+        },
+    }
+}
+
 fn validate_faults(
     cx: &mut Ctx,
     specs: &[raw::FaultSpec],
     service_ids: &IndexMap<&str, ServiceId>,
     services: &[Service],
     registry: Option<&RegistryModel>,
+    zones: &Zones,
 ) -> Vec<Fault> {
     use raw::FaultKind as K;
     let mut faults = Vec::new();
@@ -2153,6 +2239,9 @@ fn validate_faults(
             K::Crash => &["mode"],
             K::Stop => &[],
             K::RegistryOutage => &[],
+            K::Partition => &["between", "services", "direction"],
+            K::Loss => &["between", "percent"],
+            K::LinkLatency => &["between", "delay"],
         };
         let present = [
             ("percent", f.percent.is_some()),
@@ -2161,10 +2250,25 @@ fn validate_faults(
             ("workers", f.workers.is_some()),
             ("delay", f.delay.is_some()),
             ("mode", f.mode.is_some()),
+            ("between", f.between.is_some()),
+            ("services", f.services.is_some()),
+            ("direction", f.direction.is_some()),
         ];
         let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
         let start = SimTime::ZERO + f.start.0;
         let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
+        if matches!(f.kind, K::Partition | K::Loss | K::LinkLatency) {
+            if f.target.is_some() {
+                cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
+                continue;
+            }
+            if let Some(kind) = network_fault(cx, &p, f, zones, service_ids) {
+                if ok {
+                    faults.push(Fault { kind, instances: Vec::new(), start, end });
+                }
+            }
+            continue;
+        }
         if f.kind == K::RegistryOutage {
             if f.target.is_some() {
                 cx.err(format!("{p}.target"), "no target: a registry outage hits the registry");
@@ -2237,6 +2341,7 @@ fn validate_faults(
             K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
             K::Stop => FaultKind::Stop,
             K::RegistryOutage => FaultKind::RegistryOutage,
+            K::Partition | K::Loss | K::LinkLatency => unreachable!("network faults are handled above"),
         };
         if ok {
             faults.push(Fault { kind, instances, start, end });

@@ -248,6 +248,9 @@ impl Sim<'_, '_> {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
         let to_zone = sc.instances[instance.idx()].zone;
+        if self.net.active && self.nodes_cut(self.caller_node(p), 1 + service.idx()) {
+            return self.lose(attempt, caller_zone, to_zone);
+        }
         match self.transit(caller_zone, to_zone) {
             Some((d, _)) if d.is_zero() => self.deliver(attempt),
             Some((d, constant)) => self.push_after(d, constant, Event::Deliver(attempt)),
@@ -272,10 +275,49 @@ impl Sim<'_, '_> {
         if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
             return None;
         }
-        match link.latency {
-            Dist::Constant(d) => Some((d, true)),
-            ref dist => Some((dist.sample(&mut self.link_rngs[id]), false)),
+        let base = match link.latency {
+            Dist::Constant(d) => (d, true),
+            ref dist => (dist.sample(&mut self.link_rngs[id]), false),
+        };
+        if self.net.active {
+            return self.faulty_transit(from, to, base);
         }
+        Some(base)
+    }
+
+    /// A message's fate under the active network faults: partitioned, lost, or delayed.
+    #[cold]
+    fn faulty_transit(&mut self, from: ZoneId, to: ZoneId, base: (SimDuration, bool)) -> Option<(SimDuration, bool)> {
+        let k = from.idx() * self.sc.zones.len() + to.idx();
+        if self.net.zone_block[k] {
+            return None;
+        }
+        let keep = self.net.zone_keep[k];
+        if keep < 1.0 && self.net_rng.random::<f64>() >= keep {
+            return None;
+        }
+        match self.net.zone_delay[k] {
+            u32::MAX => Some(base),
+            f => match &self.sc.faults[f as usize].kind {
+                FaultKind::LinkLatency { delay, .. } => {
+                    Some((base.0 + delay.sample(&mut self.fault_rngs[f as usize]), false))
+                }
+                _ => Some(base),
+            },
+        }
+    }
+
+    /// Whether a partition between services cuts messages from node `from` to node `to`
+    /// (0 the gateway, 1 + service id).
+    #[inline]
+    pub(super) fn nodes_cut(&self, from: usize, to: usize) -> bool {
+        self.net.active && self.net.node_block.get(from * (1 + self.sc.services.len()) + to).copied().unwrap_or(false)
+    }
+
+    /// The node of proxy `p`'s caller.
+    #[inline]
+    fn caller_node(&self, p: usize) -> usize {
+        self.points[self.proxy_point[p] as usize].caller.idx()
     }
 
     /// A message of `attempt` was lost. The caller learns at a timeout if one watches the
@@ -325,6 +367,9 @@ impl Sim<'_, '_> {
             return;
         }
         let to = a.caller_zone;
+        if self.net.active && self.nodes_cut(1 + a.service.idx(), self.caller_node(a.proxy as usize)) {
+            return self.lose(attempt, from, to);
+        }
         match self.transit(from, to) {
             Some((d, _)) if d.is_zero() => self.on_response(attempt, outcome),
             Some((d, constant)) => self.push_after(d, constant, Event::Respond(attempt, outcome)),

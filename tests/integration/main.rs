@@ -9,6 +9,7 @@ mod determinism;
 mod discovery_lifecycle;
 mod faults;
 mod load_balancers;
+mod network_faults;
 mod outlier_detection;
 mod overload_protection;
 mod policy_properties;

@@ -544,6 +544,19 @@ rejected! {
         [set("slos", json!([{ "threshold": "nope:p99<1s" }]))]
         => "slos[0].threshold", "a known route";
 
+    partition_groups_name_known_zones:
+        [set("faults", json!([{ "kind": "partition", "between": [["zone-a"], ["zone-x"]], "start": "1s" }]))]
+        => "faults[0].between[1][0]", "a known zone, found \"zone-x\"";
+    partition_needs_zones_or_services:
+        [set("faults", json!([{ "kind": "partition", "start": "1s" }]))]
+        => "faults[0]", "either \"between\"";
+    network_faults_take_no_target:
+        [set("faults", json!([{ "kind": "loss", "target": { "service": "cart" }, "percent": 5, "start": "1s" }]))]
+        => "faults[0].target", "no target";
+    a_partition_side_is_not_on_both_sides:
+        [set("faults", json!([{ "kind": "partition", "services": [["cart"], ["cart", "order"]], "start": "1s" }]))]
+        => "faults[0].services", "no service (or \"gateway\") in both";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
