@@ -270,6 +270,25 @@ impl Sim<'_, '_> {
     /// is constant, or `None` if the message is lost.
     #[inline(always)]
     pub(super) fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
+        if self.net.active {
+            return self.faulty_transit(from, to);
+        }
+        let id = self.sc.network.link(from, to).idx();
+        let link = &self.sc.network.links[id];
+        if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
+            return None;
+        }
+        match link.latency {
+            Dist::Constant(d) => Some((d, true)),
+            ref dist => Some((dist.sample(&mut self.link_rngs[id]), false)),
+        }
+    }
+
+    /// `transit` while network faults are active: the link's own loss and latency, then
+    /// the faults' partitions, losses and added delays.
+    #[cold]
+    #[inline(never)]
+    fn faulty_transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
         let id = self.sc.network.link(from, to).idx();
         let link = &self.sc.network.links[id];
         if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
@@ -279,15 +298,6 @@ impl Sim<'_, '_> {
             Dist::Constant(d) => (d, true),
             ref dist => (dist.sample(&mut self.link_rngs[id]), false),
         };
-        if self.net.active {
-            return self.faulty_transit(from, to, base);
-        }
-        Some(base)
-    }
-
-    /// A message's fate under the active network faults: partitioned, lost, or delayed.
-    #[cold]
-    fn faulty_transit(&mut self, from: ZoneId, to: ZoneId, base: (SimDuration, bool)) -> Option<(SimDuration, bool)> {
         let k = from.idx() * self.sc.zones.len() + to.idx();
         if self.net.zone_block[k] {
             return None;
