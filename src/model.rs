@@ -129,10 +129,25 @@ pub enum Lifecycle {
 #[derive(Clone, Debug)]
 pub struct Fault {
     pub kind: FaultKind,
+    /// The candidates; each occurrence hits those `select` picks among them.
     pub instances: Vec<InstanceId>,
+    pub select: Select,
     pub start: SimTime,
     /// `None`: the fault lasts to the end of the run.
     pub end: Option<SimTime>,
+    /// The fault begins again every `repeat` after `start` (each time for as long).
+    pub repeat: Option<SimDuration>,
+}
+
+/// Chaos Mesh's selector modes: which of the candidate instances an occurrence hits,
+/// drawn from the fault's own stream.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Select {
+    All,
+    One,
+    Fixed(u32),
+    FixedPercent(f64),
+    RandomMaxPercent(u32),
 }
 
 #[derive(Clone, Debug)]

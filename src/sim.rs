@@ -548,6 +548,8 @@ struct Sim<'s, 'h> {
     /// draws their losses.
     net_faults: Vec<u32>,
     net: NetFaults,
+    /// The instances each fault's current (or last) occurrence hits.
+    fault_targets: Vec<Vec<InstanceId>>,
     net_rng: Stream,
     arrivals: Option<Arrivals>,
     mix: Mix,
@@ -617,7 +619,20 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     }
     let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions, events)?;
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
-    sim.fault_ends = sc.faults.iter().filter_map(|f| f.end).collect();
+    // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
+    sim.fault_ends = sc
+        .faults
+        .iter()
+        .filter_map(|f| f.end.map(|end| (f, end)))
+        .flat_map(|(f, end)| {
+            let n = match (f.repeat, duration) {
+                (Some(r), Some(d)) => (d.as_nanos().saturating_sub(f.start.0) / r.as_nanos() + 1).min(1000),
+                (Some(_), None) => 1000,
+                (None, _) => 1,
+            };
+            (0..n).map(move |k| end + SimDuration::from_nanos(k * f.repeat.map_or(0, |r| r.as_nanos())))
+        })
+        .collect();
     sim.fault_ends.sort();
     sim.fault_ends.dedup();
     sim.recoveries = vec![vec![None; sim.fault_ends.len()]; sim.slos.len()];
@@ -1043,6 +1058,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             fault_rngs,
             net_faults: Vec::new(),
             net: NetFaults::default(),
+            fault_targets: Vec::new(),
             net_rng: seed.stream("network/faults"),
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),

@@ -331,6 +331,7 @@ pub struct FaultSpec {
     pub target: Option<FaultTargetSpec>,
     pub start: Dur,
     pub duration: Option<Dur>,
+    pub repeat: Option<Dur>,
     pub percent: Option<f64>,
     pub status: Option<u16>,
     pub factor: Option<f64>,
@@ -356,6 +357,21 @@ pub struct FaultTargetSpec {
     pub service: String,
     /// Instance indices within the service; all of them when absent.
     pub instances: Option<Vec<u32>>,
+    /// Only the service's instances in this zone.
+    pub zone: Option<String>,
+    /// Chaos Mesh's selector mode among the candidates, and its value.
+    pub mode: Option<TargetMode>,
+    pub value: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetMode {
+    One,
+    All,
+    Fixed,
+    FixedPercent,
+    RandomMaxPercent,
 }
 
 #[derive(Debug, Deserialize)]

@@ -454,7 +454,15 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
-    let faults = validate_faults(&mut cx, &f.faults, &service_ids, &services, discovery.registry.as_ref(), &zones);
+    let faults = validate_faults(
+        &mut cx,
+        &f.faults,
+        &service_ids,
+        &services,
+        discovery.registry.as_ref(),
+        &zones,
+        |i: InstanceId| instances[i.idx()].zone,
+    );
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
     let config_changes = validate_config_changes(
         &mut cx,
@@ -2226,6 +2234,7 @@ fn validate_faults(
     services: &[Service],
     registry: Option<&RegistryModel>,
     zones: &Zones,
+    instance_zone: impl Fn(InstanceId) -> ZoneId,
 ) -> Vec<Fault> {
     use raw::FaultKind as K;
     let mut faults = Vec::new();
@@ -2257,6 +2266,19 @@ fn validate_faults(
         let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
         let start = SimTime::ZERO + f.start.0;
         let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
+        let repeat = f.repeat.map(|r| r.0);
+        if let Some(r) = repeat {
+            match f.duration {
+                Some(d) if d.0 < r => {}
+                _ => {
+                    cx.err(
+                        format!("{p}.repeat"),
+                        "a repeat interval longer than the fault's duration (which it needs)",
+                    );
+                    continue;
+                }
+            }
+        }
         if matches!(f.kind, K::Partition | K::Loss | K::LinkLatency) {
             if f.target.is_some() {
                 cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
@@ -2264,7 +2286,7 @@ fn validate_faults(
             }
             if let Some(kind) = network_fault(cx, &p, f, zones, service_ids) {
                 if ok {
-                    faults.push(Fault { kind, instances: Vec::new(), start, end });
+                    faults.push(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat });
                 }
             }
             continue;
@@ -2275,7 +2297,14 @@ fn validate_faults(
             } else if registry.is_none() {
                 cx.err(format!("{p}.kind"), "a registry to take down (discovery.registry)");
             } else if ok {
-                faults.push(Fault { kind: FaultKind::RegistryOutage, instances: Vec::new(), start, end });
+                faults.push(Fault {
+                    kind: FaultKind::RegistryOutage,
+                    instances: Vec::new(),
+                    select: Select::All,
+                    start,
+                    end,
+                    repeat,
+                });
             }
             continue;
         }
@@ -2287,7 +2316,42 @@ fn validate_faults(
             cx.err(format!("{p}.target.service"), unknown("service", &target.service, service_ids.keys().copied()));
             continue;
         };
-        let all = &services[sid.idx()].instances;
+        let all: Vec<InstanceId> = match &target.zone {
+            None => services[sid.idx()].instances.clone(),
+            Some(z) => match zones.0.get_index_of(z.as_str()) {
+                Some(zi) => services[sid.idx()]
+                    .instances
+                    .iter()
+                    .copied()
+                    .filter(|i| instance_zone(*i) == ZoneId(zi as u32))
+                    .collect(),
+                None => {
+                    cx.err(format!("{p}.target.zone"), format!("a known zone, found {z:?}"));
+                    continue;
+                }
+            },
+        };
+        let all = &all;
+        let select = match (target.mode, target.value) {
+            (None | Some(raw::TargetMode::All), None) => Select::All,
+            (Some(raw::TargetMode::One), None) => Select::One,
+            (Some(raw::TargetMode::Fixed), Some(v)) if v >= 1.0 && v.fract() == 0.0 => Select::Fixed(v as u32),
+            (Some(raw::TargetMode::FixedPercent), Some(v)) if (0.0..=100.0).contains(&v) => Select::FixedPercent(v),
+            (Some(raw::TargetMode::RandomMaxPercent), Some(v)) if (0.0..=100.0).contains(&v) && v.fract() == 0.0 => {
+                Select::RandomMaxPercent(v as u32)
+            }
+            (mode, value) => {
+                let expected = match mode {
+                    Some(raw::TargetMode::Fixed) => "a whole number of instances, at least 1",
+                    Some(raw::TargetMode::FixedPercent) => "a percentage from 0 to 100",
+                    Some(raw::TargetMode::RandomMaxPercent) => "a whole percentage from 0 to 100",
+                    _ => "no value for this mode",
+                };
+                let found = value.map_or("nothing".to_string(), |v| v.to_string());
+                cx.err(format!("{p}.target.value"), format!("{expected}, found {found}"));
+                continue;
+            }
+        };
         let instances: Vec<InstanceId> = match &target.instances {
             None => all.clone(),
             Some(list) => {
@@ -2344,7 +2408,7 @@ fn validate_faults(
             K::Partition | K::Loss | K::LinkLatency => unreachable!("network faults are handled above"),
         };
         if ok {
-            faults.push(Fault { kind, instances, start, end });
+            faults.push(Fault { kind, instances, select, start, end, repeat });
         }
     }
     faults

@@ -5,25 +5,67 @@ use super::*;
 
 impl Sim<'_, '_> {
     pub(super) fn schedule_faults(&mut self) {
+        self.fault_targets = vec![Vec::new(); self.sc.faults.len()];
         for (i, f) in self.sc.faults.iter().enumerate() {
             self.events.push(f.start, Event::FaultStart(i as u32));
-            if let Some(end) = f.end {
-                self.events.push(end, Event::FaultEnd(i as u32));
-            }
         }
+    }
+
+    /// The instances an occurrence of fault `index` hits: Chaos Mesh's selector modes,
+    /// drawn from the fault's own stream (no draw for `all`), in instance order.
+    fn select_targets(&mut self, index: u32) -> Vec<InstanceId> {
+        let f = &self.sc.faults[index as usize];
+        let all = &f.instances;
+        let n = all.len();
+        let k = match f.select {
+            Select::All => return all.clone(),
+            Select::One => 1.min(n),
+            Select::Fixed(c) => (c as usize).min(n),
+            Select::FixedPercent(p) => ((n as f64) * p / 100.0).floor() as usize,
+            Select::RandomMaxPercent(max) => {
+                let p = self.fault_rngs[index as usize].random_range(0..=max);
+                (n * p as usize) / 100
+            }
+        };
+        // A partial Fisher-Yates shuffle picks k distinct candidates.
+        let mut pool = all.clone();
+        let rng = &mut self.fault_rngs[index as usize];
+        for i in 0..k {
+            let j = rng.random_range(i..n);
+            pool.swap(i, j);
+        }
+        let mut picked = pool[..k].to_vec();
+        picked.sort();
+        picked
     }
 
     pub(super) fn on_fault(&mut self, index: u32, starts: bool) {
         let sc = self.sc;
+        let f = &sc.faults[index as usize];
+        if starts {
+            // Each occurrence picks its instances, ends after the fault's duration, and
+            // with a repeat interval schedules the next one.
+            let targets = self.select_targets(index);
+            self.fault_targets[index as usize] = targets;
+            if let Some(end) = f.end {
+                self.events.push(self.now + end.since(f.start), Event::FaultEnd(index));
+            }
+            if let Some(r) = f.repeat {
+                if self.arrivals_open {
+                    self.events.push(self.now + r, Event::FaultStart(index));
+                }
+            }
+        }
+        let targets = self.fault_targets[index as usize].clone();
         match sc.faults[index as usize].kind {
             FaultKind::Crash { hang } => {
-                for &inst in &sc.faults[index as usize].instances {
+                for &inst in &targets {
                     if starts { self.crash(inst, hang) } else { self.start(inst) }
                 }
                 return;
             }
             FaultKind::Stop => {
-                for &inst in &sc.faults[index as usize].instances {
+                for &inst in &targets {
                     if starts { self.stop(inst) } else { self.start(inst) }
                 }
                 return;
@@ -47,7 +89,7 @@ impl Sim<'_, '_> {
             }
             _ => {}
         }
-        for &inst in &sc.faults[index as usize].instances {
+        for &inst in &targets {
             let st = &mut self.instances[inst.idx()];
             if starts {
                 // Kept sorted so overlapping faults fold in the scenario's order.

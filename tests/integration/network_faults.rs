@@ -1,5 +1,6 @@
 //! Network faults: partitions between zones or services (both ways or one way), packet
-//! loss, and link degradation, each shown in the numbers.
+//! loss, and link degradation, each shown in the numbers; and Chaos Mesh-style target
+//! selection with repeating faults.
 
 use crate::common::{f, load_edited};
 use meshsim::{Hooks, RunOptions};
@@ -150,4 +151,57 @@ fn health_checks_across_a_partition_fail_and_take_the_host_out() {
     // Calls lost before the checks noticed: about 2 s of half the traffic.
     let lost = f(&s, "services.catalog.requests.timeout") + f(&s, "services.catalog.requests.dropped");
     assert!(lost > 100.0 && lost < 1_000.0, "{lost}");
+}
+
+/// Crashed instances per occurrence, from events.csv: (time, names).
+fn crashes(events: &str) -> Vec<(f64, Vec<String>)> {
+    let mut out: Vec<(f64, Vec<String>)> = Vec::new();
+    for l in events.lines().filter(|l| l.split(',').nth(3) == Some("crashed")) {
+        let t: f64 = l.split(',').next().unwrap().parse().unwrap();
+        let name = l.split(',').nth(1).unwrap().to_string();
+        match out.last_mut() {
+            Some((u, v)) if *u == t => v.push(name),
+            _ => out.push((t, vec![name])),
+        }
+    }
+    out
+}
+
+fn chaos(target: Value) -> String {
+    let sc = load_edited("instance-crash", move |v| {
+        v["discovery"] = json!({ "mode": "ideal" });
+        v["services"]["catalog"]["replicas"] = json!(4);
+        v["services"]["catalog"]["zones"] = json!(["a", "a", "b", "b"]);
+        v["faults"] = json!([{ "kind": "crash", "target": target, "start": "10s", "duration": "5s", "repeat": "20s" }]);
+    });
+    let mut ev = Vec::new();
+    meshsim::run(&sc, &RunOptions::default(), Hooks { events: Some(&mut ev), ..Hooks::default() }).unwrap();
+    String::from_utf8(ev).unwrap()
+}
+
+#[test]
+fn target_modes_pick_instances_from_the_seeded_stream_at_each_occurrence() {
+    // Every 20 s from 10 s, for 5 s, over a 100 s run: 5 occurrences.
+    let one = crashes(&chaos(json!({ "service": "catalog", "mode": "one" })));
+    assert_eq!(one.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![10.0, 30.0, 50.0, 70.0, 90.0]);
+    assert!(one.iter().all(|(_, v)| v.len() == 1));
+    let distinct: std::collections::BTreeSet<&String> = one.iter().flat_map(|(_, v)| v).collect();
+    assert!(distinct.len() > 1, "occurrences draw afresh: {one:?}");
+    assert_eq!(one, crashes(&chaos(json!({ "service": "catalog", "mode": "one" }))), "and the same every run");
+    let half = crashes(&chaos(json!({ "service": "catalog", "mode": "fixed-percent", "value": 50 })));
+    assert!(half.iter().all(|(_, v)| v.len() == 2), "{half:?}");
+    let fixed = crashes(&chaos(json!({ "service": "catalog", "mode": "fixed", "value": 3 })));
+    assert!(fixed.iter().all(|(_, v)| v.len() == 3));
+    let up_to = crashes(&chaos(json!({ "service": "catalog", "mode": "random-max-percent", "value": 100 })));
+    assert!(up_to.iter().all(|(_, v)| v.len() <= 4));
+    let zone_b = crashes(&chaos(json!({ "service": "catalog", "zone": "b" })));
+    assert!(zone_b.iter().all(|(_, v)| v == &vec!["catalog-2".to_string(), "catalog-3".to_string()]), "{zone_b:?}");
+    // Each occurrence ends when it says: a restart 5 s after each crash.
+    let events = chaos(json!({ "service": "catalog", "mode": "one" }));
+    let restarts: Vec<f64> = events
+        .lines()
+        .filter(|l| l.split(',').nth(3) == Some("restarted"))
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(restarts, vec![15.0, 35.0, 55.0, 75.0, 95.0]);
 }

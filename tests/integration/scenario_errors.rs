@@ -557,6 +557,13 @@ rejected! {
         [set("faults", json!([{ "kind": "partition", "services": [["cart"], ["cart", "order"]], "start": "1s" }]))]
         => "faults[0].services", "no service (or \"gateway\") in both";
 
+    a_repeat_must_outlast_the_fault:
+        [set("faults", json!([{ "kind": "stop", "target": { "service": "cart" }, "start": "1s", "duration": "5s", "repeat": "5s" }]))]
+        => "faults[0].repeat", "a repeat interval longer than the fault's duration";
+    fixed_mode_needs_a_whole_count:
+        [set("faults", json!([{ "kind": "stop", "target": { "service": "cart", "mode": "fixed", "value": 1.5 }, "start": "1s" }]))]
+        => "faults[0].target.value", "a whole number of instances, at least 1, found 1.5";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
