@@ -104,6 +104,39 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
     })
 }
 
+/// Resilience scores: availability during faults and outside them, per fault occurrence
+/// the time to detect and to recover, peak retry amplification, wasted work.
+fn resilience_json(r: &RunResult) -> Value {
+    let s = &r.scores;
+    let pct =
+        |ok: u64, total: u64| if total > 0 { json!(round(100.0 * ok as f64 / total as f64, 4)) } else { Value::Null };
+    let secs = |a: Option<crate::time::SimTime>, from: crate::time::SimTime| {
+        a.map_or(Value::Null, |t| json!(round(t.since(from).as_secs_f64(), 6)))
+    };
+    let faults: Vec<Value> = r
+        .occurrences
+        .iter()
+        .map(|o| {
+            json!({
+                "fault": o.fault,
+                "start_s": round(o.start.as_secs_f64(), 6),
+                "end_s": o.end.map_or(Value::Null, |e| json!(round(e.as_secs_f64(), 6))),
+                "detect_s": secs(o.detected, o.start),
+                "recover_s": o.end.map_or(Value::Null, |e| secs(o.recovered, e)),
+            })
+        })
+        .collect();
+    let wasted: u128 = r.stations.iter().map(|st| st.totals.wasted_ns).sum();
+    json!({
+        "availability_during_faults_pct": pct(s.ok_in_faults, s.total_in_faults),
+        "availability_outside_faults_pct": pct(s.ok_outside, s.total_outside),
+        "baseline_availability_pct": s.baseline.map_or(Value::Null, |b| json!(round(100.0 * b, 4))),
+        "peak_retry_amplification": round(s.peak_amplification, 4),
+        "wasted_work_s": round(wasted as f64 / 1e9, 6),
+        "faults": faults,
+    })
+}
+
 /// An SLO's verdict: the measured value in the threshold's unit, and the recoveries.
 fn slo_json(sc: &Scenario, s: &crate::slo::SloResult) -> Value {
     let scale = if s.slo.unit() == "%" { 100.0 } else { 1.0 };
@@ -343,6 +376,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         .collect();
     out.insert("instances".into(), Value::Object(instances));
     out.insert("slos".into(), Value::Array(r.slos.iter().map(|s| slo_json(sc, s)).collect()));
+    out.insert("resilience".into(), resilience_json(r));
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));

@@ -169,6 +169,9 @@ pub struct RunResult {
     pub probes: Vec<Option<crate::discovery::probe::ProbeCounters>>,
     /// The scenario's SLOs and those of the run options, judged.
     pub slos: Vec<crate::slo::SloResult>,
+    /// Every fault occurrence, with its detection and recovery, and the window tallies.
+    pub occurrences: Vec<Occurrence>,
+    pub scores: Scores,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -451,6 +454,31 @@ struct FaultEffect {
     delay: Option<u32>,
 }
 
+/// One occurrence of a fault, and how the mesh met it.
+#[derive(Clone, Copy, Debug)]
+pub struct Occurrence {
+    pub fault: u32,
+    pub start: SimTime,
+    pub end: Option<SimTime>,
+    /// The first breaker opening, outlier ejection or health-check flip after its start.
+    pub detected: Option<SimTime>,
+    /// The start of the first window, at or after its end, whose availability is back to
+    /// the level before the first fault.
+    pub recovered: Option<SimTime>,
+}
+
+/// Requests in windows with and without a fault, and the peak retry amplification.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scores {
+    pub ok_in_faults: u64,
+    pub total_in_faults: u64,
+    pub ok_outside: u64,
+    pub total_outside: u64,
+    /// ok / total in the windows before the first fault began (`None`: no such window).
+    pub baseline: Option<f64>,
+    pub peak_amplification: f64,
+}
+
 /// What the active network faults do, folded (see `refresh_network`).
 #[derive(Default)]
 struct NetFaults {
@@ -550,6 +578,12 @@ struct Sim<'s, 'h> {
     net: NetFaults,
     /// The instances each fault's current (or last) occurrence hits.
     fault_targets: Vec<Vec<InstanceId>>,
+    /// Resilience scores: every fault occurrence so far, faults active now, whether the
+    /// current window saw one, and the window tallies.
+    occurrences: Vec<Occurrence>,
+    faults_active: u32,
+    window_faulted: bool,
+    scores: Scores,
     net_rng: Stream,
     arrivals: Option<Arrivals>,
     mix: Mix,
@@ -687,6 +721,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         registry_read_timeouts: sim.registry_read_timeouts,
         probes,
         slos,
+        occurrences: sim.occurrences,
+        scores: sim.scores,
     })
 }
 
@@ -1059,6 +1095,10 @@ impl<'s, 'h> Sim<'s, 'h> {
             net_faults: Vec::new(),
             net: NetFaults::default(),
             fault_targets: Vec::new(),
+            occurrences: Vec::new(),
+            faults_active: 0,
+            window_faulted: false,
+            scores: Scores::default(),
             net_rng: seed.stream("network/faults"),
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),

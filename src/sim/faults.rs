@@ -43,6 +43,23 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let f = &sc.faults[index as usize];
         if starts {
+            self.occurrences.push(Occurrence {
+                fault: index,
+                start: self.now,
+                end: None,
+                detected: None,
+                recovered: None,
+            });
+            self.faults_active += 1;
+            self.window_faulted = true;
+        } else {
+            self.faults_active = self.faults_active.saturating_sub(1);
+            let now = self.now;
+            if let Some(o) = self.occurrences.iter_mut().rev().find(|o| o.fault == index && o.end.is_none()) {
+                o.end = Some(now);
+            }
+        }
+        if starts {
             // Each occurrence picks its instances, ends after the fault's duration, and
             // with a repeat interval schedules the next one.
             let targets = self.select_targets(index);
@@ -182,5 +199,16 @@ impl Sim<'_, '_> {
             }
         }
         net.active = !self.net_faults.is_empty();
+    }
+}
+
+impl Sim<'_, '_> {
+    /// A detection signal (a breaker opened, a host was ejected or failed its checks):
+    /// every occurrence under way or ended but not yet detected counts it.
+    pub(super) fn note_detection(&mut self) {
+        let now = self.now;
+        for o in self.occurrences.iter_mut().filter(|o| o.detected.is_none()) {
+            o.detected = Some(now);
+        }
     }
 }

@@ -174,6 +174,7 @@ impl Sim<'_, '_> {
         if ejections > 0 {
             // Whole run, warm-up included: ejections are state, not a measured rate.
             self.count_call(p as u32, true, |s| s.ejections += ejections);
+            self.note_detection();
         }
     }
 
@@ -234,6 +235,7 @@ impl Sim<'_, '_> {
         }
         if opens > 0 {
             self.count_call(p as u32, true, |s| s.breaker_opens += opens);
+            self.note_detection();
         }
     }
 }

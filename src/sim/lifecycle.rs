@@ -734,6 +734,9 @@ impl Sim<'_, '_> {
             let event = if change.healthy { "healthy" } else { "unhealthy" };
             match owner {
                 CheckOwner::Proxy(p) => {
+                    if !change.healthy {
+                        self.note_detection();
+                    }
                     let site = self.proxy_site[p as usize].0 as usize;
                     let by = if site == GATEWAY_SITE { "gateway" } else { self.sc.instances[site - 1].name.as_str() };
                     self.log_event(inst, event, &format!("health checks by {by}"));

@@ -36,6 +36,7 @@ impl Sim<'_, '_> {
         if !self.slos.is_empty() {
             self.track_recoveries(start);
         }
+        self.tally_scores(start);
         if self.timeseries.is_some() {
             let rows = self.window_rows(start, end);
             let w = self.timeseries.as_mut().expect("checked above");
@@ -162,6 +163,39 @@ impl Row {
 }
 
 impl Sim<'_, '_> {
+    /// Resilience scores, window by window: availability in windows with and without a
+    /// fault, the baseline before the first fault, recoveries (back to 99 % of the
+    /// baseline), and the peak retry amplification of any policy point in one window.
+    fn tally_scores(&mut self, start: SimTime) {
+        let c = &self.total.window_counts;
+        let (ok, total) = (c.ok, c.total());
+        let sc = &mut self.scores;
+        if self.window_faulted {
+            sc.ok_in_faults += ok;
+            sc.total_in_faults += total;
+        } else {
+            sc.ok_outside += ok;
+            sc.total_outside += total;
+            if self.occurrences.is_empty() && total > 0 {
+                sc.baseline = Some(sc.ok_outside as f64 / sc.total_outside as f64);
+            }
+        }
+        let availability = if total > 0 { Some(ok as f64 / total as f64) } else { None };
+        let target = sc.baseline.unwrap_or(1.0) * 0.99;
+        if availability.is_some_and(|a| a >= target) {
+            for o in self.occurrences.iter_mut() {
+                if o.recovered.is_none() && o.end.is_some_and(|e| start >= e) {
+                    o.recovered = Some(start);
+                }
+            }
+        }
+        for p in self.point_window.iter().filter(|p| p.counts.total() > 0) {
+            sc.peak_amplification = sc.peak_amplification.max(p.attempts as f64 / p.counts.total() as f64);
+        }
+        // The next window has a fault if one is still active when it begins.
+        self.window_faulted = self.faults_active > 0;
+    }
+
     /// For each SLO, whether this window (starting at `start`) is within it: the first
     /// such window at or after a fault's end marks the recovery from that fault.
     fn track_recoveries(&mut self, start: SimTime) {

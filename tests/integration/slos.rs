@@ -84,3 +84,26 @@ fn the_exit_code_is_1_when_an_slo_fails_and_2_for_a_bad_one() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--slo: a metric"), "{stderr}");
 }
+
+#[test]
+fn resilience_scores_show_detection_recovery_and_amplification() {
+    let s = summary(&load("retry-storm"), &[]);
+    let r = &s["resilience"];
+    assert_eq!(r["faults"][0]["recover_s"], Value::Null, "the storm never recovers");
+    assert!(r["peak_retry_amplification"].as_f64().unwrap() > 3.0);
+    assert!(r["availability_during_faults_pct"].as_f64().unwrap() < 10.0);
+    assert!(r["wasted_work_s"].as_f64().unwrap() > 300.0);
+    let s = summary(&load("retry-storm-budget"), &[]);
+    let r = &s["resilience"];
+    let recover = r["faults"][0]["recover_s"].as_f64().expect("recovers");
+    assert!(recover <= 3.0, "{recover}");
+    assert!(r["peak_retry_amplification"].as_f64().unwrap() < 2.0);
+    assert_eq!(r["availability_outside_faults_pct"], json!(100.0));
+    // Detection: the breaker opens about 2 s into the hang; outlier detection ejects a
+    // crashed instance within milliseconds.
+    let s = summary(&load("payment-outage"), &[]);
+    let detect = s["resilience"]["faults"][0]["detect_s"].as_f64().unwrap();
+    assert!((1.0..4.0).contains(&detect), "{detect}");
+    let s = summary(&load("instance-crash-protected"), &[]);
+    assert!(s["resilience"]["faults"][0]["detect_s"].as_f64().unwrap() < 0.1);
+}
