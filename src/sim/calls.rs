@@ -188,7 +188,9 @@ impl Sim<'_, '_> {
                         if permit {
                             self.bulkhead_leave(p);
                         }
-                        self.breaker_release(p, unit);
+                        // The call was permitted and failed (503, no healthy upstream): the
+                        // breaker records it, as Resilience4j around the client would.
+                        self.breaker_result(p, unit, SimDuration::ZERO, Outcome::Error(503));
                         let hedge =
                             !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
                         if !hedge {

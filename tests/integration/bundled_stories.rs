@@ -101,3 +101,70 @@ fn a_bulkhead_keeps_the_slow_dependency_from_taking_the_workers() {
     assert!(f(&s, "services.recs.requests.overloaded") > 1_000.0);
     assert!(f(&s, "services.front.server.utilization") < 0.5);
 }
+
+/// Every SLO in a bundled experiment's file passes.
+fn all_slos_pass(s: &serde_json::Value) {
+    let slos = s["slos"].as_array().unwrap();
+    assert!(!slos.is_empty());
+    for slo in slos {
+        assert_eq!(slo["pass"], serde_json::json!(true), "{slo}");
+    }
+}
+
+#[test]
+fn exp_payment_outage_degrades_checkout_to_pending_and_charges_later() {
+    let (_, s, _) = run(&load("exp-payment-outage"), &RunOptions::default());
+    all_slos_pass(&s);
+    assert!(s["resilience"]["faults"][0]["detect_s"].as_f64().unwrap() < 1.0, "the breakers open at once");
+    let queued = f(&s, "calls.order->payment.deferred.total");
+    assert!(queued > 2_000.0, "20 s of checkouts queued: {queued}");
+    assert_eq!(f(&s, "calls.order->payment.deferred.ok"), queued, "all charged once payment is back");
+    assert!(f(&s, "services.payment.requests.short_circuited") > 1_000.0);
+}
+
+#[test]
+fn exp_user_latency_is_contained_by_the_timeout_on_an_optional_call() {
+    let (_, s, _) = run(&load("exp-user-latency"), &RunOptions::default());
+    all_slos_pass(&s);
+    assert!(f(&s, "services.user.requests.timeout") > 2_000.0, "the delayed profile calls time out");
+    // Without the timeout override the injected delay reaches cart's users.
+    let bare = crate::common::load_edited("exp-user-latency", |v| {
+        let o = v["policies"]["overrides"].as_array_mut().unwrap();
+        o.retain(|x| x["destination"] != "user");
+    });
+    let (_, s, _) = run(&bare, &RunOptions::default());
+    assert!(f(&s, "routes.cart.latency_ms.p99") > 400.0);
+}
+
+#[test]
+fn exp_order_cpu_stress_slows_order_routes_only_while_it_lasts() {
+    let (_, s, ts) = run(&load("exp-order-cpu-stress"), &RunOptions::default());
+    all_slos_pass(&s);
+    // Mean latency per window (column 13), averaged over the windows in [from, to).
+    let mean = |from: f64, to: f64, route: &str| -> f64 {
+        let mut r = csv::Reader::from_reader(ts.as_slice());
+        let rows: Vec<f64> = r
+            .records()
+            .map(|x| x.unwrap())
+            .filter(|x| &x[2] == "route" && &x[3] == route && (from..to).contains(&x[0].parse::<f64>().unwrap()))
+            .map(|x| x[13].parse().unwrap())
+            .collect();
+        rows.iter().sum::<f64>() / rows.len() as f64
+    };
+    let (before, during, after) = (mean(5.0, 20.0, "orders"), mean(20.0, 40.0, "orders"), mean(41.0, 65.0, "orders"));
+    assert!(during > before * 1.2, "order history slows under the stress: {before} -> {during}");
+    assert!(after < before * 1.1, "and is back after it: {after}");
+    let browse = (mean(5.0, 20.0, "browse"), mean(20.0, 40.0, "browse"));
+    assert!((browse.1 - browse.0).abs() < 0.1 * browse.0, "browse never notices: {browse:?}");
+    assert_eq!(s["resilience"]["faults"][0]["recover_s"].as_f64().unwrap(), 0.0);
+}
+
+#[test]
+fn exp_payment_partition_opens_the_breaker_and_keeps_checkout_up() {
+    let (_, s, _) = run(&load("exp-payment-partition"), &RunOptions::default());
+    all_slos_pass(&s);
+    let detect = s["resilience"]["faults"][0]["detect_s"].as_f64().unwrap();
+    assert!(detect > 0.9 && detect < 5.0, "the first charges wait out their 1 s timeout: {detect}");
+    assert!(f(&s, "services.payment.requests.dropped") + f(&s, "services.payment.requests.timeout") > 10.0);
+    assert!(f(&s, "calls.order->payment.deferred.ok") > 1_000.0);
+}
