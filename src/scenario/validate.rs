@@ -565,32 +565,10 @@ fn validate_config_changes(
                     );
                 }
             }
-            let Some(&dest) = service_ids.get(o.destination.as_str()) else {
-                cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+            let Some((_, caller_range, endpoints)) =
+                override_targets(cx, &p, o, callers, service_ids, endpoint_ids, services)
+            else {
                 continue;
-            };
-            let caller_range: Vec<usize> = match o.source.as_deref() {
-                None => (0..callers).collect(),
-                Some("gateway") => vec![0],
-                Some(s) => match service_ids.get(s) {
-                    Some(&sid) => vec![Caller::Service(sid).idx()],
-                    None => {
-                        let known = std::iter::once("gateway").chain(service_ids.keys().copied());
-                        cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
-                        continue;
-                    }
-                },
-            };
-            let endpoints: Vec<EndpointId> = match &o.endpoint {
-                None => services[dest.idx()].endpoints.clone(),
-                Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
-                    Some(&eid) => vec![eid],
-                    None => {
-                        let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
-                        cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
-                        continue;
-                    }
-                },
             };
             let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
             let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
@@ -1786,6 +1764,48 @@ fn per_destination<S, T>(
     Some(build(cx, &format!("{p}.{field}"), spec))
 }
 
+/// What an override applies to: its destination service, the callers (0 the gateway,
+/// 1 + service id) and the endpoints; `None` (with the errors reported) if it names an
+/// unknown service, caller or endpoint.
+fn override_targets(
+    cx: &mut Ctx,
+    p: &str,
+    o: &raw::OverrideSpec,
+    callers: usize,
+    service_ids: &IndexMap<&str, ServiceId>,
+    endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+    services: &[Service],
+) -> Option<(ServiceId, Vec<usize>, Vec<EndpointId>)> {
+    let Some(&dest) = service_ids.get(o.destination.as_str()) else {
+        cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+        return None;
+    };
+    let caller_range: Vec<usize> = match o.source.as_deref() {
+        None => (0..callers).collect(),
+        Some("gateway") => vec![0],
+        Some(s) => match service_ids.get(s) {
+            Some(&sid) => vec![Caller::Service(sid).idx()],
+            None => {
+                let known = std::iter::once("gateway").chain(service_ids.keys().copied());
+                cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
+                return None;
+            }
+        },
+    };
+    let endpoints: Vec<EndpointId> = match &o.endpoint {
+        None => services[dest.idx()].endpoints.clone(),
+        Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
+            Some(&eid) => vec![eid],
+            None => {
+                let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
+                cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
+                return None;
+            }
+        },
+    };
+    Some((dest, caller_range, endpoints))
+}
+
 fn validate_policies(
     cx: &mut Ctx,
     spec: Option<&raw::PoliciesSpec>,
@@ -1856,32 +1876,10 @@ fn validate_policies(
     for i in order {
         let o = &spec.overrides[i];
         let p = format!("policies.overrides[{i}]");
-        let Some(&dest) = service_ids.get(o.destination.as_str()) else {
-            cx.err(format!("{p}.destination"), unknown("service", &o.destination, service_ids.keys().copied()));
+        let Some((dest, caller_range, endpoints)) =
+            override_targets(cx, &p, o, callers, service_ids, endpoint_ids, services)
+        else {
             continue;
-        };
-        let caller_range: Vec<usize> = match o.source.as_deref() {
-            None => (0..callers).collect(),
-            Some("gateway") => vec![0],
-            Some(s) => match service_ids.get(s) {
-                Some(&sid) => vec![Caller::Service(sid).idx()],
-                None => {
-                    let known = std::iter::once("gateway").chain(service_ids.keys().copied());
-                    cx.err(format!("{p}.source"), unknown("caller (\"gateway\" or a service)", s, known));
-                    continue;
-                }
-            },
-        };
-        let endpoints: Vec<EndpointId> = match &o.endpoint {
-            None => services[dest.idx()].endpoints.clone(),
-            Some(e) => match endpoint_ids.get(&(o.destination.as_str(), e.as_str())) {
-                Some(&eid) => vec![eid],
-                None => {
-                    let names = endpoint_ids.keys().filter(|(s, _)| *s == o.destination).map(|(_, e)| *e);
-                    cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", o.destination), e, names));
-                    continue;
-                }
-            },
         };
         let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
         let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
