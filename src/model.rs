@@ -176,6 +176,9 @@ pub enum FaultKind {
     /// Each message between the two groups of zones (or on every link) is delayed by a
     /// further draw (link degradation: delay plus jitter).
     LinkLatency { between: Option<(Vec<ZoneId>, Vec<ZoneId>)>, delay: Dist },
+    /// Extra Poisson arrivals at `rate` a second while the fault lasts: a traffic spike
+    /// (by the workload's mix) or a surge on one route.
+    Load { rate: f64, route: Option<RouteId> },
 }
 
 impl FaultKind {

@@ -212,6 +212,8 @@ enum Event {
     /// Fault `i` of the scenario begins, or ends.
     FaultStart(u32),
     FaultEnd(u32),
+    /// The next extra arrival of load fault `i` (of the given occurrence).
+    LoadArrival(u32, u32),
     /// Lifecycle action `i` of the scenario.
     Lifecycle(u32),
     /// An instance (of the given start epoch) is through its start-up time.
@@ -578,6 +580,9 @@ struct Sim<'s, 'h> {
     net: NetFaults,
     /// The instances each fault's current (or last) occurrence hits.
     fault_targets: Vec<Vec<InstanceId>>,
+    /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
+    /// changes), `u32::MAX` when not active.
+    fault_live: Vec<u32>,
     /// Resilience scores: every fault occurrence so far, faults active now, whether the
     /// current window saw one, and the window tallies.
     occurrences: Vec<Occurrence>,
@@ -1095,6 +1100,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             net_faults: Vec::new(),
             net: NetFaults::default(),
             fault_targets: Vec::new(),
+            fault_live: vec![u32::MAX; sc.faults.len()],
             occurrences: Vec::new(),
             faults_active: 0,
             window_faulted: false,

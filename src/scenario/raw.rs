@@ -313,6 +313,7 @@ pub enum FaultKind {
     Partition,
     Loss,
     LinkLatency,
+    Load,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -342,6 +343,9 @@ pub struct FaultSpec {
     pub between: Option<Vec<Vec<String>>>,
     pub services: Option<Vec<Vec<String>>>,
     pub direction: Option<Direction>,
+    /// A load fault: extra requests a second, on one route or by the workload's mix.
+    pub rate: Option<f64>,
+    pub route: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

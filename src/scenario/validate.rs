@@ -462,6 +462,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         discovery.registry.as_ref(),
         &zones,
         |i: InstanceId| instances[i.idx()].zone,
+        &routes,
     );
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
     let config_changes = validate_config_changes(
@@ -2233,6 +2234,7 @@ fn validate_faults(
     registry: Option<&RegistryModel>,
     zones: &Zones,
     instance_zone: impl Fn(InstanceId) -> ZoneId,
+    routes: &[Route],
 ) -> Vec<Fault> {
     use raw::FaultKind as K;
     let mut faults = Vec::new();
@@ -2249,6 +2251,7 @@ fn validate_faults(
             K::Partition => &["between", "services", "direction"],
             K::Loss => &["between", "percent"],
             K::LinkLatency => &["between", "delay"],
+            K::Load => &["rate", "route"],
         };
         let present = [
             ("percent", f.percent.is_some()),
@@ -2260,6 +2263,8 @@ fn validate_faults(
             ("between", f.between.is_some()),
             ("services", f.services.is_some()),
             ("direction", f.direction.is_some()),
+            ("rate", f.rate.is_some()),
+            ("route", f.route.is_some()),
         ];
         let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
         let start = SimTime::ZERO + f.start.0;
@@ -2276,6 +2281,36 @@ fn validate_faults(
                     continue;
                 }
             }
+        }
+        if f.kind == K::Load {
+            if f.target.is_some() {
+                cx.err(format!("{p}.target"), "no target: a load fault adds requests at the gateway");
+                continue;
+            }
+            let rate = f.rate.unwrap_or(0.0);
+            if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+                cx.err(format!("{p}.rate"), format!("extra requests a second, above 0 and at most 1e9, found {rate}"));
+                continue;
+            }
+            let route = match &f.route {
+                None => None,
+                Some(r) => match routes.iter().position(|x| x.name == *r) {
+                    Some(i) => Some(RouteId(i as u32)),
+                    None => {
+                        cx.err(format!("{p}.route"), unknown("route", r, routes.iter().map(|x| x.name.as_str())));
+                        continue;
+                    }
+                },
+            };
+            if end.is_none() {
+                cx.err(format!("{p}.duration"), "a duration: a load fault that never ends would never stop arriving");
+                continue;
+            }
+            if ok {
+                let kind = FaultKind::Load { rate, route };
+                faults.push(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat });
+            }
+            continue;
         }
         if matches!(f.kind, K::Partition | K::Loss | K::LinkLatency) {
             if f.target.is_some() {
@@ -2403,7 +2438,7 @@ fn validate_faults(
             K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
             K::Stop => FaultKind::Stop,
             K::RegistryOutage => FaultKind::RegistryOutage,
-            K::Partition | K::Loss | K::LinkLatency => unreachable!("network faults are handled above"),
+            K::Partition | K::Loss | K::LinkLatency | K::Load => unreachable!("handled above"),
         };
         if ok {
             faults.push(Fault { kind, instances, select, start, end, repeat });

@@ -76,7 +76,12 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn issue(&mut self, client: u64, user: Option<u32>) {
-        let route_id = self.mix.pick();
+        self.issue_on(None, client, user);
+    }
+
+    /// A new request on `route`, or on one the workload's mix picks.
+    pub(super) fn issue_on(&mut self, route: Option<RouteId>, client: u64, user: Option<u32>) {
+        let route_id = route.unwrap_or_else(|| self.mix.pick());
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);

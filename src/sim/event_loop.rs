@@ -146,6 +146,7 @@ impl Sim<'_, '_> {
             }
             Event::FaultStart(i) => self.on_fault(i, true),
             Event::FaultEnd(i) => self.on_fault(i, false),
+            Event::LoadArrival(i, occurrence) => self.on_load_arrival(i, occurrence),
             Event::Lifecycle(i) => self.on_lifecycle(i),
             Event::StartupDone(inst, epoch) => self.on_startup_done(inst, epoch),
             Event::Heartbeat(inst, epoch) => self.on_heartbeat(inst, epoch),

@@ -96,6 +96,16 @@ impl Sim<'_, '_> {
                 self.refresh_network();
                 return;
             }
+            FaultKind::Load { .. } => {
+                if starts {
+                    let occurrence = self.occurrences.len() as u32;
+                    self.fault_live[index as usize] = occurrence;
+                    self.schedule_load_arrival(index, occurrence);
+                } else {
+                    self.fault_live[index as usize] = u32::MAX;
+                }
+                return;
+            }
             FaultKind::RegistryOutage => {
                 let now = self.now;
                 if let Some(r) = self.registry.as_mut() {
@@ -138,7 +148,8 @@ impl Sim<'_, '_> {
                 | FaultKind::RegistryOutage
                 | FaultKind::Partition { .. }
                 | FaultKind::Loss { .. }
-                | FaultKind::LinkLatency { .. } => {}
+                | FaultKind::LinkLatency { .. }
+                | FaultKind::Load { .. } => {}
             }
         }
         st.effect = effect;
@@ -210,5 +221,26 @@ impl Sim<'_, '_> {
         for o in self.occurrences.iter_mut().filter(|o| o.detected.is_none()) {
             o.detected = Some(now);
         }
+    }
+}
+
+impl Sim<'_, '_> {
+    /// The next extra arrival of a load fault: Poisson at its rate, from its own stream.
+    fn schedule_load_arrival(&mut self, index: u32, occurrence: u32) {
+        let FaultKind::Load { rate, .. } = self.sc.faults[index as usize].kind else { return };
+        let u: f64 = self.fault_rngs[index as usize].random::<f64>();
+        let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate);
+        self.events.push(self.now + gap, Event::LoadArrival(index, occurrence));
+    }
+
+    /// An extra request of a load fault, on its route or by the workload's mix.
+    pub(super) fn on_load_arrival(&mut self, index: u32, occurrence: u32) {
+        if self.fault_live[index as usize] != occurrence || !self.may_issue(self.now) {
+            return;
+        }
+        let FaultKind::Load { route, .. } = self.sc.faults[index as usize].kind else { return };
+        let client = if self.needs_client { self.client_rng.random_range(0..self.sc.workload.clients) } else { 0 };
+        self.issue_on(route, client, None);
+        self.schedule_load_arrival(index, occurrence);
     }
 }

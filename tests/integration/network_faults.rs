@@ -205,3 +205,28 @@ fn target_modes_pick_instances_from_the_seeded_stream_at_each_occurrence() {
         .collect();
     assert_eq!(restarts, vec![15.0, 35.0, 55.0, 75.0, 95.0]);
 }
+
+#[test]
+fn a_load_fault_adds_its_rate_on_its_route_while_it_lasts() {
+    let sc = load_edited("baseline", |v| {
+        v["faults"] = json!([{ "kind": "load", "route": "cart", "rate": 600, "start": "20s", "duration": "10s" }]);
+    });
+    let (_, ts) = run(&sc);
+    let per_s = |route: &str, from: f64, to: f64| -> f64 {
+        let mut r = csv::Reader::from_reader(ts.as_slice());
+        let n: f64 = r
+            .records()
+            .map(|x| x.unwrap())
+            .filter(|x| &x[2] == "route" && &x[3] == route && (from..to).contains(&x[0].parse::<f64>().unwrap()))
+            .map(|x| x[4].parse::<f64>().unwrap())
+            .sum();
+        n / (to - from)
+    };
+    // cart gets 17 % of 1,500/s (255/s) normally, 600/s more during the surge.
+    let (before, during, after) = (per_s("cart", 6.0, 20.0), per_s("cart", 21.0, 30.0), per_s("cart", 31.0, 60.0));
+    assert!((before - 255.0).abs() < 25.0, "{before}");
+    assert!((during - before - 600.0).abs() < 40.0, "{during}");
+    assert!((after - 255.0).abs() < 25.0, "{after}");
+    // Only cart: browse is as before.
+    assert!((per_s("browse", 21.0, 30.0) - per_s("browse", 6.0, 20.0)).abs() < 60.0);
+}

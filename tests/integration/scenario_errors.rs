@@ -564,6 +564,13 @@ rejected! {
         [set("faults", json!([{ "kind": "stop", "target": { "service": "cart", "mode": "fixed", "value": 1.5 }, "start": "1s" }]))]
         => "faults[0].target.value", "a whole number of instances, at least 1, found 1.5";
 
+    a_load_fault_needs_an_end:
+        [set("faults", json!([{ "kind": "load", "rate": 100, "start": "1s" }]))]
+        => "faults[0].duration", "a load fault that never ends";
+    a_load_fault_names_a_known_route:
+        [set("faults", json!([{ "kind": "load", "rate": 100, "route": "nope", "start": "1s", "duration": "1s" }]))]
+        => "faults[0].route", "a known route";
+
     // Ranges.
     zero_rate_is_rejected:
         [set("workload.arrivals.rate", json!(0))]
