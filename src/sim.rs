@@ -497,6 +497,11 @@ struct NetFaults {
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
 
+/// A calling site's name in reports: `gateway`, or the instance's.
+fn site_name(sc: &Scenario, site: usize) -> &str {
+    if site == GATEWAY_SITE { "gateway" } else { sc.instances[site - 1].name.as_str() }
+}
+
 struct Sim<'s, 'h> {
     sc: &'s Scenario,
     now: SimTime,

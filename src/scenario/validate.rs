@@ -544,11 +544,7 @@ fn validate_config_changes(
             .propagation
             .as_ref()
             .map_or(Dist::Constant(SimDuration::ZERO), |d| cx.dist(&format!("{root}.propagation"), d));
-        let mut order: Vec<usize> = (0..c.overrides.len()).collect();
-        order.sort_by_key(|&k| {
-            let o = &c.overrides[k];
-            2 * usize::from(o.source.is_some()) + usize::from(o.endpoint.is_some())
-        });
+        let order = by_specificity(&c.overrides);
         for k in order {
             let o = &c.overrides[k];
             let p = format!("{root}.overrides[{k}]");
@@ -571,14 +567,8 @@ fn validate_config_changes(
             else {
                 continue;
             };
-            let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
-            let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
-            let hedging_policy = o.hedging.as_ref().map(|h| hedging(cx, &format!("{p}.hedging"), h));
-            let fallback_policy = o
-                .fallback
-                .as_ref()
-                .map(|fb| fallback(cx, &format!("{p}.fallback"), fb, service_ids, endpoint_ids, endpoint_defs));
-            if let Some(Some(Fallback::Service { .. })) = &fallback_policy {
+            let call = CallSettings::parse(cx, &p, o, service_ids, endpoint_ids, endpoint_defs);
+            if let Some(Some(Fallback::Service { .. })) = &call.fallback {
                 cx.err(
                     format!("{p}.fallback"),
                     "a default-value, cache or queue fallback (a service fallback cannot be added during a run)",
@@ -587,22 +577,7 @@ fn validate_config_changes(
             }
             for &caller in &caller_range {
                 for &e in &endpoints {
-                    let policy = &mut table[caller * endpoint_count + e.idx()];
-                    if let Some(t) = timeout {
-                        policy.timeout = Some(t);
-                    }
-                    if let Some(r) = &retry_policy {
-                        policy.retry = Some(r.clone());
-                    }
-                    if let Some(fb) = &fallback_policy {
-                        policy.fallback = fb.clone();
-                    }
-                    if let Some(h) = &hedging_policy {
-                        policy.hedging = h.clone();
-                    }
-                    if let Some(pd) = o.deadline_propagation {
-                        policy.propagate_deadline = pd;
-                    }
+                    call.apply(&mut table[caller * endpoint_count + e.idx()]);
                 }
             }
         }
@@ -1765,6 +1740,67 @@ fn per_destination<S, T>(
     Some(build(cx, &format!("{p}.{field}"), spec))
 }
 
+/// Overrides in the order they apply: least specific first (destination, then with an
+/// endpoint, then with a source, then both); among equals, later in the file wins.
+fn by_specificity(overrides: &[raw::OverrideSpec]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..overrides.len()).collect();
+    order.sort_by_key(|&i| {
+        let o = &overrides[i];
+        2 * usize::from(o.source.is_some()) + usize::from(o.endpoint.is_some())
+    });
+    order
+}
+
+/// The call-level settings of one override, validated: what it changes in each
+/// `CallPolicy` it applies to.
+struct CallSettings {
+    timeout: Option<SimDuration>,
+    retry: Option<RetryPolicy>,
+    hedging: Option<Option<HedgingPolicy>>,
+    fallback: Option<Option<Fallback>>,
+    deadline: Option<bool>,
+}
+
+impl CallSettings {
+    fn parse(
+        cx: &mut Ctx,
+        p: &str,
+        o: &raw::OverrideSpec,
+        service_ids: &IndexMap<&str, ServiceId>,
+        endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
+        endpoint_defs: &[Endpoint],
+    ) -> CallSettings {
+        CallSettings {
+            timeout: o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0)),
+            retry: o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r)),
+            hedging: o.hedging.as_ref().map(|h| hedging(cx, &format!("{p}.hedging"), h)),
+            fallback: o
+                .fallback
+                .as_ref()
+                .map(|fb| fallback(cx, &format!("{p}.fallback"), fb, service_ids, endpoint_ids, endpoint_defs)),
+            deadline: o.deadline_propagation,
+        }
+    }
+
+    fn apply(&self, policy: &mut CallPolicy) {
+        if let Some(t) = self.timeout {
+            policy.timeout = Some(t);
+        }
+        if let Some(r) = &self.retry {
+            policy.retry = Some(r.clone());
+        }
+        if let Some(fb) = &self.fallback {
+            policy.fallback = fb.clone();
+        }
+        if let Some(h) = &self.hedging {
+            policy.hedging = h.clone();
+        }
+        if let Some(pd) = self.deadline {
+            policy.propagate_deadline = pd;
+        }
+    }
+}
+
 /// What an override applies to: its destination service, the callers (0 the gateway,
 /// 1 + service id) and the endpoints; `None` (with the errors reported) if it names an
 /// unknown service, caller or endpoint.
@@ -1869,11 +1905,7 @@ fn validate_policies(
     let mut lbs = vec![base_lb; callers * services.len()];
     let mut budgets = vec![base_budget; callers * services.len()];
     // Apply overrides from least to most specific; among equals, later in the file wins.
-    let mut order: Vec<usize> = (0..spec.overrides.len()).collect();
-    order.sort_by_key(|&i| {
-        let o = &spec.overrides[i];
-        2 * usize::from(o.source.is_some()) + usize::from(o.endpoint.is_some())
-    });
+    let order = by_specificity(&spec.overrides);
     for i in order {
         let o = &spec.overrides[i];
         let p = format!("policies.overrides[{i}]");
@@ -1882,13 +1914,7 @@ fn validate_policies(
         else {
             continue;
         };
-        let timeout = o.timeout.map(|t| cx.positive_duration(format!("{p}.timeout"), t.0));
-        let retry_policy = o.retry.as_ref().map(|r| retry(cx, &format!("{p}.retry"), r));
-        let hedging_policy = o.hedging.as_ref().map(|h| hedging(cx, &format!("{p}.hedging"), h));
-        let fallback_policy = o
-            .fallback
-            .as_ref()
-            .map(|fb| fallback(cx, &format!("{p}.fallback"), fb, service_ids, endpoint_ids, endpoint_defs));
+        let settings = CallSettings::parse(cx, &p, o, service_ids, endpoint_ids, endpoint_defs);
         // Breakers, bulkheads, budgets and balancers live in a caller's proxy, one per
         // destination service, so an override that names an endpoint cannot set them.
         let has_endpoint = o.endpoint.is_some();
@@ -1925,22 +1951,7 @@ fn validate_policies(
         );
         for &c in &caller_range {
             for &e in &endpoints {
-                let policy = &mut call[c * endpoint_count + e.idx()];
-                if let Some(t) = timeout {
-                    policy.timeout = Some(t);
-                }
-                if let Some(r) = &retry_policy {
-                    policy.retry = Some(r.clone());
-                }
-                if let Some(fb) = &fallback_policy {
-                    policy.fallback = fb.clone();
-                }
-                if let Some(h) = &hedging_policy {
-                    policy.hedging = h.clone();
-                }
-                if let Some(pd) = o.deadline_propagation {
-                    policy.propagate_deadline = pd;
-                }
+                settings.apply(&mut call[c * endpoint_count + e.idx()]);
             }
             if let Some(Some(lb)) = &lb {
                 lbs[c * services.len() + dest.idx()] = lb.clone();

@@ -149,7 +149,7 @@ impl Sim<'_, '_> {
         for e in d.drain_events() {
             ejections += u64::from(e.ejected);
             if let Some(w) = self.transitions.as_mut() {
-                let caller = if site == 0 { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
+                let caller = site_name(sc, site as usize);
                 let svc = &sc.services[dest.idx()];
                 let (from, to) = if e.ejected { ("HEALTHY", "EJECTED") } else { ("EJECTED", "HEALTHY") };
                 let row = [
@@ -200,7 +200,7 @@ impl Sim<'_, '_> {
             }
             if let Some(w) = self.transitions.as_mut() {
                 let sc = self.sc;
-                let caller = if site == 0 { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
+                let caller = site_name(sc, site as usize);
                 let svc = &sc.services[dest.idx()];
                 let (scope, name) = match b.scope {
                     BreakerScope::Service => ("service", svc.name.as_str()),

@@ -164,17 +164,16 @@ impl Sim<'_, '_> {
 
     /// A lifecycle event: a row of `events.csv`.
     pub(super) fn log_event(&mut self, inst: InstanceId, event: &str, detail: &str) {
-        let Some(w) = self.events_csv.as_mut() else { return };
         let sc = self.sc;
         let i = &sc.instances[inst.idx()];
-        let row = [
-            format!("{:.6}", self.now.as_secs_f64()),
-            i.name.clone(),
-            sc.services[i.service.idx()].name.clone(),
-            event.to_string(),
-            detail.to_string(),
-        ];
-        if let Err(e) = w.write_record(&row) {
+        self.event_row(&i.name, &sc.services[i.service.idx()].name, event, detail);
+    }
+
+    /// A row of `events.csv`, now, for `who` (an instance, or the gateway) of `service`.
+    fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
+        let Some(w) = self.events_csv.as_mut() else { return };
+        let time = format!("{:.6}", self.now.as_secs_f64());
+        if let Err(e) = w.write_record([time.as_str(), who, service, event, detail]) {
             self.deferred_error.get_or_insert(e);
         }
     }
@@ -738,7 +737,7 @@ impl Sim<'_, '_> {
                         self.note_detection();
                     }
                     let site = self.proxy_site[p as usize].0 as usize;
-                    let by = if site == GATEWAY_SITE { "gateway" } else { self.sc.instances[site - 1].name.as_str() };
+                    let by = site_name(self.sc, site);
                     self.log_event(inst, event, &format!("health checks by {by}"));
                     if !change.healthy {
                         for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
@@ -785,61 +784,36 @@ impl Sim<'_, '_> {
 
     /// New route weights reach the gateway.
     fn apply_route_weights(&mut self, i: u32) {
-        let sc = self.sc;
-        let delay = self.now.since(sc.config_changes[i as usize].at);
-        let applied = &mut self.config_applied[i as usize];
-        applied.0 += 1;
-        applied.1 = applied.1.max(delay);
-        for (r, w) in sc.config_changes[i as usize].route_weights.iter().enumerate() {
+        for (r, w) in self.sc.config_changes[i as usize].route_weights.iter().enumerate() {
             if let Some(w) = w {
                 self.route_weights[r].clone_from(w);
             }
         }
-        let Some(out) = self.events_csv.as_mut() else { return };
-        let row = [
-            format!("{:.6}", self.now.as_secs_f64()),
-            "gateway".to_string(),
-            "gateway".to_string(),
-            "config-applied".to_string(),
-            format!("change {i}: route weights"),
-        ];
-        if let Err(e) = out.write_record(&row) {
-            self.deferred_error.get_or_insert(e);
-        }
+        self.event_row("gateway", "gateway", "config-applied", &format!("change {i}: route weights"));
     }
 
-    /// A config change reaches proxy `p` (unless a later one already did): calls it starts
-    /// from now on follow it; calls under way keep the policy they started with.
+    /// A config change reaches proxy `p` (unless a later one already did), or with `p`
+    /// `u32::MAX` the gateway's routes: calls it starts from now on follow it; calls under
+    /// way keep the policy they started with.
     pub(super) fn on_config_apply(&mut self, i: u32, p: u32) {
-        if p == u32::MAX {
-            return self.apply_route_weights(i);
-        }
         let delay = self.now.since(self.sc.config_changes[i as usize].at);
         let applied = &mut self.config_applied[i as usize];
         applied.0 += 1;
         applied.1 = applied.1.max(delay);
+        if p == u32::MAX {
+            return self.apply_route_weights(i);
+        }
         if self.proxy_config[p as usize] > i {
             return;
         }
         self.proxy_config[p as usize] = i + 1;
-        let (site, dest) = self.proxy_site[p as usize];
-        let Some(w) = self.events_csv.as_mut() else { return };
         let sc = self.sc;
-        let who = if site as usize == GATEWAY_SITE { "gateway" } else { sc.instances[site as usize - 1].name.as_str() };
-        let service = if site as usize == GATEWAY_SITE {
-            "gateway"
-        } else {
-            sc.services[sc.instances[site as usize - 1].service.idx()].name.as_str()
+        let (site, dest) = self.proxy_site[p as usize];
+        let who = site_name(sc, site as usize);
+        let service = match site as usize {
+            GATEWAY_SITE => "gateway",
+            s => sc.services[sc.instances[s - 1].service.idx()].name.as_str(),
         };
-        let row = [
-            format!("{:.6}", self.now.as_secs_f64()),
-            who.to_string(),
-            service.to_string(),
-            "config-applied".to_string(),
-            format!("change {i} for {}", sc.services[dest.idx()].name),
-        ];
-        if let Err(e) = w.write_record(&row) {
-            self.deferred_error.get_or_insert(e);
-        }
+        self.event_row(who, service, "config-applied", &format!("change {i} for {}", sc.services[dest.idx()].name));
     }
 }
