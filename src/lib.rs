@@ -9,6 +9,7 @@ pub mod dist;
 pub mod metrics;
 pub mod model;
 pub mod outcome;
+pub mod plot;
 pub mod report;
 pub mod resilience;
 pub mod rng;

@@ -182,6 +182,23 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The kind's name as a scenario file spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Error { .. } => "error",
+            FaultKind::Slowdown { .. } => "slowdown",
+            FaultKind::Capacity { .. } => "capacity",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Stop => "stop",
+            FaultKind::RegistryOutage => "registry-outage",
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Loss { .. } => "loss",
+            FaultKind::LinkLatency { .. } => "link-latency",
+            FaultKind::Load { .. } => "load",
+        }
+    }
+
     /// Whether the fault acts on the network rather than on instances.
     pub fn is_network(&self) -> bool {
         matches!(self, FaultKind::Partition { .. } | FaultKind::Loss { .. } | FaultKind::LinkLatency { .. })

@@ -106,7 +106,7 @@ fn station_json(t: &StationTotals, workers: u64, instances: usize, secs: f64) ->
 
 /// Resilience scores: availability during faults and outside them, per fault occurrence
 /// the time to detect and to recover, peak retry amplification, wasted work.
-fn resilience_json(r: &RunResult) -> Value {
+fn resilience_json(sc: &Scenario, r: &RunResult) -> Value {
     let s = &r.scores;
     let pct =
         |ok: u64, total: u64| if total > 0 { json!(round(100.0 * ok as f64 / total as f64, 4)) } else { Value::Null };
@@ -117,8 +117,11 @@ fn resilience_json(r: &RunResult) -> Value {
         .occurrences
         .iter()
         .map(|o| {
+            let f = &sc.faults[o.fault as usize];
             json!({
                 "fault": o.fault,
+                "kind": f.kind.name(),
+                "target": fault_target(sc, f),
                 "start_s": round(o.start.as_secs_f64(), 6),
                 "end_s": o.end.map_or(Value::Null, |e| json!(round(e.as_secs_f64(), 6))),
                 "detect_s": secs(o.detected, o.start),
@@ -135,6 +138,26 @@ fn resilience_json(r: &RunResult) -> Value {
         "wasted_work_s": round(wasted as f64 / 1e9, 6),
         "faults": faults,
     })
+}
+
+/// What a fault hits, for labels: its services (in order of first candidate), or
+/// "network" / "registry" / "gateway" for faults without instances.
+pub fn fault_target(sc: &Scenario, f: &crate::model::Fault) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for &i in &f.instances {
+        let s = sc.services[sc.instances[i.0 as usize].service.0 as usize].name.as_str();
+        if !names.contains(&s) {
+            names.push(s);
+        }
+    }
+    if !names.is_empty() {
+        return names.join(",");
+    }
+    match f.kind {
+        crate::model::FaultKind::RegistryOutage => "registry".into(),
+        crate::model::FaultKind::Load { .. } => "gateway".into(),
+        _ => "network".into(),
+    }
 }
 
 /// An SLO's verdict: the measured value in the threshold's unit, and the recoveries.
@@ -376,7 +399,7 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         .collect();
     out.insert("instances".into(), Value::Object(instances));
     out.insert("slos".into(), Value::Array(r.slos.iter().map(|s| slo_json(sc, s)).collect()));
-    out.insert("resilience".into(), resilience_json(r));
+    out.insert("resilience".into(), resilience_json(sc, r));
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
