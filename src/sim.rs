@@ -738,7 +738,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
 
 pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
 
-pub const TIMESERIES_HEADER: [&str; 38] = [
+pub const TIMESERIES_HEADER: [&str; 39] = [
     "window_start_s",
     "window_end_s",
     "scope",
@@ -755,6 +755,7 @@ pub const TIMESERIES_HEADER: [&str; 38] = [
     "latency_mean_ms",
     "latency_p50_ms",
     "latency_p90_ms",
+    "latency_p95_ms",
     "latency_p99_ms",
     "latency_max_ms",
     "utilization",

@@ -79,28 +79,29 @@ mod col {
     pub const LATENCY_MEAN_MS: usize = 13;
     pub const LATENCY_P50_MS: usize = 14;
     pub const LATENCY_P90_MS: usize = 15;
-    pub const LATENCY_P99_MS: usize = 16;
-    pub const LATENCY_MAX_MS: usize = 17;
-    pub const UTILIZATION: usize = 18;
-    pub const QUEUE_MEAN: usize = 19;
-    pub const IN_SYSTEM_MEAN: usize = 20;
-    pub const ATTEMPTS: usize = 21;
-    pub const RETRIES: usize = 22;
-    pub const RETRIES_DENIED: usize = 23;
-    pub const HEDGES: usize = 24;
-    pub const HEDGES_WON: usize = 25;
-    pub const FALLBACKS: usize = 26;
-    pub const DEFERRED: usize = 27;
-    pub const EJECTIONS: usize = 28;
-    pub const BREAKER_OPENS: usize = 29;
-    pub const BREAKERS_OPEN: usize = 30;
-    pub const BREAKERS_HALF_OPEN: usize = 31;
-    pub const RETRY_AMPLIFICATION: usize = 32;
-    pub const WORK_S: usize = 33;
-    pub const GOODPUT_WORK_S: usize = 34;
-    pub const INSTANCES_UP: usize = 35;
-    pub const REGISTRY_LISTED: usize = 36;
-    pub const VIEW_MEAN: usize = 37;
+    pub const LATENCY_P95_MS: usize = 16;
+    pub const LATENCY_P99_MS: usize = 17;
+    pub const LATENCY_MAX_MS: usize = 18;
+    pub const UTILIZATION: usize = 19;
+    pub const QUEUE_MEAN: usize = 20;
+    pub const IN_SYSTEM_MEAN: usize = 21;
+    pub const ATTEMPTS: usize = 22;
+    pub const RETRIES: usize = 23;
+    pub const RETRIES_DENIED: usize = 24;
+    pub const HEDGES: usize = 25;
+    pub const HEDGES_WON: usize = 26;
+    pub const FALLBACKS: usize = 27;
+    pub const DEFERRED: usize = 28;
+    pub const EJECTIONS: usize = 29;
+    pub const BREAKER_OPENS: usize = 30;
+    pub const BREAKERS_OPEN: usize = 31;
+    pub const BREAKERS_HALF_OPEN: usize = 32;
+    pub const RETRY_AMPLIFICATION: usize = 33;
+    pub const WORK_S: usize = 34;
+    pub const GOODPUT_WORK_S: usize = 35;
+    pub const INSTANCES_UP: usize = 36;
+    pub const REGISTRY_LISTED: usize = 37;
+    pub const VIEW_MEAN: usize = 38;
 }
 
 /// `x` with `decimals` digits after the point, as `format!("{x:.decimals$}")` writes it
@@ -272,6 +273,7 @@ impl Sim<'_, '_> {
                 .set(col::LATENCY_MEAN_MS, fixed(3, l.mean_ms()))
                 .set(col::LATENCY_P50_MS, fixed(3, l.quantile_ms(0.5)))
                 .set(col::LATENCY_P90_MS, fixed(3, l.quantile_ms(0.9)))
+                .set(col::LATENCY_P95_MS, fixed(3, l.quantile_ms(0.95)))
                 .set(col::LATENCY_P99_MS, fixed(3, l.quantile_ms(0.99)))
                 .set(col::LATENCY_MAX_MS, fixed(3, l.max_ms()));
             if scope == "service" && self.lifecycle_on {

@@ -26,7 +26,7 @@ fn max_p99(ts: &[u8], route: &str, from: f64, to: f64) -> f64 {
         .map(|x| x.unwrap())
         .filter(|x| &x[2] == "route" && &x[3] == route)
         .filter(|x| (from..to).contains(&x[0].parse::<f64>().unwrap()))
-        .map(|x| x[16].parse::<f64>().unwrap())
+        .map(|x| x[17].parse::<f64>().unwrap())
         .fold(0.0, f64::max)
 }
 
