@@ -4,6 +4,7 @@
 //! the [`report`] module. The same scenario, seed and binary give byte-identical output.
 
 pub mod balance;
+pub mod chaos;
 pub mod discovery;
 pub mod dist;
 pub mod metrics;

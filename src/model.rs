@@ -46,6 +46,8 @@ pub struct Scenario {
     pub config_changes: Vec<ConfigChange>,
     /// Service-level objectives judged on the run.
     pub slos: Vec<crate::slo::Slo>,
+    /// Random faults drawn at run start from the seed, after `faults`.
+    pub chaos: Option<ChaosMonkey>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay
@@ -137,6 +139,48 @@ pub struct Fault {
     pub end: Option<SimTime>,
     /// The fault begins again every `repeat` after `start` (each time for as long).
     pub repeat: Option<SimDuration>,
+    /// An error or latency fault on a call path acts at the callers' proxies, before
+    /// their policy stack (as Istio's fault filter), instead of at instances.
+    pub path: Option<CallPath>,
+}
+
+/// The calls a proxy-side fault hits: from `from` (every caller if `None`) to `to`
+/// (one endpoint of it, or all of them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CallPath {
+    pub from: Option<Caller>,
+    pub to: ServiceId,
+    pub endpoint: Option<EndpointId>,
+}
+
+impl CallPath {
+    #[inline]
+    pub fn matches(&self, caller: Caller, service: ServiceId, endpoint: EndpointId) -> bool {
+        self.to == service && self.from.is_none_or(|c| c == caller) && self.endpoint.is_none_or(|e| e == endpoint)
+    }
+}
+
+/// A seeded chaos monkey: faults drawn at run start from the stream `chaos/monkey`,
+/// beginning at exponential intervals of mean `mean_interval` within [`start`, `end`),
+/// each lasting a uniform draw from `duration`, with at most `max_concurrent` at once.
+#[derive(Clone, Debug)]
+pub struct ChaosMonkey {
+    pub start: SimTime,
+    /// `None`: until arrivals stop.
+    pub end: Option<SimTime>,
+    pub mean_interval: SimDuration,
+    pub duration: (SimDuration, SimDuration),
+    pub max_concurrent: u32,
+    /// The kinds it draws from, by weight.
+    pub kinds: Vec<ChaosKind>,
+}
+
+/// One kind a chaos monkey draws: its weight, and the faults it may become (one per
+/// candidate service, drawn uniformly; their times are set when drawn).
+#[derive(Clone, Debug)]
+pub struct ChaosKind {
+    pub weight: f64,
+    pub variants: Vec<Fault>,
 }
 
 /// Chaos Mesh's selector modes: which of the candidate instances an occurrence hits,
@@ -152,14 +196,16 @@ pub enum Select {
 
 #[derive(Clone, Debug)]
 pub enum FaultKind {
-    /// Requests fail with `status` with this probability (Istio's fault.abort).
+    /// Requests fail with `status` with this probability (Istio's fault.abort): at the
+    /// instance, or, on a call path, at the caller's proxy.
     Error { probability: f64, status: u16 },
     /// Service times are multiplied by `factor` (CPU starvation).
     Slowdown { factor: f64 },
     /// Each instance runs with this many workers (a capacity drop).
     Capacity { workers: u32 },
-    /// Each request waits this long before its work starts (Istio's fault.delay).
-    Latency { delay: Dist },
+    /// A request waits this long (with this probability) before its work starts, or,
+    /// on a call path, before the caller's proxy sends it (Istio's fault.delay).
+    Latency { delay: Dist, probability: f64 },
     /// The instances crash at the start (see [`Lifecycle::Crash`]) and restart at the end.
     Crash { hang: bool },
     /// The instances stop gracefully at the start and start again at the end.
@@ -179,6 +225,9 @@ pub enum FaultKind {
     /// Extra Poisson arrivals at `rate` a second while the fault lasts: a traffic spike
     /// (by the workload's mix) or a surge on one route.
     Load { rate: f64, route: Option<RouteId> },
+    /// Configuration pushes that leave the control plane while the fault lasts reach
+    /// each proxy (with this probability) after a further `delay` draw.
+    SlowConfigPush { delay: Dist, probability: f64 },
 }
 
 impl FaultKind {
@@ -196,6 +245,7 @@ impl FaultKind {
             FaultKind::Loss { .. } => "loss",
             FaultKind::LinkLatency { .. } => "link-latency",
             FaultKind::Load { .. } => "load",
+            FaultKind::SlowConfigPush { .. } => "slow-config-push",
         }
     }
 

@@ -117,7 +117,7 @@ fn resilience_json(sc: &Scenario, r: &RunResult) -> Value {
         .occurrences
         .iter()
         .map(|o| {
-            let f = &sc.faults[o.fault as usize];
+            let f = &r.faults[o.fault as usize];
             json!({
                 "fault": o.fault,
                 "kind": f.kind.name(),
@@ -153,8 +153,21 @@ pub fn fault_target(sc: &Scenario, f: &crate::model::Fault) -> String {
     if !names.is_empty() {
         return names.join(",");
     }
+    if let Some(p) = &f.path {
+        let from = match p.from {
+            None => "*",
+            Some(crate::model::Caller::Gateway) => "gateway",
+            Some(crate::model::Caller::Service(s)) => sc.services[s.idx()].name.as_str(),
+        };
+        let to = &sc.services[p.to.idx()].name;
+        return match p.endpoint {
+            None => format!("{from}->{to}"),
+            Some(e) => format!("{from}->{to}/{}", sc.endpoints[e.idx()].name),
+        };
+    }
     match f.kind {
         crate::model::FaultKind::RegistryOutage => "registry".into(),
+        crate::model::FaultKind::SlowConfigPush { .. } => "control-plane".into(),
         crate::model::FaultKind::Load { .. } => "gateway".into(),
         _ => "network".into(),
     }

@@ -61,6 +61,14 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     load_str(&text, &file)
 }
 
+/// The name of every fault kind, as scenario files spell them.
+pub fn fault_kinds() -> Vec<String> {
+    raw::FaultKind::ALL
+        .iter()
+        .filter_map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)))
+        .collect()
+}
+
 /// Validates scenario JSON given as text; `file` is used in messages only.
 ///
 /// # Errors

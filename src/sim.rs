@@ -171,6 +171,8 @@ pub struct RunResult {
     pub slos: Vec<crate::slo::SloResult>,
     /// Every fault occurrence, with its detection and recovery, and the window tallies.
     pub occurrences: Vec<Occurrence>,
+    /// The run's faults: the scenario's, then the chaos monkey's (occurrences index them).
+    pub faults: Vec<crate::model::Fault>,
     pub scores: Scores,
 }
 
@@ -196,6 +198,8 @@ enum Event {
     Hedge(Key),
     /// A queued call's delay is over: try it again in the background.
     Redeliver(Key),
+    /// A call held back by a delay injected at its proxy may start (`held` slab).
+    ReleaseCall(Key),
     /// A circuit breaker (proxy, unit) is due to change state by itself.
     BreakerWake(u32, u32),
     /// A proxy's bulkhead has a waiter whose wait runs out.
@@ -277,6 +281,18 @@ struct Deferred {
     delay: SimDuration,
     /// Background tries left.
     left: u32,
+}
+
+/// A call that a delay fault on its call path holds back at the caller's proxy.
+struct HeldCall {
+    parent: Parent,
+    caller: Caller,
+    site: u32,
+    zone: ZoneId,
+    endpoint: EndpointId,
+    client: u64,
+    measured: bool,
+    is_fallback: bool,
 }
 
 /// A call through a caller's proxy: one or more attempts under the call's policy.
@@ -511,6 +527,7 @@ struct Sim<'s, 'h> {
     attempts: Slab<Attempt>,
     jobs: Slab<Job>,
     deferred: Slab<Deferred>,
+    held: Slab<HeldCall>,
     instances: Vec<InstanceState>,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
     proxy_of: Vec<u32>,
@@ -588,6 +605,9 @@ struct Sim<'s, 'h> {
     /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
     /// changes), `u32::MAX` when not active.
     fault_live: Vec<u32>,
+    /// Error and delay faults on call paths active now, and slow config pushes.
+    call_faults: Vec<u32>,
+    slow_pushes: Vec<u32>,
     /// Resilience scores: every fault occurrence so far, faults active now, whether the
     /// current window saw one, and the window tallies.
     occurrences: Vec<Occurrence>,
@@ -661,6 +681,19 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             )));
         }
     }
+    // The chaos monkey's faults join the scenario's for this run.
+    let chaotic;
+    let sc = match &sc.chaos {
+        None => sc,
+        Some(m) => {
+            let until = duration.map(|d| SimTime::ZERO + d);
+            let drawn = crate::chaos::draw(m, RootSeed(seed), until).map_err(|e| RunError::Options(e.to_string()))?;
+            let mut with = sc.clone();
+            with.faults.extend(drawn);
+            chaotic = with;
+            &chaotic
+        }
+    };
     let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions, events)?;
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
@@ -732,6 +765,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         probes,
         slos,
         occurrences: sim.occurrences,
+        faults: sc.faults.clone(),
         scores: sim.scores,
     })
 }
@@ -1047,6 +1081,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             attempts: Slab::new(),
             jobs: Slab::new(),
             deferred: Slab::new(),
+            held: Slab::new(),
             instances,
             proxy_of,
             balancers,
@@ -1107,6 +1142,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             net: NetFaults::default(),
             fault_targets: Vec::new(),
             fault_live: vec![u32::MAX; sc.faults.len()],
+            call_faults: Vec::new(),
+            slow_pushes: Vec::new(),
             occurrences: Vec::new(),
             faults_active: 0,
             window_faulted: false,

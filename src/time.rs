@@ -86,6 +86,12 @@ impl std::ops::Add for SimDuration {
     }
 }
 
+impl std::ops::AddAssign for SimDuration {
+    fn add_assign(&mut self, d: SimDuration) {
+        *self = *self + d;
+    }
+}
+
 impl fmt::Display for SimDuration {
     /// Prints the largest unit that keeps the value whole, e.g. `250ms`, `2m`, `1500us`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

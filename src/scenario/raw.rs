@@ -180,6 +180,9 @@ pub struct ScenarioFile {
     pub config_changes: Vec<ConfigChangeSpec>,
     #[serde(default)]
     pub slos: Vec<SloSpec>,
+    /// A seeded chaos monkey.
+    #[serde(default)]
+    pub chaos: Option<ChaosSpec>,
 }
 
 /// A service-level objective: `"p99<500ms"`, `"checkout:availability>99.9%"`.
@@ -314,6 +317,25 @@ pub enum FaultKind {
     Loss,
     LinkLatency,
     Load,
+    SlowConfigPush,
+}
+
+impl FaultKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [FaultKind; 12] = [
+        FaultKind::Crash,
+        FaultKind::Stop,
+        FaultKind::Latency,
+        FaultKind::Slowdown,
+        FaultKind::Capacity,
+        FaultKind::Error,
+        FaultKind::Partition,
+        FaultKind::Loss,
+        FaultKind::LinkLatency,
+        FaultKind::RegistryOutage,
+        FaultKind::SlowConfigPush,
+        FaultKind::Load,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -325,7 +347,7 @@ pub enum CrashMode {
 
 /// A fault: a `kind`, a target, a time window, and the parameters its kind takes
 /// (checked in `validate`).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
@@ -346,6 +368,68 @@ pub struct FaultSpec {
     /// A load fault: extra requests a second, on one route or by the workload's mix.
     pub rate: Option<f64>,
     pub route: Option<String>,
+    /// An error or latency fault on a call path, at the callers' proxies.
+    pub call: Option<CallPathSpec>,
+}
+
+/// A call path: from a caller ("gateway" or a service; every caller when absent) to a
+/// service, or one of its endpoints.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CallPathSpec {
+    pub from: Option<String>,
+    pub to: String,
+    pub endpoint: Option<String>,
+}
+
+/// A chaos monkey: random faults of the given kinds at a mean interval.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChaosSpec {
+    pub start: Option<Dur>,
+    pub end: Option<Dur>,
+    pub mean_interval: Dur,
+    pub duration: ChaosDurationSpec,
+    pub max_concurrent: Option<u32>,
+    /// The services it may hit (all when absent).
+    pub services: Option<Vec<String>>,
+    pub kinds: Vec<ChaosKindSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChaosDurationSpec {
+    pub min: Dur,
+    pub max: Dur,
+}
+
+/// A kind the monkey draws: a fault's parameters, its weight, and how many of the
+/// drawn service's instances it hits.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChaosKindSpec {
+    pub kind: FaultKind,
+    pub weight: Option<f64>,
+    pub target: Option<ChaosTargetSpec>,
+    pub percent: Option<f64>,
+    pub status: Option<u16>,
+    pub factor: Option<f64>,
+    pub workers: Option<u32>,
+    pub delay: Option<DistSpec>,
+    pub mode: Option<CrashMode>,
+    pub between: Option<Vec<Vec<String>>>,
+    pub services: Option<Vec<Vec<String>>>,
+    pub direction: Option<Direction>,
+    pub rate: Option<f64>,
+    pub route: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChaosTargetSpec {
+    pub mode: Option<TargetMode>,
+    pub value: Option<f64>,
+    pub zone: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -355,7 +439,7 @@ pub enum Direction {
     OneWay,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultTargetSpec {
     pub service: String,

@@ -454,16 +454,19 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
-    let faults = validate_faults(
-        &mut cx,
-        &f.faults,
-        &service_ids,
-        &services,
-        discovery.registry.as_ref(),
-        &zones,
-        |i: InstanceId| instances[i.idx()].zone,
-        &routes,
-    );
+    let instance_zone = |i: InstanceId| instances[i.idx()].zone;
+    let fault_env = FaultEnv {
+        service_ids: &service_ids,
+        endpoint_ids: &endpoint_ids,
+        services: &services,
+        registry: discovery.registry.as_ref(),
+        zones: &zones,
+        instance_zone: &instance_zone,
+        routes: &routes,
+        config_pushes: !f.config_changes.is_empty(),
+    };
+    let faults = validate_faults(&mut cx, &f.faults, &fault_env);
+    let chaos = f.chaos.as_ref().and_then(|c| validate_chaos(&mut cx, c, &fault_env));
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
     let config_changes = validate_config_changes(
         &mut cx,
@@ -510,6 +513,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         lifecycle,
         config_changes,
         slos,
+        chaos,
     })
 }
 
@@ -2237,223 +2241,424 @@ fn network_fault(
     }
 }
 
-fn validate_faults(
-    cx: &mut Ctx,
-    specs: &[raw::FaultSpec],
-    service_ids: &IndexMap<&str, ServiceId>,
-    services: &[Service],
-    registry: Option<&RegistryModel>,
-    zones: &Zones,
-    instance_zone: impl Fn(InstanceId) -> ZoneId,
-    routes: &[Route],
-) -> Vec<Fault> {
+/// What faults may refer to: the scenario's names and ids.
+struct FaultEnv<'a> {
+    service_ids: &'a IndexMap<&'a str, ServiceId>,
+    endpoint_ids: &'a IndexMap<(&'a str, &'a str), EndpointId>,
+    services: &'a [Service],
+    registry: Option<&'a RegistryModel>,
+    zones: &'a Zones,
+    instance_zone: &'a dyn Fn(InstanceId) -> ZoneId,
+    routes: &'a [Route],
+    config_pushes: bool,
+}
+
+fn validate_faults(cx: &mut Ctx, specs: &[raw::FaultSpec], env: &FaultEnv) -> Vec<Fault> {
+    specs.iter().enumerate().filter_map(|(i, f)| validate_fault(cx, &format!("faults[{i}]"), f, env)).collect()
+}
+
+/// One fault at JSON path `p`, or `None` after reporting what is wrong with it.
+fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> Option<Fault> {
     use raw::FaultKind as K;
-    let mut faults = Vec::new();
-    for (i, f) in specs.iter().enumerate() {
-        let p = format!("faults[{i}]");
-        let takes: &[&str] = match f.kind {
-            K::Error => &["percent", "status"],
-            K::Slowdown => &["factor"],
-            K::Capacity => &["workers"],
-            K::Latency => &["delay"],
-            K::Crash => &["mode"],
-            K::Stop => &[],
-            K::RegistryOutage => &[],
-            K::Partition => &["between", "services", "direction"],
-            K::Loss => &["between", "percent"],
-            K::LinkLatency => &["between", "delay"],
-            K::Load => &["rate", "route"],
+    let FaultEnv { service_ids, services, registry, zones, instance_zone, routes, .. } = *env;
+    let takes: &[&str] = match f.kind {
+        K::Error => &["percent", "status", "call"],
+        K::Slowdown => &["factor"],
+        K::Capacity => &["workers"],
+        K::Latency => &["delay", "percent", "call"],
+        K::Crash => &["mode"],
+        K::Stop => &[],
+        K::RegistryOutage => &[],
+        K::Partition => &["between", "services", "direction"],
+        K::Loss => &["between", "percent"],
+        K::LinkLatency => &["between", "delay"],
+        K::Load => &["rate", "route"],
+        K::SlowConfigPush => &["delay", "percent"],
+    };
+    let present = [
+        ("percent", f.percent.is_some()),
+        ("status", f.status.is_some()),
+        ("factor", f.factor.is_some()),
+        ("workers", f.workers.is_some()),
+        ("delay", f.delay.is_some()),
+        ("mode", f.mode.is_some()),
+        ("between", f.between.is_some()),
+        ("services", f.services.is_some()),
+        ("direction", f.direction.is_some()),
+        ("rate", f.rate.is_some()),
+        ("route", f.route.is_some()),
+        ("call", f.call.is_some()),
+    ];
+    let mut ok = cx.params(p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
+    let start = SimTime::ZERO + f.start.0;
+    let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
+    let repeat = f.repeat.map(|r| r.0);
+    if let Some(r) = repeat {
+        match f.duration {
+            Some(d) if d.0 < r => {}
+            _ => {
+                cx.err(format!("{p}.repeat"), "a repeat interval longer than the fault's duration (which it needs)");
+                return None;
+            }
+        }
+    }
+    if f.kind == K::SlowConfigPush {
+        if f.target.is_some() {
+            cx.err(format!("{p}.target"), "no target: a slow config push slows the control plane");
+            return None;
+        }
+        if !env.config_pushes {
+            cx.err(format!("{p}.kind"), "a config change to slow down (configChanges)");
+            return None;
+        }
+        let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
+        let Some(d) = &f.delay else {
+            cx.err(format!("{p}.delay"), "\"delay\", a distribution of further propagation delays");
+            return None;
         };
-        let present = [
-            ("percent", f.percent.is_some()),
-            ("status", f.status.is_some()),
-            ("factor", f.factor.is_some()),
-            ("workers", f.workers.is_some()),
-            ("delay", f.delay.is_some()),
-            ("mode", f.mode.is_some()),
-            ("between", f.between.is_some()),
-            ("services", f.services.is_some()),
-            ("direction", f.direction.is_some()),
-            ("rate", f.rate.is_some()),
-            ("route", f.route.is_some()),
-        ];
-        let mut ok = cx.params(&p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
-        let start = SimTime::ZERO + f.start.0;
-        let end = f.duration.map(|d| start + cx.positive_duration(format!("{p}.duration"), d.0));
-        let repeat = f.repeat.map(|r| r.0);
-        if let Some(r) = repeat {
-            match f.duration {
-                Some(d) if d.0 < r => {}
-                _ => {
-                    cx.err(
-                        format!("{p}.repeat"),
-                        "a repeat interval longer than the fault's duration (which it needs)",
-                    );
-                    continue;
-                }
-            }
+        let kind = FaultKind::SlowConfigPush { delay: cx.dist(&format!("{p}.delay"), d), probability };
+        return ok.then_some(Fault {
+            kind,
+            instances: Vec::new(),
+            select: Select::All,
+            start,
+            end,
+            repeat,
+            path: None,
+        });
+    }
+    if let Some(call) = &f.call {
+        if f.target.is_some() {
+            cx.err(format!("{p}.target"), "no target: a fault on a call path acts at the callers' proxies");
+            return None;
         }
-        if f.kind == K::Load {
-            if f.target.is_some() {
-                cx.err(format!("{p}.target"), "no target: a load fault adds requests at the gateway");
-                continue;
-            }
-            let rate = f.rate.unwrap_or(0.0);
-            if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
-                cx.err(format!("{p}.rate"), format!("extra requests a second, above 0 and at most 1e9, found {rate}"));
-                continue;
-            }
-            let route = match &f.route {
-                None => None,
-                Some(r) => match routes.iter().position(|x| x.name == *r) {
-                    Some(i) => Some(RouteId(i as u32)),
-                    None => {
-                        cx.err(format!("{p}.route"), unknown("route", r, routes.iter().map(|x| x.name.as_str())));
-                        continue;
-                    }
-                },
-            };
-            if end.is_none() {
-                cx.err(format!("{p}.duration"), "a duration: a load fault that never ends would never stop arriving");
-                continue;
-            }
+        let path = call_path(cx, &format!("{p}.call"), call, env)?;
+        let kind = injected_kind(cx, p, f, &mut ok);
+        return ok.then_some(Fault {
+            kind,
+            instances: Vec::new(),
+            select: Select::All,
+            start,
+            end,
+            repeat,
+            path: Some(path),
+        });
+    }
+    if f.kind == K::Load {
+        if f.target.is_some() {
+            cx.err(format!("{p}.target"), "no target: a load fault adds requests at the gateway");
+            return None;
+        }
+        let rate = f.rate.unwrap_or(0.0);
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+            cx.err(format!("{p}.rate"), format!("extra requests a second, above 0 and at most 1e9, found {rate}"));
+            return None;
+        }
+        let route = match &f.route {
+            None => None,
+            Some(r) => match routes.iter().position(|x| x.name == *r) {
+                Some(i) => Some(RouteId(i as u32)),
+                None => {
+                    cx.err(format!("{p}.route"), unknown("route", r, routes.iter().map(|x| x.name.as_str())));
+                    return None;
+                }
+            },
+        };
+        if end.is_none() {
+            cx.err(format!("{p}.duration"), "a duration: a load fault that never ends would never stop arriving");
+            return None;
+        }
+        if ok {
+            let kind = FaultKind::Load { rate, route };
+            return Some(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat, path: None });
+        }
+        return None;
+    }
+    if matches!(f.kind, K::Partition | K::Loss | K::LinkLatency) {
+        if f.target.is_some() {
+            cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
+            return None;
+        }
+        if let Some(kind) = network_fault(cx, &p, f, zones, service_ids) {
             if ok {
-                let kind = FaultKind::Load { rate, route };
-                faults.push(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat });
-            }
-            continue;
-        }
-        if matches!(f.kind, K::Partition | K::Loss | K::LinkLatency) {
-            if f.target.is_some() {
-                cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
-                continue;
-            }
-            if let Some(kind) = network_fault(cx, &p, f, zones, service_ids) {
-                if ok {
-                    faults.push(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat });
-                }
-            }
-            continue;
-        }
-        if f.kind == K::RegistryOutage {
-            if f.target.is_some() {
-                cx.err(format!("{p}.target"), "no target: a registry outage hits the registry");
-            } else if registry.is_none() {
-                cx.err(format!("{p}.kind"), "a registry to take down (discovery.registry)");
-            } else if ok {
-                faults.push(Fault {
-                    kind: FaultKind::RegistryOutage,
+                return Some(Fault {
+                    kind,
                     instances: Vec::new(),
                     select: Select::All,
                     start,
                     end,
                     repeat,
+                    path: None,
                 });
             }
-            continue;
         }
-        let Some(target) = &f.target else {
-            cx.err(format!("{p}.target"), "a target: { \"service\": ... }");
-            continue;
-        };
-        let Some(&sid) = service_ids.get(target.service.as_str()) else {
-            cx.err(format!("{p}.target.service"), unknown("service", &target.service, service_ids.keys().copied()));
-            continue;
-        };
-        let all: Vec<InstanceId> = match &target.zone {
-            None => services[sid.idx()].instances.clone(),
-            Some(z) => match zones.0.get_index_of(z.as_str()) {
-                Some(zi) => services[sid.idx()]
-                    .instances
-                    .iter()
-                    .copied()
-                    .filter(|i| instance_zone(*i) == ZoneId(zi as u32))
-                    .collect(),
-                None => {
-                    cx.err(format!("{p}.target.zone"), format!("a known zone, found {z:?}"));
-                    continue;
-                }
-            },
-        };
-        let all = &all;
-        let select = match (target.mode, target.value) {
-            (None | Some(raw::TargetMode::All), None) => Select::All,
-            (Some(raw::TargetMode::One), None) => Select::One,
-            (Some(raw::TargetMode::Fixed), Some(v)) if v >= 1.0 && v.fract() == 0.0 => Select::Fixed(v as u32),
-            (Some(raw::TargetMode::FixedPercent), Some(v)) if (0.0..=100.0).contains(&v) => Select::FixedPercent(v),
-            (Some(raw::TargetMode::RandomMaxPercent), Some(v)) if (0.0..=100.0).contains(&v) && v.fract() == 0.0 => {
-                Select::RandomMaxPercent(v as u32)
+        return None;
+    }
+    if f.kind == K::RegistryOutage {
+        if f.target.is_some() {
+            cx.err(format!("{p}.target"), "no target: a registry outage hits the registry");
+        } else if registry.is_none() {
+            cx.err(format!("{p}.kind"), "a registry to take down (discovery.registry)");
+        } else if ok {
+            return Some(Fault {
+                kind: FaultKind::RegistryOutage,
+                instances: Vec::new(),
+                select: Select::All,
+                start,
+                end,
+                repeat,
+                path: None,
+            });
+        }
+        return None;
+    }
+    let Some(target) = &f.target else {
+        cx.err(format!("{p}.target"), "a target: { \"service\": ... }");
+        return None;
+    };
+    let Some(&sid) = service_ids.get(target.service.as_str()) else {
+        cx.err(format!("{p}.target.service"), unknown("service", &target.service, service_ids.keys().copied()));
+        return None;
+    };
+    let all: Vec<InstanceId> = match &target.zone {
+        None => services[sid.idx()].instances.clone(),
+        Some(z) => match zones.0.get_index_of(z.as_str()) {
+            Some(zi) => services[sid.idx()]
+                .instances
+                .iter()
+                .copied()
+                .filter(|i| instance_zone(*i) == ZoneId(zi as u32))
+                .collect(),
+            None => {
+                cx.err(format!("{p}.target.zone"), format!("a known zone, found {z:?}"));
+                return None;
             }
-            (mode, value) => {
-                let expected = match mode {
-                    Some(raw::TargetMode::Fixed) => "a whole number of instances, at least 1",
-                    Some(raw::TargetMode::FixedPercent) => "a percentage from 0 to 100",
-                    Some(raw::TargetMode::RandomMaxPercent) => "a whole percentage from 0 to 100",
-                    _ => "no value for this mode",
-                };
-                let found = value.map_or("nothing".to_string(), |v| v.to_string());
-                cx.err(format!("{p}.target.value"), format!("{expected}, found {found}"));
-                continue;
-            }
-        };
-        let instances: Vec<InstanceId> = match &target.instances {
-            None => all.clone(),
-            Some(list) => {
-                let mut v = Vec::new();
-                for (k, &n) in list.iter().enumerate() {
-                    match all.get(n as usize) {
-                        Some(&id) => v.push(id),
-                        None => cx.err(
-                            format!("{p}.target.instances[{k}]"),
-                            format!(
-                                "an instance index below {} (the instances of {}), found {n}",
-                                all.len(),
-                                target.service
-                            ),
+        },
+    };
+    let all = &all;
+    let select = match (target.mode, target.value) {
+        (None | Some(raw::TargetMode::All), None) => Select::All,
+        (Some(raw::TargetMode::One), None) => Select::One,
+        (Some(raw::TargetMode::Fixed), Some(v)) if v >= 1.0 && v.fract() == 0.0 => Select::Fixed(v as u32),
+        (Some(raw::TargetMode::FixedPercent), Some(v)) if (0.0..=100.0).contains(&v) => Select::FixedPercent(v),
+        (Some(raw::TargetMode::RandomMaxPercent), Some(v)) if (0.0..=100.0).contains(&v) && v.fract() == 0.0 => {
+            Select::RandomMaxPercent(v as u32)
+        }
+        (mode, value) => {
+            let expected = match mode {
+                Some(raw::TargetMode::Fixed) => "a whole number of instances, at least 1",
+                Some(raw::TargetMode::FixedPercent) => "a percentage from 0 to 100",
+                Some(raw::TargetMode::RandomMaxPercent) => "a whole percentage from 0 to 100",
+                _ => "no value for this mode",
+            };
+            let found = value.map_or("nothing".to_string(), |v| v.to_string());
+            cx.err(format!("{p}.target.value"), format!("{expected}, found {found}"));
+            return None;
+        }
+    };
+    let instances: Vec<InstanceId> = match &target.instances {
+        None => all.clone(),
+        Some(list) => {
+            let mut v = Vec::new();
+            for (k, &n) in list.iter().enumerate() {
+                match all.get(n as usize) {
+                    Some(&id) => v.push(id),
+                    None => cx.err(
+                        format!("{p}.target.instances[{k}]"),
+                        format!(
+                            "an instance index below {} (the instances of {}), found {n}",
+                            all.len(),
+                            target.service
                         ),
-                    }
+                    ),
                 }
-                v
             }
-        };
-        let kind = match f.kind {
-            K::Error => {
-                let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
-                FaultKind::Error { probability, status: cx.status(format!("{p}.status"), f.status, 503) }
+            v
+        }
+    };
+    let kind = match f.kind {
+        K::Error | K::Latency => injected_kind(cx, p, f, &mut ok),
+        K::Slowdown => match f.factor {
+            Some(x) if x.is_finite() && x > 0.0 => FaultKind::Slowdown { factor: x },
+            other => {
+                let found = other.map_or("nothing".to_string(), |x| x.to_string());
+                cx.err(format!("{p}.factor"), format!("a service-time factor greater than zero, found {found}"));
+                ok = false;
+                FaultKind::Slowdown { factor: 1.0 }
             }
-            K::Slowdown => match f.factor {
-                Some(x) if x.is_finite() && x > 0.0 => FaultKind::Slowdown { factor: x },
-                other => {
-                    let found = other.map_or("nothing".to_string(), |x| x.to_string());
-                    cx.err(format!("{p}.factor"), format!("a service-time factor greater than zero, found {found}"));
-                    ok = false;
-                    FaultKind::Slowdown { factor: 1.0 }
-                }
-            },
-            K::Capacity => match f.workers {
-                Some(w) => FaultKind::Capacity { workers: w },
-                None => {
-                    cx.err(format!("{p}.workers"), "\"workers\", the workers each instance keeps (0 or more)");
-                    ok = false;
-                    FaultKind::Capacity { workers: 0 }
-                }
-            },
-            K::Latency => match &f.delay {
-                Some(d) => FaultKind::Latency { delay: cx.dist(&format!("{p}.delay"), d) },
-                None => {
-                    cx.err(format!("{p}.delay"), "\"delay\", a distribution of added delays");
-                    ok = false;
-                    FaultKind::Latency { delay: Dist::Constant(SimDuration::ZERO) }
-                }
-            },
-            K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
-            K::Stop => FaultKind::Stop,
-            K::RegistryOutage => FaultKind::RegistryOutage,
-            K::Partition | K::Loss | K::LinkLatency | K::Load => unreachable!("handled above"),
-        };
-        if ok {
-            faults.push(Fault { kind, instances, select, start, end, repeat });
+        },
+        K::Capacity => match f.workers {
+            Some(w) => FaultKind::Capacity { workers: w },
+            None => {
+                cx.err(format!("{p}.workers"), "\"workers\", the workers each instance keeps (0 or more)");
+                ok = false;
+                FaultKind::Capacity { workers: 0 }
+            }
+        },
+        K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
+        K::Stop => FaultKind::Stop,
+        K::RegistryOutage => FaultKind::RegistryOutage,
+        K::Partition | K::Loss | K::LinkLatency | K::Load | K::SlowConfigPush => unreachable!("handled above"),
+    };
+    ok.then_some(Fault { kind, instances, select, start, end, repeat, path: None })
+}
+
+/// An error (Istio's fault.abort) or latency (fault.delay) fault's effect.
+fn injected_kind(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, ok: &mut bool) -> FaultKind {
+    let probability = cx.percent(format!("{p}.percent"), f.percent, 100.0);
+    if f.kind == raw::FaultKind::Error {
+        return FaultKind::Error { probability, status: cx.status(format!("{p}.status"), f.status, 503) };
+    }
+    match &f.delay {
+        Some(d) => FaultKind::Latency { delay: cx.dist(&format!("{p}.delay"), d), probability },
+        None => {
+            cx.err(format!("{p}.delay"), "\"delay\", a distribution of added delays");
+            *ok = false;
+            FaultKind::Latency { delay: Dist::Constant(SimDuration::ZERO), probability }
         }
     }
-    faults
+}
+
+/// A call path's caller, destination and endpoint.
+fn call_path(cx: &mut Ctx, p: &str, c: &raw::CallPathSpec, env: &FaultEnv) -> Option<CallPath> {
+    let Some(&to) = env.service_ids.get(c.to.as_str()) else {
+        cx.err(format!("{p}.to"), unknown("service", &c.to, env.service_ids.keys().copied()));
+        return None;
+    };
+    let from = match c.from.as_deref() {
+        None => None,
+        Some("gateway") => Some(Caller::Gateway),
+        Some(s) => match env.service_ids.get(s) {
+            Some(&sid) => Some(Caller::Service(sid)),
+            None => {
+                let known = std::iter::once("gateway").chain(env.service_ids.keys().copied());
+                cx.err(format!("{p}.from"), unknown("caller (\"gateway\" or a service)", s, known));
+                return None;
+            }
+        },
+    };
+    let endpoint = match &c.endpoint {
+        None => None,
+        Some(e) => match env.endpoint_ids.get(&(c.to.as_str(), e.as_str())) {
+            Some(&eid) => Some(eid),
+            None => {
+                let names = env.endpoint_ids.keys().filter(|(s, _)| *s == c.to).map(|(_, e)| *e);
+                cx.err(format!("{p}.endpoint"), unknown(&format!("endpoint of {}", c.to), e, names));
+                return None;
+            }
+        },
+    };
+    Some(CallPath { from, to, endpoint })
+}
+
+/// The chaos monkey: its bounds, and for each kind the faults it may become.
+fn validate_chaos(cx: &mut Ctx, c: &raw::ChaosSpec, env: &FaultEnv) -> Option<ChaosMonkey> {
+    use raw::FaultKind as K;
+    let errors = cx.issues.len();
+    let start = SimTime::ZERO + c.start.map_or(SimDuration::ZERO, |d| d.0);
+    let end = c.end.map(|d| SimTime::ZERO + d.0);
+    if let Some(e) = end.filter(|&e| e <= start) {
+        cx.err(
+            "chaos.end",
+            format!("an end after the start ({}), found {}", start.since(SimTime::ZERO), e.since(SimTime::ZERO)),
+        );
+    }
+    let mean_interval = cx.positive_duration("chaos.meanInterval".into(), c.mean_interval.0);
+    let (min, max) = (c.duration.min.0, c.duration.max.0);
+    cx.positive_duration("chaos.duration.min".into(), min);
+    if max < min {
+        cx.err("chaos.duration.max", format!("a longest duration at least the shortest ({min}), found {max}"));
+    }
+    let max_concurrent = cx.positive_count("chaos.maxConcurrent".into(), c.max_concurrent, 1, "fault at once");
+    let services: Vec<(&str, ServiceId)> = match &c.services {
+        None => env.service_ids.iter().map(|(n, id)| (*n, *id)).collect(),
+        Some(list) if list.is_empty() => {
+            cx.err("chaos.services", "at least one service to hit (or no list: all of them)");
+            Vec::new()
+        }
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .filter_map(|(k, n)| match env.service_ids.get_key_value(n.as_str()) {
+                Some((name, id)) => Some((*name, *id)),
+                None => {
+                    cx.err(format!("chaos.services[{k}]"), unknown("service", n, env.service_ids.keys().copied()));
+                    None
+                }
+            })
+            .collect(),
+    };
+    if c.kinds.is_empty() {
+        cx.err("chaos.kinds", "at least one kind of fault to draw");
+    }
+    let mut kinds = Vec::new();
+    for (k, spec) in c.kinds.iter().enumerate() {
+        let p = format!("chaos.kinds[{k}]");
+        let weight = spec.weight.unwrap_or(1.0);
+        if !(weight.is_finite() && weight > 0.0) {
+            cx.err(format!("{p}.weight"), format!("a weight above zero, found {weight}"));
+            continue;
+        }
+        let targeted = matches!(spec.kind, K::Error | K::Slowdown | K::Capacity | K::Latency | K::Crash | K::Stop);
+        if !targeted && spec.target.is_some() {
+            cx.err(
+                format!("{p}.target"),
+                format!("no target: a {} fault does not hit instances", kind_name(spec.kind)),
+            );
+            continue;
+        }
+        let as_fault = |service: Option<&str>| raw::FaultSpec {
+            kind: spec.kind,
+            target: service.map(|s| raw::FaultTargetSpec {
+                service: s.to_string(),
+                instances: None,
+                zone: spec.target.as_ref().and_then(|t| t.zone.clone()),
+                mode: Some(spec.target.as_ref().and_then(|t| t.mode).unwrap_or(raw::TargetMode::One)),
+                value: spec.target.as_ref().and_then(|t| t.value),
+            }),
+            start: raw::Dur(SimDuration::ZERO),
+            duration: Some(raw::Dur(min.max(SimDuration::from_nanos(1)))),
+            repeat: None,
+            percent: spec.percent,
+            status: spec.status,
+            factor: spec.factor,
+            workers: spec.workers,
+            delay: spec.delay.clone(),
+            mode: spec.mode,
+            between: spec.between.clone(),
+            services: spec.services.clone(),
+            direction: spec.direction,
+            rate: spec.rate,
+            route: spec.route.clone(),
+            call: None,
+        };
+        let mut variants = Vec::new();
+        if targeted {
+            // Problems of the parameters show once, from the first service; the same
+            // parameters on the others would only repeat them.
+            let mut scratch = Ctx { issues: Vec::new() };
+            for (n, &(name, _)) in services.iter().enumerate() {
+                let ctx = if n == 0 { &mut *cx } else { &mut scratch };
+                if let Some(f) = validate_fault(ctx, &p, &as_fault(Some(name)), env) {
+                    if !f.instances.is_empty() {
+                        variants.push(f);
+                    }
+                }
+            }
+        } else if let Some(f) = validate_fault(cx, &p, &as_fault(None), env) {
+            variants.push(f);
+        }
+        if variants.is_empty() && cx.issues.len() == errors {
+            cx.err(format!("{p}.target"), "instances to hit among the chaos services (none in that zone?)");
+        }
+        kinds.push(ChaosKind { weight, variants });
+    }
+    (cx.issues.len() == errors).then_some(ChaosMonkey {
+        start,
+        end,
+        mean_interval,
+        duration: (min, max),
+        max_concurrent,
+        kinds,
+    })
 }

@@ -9,6 +9,11 @@
 use super::*;
 
 impl Sim<'_, '_> {
+    /// A call from `caller` (at calling site `site`) to `endpoint` enters the caller's
+    /// proxy. Error and delay faults on its call path act first, as Istio's fault filter
+    /// does before the router: an abort fails the call at once with its status (never
+    /// sent, so not retried and unseen by breakers and outlier detection); a delay holds
+    /// the call back, and its timeouts start when it is released.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_call(
         &mut self,
@@ -20,6 +25,69 @@ impl Sim<'_, '_> {
         client: u64,
         measured: bool,
         is_fallback: bool,
+    ) {
+        let mut abort = None;
+        if !self.call_faults.is_empty() {
+            let service = self.sc.endpoints[endpoint.idx()].service;
+            let mut hold = SimDuration::ZERO;
+            for k in 0..self.call_faults.len() {
+                let f = self.call_faults[k] as usize;
+                let fault = &self.sc.faults[f];
+                if !fault.path.is_some_and(|p| p.matches(caller, service, endpoint)) {
+                    continue;
+                }
+                let rng = &mut self.fault_rngs[f];
+                match &fault.kind {
+                    FaultKind::Error { probability, status } => {
+                        if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) {
+                            abort = Some(*status);
+                        }
+                    }
+                    FaultKind::Latency { delay, probability } => {
+                        if *probability >= 1.0 || rng.random::<f64>() < *probability {
+                            hold += delay.sample(rng);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if abort.is_none() && !hold.is_zero() {
+                let key = self.held.insert(HeldCall {
+                    parent,
+                    caller,
+                    site: site as u32,
+                    zone: caller_zone,
+                    endpoint,
+                    client,
+                    measured,
+                    is_fallback,
+                });
+                return self.events.push(self.now + hold, Event::ReleaseCall(key));
+            }
+        }
+        self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, abort);
+    }
+
+    /// A call held back by an injected delay goes on into its proxy.
+    pub(super) fn release_call(&mut self, key: Key) {
+        let h = self.held.remove(key).expect("a held call is live until released");
+        let site = h.site as usize;
+        self.begin_call(h.parent, h.caller, site, h.zone, h.endpoint, h.client, h.measured, h.is_fallback, None);
+    }
+
+    /// The call enters its policy stack (or, with `abort`, fails at once with that status).
+    #[allow(clippy::too_many_arguments)]
+    fn begin_call(
+        &mut self,
+        parent: Parent,
+        caller: Caller,
+        site: usize,
+        caller_zone: ZoneId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        is_fallback: bool,
+        abort: Option<u16>,
     ) {
         let sc = self.sc;
         let service = sc.endpoints[endpoint.idx()].service;
@@ -55,14 +123,22 @@ impl Sim<'_, '_> {
             is_fallback,
             work: 0,
         });
-        if guarded && let Some(b) = self.budgets[proxy as usize].as_mut() {
-            b.on_request(self.now);
+        if let Some(status) = abort {
+            return self.refuse(call, Outcome::Error(status));
         }
         // The request's deadline, as the job making this call received it.
         let inherited = match parent {
             Parent::Job(job, _) if policy.propagate_deadline => self.jobs.get(job).map_or(SimTime::MAX, |j| j.deadline),
             _ => SimTime::MAX,
         };
+        if inherited <= self.now {
+            // The job ran past its deadline (slow local work): as gRPC does with an
+            // expired deadline, the call fails at once, unsent.
+            return self.refuse(call, Outcome::Timeout);
+        }
+        if guarded && let Some(b) = self.budgets[proxy as usize].as_mut() {
+            b.on_request(self.now);
+        }
         let own = policy.timeout.map_or(SimTime::MAX, |t| self.now + t);
         if own <= inherited {
             if let Some(t) = policy.timeout {
@@ -361,9 +437,12 @@ impl Sim<'_, '_> {
             if !a.delayed {
                 // A latency fault holds the request back before the instance sees it.
                 a.delayed = true;
-                if let FaultKind::Latency { delay } = &self.sc.faults[fault as usize].kind {
-                    let d = delay.sample(&mut self.fault_rngs[fault as usize]);
-                    return self.events.push(now + d, Event::Deliver(attempt));
+                if let FaultKind::Latency { delay, probability } = &self.sc.faults[fault as usize].kind {
+                    let rng = &mut self.fault_rngs[fault as usize];
+                    if *probability >= 1.0 || rng.random::<f64>() < *probability {
+                        let d = delay.sample(rng);
+                        return self.events.push(now + d, Event::Deliver(attempt));
+                    }
                 }
             }
         }

@@ -33,6 +33,7 @@ impl Sim<'_, '_> {
                 && self.attempts.is_empty()
                 && self.jobs.is_empty()
                 && self.deferred.is_empty()
+                && self.held.is_empty()
             {
                 // Only stale timers and idle users are left.
                 return Ok(Stop::Completed);
@@ -50,7 +51,7 @@ impl Sim<'_, '_> {
                 );
                 return Ok(Stop::Limit { kind: LimitKind::DrainTimeout, message });
             }
-            assert!(t >= self.now, "event scheduled in the past: {t} < {}", self.now);
+            assert!(t >= self.now, "event scheduled in the past: {t} < {}: {ev:?}", self.now);
             if t >= self.window_end {
                 // A long idle gap means many empty windows; bound them like events.
                 let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
@@ -133,6 +134,7 @@ impl Sim<'_, '_> {
             Event::Retry(call) => self.on_retry(call),
             Event::Hedge(call) => self.on_hedge(call),
             Event::Redeliver(key) => self.redeliver(key),
+            Event::ReleaseCall(key) => self.release_call(key),
             Event::BreakerWake(proxy, unit) => self.on_breaker_wake(proxy, unit),
             Event::BulkheadExpire(proxy) => self.on_bulkhead_expire(proxy),
             Event::OutlierSweep(proxy) => self.on_outlier_sweep(proxy),

@@ -73,6 +73,15 @@ impl Sim<'_, '_> {
                 }
             }
         }
+        if f.path.is_some() {
+            // Error and delay injection at the callers' proxies.
+            if starts {
+                self.call_faults.push(index);
+            } else {
+                self.call_faults.retain(|&x| x != index);
+            }
+            return;
+        }
         let targets = self.fault_targets[index as usize].clone();
         match sc.faults[index as usize].kind {
             FaultKind::Crash { hang } => {
@@ -103,6 +112,14 @@ impl Sim<'_, '_> {
                     self.schedule_load_arrival(index, occurrence);
                 } else {
                     self.fault_live[index as usize] = u32::MAX;
+                }
+                return;
+            }
+            FaultKind::SlowConfigPush { .. } => {
+                if starts {
+                    self.slow_pushes.push(index);
+                } else {
+                    self.slow_pushes.retain(|&x| x != index);
                 }
                 return;
             }
@@ -149,7 +166,8 @@ impl Sim<'_, '_> {
                 | FaultKind::Partition { .. }
                 | FaultKind::Loss { .. }
                 | FaultKind::LinkLatency { .. }
-                | FaultKind::Load { .. } => {}
+                | FaultKind::Load { .. }
+                | FaultKind::SlowConfigPush { .. } => {}
             }
         }
         st.effect = effect;

@@ -772,14 +772,29 @@ impl Sim<'_, '_> {
     pub(super) fn on_config_push(&mut self, i: u32) {
         let change = &self.sc.config_changes[i as usize];
         for p in 0..self.proxy_site.len() {
-            let d = change.propagation.sample(&mut self.config_rng);
+            let d = change.propagation.sample(&mut self.config_rng) + self.push_slowdown();
             self.events.push(self.now + d, Event::ConfigApply(i, p as u32));
         }
         if change.route_weights.iter().any(Option::is_some) {
             // The gateway's routes: one more receiver.
-            let d = change.propagation.sample(&mut self.config_rng);
+            let d = change.propagation.sample(&mut self.config_rng) + self.push_slowdown();
             self.events.push(self.now + d, Event::ConfigApply(i, u32::MAX));
         }
+    }
+
+    /// The further delay slow-config-push faults active now add to one receiver's push.
+    fn push_slowdown(&mut self) -> SimDuration {
+        let mut extra = SimDuration::ZERO;
+        for k in 0..self.slow_pushes.len() {
+            let f = self.slow_pushes[k] as usize;
+            if let FaultKind::SlowConfigPush { delay, probability } = &self.sc.faults[f].kind {
+                let rng = &mut self.fault_rngs[f];
+                if *probability >= 1.0 || rng.random::<f64>() < *probability {
+                    extra += delay.sample(rng);
+                }
+            }
+        }
+        extra
     }
 
     /// New route weights reach the gateway.

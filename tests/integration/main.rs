@@ -8,6 +8,7 @@ mod common;
 mod determinism;
 mod discovery_lifecycle;
 mod faults;
+mod injected_faults;
 mod load_balancers;
 mod network_faults;
 mod outlier_detection;

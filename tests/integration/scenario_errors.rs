@@ -512,6 +512,45 @@ rejected! {
             set("faults", json!([{ "kind": "registry-outage", "target": { "service": "cart" }, "start": "1s" }])),
         ]
         => "faults[0].target", "no target";
+    a_call_path_fault_names_a_known_caller:
+        [set("faults", json!([{ "kind": "error", "call": { "from": "billing", "to": "cart" }, "start": "1s" }]))]
+        => "faults[0].call.from", "a known caller (\"gateway\" or a service), found \"billing\"";
+    a_call_path_fault_names_a_known_endpoint:
+        [set("faults", json!([{ "kind": "latency", "call": { "to": "cart", "endpoint": "buy" }, "start": "1s", "delay": "1s" }]))]
+        => "faults[0].call.endpoint", "a known endpoint of cart, found \"buy\"";
+    a_call_path_fault_takes_no_target:
+        [set("faults", json!([{ "kind": "error", "call": { "to": "cart" }, "target": { "service": "cart" }, "start": "1s" }]))]
+        => "faults[0].target", "no target: a fault on a call path";
+    only_error_and_latency_faults_act_on_call_paths:
+        [set("faults", json!([{ "kind": "slowdown", "call": { "to": "cart" }, "factor": 2, "start": "1s" }]))]
+        => "faults[0].call", "a parameter of a slowdown fault (factor), found \"call\"";
+    a_slow_config_push_needs_config_changes:
+        [set("faults", json!([{ "kind": "slow-config-push", "start": "1s", "delay": "5s" }]))]
+        => "faults[0].kind", "a config change to slow down";
+    a_slow_config_push_needs_a_delay:
+        [
+            set("configChanges", json!([{ "at": "5s", "overrides": [] }])),
+            set("faults", json!([{ "kind": "slow-config-push", "start": "1s" }])),
+        ]
+        => "faults[0].delay", "a distribution of further propagation delays";
+    a_chaos_monkey_needs_kinds:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "1s", "max": "2s" }, "kinds": [] }))]
+        => "chaos.kinds", "at least one kind";
+    a_chaos_monkey_duration_is_ordered:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "3s", "max": "2s" }, "kinds": [{ "kind": "crash" }] }))]
+        => "chaos.duration.max", "at least the shortest (3s), found 2s";
+    a_chaos_monkey_hits_known_services:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "1s", "max": "2s" }, "services": ["billing"], "kinds": [{ "kind": "crash" }] }))]
+        => "chaos.services[0]", "a known service, found \"billing\"";
+    a_chaos_kind_is_checked_like_a_fault:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "1s", "max": "2s" }, "kinds": [{ "kind": "slowdown", "factor": -1 }] }))]
+        => "chaos.kinds[0].factor", "a service-time factor greater than zero, found -1";
+    a_chaos_kind_weight_is_positive:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "1s", "max": "2s" }, "kinds": [{ "kind": "crash", "weight": 0 }] }))]
+        => "chaos.kinds[0].weight", "a weight above zero, found 0";
+    a_chaos_network_kind_takes_no_target:
+        [set("chaos", json!({ "meanInterval": "5s", "duration": { "min": "1s", "max": "2s" }, "kinds": [{ "kind": "loss", "percent": 1, "target": { "mode": "one" } }] }))]
+        => "chaos.kinds[0].target", "no target: a loss fault";
     a_config_change_cannot_add_a_breaker:
         [set("configChanges", json!([{ "at": "5s", "overrides": [ { "destination": "cart", "circuitBreaker": {} } ] }]))]
         => "configChanges[0].overrides[0].circuitBreaker", "only call settings";
