@@ -3,6 +3,7 @@
 //! Load a scenario with [`load_file`], run it with [`run`], and write its reports with
 //! the [`report`] module. The same scenario, seed and binary give byte-identical output.
 
+pub mod alert;
 pub mod balance;
 pub mod chaos;
 pub mod discovery;
@@ -18,6 +19,7 @@ pub mod scenario;
 pub mod sim;
 pub mod slo;
 pub mod time;
+
 pub mod workload;
 
 pub use model::Scenario;

@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv).
+    /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv,
+    /// alerts.csv).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
@@ -111,11 +112,14 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut ev =
         AtomicFile::create(&dir.join("events.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut al =
+        AtomicFile::create(&dir.join("alerts.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
         timeseries: Some(ts.writer()),
         transitions: Some(tr.writer()),
         events: Some(ev.writer()),
+        alerts: Some(al.writer()),
         progress: Some(&mut on_progress),
     };
     let result = meshsim::run(&sc, &opts, hooks)?;
@@ -124,6 +128,7 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
     ts.commit().context("cannot write timeseries.csv")?;
     tr.commit().context("cannot write transitions.csv")?;
     ev.commit().context("cannot write events.csv")?;
+    al.commit().context("cannot write alerts.csv")?;
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;

@@ -48,6 +48,8 @@ pub struct Scenario {
     pub slos: Vec<crate::slo::Slo>,
     /// Random faults drawn at run start from the seed, after `faults`.
     pub chaos: Option<ChaosMonkey>,
+    /// Alerting rules, evaluated as each time-series window closes.
+    pub alerts: Vec<crate::alert::AlertRule>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay

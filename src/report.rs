@@ -125,6 +125,7 @@ fn resilience_json(sc: &Scenario, r: &RunResult) -> Value {
                 "start_s": round(o.start.as_secs_f64(), 6),
                 "end_s": o.end.map_or(Value::Null, |e| json!(round(e.as_secs_f64(), 6))),
                 "detect_s": secs(o.detected, o.start),
+                "alert_s": secs(o.alerted, o.start),
                 "recover_s": o.end.map_or(Value::Null, |e| secs(o.recovered, e)),
             })
         })
@@ -138,6 +139,27 @@ fn resilience_json(sc: &Scenario, r: &RunResult) -> Value {
         "wasted_work_s": round(wasted as f64 / 1e9, 6),
         "faults": faults,
     })
+}
+
+/// Each alerting rule: how often it fired, first when, for how long in all, and, per
+/// fault occurrence, the time from the fault's start to the rule's first firing after it.
+fn alerts_json(r: &RunResult) -> Value {
+    let list: Vec<Value> = r
+        .alerts
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.rule.name,
+                "expr": a.rule.expr.text,
+                "for_s": round(a.rule.for_.as_secs_f64(), 6),
+                "fired": a.fired,
+                "first_fired_s": a.first_fired.map_or(Value::Null, |t| json!(round(t.as_secs_f64(), 6))),
+                "firing_s": round(a.firing.as_secs_f64(), 6),
+                "firing_at_end": a.firing_at_end,
+            })
+        })
+        .collect();
+    Value::Array(list)
 }
 
 /// What a fault hits, for labels: its services (in order of first candidate), or
@@ -413,6 +435,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
     out.insert("instances".into(), Value::Object(instances));
     out.insert("slos".into(), Value::Array(r.slos.iter().map(|s| slo_json(sc, s)).collect()));
     out.insert("resilience".into(), resilience_json(sc, r));
+    if !r.alerts.is_empty() {
+        out.insert("alerts".into(), alerts_json(r));
+    }
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));

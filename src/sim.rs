@@ -24,6 +24,7 @@ mod window;
 pub use lifecycle::{Detection, EVENTS_HEADER};
 use lifecycle::{Life, View};
 pub use queue::{EventQueue, Lane};
+pub use window::ALERTS_HEADER;
 
 use crate::balance::{Balancer, Host};
 use crate::dist::Dist;
@@ -109,6 +110,8 @@ pub struct Hooks<'a> {
     pub transitions: Option<&'a mut dyn Write>,
     /// Instance lifecycle and registry events, one CSV row each.
     pub events: Option<&'a mut dyn Write>,
+    /// Alert state changes (pending, firing, resolved), one CSV row each.
+    pub alerts: Option<&'a mut dyn Write>,
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
 }
 
@@ -173,6 +176,8 @@ pub struct RunResult {
     pub occurrences: Vec<Occurrence>,
     /// The run's faults: the scenario's, then the chaos monkey's (occurrences index them).
     pub faults: Vec<crate::model::Fault>,
+    /// Each alerting rule's record.
+    pub alerts: Vec<crate::alert::AlertResult>,
     pub scores: Scores,
 }
 
@@ -478,8 +483,11 @@ pub struct Occurrence {
     pub fault: u32,
     pub start: SimTime,
     pub end: Option<SimTime>,
-    /// The first breaker opening, outlier ejection or health-check flip after its start.
+    /// The first breaker opening, outlier ejection, health-check flip or alert firing
+    /// after its start.
     pub detected: Option<SimTime>,
+    /// The first alert firing after its start.
+    pub alerted: Option<SimTime>,
     /// The start of the first window, at or after its end, whose availability is back to
     /// the level before the first fault.
     pub recovered: Option<SimTime>,
@@ -567,6 +575,9 @@ struct Sim<'s, 'h> {
     recoveries: Vec<Vec<Option<SimDuration>>>,
     detections: Vec<Detection>,
     events_csv: Option<csv::Writer<&'h mut dyn Write>>,
+    /// Each alerting rule's alert, and where their changes go.
+    alerts: Vec<crate::alert::Alert>,
+    alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -664,7 +675,7 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, transitions, events, mut progress } = hooks;
+    let Hooks { timeseries, transitions, events, alerts, mut progress } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -695,6 +706,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         }
     };
     let mut sim = Sim::new(sc, RootSeed(seed), duration, requests, timeseries, transitions, events)?;
+    if let Some(w) = alerts {
+        let mut w = csv::WriterBuilder::new().from_writer(w);
+        w.write_record(ALERTS_HEADER)?;
+        sim.alerts_csv = Some(w);
+    }
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
     sim.fault_ends = sc
@@ -726,6 +742,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         w.flush()?;
     }
     if let Some(w) = sim.events_csv.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.alerts_csv.as_mut() {
         w.flush()?;
     }
     if let Some(e) = sim.deferred_error.take() {
@@ -766,6 +785,18 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         slos,
         occurrences: sim.occurrences,
         faults: sc.faults.clone(),
+        alerts: sc
+            .alerts
+            .iter()
+            .zip(&sim.alerts)
+            .map(|(rule, a)| crate::alert::AlertResult {
+                rule: rule.clone(),
+                fired: a.fired,
+                first_fired: a.first_fired,
+                firing: a.firing_until(sim.now),
+                firing_at_end: matches!(a.state, crate::alert::AlertState::Firing { .. }),
+            })
+            .collect(),
         scores: sim.scores,
     })
 }
@@ -1113,6 +1144,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             recoveries: Vec::new(),
             detections: Vec::new(),
             events_csv,
+            alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
+            alerts_csv: None,
             checkers,
             proxy_checker,
             check_rng,

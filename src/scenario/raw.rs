@@ -183,6 +183,19 @@ pub struct ScenarioFile {
     /// A seeded chaos monkey.
     #[serde(default)]
     pub chaos: Option<ChaosSpec>,
+    /// Prometheus-style alerting rules.
+    #[serde(default)]
+    pub alerts: Vec<AlertSpec>,
+}
+
+/// An alerting rule: a name, an expression that fires it, and how long it must hold.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertSpec {
+    pub name: String,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
 }
 
 /// A service-level objective: `"p99<500ms"`, `"checkout:availability>99.9%"`.

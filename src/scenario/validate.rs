@@ -490,6 +490,22 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         }
     }
 
+    let mut alerts: Vec<crate::alert::AlertRule> = Vec::new();
+    for (i, spec) in f.alerts.iter().enumerate() {
+        cx.name(format!("alerts[{i}].name"), &spec.name);
+        if f.alerts[..i].iter().any(|a| a.name == spec.name) {
+            cx.err(format!("alerts[{i}].name"), format!("a name no other alert has, found \"{}\" again", spec.name));
+        }
+        match crate::slo::Slo::parse(&spec.expr, &routes) {
+            Ok(expr) => alerts.push(crate::alert::AlertRule {
+                name: spec.name.clone(),
+                expr,
+                for_: spec.for_.map_or(SimDuration::ZERO, |d| d.0),
+            }),
+            Err(e) => cx.err(format!("alerts[{i}].expr"), e),
+        }
+    }
+
     if !cx.issues.is_empty() {
         return Err(cx.issues);
     }
@@ -514,6 +530,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         config_changes,
         slos,
         chaos,
+        alerts,
     })
 }
 

@@ -48,6 +48,7 @@ impl Sim<'_, '_> {
                 start: self.now,
                 end: None,
                 detected: None,
+                alerted: None,
                 recovered: None,
             });
             self.faults_active += 1;
@@ -235,9 +236,13 @@ impl Sim<'_, '_> {
     /// A detection signal (a breaker opened, a host was ejected or failed its checks):
     /// every occurrence under way or ended but not yet detected counts it.
     pub(super) fn note_detection(&mut self) {
-        let now = self.now;
-        for o in self.occurrences.iter_mut().filter(|o| o.detected.is_none()) {
-            o.detected = Some(now);
+        self.note_detection_at(self.now);
+    }
+
+    /// As `note_detection`, at `t` (at or after every occurrence's start).
+    pub(super) fn note_detection_at(&mut self, t: SimTime) {
+        for o in self.occurrences.iter_mut().filter(|o| o.detected.is_none_or(|d| d > t) && o.start <= t) {
+            o.detected = Some(t);
         }
     }
 }

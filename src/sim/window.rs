@@ -36,6 +36,9 @@ impl Sim<'_, '_> {
         if !self.slos.is_empty() {
             self.track_recoveries(start);
         }
+        if !self.alerts.is_empty() {
+            self.evaluate_alerts(end);
+        }
         self.tally_scores(start);
         if self.timeseries.is_some() {
             let rows = self.window_rows(start, end);
@@ -57,6 +60,45 @@ impl Sim<'_, '_> {
             st.stats.reset_window();
         }
         Ok(())
+    }
+}
+
+/// The columns of `alerts.csv`.
+pub const ALERTS_HEADER: [&str; 5] = ["time_s", "alert", "state", "value", "expr"];
+
+impl Sim<'_, '_> {
+    /// Evaluates every alerting rule on the window ending at `end`: a firing alert is a
+    /// detection of the faults active then.
+    fn evaluate_alerts(&mut self, end: SimTime) {
+        let sc = self.sc;
+        for (k, rule) in sc.alerts.iter().enumerate() {
+            let flow = rule.expr.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+            let value = rule.expr.measure(flow, true);
+            let holds = value.is_some_and(|v| rule.expr.holds(v));
+            let Some(change) = self.alerts[k].evaluate(rule.for_, end, holds) else { continue };
+            if change == crate::alert::AlertChange::Firing {
+                self.note_detection_at(end);
+                for o in self.occurrences.iter_mut().filter(|o| o.alerted.is_none() && o.start <= end) {
+                    o.alerted = Some(end);
+                }
+            }
+            if let Some(w) = self.alerts_csv.as_mut() {
+                let shown = value.map_or(String::new(), |v| match rule.expr.unit() {
+                    "%" => fixed(4, 100.0 * v),
+                    _ => fixed(3, v),
+                });
+                let row = [
+                    fixed(6, end.as_secs_f64()),
+                    rule.name.clone(),
+                    change.name().to_string(),
+                    shown,
+                    rule.expr.text.clone(),
+                ];
+                if let Err(e) = w.write_record(&row) {
+                    self.deferred_error.get_or_insert(e);
+                }
+            }
+        }
     }
 }
 

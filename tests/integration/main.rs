@@ -1,6 +1,7 @@
 //! meshsim's integration tests, in one binary; each module is named after the behaviour
 //! it checks.
 
+mod alerts;
 mod breakers;
 mod bundled_stories;
 mod call_semantics;
