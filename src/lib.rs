@@ -19,6 +19,7 @@ pub mod scenario;
 pub mod sim;
 pub mod slo;
 pub mod time;
+pub mod trace;
 
 pub mod workload;
 

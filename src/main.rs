@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv,
-    /// alerts.csv).
+    /// alerts.csv, traces.otlp.jsonl, trace.json).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
@@ -45,6 +45,10 @@ enum Command {
         /// Repeatable. A failed SLO makes the exit code 1.
         #[arg(long = "slo")]
         slos: Vec<String>,
+        /// The share of requests traced, in percent (default: the scenario's
+        /// `tracing.sampling`, else 0.1). 0 writes empty trace files.
+        #[arg(long, value_name = "PERCENT")]
+        trace_sampling: Option<f64>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -60,8 +64,9 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, seed, out, duration, requests, slos } => {
-            run(&file, RunOptions { seed, duration, requests, slos: Vec::new() }, &slos, out.as_deref())
+        Command::Run { file, seed, out, duration, requests, slos, trace_sampling } => {
+            let trace_sampling = trace_sampling.map(|p| p / 100.0);
+            run(&file, RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling }, &slos, out.as_deref())
         }
         Command::Validate { file } => validate(&file),
     };
@@ -114,12 +119,18 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         AtomicFile::create(&dir.join("events.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut al =
         AtomicFile::create(&dir.join("alerts.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut otlp = AtomicFile::create(&dir.join("traces.otlp.jsonl"))
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut chrome =
+        AtomicFile::create(&dir.join("trace.json")).with_context(|| format!("cannot write in {}", dir.display()))?;
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
         timeseries: Some(ts.writer()),
         transitions: Some(tr.writer()),
         events: Some(ev.writer()),
         alerts: Some(al.writer()),
+        traces_otlp: Some(otlp.writer()),
+        trace_chrome: Some(chrome.writer()),
         progress: Some(&mut on_progress),
     };
     let result = meshsim::run(&sc, &opts, hooks)?;
@@ -129,6 +140,8 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
     tr.commit().context("cannot write transitions.csv")?;
     ev.commit().context("cannot write events.csv")?;
     al.commit().context("cannot write alerts.csv")?;
+    otlp.commit().context("cannot write traces.otlp.jsonl")?;
+    chrome.commit().context("cannot write trace.json")?;
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;

@@ -50,6 +50,8 @@ pub struct Scenario {
     pub chaos: Option<ChaosMonkey>,
     /// Alerting rules, evaluated as each time-series window closes.
     pub alerts: Vec<crate::alert::AlertRule>,
+    /// The share of requests traced (0 to 1), when the run writes traces.
+    pub trace_sampling: f64,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay

@@ -19,6 +19,7 @@ mod lifecycle;
 mod queue;
 mod slab;
 mod station;
+mod tracing;
 mod window;
 
 pub use lifecycle::{Detection, EVENTS_HEADER};
@@ -56,6 +57,8 @@ pub struct RunOptions {
     pub requests: Option<u64>,
     /// SLOs to judge besides the scenario's own (`--slo`).
     pub slos: Vec<crate::slo::Slo>,
+    /// The share of requests traced (0 to 1), instead of the scenario's.
+    pub trace_sampling: Option<f64>,
 }
 
 /// A policy point: calls from `caller` (the gateway or a service's instances) to
@@ -112,6 +115,9 @@ pub struct Hooks<'a> {
     pub events: Option<&'a mut dyn Write>,
     /// Alert state changes (pending, firing, resolved), one CSV row each.
     pub alerts: Option<&'a mut dyn Write>,
+    /// Spans of sampled requests: OTLP JSON lines, and Chrome trace-event JSON.
+    pub traces_otlp: Option<&'a mut dyn Write>,
+    pub trace_chrome: Option<&'a mut dyn Write>,
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
 }
 
@@ -262,7 +268,12 @@ struct Request {
     user: Option<u32>,
     measured: bool,
     client: u64,
+    /// Its root span's slot in the tracer (`NO_SPAN`: not traced).
+    span: u32,
 }
+
+/// The span slot of something not traced.
+const NO_SPAN: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
 enum Parent {
@@ -412,6 +423,8 @@ struct Attempt {
     /// Work (service time, ns) (ns) behind the callee's answer, if it was a success: its own job's and
     /// that of the successful calls the job made.
     work: u64,
+    /// Its client span's slot (`NO_SPAN`: not traced).
+    span: u32,
 }
 
 struct Job {
@@ -431,6 +444,8 @@ struct Job {
     measured: bool,
     /// Work (service time, ns) (ns) behind the successful answers of the job's own calls.
     work: u64,
+    /// Its server span's slot (`NO_SPAN`: not traced).
+    span: u32,
 }
 
 /// The circuit breakers of one proxy for one destination, one per scope unit.
@@ -578,6 +593,8 @@ struct Sim<'s, 'h> {
     /// Each alerting rule's alert, and where their changes go.
     alerts: Vec<crate::alert::Alert>,
     alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
+    /// Spans of sampled requests, when the run writes traces.
+    tracer: Option<crate::trace::Tracer<'h>>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -675,7 +692,7 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, transitions, events, alerts, mut progress } = hooks;
+    let Hooks { timeseries, transitions, events, alerts, traces_otlp, trace_chrome, mut progress } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -710,6 +727,20 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         let mut w = csv::WriterBuilder::new().from_writer(w);
         w.write_record(ALERTS_HEADER)?;
         sim.alerts_csv = Some(w);
+    }
+    let rate = opts.trace_sampling.unwrap_or(sc.trace_sampling);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(RunError::Options(format!("the trace sampling must be from 0% to 100%, found {}%", 100.0 * rate)));
+    }
+    if traces_otlp.is_some() || trace_chrome.is_some() {
+        let s = RootSeed(seed);
+        sim.tracer = Some(crate::trace::Tracer::new(
+            rate,
+            s.stream("trace/sample"),
+            s.stream("trace/ids"),
+            traces_otlp,
+            trace_chrome,
+        ));
     }
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
@@ -746,6 +777,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     }
     if let Some(w) = sim.alerts_csv.as_mut() {
         w.flush()?;
+    }
+    if let Some(t) = sim.tracer.as_mut() {
+        t.finish()?;
     }
     if let Some(e) = sim.deferred_error.take() {
         return Err(e.into());
@@ -1146,6 +1180,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             events_csv,
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
             alerts_csv: None,
+            tracer: None,
             checkers,
             proxy_checker,
             check_rng,

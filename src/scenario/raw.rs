@@ -186,6 +186,16 @@ pub struct ScenarioFile {
     /// Prometheus-style alerting rules.
     #[serde(default)]
     pub alerts: Vec<AlertSpec>,
+    /// Distributed tracing of sampled requests.
+    #[serde(default)]
+    pub tracing: Option<TracingSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TracingSpec {
+    /// The share of requests traced, in percent (as Istio's `tracing.sampling`).
+    pub sampling: Option<f64>,
 }
 
 /// An alerting rule: a name, an expression that fires it, and how long it must hold.

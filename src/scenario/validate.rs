@@ -506,6 +506,12 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         }
     }
 
+    let trace_sampling = cx.percent(
+        "tracing.sampling".into(),
+        f.tracing.as_ref().and_then(|t| t.sampling),
+        100.0 * crate::trace::DEFAULT_SAMPLE_RATE,
+    );
+
     if !cx.issues.is_empty() {
         return Err(cx.issues);
     }
@@ -531,6 +537,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         slos,
         chaos,
         alerts,
+        trace_sampling,
     })
 }
 

@@ -85,7 +85,11 @@ impl Sim<'_, '_> {
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);
-        let req = self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client });
+        let req =
+            self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client, span: NO_SPAN });
+        if self.tracer.is_some() {
+            self.trace_request(req, route_id);
+        }
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
         if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);

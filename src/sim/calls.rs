@@ -320,8 +320,12 @@ impl Sim<'_, '_> {
             abandoned: false,
             measured: c.measured,
             work: 0,
+            span: NO_SPAN,
         });
         c.inflight.push(attempt);
+        if self.tracer.is_some() {
+            self.trace_attempt(attempt);
+        }
         if let Some(t) = per_try {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
@@ -416,7 +420,11 @@ impl Sim<'_, '_> {
         a.lost = true;
         if a.abandoned {
             // Nobody waits for this answer any more.
+            let span = a.span;
             self.attempts.remove(attempt);
+            if span != NO_SPAN {
+                self.release_span(span);
+            }
             return;
         }
         let call_timeout = self.calls.get(a.call).is_some_and(|c| c.policy.timeout.is_some());
@@ -453,8 +461,12 @@ impl Sim<'_, '_> {
     pub(super) fn respond(&mut self, attempt: Key, outcome: Outcome, from: ZoneId) {
         let a = self.attempts.get(attempt).expect("an attempt being answered is live");
         if a.abandoned {
+            let span = a.span;
             self.attempts.remove(attempt);
             self.late_responses += 1;
+            if span != NO_SPAN {
+                self.release_span(span);
+            }
             return;
         }
         let to = a.caller_zone;
@@ -474,6 +486,9 @@ impl Sim<'_, '_> {
             self.late_responses += 1;
         } else {
             self.attempt_done(attempt, a, outcome);
+        }
+        if a.span != NO_SPAN {
+            self.release_span(a.span);
         }
     }
 
@@ -496,6 +511,9 @@ impl Sim<'_, '_> {
         let a = *a;
         if a.lost {
             self.attempts.remove(attempt);
+            if a.span != NO_SPAN {
+                self.release_span(a.span);
+            }
         }
         Some(a)
     }
@@ -587,6 +605,9 @@ impl Sim<'_, '_> {
     /// proxy forgets it at once; its callee, not told, works on.
     fn cancel_attempt(&mut self, k: Key) {
         if let Some(a) = self.abandon_attempt(k) {
+            if a.span != NO_SPAN {
+                self.end_attempt_span(a.span, None);
+            }
             let p = a.proxy as usize;
             self.balancers[p].on_complete(a.host as usize, self.now, self.now.since(a.sent));
             // Cancelled: no outcome for the breaker (Resilience4j's releasePermission).
@@ -660,6 +681,9 @@ impl Sim<'_, '_> {
     /// The proxy's side of an attempt that ended with `outcome` at the caller: the
     /// balancer, the per-attempt statistics, the breaker, outlier detection, the bulkhead.
     fn account_attempt(&mut self, a: &Attempt, outcome: Outcome) {
+        if a.span != NO_SPAN {
+            self.end_attempt_span(a.span, Some(outcome));
+        }
         let p = a.proxy as usize;
         let rtt = self.now.since(a.sent);
         self.balancers[p].on_complete(a.host as usize, self.now, rtt);
@@ -787,6 +811,9 @@ impl Sim<'_, '_> {
     /// The request ends with `outcome`; `work` is the service time behind a successful answer.
     pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome, work: u64) {
         let r = self.requests.remove(req).expect("a request with a call in flight is live");
+        if r.span != NO_SPAN {
+            self.end_request_span(r.span, outcome);
+        }
         if outcome.is_ok() {
             let work = u128::from(work);
             self.window_goodput_ns += work;

@@ -194,6 +194,9 @@ impl Sim<'_, '_> {
         st.stats.touch(self.now);
         for &job in &lost {
             let j = self.jobs.remove(job).expect("a job just listed is live");
+            if j.span != NO_SPAN {
+                self.end_job_span(j.span, None);
+            }
             let st = &mut self.instances[inst.idx()];
             st.stats.in_system -= 1;
             let sojourn = u128::from(self.now.since(j.arrived).as_nanos());

@@ -74,7 +74,14 @@ impl Sim<'_, '_> {
             client,
             measured,
             work: 0,
+            span: NO_SPAN,
         });
+        if self.tracer.is_some() {
+            let parent = self.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
+            if parent != NO_SPAN {
+                self.trace_job(job, parent);
+            }
+        }
         let st = &mut self.instances[instance.idx()];
         if has_worker {
             if let Some((shedder, _)) = st.shedder.as_mut() {
@@ -185,6 +192,9 @@ impl Sim<'_, '_> {
     /// A job that leaves without being started, answered with `outcome` (an error).
     fn end_unstarted(&mut self, job: Key, outcome: Outcome, count: impl Fn(&mut StationTotals)) {
         let j = self.jobs.remove(job).expect("an expiring job is live");
+        if j.span != NO_SPAN {
+            self.end_job_span(j.span, Some(outcome));
+        }
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(self.now);
         st.in_system -= 1;
@@ -307,6 +317,9 @@ impl Sim<'_, '_> {
         } else {
             Outcome::Ok
         };
+        if j.span != NO_SPAN {
+            self.end_job_span(j.span, Some(outcome));
+        }
         let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
         let a = self.attempts.get_mut(j.attempt).expect("a job's attempt is live");
         let abandoned = a.abandoned;

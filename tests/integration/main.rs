@@ -21,4 +21,5 @@ mod resilience_series;
 mod run_limits;
 mod scenario_errors;
 mod slos;
+mod traces;
 mod workload_shapes;
