@@ -222,6 +222,7 @@ fn check_histogram(fams: &[PromFamily], name: &str, key: (&str, &str)) -> (f64, 
 
 #[test]
 fn metrics_prom_parses_and_agrees_with_the_summary() {
+    let mut statuses = 0;
     for (name, secs) in SCENARIOS {
         let sc = load(name);
         let out = run_formats(&sc, secs);
@@ -236,6 +237,7 @@ fn metrics_prom_parses_and_agrees_with_the_summary() {
         for (route, v) in s["routes"].as_object().unwrap() {
             let key = ("route", route.as_str());
             check_outcomes(&fams, "meshsim_requests_total", key, &v["requests"]);
+            statuses += v["requests"]["by_status"].as_object().unwrap().len();
             let (count, total_s) = check_histogram(&fams, "meshsim_request_duration_seconds", key);
             assert_eq!(count, u(&v["requests"]["total"]), "{name} {route}: every request has a latency");
             let mean_ms = v["latency_ms"]["mean"].as_f64().unwrap();
@@ -292,6 +294,7 @@ fn metrics_prom_parses_and_agrees_with_the_summary() {
             assert!(failed > 0.0, "{name} has failed calls");
         }
     }
+    assert!(statuses > 0, "some route errors were checked by status");
 }
 
 #[test]
