@@ -8,6 +8,7 @@ pub mod balance;
 pub mod chaos;
 pub mod discovery;
 pub mod dist;
+pub mod formats;
 pub mod metrics;
 pub mod model;
 pub mod outcome;

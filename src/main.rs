@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv,
-    /// alerts.csv, traces.otlp.jsonl, trace.json).
+    /// alerts.csv, traces.otlp.jsonl, trace.json, metrics.prom, latency.hlog, stats.csv).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
@@ -123,6 +123,11 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut chrome =
         AtomicFile::create(&dir.join("trace.json")).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut hl =
+        AtomicFile::create(&dir.join("latency.hlog")).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut hlog = meshsim::formats::hlog::HlogWriter::begin(hl.writer(), &sc, opts.seed.unwrap_or(sc.seed))
+        .context("cannot write latency.hlog")?;
+    let mut on_route_window = |start, end, route, latency: &_| hlog.record(start, end, route, latency);
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
         timeseries: Some(ts.writer()),
@@ -132,6 +137,7 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         traces_otlp: Some(otlp.writer()),
         trace_chrome: Some(chrome.writer()),
         progress: Some(&mut on_progress),
+        route_windows: Some(&mut on_route_window),
     };
     let result = meshsim::run(&sc, &opts, hooks)?;
     let elapsed = wall.elapsed().as_secs_f64();
@@ -145,6 +151,12 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;
+    hlog.finish().context("cannot write latency.hlog")?;
+    hl.commit().context("cannot write latency.hlog")?;
+    report::write_atomic(&dir.join("metrics.prom"), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
+        .context("cannot write metrics.prom")?;
+    report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
+        .context("cannot write stats.csv")?;
     print!("{}", report::human(&sc, &result, &dir));
     eprintln!(
         "meshsim: {} events, {} requests in {:.3} s wall: {:.2} M events/s, {:.3} M requests/s",

@@ -126,6 +126,11 @@ impl Latency {
         self.max_ns as f64 / 1e6
     }
 
+    /// The exact sum of the recorded latencies, in nanoseconds (saturating).
+    pub fn sum_ns(&self) -> u64 {
+        self.sum_ns
+    }
+
     /// Adds another distribution into this one.
     pub fn add(&mut self, other: &Latency) {
         self.hist.add(&other.hist).expect("an auto-resizing histogram takes any values");

@@ -119,7 +119,13 @@ pub struct Hooks<'a> {
     pub traces_otlp: Option<&'a mut dyn Write>,
     pub trace_chrome: Option<&'a mut dyn Write>,
     pub progress: Option<&'a mut dyn FnMut(Progress)>,
+    /// Each route's window histogram, as each window closes: (window start, window end,
+    /// route, latency of what ended in the window). Used for `latency.hlog`.
+    pub route_windows: Option<&'a mut RouteWindowFn<'a>>,
 }
+
+/// The `Hooks::route_windows` callback.
+pub type RouteWindowFn<'a> = dyn FnMut(SimTime, SimTime, RouteId, &crate::metrics::Latency) + 'a;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -685,6 +691,7 @@ struct Sim<'s, 'h> {
     window_end: SimTime,
     window_start: SimTime,
     timeseries: Option<csv::Writer<&'h mut dyn Write>>,
+    route_windows: Option<&'h mut RouteWindowFn<'h>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -692,7 +699,8 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, transitions, events, alerts, traces_otlp, trace_chrome, mut progress } = hooks;
+    let Hooks { timeseries, transitions, events, alerts, traces_otlp, trace_chrome, mut progress, route_windows } =
+        hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -742,6 +750,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             trace_chrome,
         ));
     }
+    sim.route_windows = route_windows;
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
     sim.fault_ends = sc
@@ -1246,6 +1255,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             window_start: SimTime::ZERO,
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,
+            route_windows: None,
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),

@@ -40,6 +40,11 @@ impl Sim<'_, '_> {
             self.evaluate_alerts(end);
         }
         self.tally_scores(start);
+        if let Some(f) = self.route_windows.as_mut() {
+            for (i, flow) in self.routes.iter().enumerate() {
+                f(start, end, RouteId(i as u32), &flow.window_latency);
+            }
+        }
         if self.timeseries.is_some() {
             let rows = self.window_rows(start, end);
             let w = self.timeseries.as_mut().expect("checked above");

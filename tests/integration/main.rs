@@ -9,6 +9,8 @@ mod common;
 mod determinism;
 mod discovery_lifecycle;
 mod faults;
+mod formats;
+mod golden;
 mod injected_faults;
 mod load_balancers;
 mod network_faults;
