@@ -6,9 +6,11 @@
 pub mod alert;
 pub mod balance;
 pub mod chaos;
+pub mod check;
 pub mod discovery;
 pub mod dist;
 pub mod formats;
+pub mod invariant;
 pub mod metrics;
 pub mod model;
 pub mod outcome;

@@ -1,6 +1,6 @@
 //! The `meshsim` command line: argument parsing and glue over the library.
 //!
-//! Exit codes: 0 success; 1 an SLO failed (the reports are written); 2 bad input (a
+//! Exit codes: 0 success; 1 an SLO failed or an invariant broke (the reports are written); 2 bad input (a
 //! scenario or argument error), a run that hit a limit (its reports are still written,
 //! marked as stopped), or an output error.
 
@@ -50,6 +50,20 @@ enum Command {
         #[arg(long, value_name = "PERCENT")]
         trace_sampling: Option<f64>,
     },
+    /// Run a scenario over several seeds with the invariant checker on; exit 1 on a violation.
+    Check {
+        /// The scenario file (JSON).
+        file: PathBuf,
+        /// How many seeds: the scenario's seed and the ones after it.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+        /// Stop arrivals after this much simulated time, e.g. 30s.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<SimDuration>,
+        /// Stop arrivals after N requests.
+        #[arg(long)]
+        requests: Option<u64>,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file (JSON).
@@ -69,6 +83,7 @@ fn main() -> ExitCode {
             run(&file, RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling }, &slos, out.as_deref())
         }
         Command::Validate { file } => validate(&file),
+        Command::Check { file, seeds, duration, requests } => check(&file, seeds, duration, requests),
     };
     match result {
         Ok(code) => code,
@@ -77,6 +92,41 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn check(file: &Path, seeds: u64, duration: Option<SimDuration>, requests: Option<u64>) -> Result<ExitCode> {
+    let sc = meshsim::load_file(file)?;
+    anyhow::ensure!(seeds >= 1, "--seeds: at least 1");
+    let mut failed = 0;
+    for k in 0..seeds {
+        let seed = sc.seed.wrapping_add(k);
+        let mut checker = meshsim::check::Checker::new();
+        let opts = RunOptions { seed: Some(seed), duration, requests, ..RunOptions::default() };
+        let hooks = meshsim::Hooks { checker: Some(&mut checker), ..meshsim::Hooks::default() };
+        let r = meshsim::run(&sc, &opts, hooks)?;
+        let broken: Vec<_> = r.invariants.iter().filter(|i| !i.holds).collect();
+        if checker.violation_count == 0 && broken.is_empty() {
+            println!("seed {seed}: ok ({} requests, {} events)", r.requests, r.events);
+            continue;
+        }
+        failed += 1;
+        for v in &checker.violations {
+            println!("seed {seed}: at {} (event {}): {}: {}", v.at, v.event, v.property, v.detail);
+        }
+        if checker.violation_count > checker.violations.len() as u64 {
+            println!("seed {seed}: ... {} violations in all", checker.violation_count);
+        }
+        for i in broken {
+            println!("seed {seed}: invariant {:?} broken: {}", i.text, i.first.as_deref().unwrap_or(""));
+        }
+        println!("seed {seed}: replay with: meshsim run {} --seed {seed}", file.display());
+    }
+    if failed > 0 {
+        println!("{failed} of {seeds} seeds broke an invariant");
+        return Ok(ExitCode::from(1));
+    }
+    println!("all invariants hold over {seeds} seeds");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(file: &Path) -> Result<ExitCode> {
@@ -134,6 +184,7 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         transitions: Some(tr.writer()),
         events: Some(ev.writer()),
         alerts: Some(al.writer()),
+        checker: None,
         traces_otlp: Some(otlp.writer()),
         trace_chrome: Some(chrome.writer()),
         progress: Some(&mut on_progress),
@@ -158,6 +209,12 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
     report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
         .context("cannot write stats.csv")?;
     print!("{}", report::human(&sc, &result, &dir));
+    for i in &result.invariants {
+        match &i.first {
+            None => println!("  invariant {}: holds", i.text),
+            Some(first) => println!("  invariant {}: BROKEN in {} windows, first {first}", i.text, i.windows_broken),
+        }
+    }
     eprintln!(
         "meshsim: {} events, {} requests in {:.3} s wall: {:.2} M events/s, {:.3} M requests/s",
         result.events,
@@ -171,7 +228,9 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
             eprintln!("error: {}: run stopped at a limit: {message}", file.display());
             Ok(ExitCode::from(2))
         }
-        Stop::Completed if result.slos.iter().any(|s| !s.pass) => Ok(ExitCode::from(1)),
+        Stop::Completed if result.slos.iter().any(|s| !s.pass) || result.invariants.iter().any(|i| !i.holds) => {
+            Ok(ExitCode::from(1))
+        }
         Stop::Completed => Ok(ExitCode::SUCCESS),
     }
 }

@@ -52,6 +52,8 @@ pub struct Scenario {
     pub alerts: Vec<crate::alert::AlertRule>,
     /// The share of requests traced (0 to 1), when the run writes traces.
     pub trace_sampling: f64,
+    /// User invariants, judged window by window.
+    pub invariants: Vec<crate::invariant::Invariant>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay

@@ -438,6 +438,21 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
     if !r.alerts.is_empty() {
         out.insert("alerts".into(), alerts_json(r));
     }
+    if !r.invariants.is_empty() {
+        let list: Vec<Value> = r
+            .invariants
+            .iter()
+            .map(|i| {
+                json!({
+                    "invariant": i.text,
+                    "holds": i.holds,
+                    "windows_broken": i.windows_broken,
+                    "first_broken": i.first,
+                })
+            })
+            .collect();
+        out.insert("invariants".into(), Value::Array(list));
+    }
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));

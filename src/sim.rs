@@ -115,6 +115,8 @@ pub struct Hooks<'a> {
     pub events: Option<&'a mut dyn Write>,
     /// Alert state changes (pending, firing, resolved), one CSV row each.
     pub alerts: Option<&'a mut dyn Write>,
+    /// The invariant checker, fed as the run goes (see [`crate::check`]).
+    pub checker: Option<&'a mut crate::check::Checker>,
     /// Spans of sampled requests: OTLP JSON lines, and Chrome trace-event JSON.
     pub traces_otlp: Option<&'a mut dyn Write>,
     pub trace_chrome: Option<&'a mut dyn Write>,
@@ -190,6 +192,8 @@ pub struct RunResult {
     pub faults: Vec<crate::model::Fault>,
     /// Each alerting rule's record.
     pub alerts: Vec<crate::alert::AlertResult>,
+    /// Each user invariant's verdict.
+    pub invariants: Vec<crate::invariant::InvariantResult>,
     pub scores: Scores,
 }
 
@@ -601,6 +605,12 @@ struct Sim<'s, 'h> {
     alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Spans of sampled requests, when the run writes traces.
     tracer: Option<crate::trace::Tracer<'h>>,
+    checker: Option<&'h mut crate::check::Checker>,
+    /// Per proxy, for the checker: HALF_OPEN permits, semaphore bulkhead permits and
+    /// Envoy `max_retries` (`u32::MAX`: none).
+    guard_limits: Vec<(u32, u32, u32)>,
+    /// Per user invariant: windows broken, and the first one described.
+    invariants_broken: Vec<(u64, Option<String>)>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -699,8 +709,17 @@ struct Sim<'s, 'h> {
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
-    let Hooks { timeseries, transitions, events, alerts, traces_otlp, trace_chrome, mut progress, route_windows } =
-        hooks;
+    let Hooks {
+        timeseries,
+        transitions,
+        events,
+        alerts,
+        checker,
+        traces_otlp,
+        trace_chrome,
+        mut progress,
+        route_windows,
+    } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
         (None, Some(n)) => (None, Some(n)),
@@ -751,6 +770,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         ));
     }
     sim.route_windows = route_windows;
+    if checker.is_some() {
+        sim.guard_limits = sim.guard_limits();
+    }
+    sim.checker = checker;
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
     sim.fault_ends = sc
@@ -770,6 +793,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     sim.fault_ends.dedup();
     sim.recoveries = vec![vec![None; sim.fault_ends.len()]; sim.slos.len()];
     let stop = sim.run_loop(&mut progress)?;
+    let checker = sim.checker.take();
     sim.flush_final(sim.now)?;
     sim.total.merge_latencies(sim.routes.iter(), true);
     for st in &mut sim.instances {
@@ -800,7 +824,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
     }
-    Ok(RunResult {
+    let result = RunResult {
         seed,
         stop,
         end: sim.now,
@@ -828,6 +852,17 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         slos,
         occurrences: sim.occurrences,
         faults: sc.faults.clone(),
+        invariants: sc
+            .invariants
+            .iter()
+            .zip(&sim.invariants_broken)
+            .map(|(i, (n, first))| crate::invariant::InvariantResult {
+                text: i.text.clone(),
+                holds: *n == 0,
+                windows_broken: *n,
+                first: first.clone(),
+            })
+            .collect(),
         alerts: sc
             .alerts
             .iter()
@@ -841,7 +876,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             })
             .collect(),
         scores: sim.scores,
-    })
+    };
+    if let Some(c) = checker {
+        c.finish(sc, &result);
+    }
+    Ok(result)
 }
 
 pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
@@ -889,6 +928,51 @@ pub const TIMESERIES_HEADER: [&str; 39] = [
 ];
 
 impl Sim<'_, '_> {
+    /// Reports an observation to the invariant checker, if one watches.
+    #[inline(always)]
+    fn observe(&mut self, obs: crate::check::Obs) {
+        if let Some(c) = self.checker.as_deref_mut() {
+            c.observe(obs);
+        }
+    }
+
+    /// The limits the checker holds each proxy's guards to.
+    fn guard_limits(&self) -> Vec<(u32, u32, u32)> {
+        use crate::resilience::breaker::BreakerConfig;
+        use crate::resilience::budget::BudgetConfig;
+        use crate::resilience::bulkhead::BulkheadConfig;
+        let sc = self.sc;
+        self.proxy_site
+            .iter()
+            .map(|&(site, dest)| {
+                let caller = if site as usize == GATEWAY_SITE {
+                    Caller::Gateway
+                } else {
+                    Caller::Service(sc.instances[site as usize - 1].service)
+                };
+                let permits = match sc.policies.breaker(caller, dest).map(|b| &b.config) {
+                    Some(BreakerConfig::Resilience4j(c)) => c.permitted_calls_in_half_open_state,
+                    Some(_) => 1,
+                    None => u32::MAX,
+                };
+                let bulkhead = match sc.policies.bulkhead(caller, dest) {
+                    Some(BulkheadConfig::Semaphore { max_concurrent_calls, .. }) => *max_concurrent_calls,
+                    _ => u32::MAX,
+                };
+                let retries = match sc.policies.budget(caller, dest) {
+                    Some(BudgetConfig::EnvoyMaxRetries { max_retries }) => *max_retries,
+                    _ => u32::MAX,
+                };
+                (permits, bulkhead, retries)
+            })
+            .collect()
+    }
+
+    /// A key as one number, for the checker's reports.
+    fn key_id(k: Key) -> u64 {
+        (u64::from(k.index) << 32) | u64::from(k.generation)
+    }
+
     /// Counts something about a call at its proxy's policy point: in the window, and in
     /// the run's figures if the call is measured.
     #[inline]
@@ -1190,6 +1274,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
             alerts_csv: None,
             tracer: None,
+            checker: None,
+            guard_limits: Vec::new(),
+            invariants_broken: vec![(0, None); sc.invariants.len()],
             checkers,
             proxy_checker,
             check_rng,

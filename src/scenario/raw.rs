@@ -189,6 +189,9 @@ pub struct ScenarioFile {
     /// Distributed tracing of sampled requests.
     #[serde(default)]
     pub tracing: Option<TracingSpec>,
+    /// Statements every window must satisfy (`retry_amplification<=1.5 during faults`).
+    #[serde(default)]
+    pub invariants: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -512,6 +512,14 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         100.0 * crate::trace::DEFAULT_SAMPLE_RATE,
     );
 
+    let mut invariants = Vec::new();
+    for (i, text) in f.invariants.iter().enumerate() {
+        match crate::invariant::Invariant::parse(text, &routes) {
+            Ok(inv) => invariants.push(inv),
+            Err(e) => cx.err(format!("invariants[{i}]"), e),
+        }
+    }
+
     if !cx.issues.is_empty() {
         return Err(cx.issues);
     }
@@ -538,6 +546,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         chaos,
         alerts,
         trace_sampling,
+        invariants,
     })
 }
 

@@ -90,6 +90,9 @@ impl Sim<'_, '_> {
         if self.tracer.is_some() {
             self.trace_request(req, route_id);
         }
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::RequestArrived(Self::key_id(req)));
+        }
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
         if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);

@@ -192,7 +192,13 @@ impl Sim<'_, '_> {
         let mut permit = false;
         if let Some(bh) = self.bulkheads[p].as_mut() {
             match bh.try_enter(now, ticket(call), false) {
-                Admission::Admitted => permit = true,
+                Admission::Admitted => {
+                    permit = true;
+                    if self.checker.is_some() {
+                        let limit = self.guard_limits[p].1;
+                        self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
+                    }
+                }
                 Admission::Queued if hedge => {
                     bh.cancel(ticket(call));
                     return self.breaker_release(p, unit);
@@ -325,6 +331,16 @@ impl Sim<'_, '_> {
         c.inflight.push(attempt);
         if self.tracer.is_some() {
             self.trace_attempt(attempt);
+        }
+        if self.checker.is_some() {
+            let max = policy
+                .hedging
+                .as_ref()
+                .map(|h| h.max_attempts)
+                .or(policy.retry.as_ref().map(|r| r.max_attempts))
+                .unwrap_or(1);
+            let n = self.calls.get(call).expect("a call making an attempt is live").attempts;
+            self.observe(crate::check::Obs::Attempt { call: Self::key_id(call), n, max });
         }
         if let Some(t) = per_try {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
@@ -544,12 +560,18 @@ impl Sim<'_, '_> {
             if outcome.is_ok() || retryable {
                 if a.retry && c.retry_pending {
                     b.on_retry_done(self.now);
+                    if let Some(ch) = self.checker.as_deref_mut() {
+                        ch.observe(crate::check::Obs::RetryEnd { proxy: a.proxy });
+                    }
                     b.on_retry_result(self.now, outcome.is_ok(), c.retry_charged_timeout);
                 } else {
                     b.on_attempt_result(self.now, outcome.is_ok(), !a.retry, false);
                 }
             } else if a.retry && c.retry_pending {
                 b.on_retry_done(self.now);
+                if let Some(ch) = self.checker.as_deref_mut() {
+                    ch.observe(crate::check::Obs::RetryEnd { proxy: a.proxy });
+                }
             }
             c.retry_pending = false;
         }
@@ -566,6 +588,10 @@ impl Sim<'_, '_> {
             }
             c.retry_pending = true;
             c.retry_charged_timeout = is_timeout;
+            if let Some(ch) = self.checker.as_deref_mut() {
+                let limit = self.guard_limits[a.proxy as usize].2;
+                ch.observe(crate::check::Obs::RetryStart { proxy: a.proxy, limit });
+            }
         }
         let retry_number = c.attempts;
         let backoff = c.backoff.get_or_insert_with(|| Backoff::new(&r.backoff));
@@ -698,11 +724,17 @@ impl Sim<'_, '_> {
     /// The call ends with `outcome`: its parent learns of it.
     fn finish_call(&mut self, call: Key, outcome: Outcome) {
         let c = self.calls.remove(call).expect("a finishing call is live");
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::CallEnded(Self::key_id(call)));
+        }
         if c.retry_pending {
             // The call ended (its deadline) with an allowed retry still out: Envoy counts a
             // retry until the request ends.
             if let Some(b) = self.budgets[c.proxy as usize].as_mut() {
                 b.on_retry_done(self.now);
+                if let Some(ch) = self.checker.as_deref_mut() {
+                    ch.observe(crate::check::Obs::RetryEnd { proxy: c.proxy });
+                }
             }
         }
         let attempts = u64::from(c.attempts);
@@ -811,6 +843,9 @@ impl Sim<'_, '_> {
     /// The request ends with `outcome`; `work` is the service time behind a successful answer.
     pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome, work: u64) {
         let r = self.requests.remove(req).expect("a request with a call in flight is live");
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::RequestEnded(Self::key_id(req)));
+        }
         if r.span != NO_SPAN {
             self.end_request_span(r.span, outcome);
         }

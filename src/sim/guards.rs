@@ -22,6 +22,9 @@ impl Sim<'_, '_> {
         let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
         let permitted = b.units[unit as usize].try_acquire(now).is_ok();
         self.after_breaker(p, unit);
+        if permitted && self.checker.is_some() {
+            self.observe(crate::check::Obs::BreakerAdmit { proxy: p as u32, unit });
+        }
         permitted
     }
 
@@ -45,6 +48,9 @@ impl Sim<'_, '_> {
             return;
         }
         let now = self.now;
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::BreakerRelease { proxy: p as u32, unit });
+        }
         let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
         b.units[unit as usize].release(now);
         self.after_breaker(p, unit);
@@ -53,9 +59,16 @@ impl Sim<'_, '_> {
     /// An attempt gives back its bulkhead permit; a waiting call may take it.
     pub(super) fn bulkhead_leave(&mut self, p: usize) {
         let now = self.now;
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::BulkheadLeave { proxy: p as u32 });
+        }
         let bh = self.bulkheads[p].as_mut().expect("a permit belongs to a proxy with a bulkhead");
         if let Some(t) = bh.leave(now) {
             let call = from_ticket(t);
+            if self.checker.is_some() {
+                let limit = self.guard_limits[p].1;
+                self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
+            }
             match self.calls.get_mut(call) {
                 Some(c) if c.queued => {
                     c.queued = false;
@@ -194,9 +207,13 @@ impl Sim<'_, '_> {
         let breaker = &mut b.units[unit as usize];
         let (site, dest) = self.proxy_site[p];
         let mut opens = 0;
+        let permits = self.guard_limits.get(p).map_or(u32::MAX, |l| l.0);
         for t in breaker.drain_transitions() {
             if t.to == BreakerState::Open {
                 opens += 1;
+            }
+            if let Some(c) = self.checker.as_deref_mut() {
+                c.observe(crate::check::Obs::BreakerState { proxy: p as u32, unit, to: t.to, permits });
             }
             if let Some(w) = self.transitions.as_mut() {
                 let sc = self.sc;

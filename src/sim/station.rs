@@ -120,6 +120,11 @@ impl Sim<'_, '_> {
         }
         j.started = now;
         j.holds_worker = true;
+        let deadline = j.deadline;
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::WorkStarted { deadline });
+        }
+        let j = self.jobs.get_mut(job).expect("a job being started is live");
         let dist = &sc.endpoints[ep.idx()].service_time;
         let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
         let slowdown = self.instances[j.instance.idx()].effect.slowdown;

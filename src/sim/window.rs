@@ -39,6 +39,9 @@ impl Sim<'_, '_> {
         if !self.alerts.is_empty() {
             self.evaluate_alerts(end);
         }
+        if !self.sc.invariants.is_empty() {
+            self.judge_invariants(start, end);
+        }
         self.tally_scores(start);
         if let Some(f) = self.route_windows.as_mut() {
             for (i, flow) in self.routes.iter().enumerate() {
@@ -65,6 +68,76 @@ impl Sim<'_, '_> {
             st.stats.reset_window();
         }
         Ok(())
+    }
+}
+
+impl Sim<'_, '_> {
+    /// Judges each user invariant on the window [`start`, `end`), if it speaks of it.
+    fn judge_invariants(&mut self, start: SimTime, end: SimTime) {
+        use crate::invariant::{Subject, When};
+        let sc = self.sc;
+        for (k, inv) in sc.invariants.iter().enumerate() {
+            let applies = match inv.when {
+                When::Always => true,
+                When::DuringFaults => self.window_faulted,
+                When::OutsideFaults => !self.window_faulted,
+            };
+            if !applies {
+                continue;
+            }
+            let mut broken: Option<String> = None;
+            match &inv.subject {
+                Subject::Flow(slo) => {
+                    let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+                    if let Some(v) = slo.measure(flow, true).filter(|&v| !inv.holds(v)) {
+                        let who = slo.route.map_or("the mesh", |r| sc.gateway.routes[r.idx()].name.as_str());
+                        broken = Some(format!("{who}: {}", show(slo, v)));
+                    }
+                }
+                Subject::EveryRoute(slo) => {
+                    for (r, flow) in self.routes.iter().enumerate() {
+                        if let Some(v) = slo.measure(flow, true).filter(|&v| !inv.holds(v)) {
+                            broken = Some(format!("{}: {}", sc.gateway.routes[r].name, show(slo, v)));
+                            break;
+                        }
+                    }
+                }
+                Subject::RetryAmplification => {
+                    for (i, p) in self.point_window.iter().enumerate() {
+                        let calls = p.counts.total();
+                        if calls == 0 {
+                            continue;
+                        }
+                        let a = p.attempts as f64 / calls as f64;
+                        if !inv.holds(a) {
+                            let point = &self.points[i];
+                            let caller = match point.caller {
+                                Caller::Gateway => "gateway",
+                                Caller::Service(s) => sc.services[s.idx()].name.as_str(),
+                            };
+                            let dest = &sc.services[point.destination.idx()].name;
+                            broken = Some(format!("{caller}->{dest}: {a:.3} attempts per call"));
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(what) = broken {
+                let b = &mut self.invariants_broken[k];
+                b.0 += 1;
+                if b.1.is_none() {
+                    b.1 = Some(format!("window {:.3}-{:.3} s: {what}", start.as_secs_f64(), end.as_secs_f64()));
+                }
+            }
+        }
+    }
+}
+
+/// A window's measured value in its SLO's unit.
+fn show(slo: &crate::slo::Slo, v: f64) -> String {
+    match slo.unit() {
+        "%" => format!("{:.3}%", 100.0 * v),
+        _ => format!("{v:.3} ms"),
     }
 }
 

@@ -12,6 +12,7 @@ mod faults;
 mod formats;
 mod golden;
 mod injected_faults;
+mod invariants;
 mod load_balancers;
 mod network_faults;
 mod outlier_detection;
