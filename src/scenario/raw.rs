@@ -180,6 +180,10 @@ pub struct ScenarioFile {
     pub config_changes: Vec<ConfigChangeSpec>,
     #[serde(default)]
     pub slos: Vec<SloSpec>,
+    /// A parameter sweep over this scenario (`meshsim sweep`); `run` ignores it. Its
+    /// shape is checked by `crate::sweep::check_block`.
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
 }
 
 /// A service-level objective: `"p99<500ms"`, `"checkout:availability>99.9%"`.
