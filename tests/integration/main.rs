@@ -19,4 +19,5 @@ mod resilience_series;
 mod run_limits;
 mod scenario_errors;
 mod slos;
+mod sweeps;
 mod workload_shapes;
