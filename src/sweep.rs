@@ -496,7 +496,8 @@ pub struct SweepOptions<'a> {
     pub runs_max: Option<usize>,
     /// Set it to stop starting runs; runs in progress finish and are recorded.
     pub cancel: Option<&'a AtomicBool>,
-    /// Called after each run is recorded, from the thread that ran it.
+    /// Called once before the first run, then after each run is recorded, from the
+    /// thread that ran it.
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
 }
 
@@ -565,6 +566,9 @@ pub fn execute(sweep: &Sweep, dir: &Path, opts: &SweepOptions<'_>) -> Result<Out
         .build()
         .map_err(|e| SweepError::Threads { threads, message: e.to_string() })?;
 
+    if let Some(progress) = opts.progress {
+        progress(Progress { runs_done: 0, runs_todo: todo.len(), points_done: 0, points_todo });
+    }
     let started = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let points_done = AtomicUsize::new(0);

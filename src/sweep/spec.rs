@@ -308,7 +308,7 @@ fn list_params(points: &[Map<String, Value>], out: &mut Vec<Param>, issues: &mut
             let v = normalized(v);
             let k = p.values.iter().position(|x| *x == v).unwrap_or_else(|| {
                 p.values.push(v);
-                p.value_origins.push(format!("{at}.{}", p.path));
+                p.value_origins.push(at.clone());
                 p.values.len() - 1
             });
             row.push(k);

@@ -123,11 +123,15 @@ fn an_interrupted_sweep_resumes_without_redoing_finished_runs() {
         .map(|p| (p.clone(), std::fs::read(p).unwrap(), std::fs::metadata(p).unwrap().modified().unwrap()))
         .collect();
     // At most one point can be complete after three runs of two replications each.
-    assert!(csv_rows(&dir).len() <= 1);
+    let complete = csv_rows(&dir).len();
+    assert!(complete <= 1);
 
     let runs = AtomicUsize::new(0);
-    let count = |_: sweep::Progress| {
-        runs.fetch_add(1, Ordering::Relaxed);
+    let count = |p: sweep::Progress| {
+        assert_eq!((p.runs_todo, p.points_todo), (5, 4 - complete), "five runs are left");
+        if p.runs_done > 0 {
+            runs.fetch_add(1, Ordering::Relaxed);
+        }
     };
     let second = execute(&sw, &dir, &SweepOptions { progress: Some(&count), ..opts(2) }).unwrap();
     assert_eq!((second.runs_recorded, second.runs_executed), (3, 5));
@@ -454,4 +458,34 @@ fn batch_system_shards_merge_through_the_cli() {
     let out = Command::new(bin).arg("merge").arg(&k8s[0]).arg(&other).arg("--out").arg(&refused).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds another sweep"));
+}
+
+#[test]
+fn a_list_of_points_runs_in_its_order() {
+    let mut v = small_sweep_json(1);
+    let (threshold, attempts) =
+        ("policies.overrides[0].circuitBreaker.failureRateThreshold", "policies.overrides[0].retry.maxAttempts");
+    v["sweep"] = json!({
+        "points": [
+            { threshold: 100, attempts: 3 },
+            { threshold: 50, attempts: 3 },
+            { threshold: 100, attempts: 1 }
+        ],
+        "charts": [ { "type": "heatmap" }, { "type": "line", "x": attempts }, { "type": "pareto", "x": "p99_ms" } ]
+    });
+    let sw = Sweep::from_text(&v.to_string(), "list.json", &Overrides::default()).unwrap();
+    let m = sw.manifest();
+    assert_eq!(m.parameters[0].values, vec![json!(100), json!(50)], "values in order of first use");
+    let dir = temp_dir("sweep-list");
+    let out = execute(&sw, &dir, &opts(2)).unwrap();
+    assert_eq!(out.report.charts.len(), 3);
+    let rows = csv_rows(&dir);
+    let order: Vec<(&str, &str)> = rows.iter().map(|r| (r[threshold].as_str(), r[attempts].as_str())).collect();
+    assert_eq!(order, vec![("100", "3"), ("50", "3"), ("100", "1")]);
+    // The heat map has a cell without a point (threshold 50, one attempt); it is drawn.
+    assert!(dir.join("charts/heatmap-availability_pct-failureRateThreshold-maxAttempts.png").exists());
+    // A listed point the scenario rejects is named by its place in the list.
+    v["sweep"]["points"][2][attempts] = json!(0);
+    let e = Sweep::from_text(&v.to_string(), "list.json", &Overrides::default()).unwrap_err().to_string();
+    assert!(e.starts_with("list.json: sweep.points[2]: a value the scenario accepts at"), "{e}");
 }
