@@ -178,12 +178,13 @@ fn sweep(
     let m = sw.manifest();
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     eprintln!(
-        "meshsim sweep: {}: {} points x {} replications = {} runs{}, {threads} threads, into {}",
+        "meshsim sweep: {}: {} points x {} replications = {} runs{}, {threads} thread{}, into {}",
         sw.name(),
         m.points.len(),
         m.replications,
         m.runs(),
         shard.map_or_else(String::new, |s| format!(", shard {s}")),
+        if threads == 1 { "" } else { "s" },
         dir.display()
     );
     interrupt::install();
@@ -219,8 +220,9 @@ fn sweep(
         println!("  chart: {}", chart.display());
     }
     eprintln!(
-        "meshsim: {} runs in {elapsed:.3} s wall on {threads} threads: {:.2} runs/s",
+        "meshsim: {} runs in {elapsed:.3} s wall on {threads} thread{}: {:.2} runs/s",
         outcome.runs_executed,
+        if threads == 1 { "" } else { "s" },
         outcome.runs_executed as f64 / elapsed.max(1e-9)
     );
     if outcome.runs_stopped > 0 {
