@@ -630,12 +630,12 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
     let id = &sweep.points[index].id;
     let opts = RunOptions { seed: Some(seed), ..RunOptions::default() };
     let fail = |source| SweepError::Run { point: id.clone(), params: sweep.point_label(index), replication, source };
-    let result = if keep {
+    let summary = if keep {
         let run_dir = dir.join("runs").join(id).join(format!("r{replication}"));
         std::fs::create_dir_all(&run_dir).map_err(SweepError::io(&run_dir))?;
         let open = |name: &str| {
             let path = run_dir.join(name);
-            AtomicFile::create(&path).map_err(SweepError::io(&run_dir))
+            AtomicFile::create(&path).map_err(|source| SweepError::Io { path: path.display().to_string(), source })
         };
         let (mut ts, mut tr, mut ev) = (open("timeseries.csv")?, open("transitions.csv")?, open("events.csv")?);
         let hooks = Hooks {
@@ -651,14 +651,12 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
         let summary = report::summary(&sc, &result);
         let path = run_dir.join("summary.json");
         report::write_atomic(&path, &report::summary_bytes(&summary)).map_err(SweepError::io(&path))?;
-        (result, summary)
+        summary
     } else {
         let hooks = Hooks { timeseries: None, transitions: None, events: None, progress: None };
         let result = crate::sim::run(&sc, &opts, hooks).map_err(fail)?;
-        let summary = report::summary(&sc, &result);
-        (result, summary)
+        report::summary(&sc, &result)
     };
-    let (_, summary) = result;
     let stop = summary["stop"]["reason"].as_str().unwrap_or("completed").to_string();
     let metrics = record::metrics_of(&summary);
     let rec = RunRecord::new(&sweep.manifest.definition, id, replication, seed, &stop, &metrics);
