@@ -102,6 +102,12 @@ pub struct Overrides {
     pub seed: Option<u64>,
 }
 
+/// A point's scenario JSON and, per parameter, the first key its path created.
+type PointDoc = (Value, Vec<Option<String>>);
+
+/// A run's record and its bytes, if some folder holds one.
+type Recorded = Option<(Vec<u8>, RunRecord)>;
+
 /// One point of the sweep: its stable id, its values (one per parameter) and where each
 /// was given.
 #[derive(Clone, Debug)]
@@ -280,7 +286,7 @@ impl Sweep {
 
     /// The point's scenario JSON and, per parameter, the first key its path created;
     /// or the parameter whose path cannot be set and why.
-    fn point_json(&self, index: usize) -> Result<(Value, Vec<Option<String>>), (usize, String)> {
+    fn point_json(&self, index: usize) -> Result<PointDoc, (usize, String)> {
         let mut doc = self.base.clone();
         let mut created = Vec::with_capacity(self.params.len());
         for (k, (param, &v)) in self.params.iter().zip(&self.points[index].values).enumerate() {
@@ -666,12 +672,12 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
 
 /// The records of every run, found in any of `dirs` (`None` where none holds it), in
 /// point then replication order, with their bytes.
-fn gather(m: &Manifest, dirs: &[&Path]) -> Result<Vec<Vec<Option<(Vec<u8>, RunRecord)>>>, SweepError> {
+fn gather(m: &Manifest, dirs: &[&Path]) -> Result<Vec<Vec<Recorded>>, SweepError> {
     let mut out = Vec::with_capacity(m.points.len());
     for p in &m.points {
         let mut runs = Vec::with_capacity(m.replications as usize);
         for r in 0..m.replications {
-            let mut found: Option<(Vec<u8>, RunRecord)> = None;
+            let mut found: Recorded = None;
             for dir in dirs {
                 let Some((bytes, rec)) = record::read_record(dir, m, &p.id, r)? else { continue };
                 match &found {

@@ -36,6 +36,9 @@ const VIRIDIS: [(f64, f64, f64); 5] =
     [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+/// A line: the other parameters' value indices, and its points (value index of x,
+/// mean, confidence half-width).
+type Series = (Vec<usize>, Vec<(usize, f64, f64)>);
 
 /// Draws every chart of the manifest into `dir`; returns the files in chart order.
 pub fn draw_all(m: &Manifest, stats: &[Option<PointStats>], dir: &Path) -> Result<Vec<PathBuf>, SweepError> {
@@ -170,7 +173,7 @@ impl Data<'_> {
         let px = self.param(c.x.as_deref().unwrap_or_default());
         let others: Vec<usize> = (0..self.m.parameters.len()).filter(|&k| k != px).collect();
         // One series per combination of the other parameters, in point order.
-        let mut series: Vec<(Vec<usize>, Vec<(usize, f64, f64)>)> = Vec::new();
+        let mut series: Vec<Series> = Vec::new();
         for (p, s) in self.indices.iter().zip(self.stats) {
             let Some((Some(mean), ci)) = s.as_ref().map(|s| s.metrics[mi]) else { continue };
             let key: Vec<usize> = others.iter().map(|&k| p[k]).collect();

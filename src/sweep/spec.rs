@@ -141,13 +141,13 @@ pub fn check_block(v: &Value) -> Vec<Issue> {
         Ok((params, _)) => check_charts(spec.charts.as_deref().unwrap_or(&[]), &params, &mut issues),
         Err(mut found) => issues.append(&mut found),
     }
-    if let Some(n) = spec.replications {
-        if !(1..=REPLICATIONS_MAX).contains(&n) {
-            issues.push(Issue {
-                path: "sweep.replications".into(),
-                message: format!("from 1 to {REPLICATIONS_MAX} replications, found {n}"),
-            });
-        }
+    if let Some(n) = spec.replications
+        && !(1..=REPLICATIONS_MAX).contains(&n)
+    {
+        issues.push(Issue {
+            path: "sweep.replications".into(),
+            message: format!("from 1 to {REPLICATIONS_MAX} replications, found {n}"),
+        });
     }
     issues
 }
@@ -426,7 +426,7 @@ fn expand_range(r: &RangeSpec) -> Result<Vec<Value>, (&'static str, String)> {
 /// A duration in the largest unit that writes it exactly: `1s`, `250ms`, `31623us`.
 fn duration_text(ns: u64) -> String {
     for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns > 0 && ns % scale == 0 {
+        if ns > 0 && ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
     }
@@ -459,18 +459,18 @@ fn check_charts(charts: &[ChartSpec], params: &[Param], issues: &mut Vec<Issue>)
 pub fn chart_problems(c: &ChartSpec, params: &[Param]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let metric = |name: &Option<String>, field: &str, out: &mut Vec<(String, String)>| {
-        if let Some(m) = name {
-            if !METRIC_NAMES.contains(&m.as_str()) {
-                out.push((format!(".{field}"), format!("a metric ({}), found \"{m}\"", METRIC_NAMES.join(", "))));
-            }
+        if let Some(m) = name
+            && !METRIC_NAMES.contains(&m.as_str())
+        {
+            out.push((format!(".{field}"), format!("a metric ({}), found \"{m}\"", METRIC_NAMES.join(", "))));
         }
     };
     let param = |name: &Option<String>, field: &str, out: &mut Vec<(String, String)>| {
-        if let Some(p) = name {
-            if !params.iter().any(|q| q.path.as_str() == p) {
-                let known: Vec<&str> = params.iter().map(|q| q.path.as_str()).collect();
-                out.push((format!(".{field}"), format!("a swept path ({}), found \"{p}\"", known.join(", "))));
-            }
+        if let Some(p) = name
+            && !params.iter().any(|q| q.path.as_str() == p)
+        {
+            let known: Vec<&str> = params.iter().map(|q| q.path.as_str()).collect();
+            out.push((format!(".{field}"), format!("a swept path ({}), found \"{p}\"", known.join(", "))));
         }
     };
     match c.kind {
