@@ -1,7 +1,8 @@
 //! meshsim: a deterministic discrete-event simulator of a microservice service mesh.
 //!
 //! Load a scenario with [`load_file`], run it with [`run`], and write its reports with
-//! the [`report`] module. The same scenario, seed and binary give byte-identical output.
+//! the [`report`] module; sweep its parameters with [`sweep`]. The same scenario, seed
+//! and binary give byte-identical output.
 
 pub mod alert;
 pub mod balance;
@@ -21,6 +22,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod slo;
+pub mod sweep;
 pub mod time;
 pub mod trace;
 

@@ -2,12 +2,14 @@
 //!
 //! Exit codes: 0 success; 1 an SLO failed or an invariant broke (the reports are written); 2 bad input (a
 //! scenario or argument error), a run that hit a limit (its reports are still written,
-//! marked as stopped), or an output error.
+//! marked as stopped), or an output error; 130 a sweep stopped by Ctrl-C (what finished
+//! is recorded: run the same command again to resume).
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meshsim::report::{self, AtomicFile};
+use meshsim::sweep::{self as sweeps, Shard, Sweep};
 use meshsim::{RunOptions, SimDuration, Stop};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -64,11 +66,59 @@ enum Command {
         #[arg(long)]
         requests: Option<u64>,
     },
-    /// Check a scenario file without running it.
+    /// Check a scenario file without running it (with a `sweep` block: every point too).
     Validate {
         /// The scenario file (JSON).
         file: PathBuf,
     },
+    /// Run a scenario over a grid or a list of parameter values, in parallel, and write
+    /// sweep.csv and charts. Resumable: run it again into the same folder to finish.
+    Sweep {
+        /// The scenario file (JSON), with or without a `sweep` block.
+        file: PathBuf,
+        /// Output folder (default: reports/<scenario name>-sweep/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Threads running points at once (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// An axis: PATH=VALUES, e.g. 'policies.default.retry.maxAttempts=1,2,3',
+        /// 'policies.default.timeout=100ms..1s:4:log'. Replaces the file's axis of the
+        /// same path, or adds one. Repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUES")]
+        sets: Vec<String>,
+        /// Runs per point, each with its own seed (default: the sweep block's, or 1).
+        #[arg(long)]
+        replications: Option<u32>,
+        /// Root seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Run only shard INDEX of COUNT (0-based): the points whose index is INDEX
+        /// modulo COUNT. Default: JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs) or
+        /// SLURM_ARRAY_TASK_ID (Slurm arrays), if set.
+        #[arg(long, value_parser = parse_shard, value_name = "INDEX/COUNT")]
+        shard: Option<Shard>,
+        /// The shard count with JOB_COMPLETION_INDEX (or set MESHSIM_SHARD_COUNT).
+        #[arg(long)]
+        shard_count: Option<u32>,
+        /// Keep every run's files in DIR/runs/<point>/r<replication>/.
+        #[arg(long)]
+        keep_runs: bool,
+    },
+    /// Combine the folders of a sweep's shards into the sweep.csv and charts one machine
+    /// running the whole sweep writes.
+    Merge {
+        /// The shards' output folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (it may be one of the shards').
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s)
 }
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
@@ -84,6 +134,11 @@ fn main() -> ExitCode {
         }
         Command::Validate { file } => validate(&file),
         Command::Check { file, seeds, duration, requests } => check(&file, seeds, duration, requests),
+        Command::Sweep { file, out, threads, sets, replications, seed, shard, shard_count, keep_runs } => {
+            let overrides = sweeps::Overrides { sets, replications, seed };
+            sweep(&file, &overrides, out.as_deref(), threads, shard, shard_count, keep_runs)
+        }
+        Command::Merge { dirs, out } => merge(&dirs, &out),
     };
     match result {
         Ok(code) => code,
@@ -141,7 +196,163 @@ fn validate(file: &Path) -> Result<ExitCode> {
         sc.gateway.routes.len(),
         sc.zones.len()
     );
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let has_sweep = serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("sweep").is_some());
+    if has_sweep {
+        let sw = Sweep::from_text(&text, &file.display().to_string(), &sweeps::Overrides::default())?;
+        let m = sw.manifest();
+        println!(
+            "ok: {}: sweep of {} parameters, {} points x {} replications, every point a valid scenario",
+            file.display(),
+            m.parameters.len(),
+            m.points.len(),
+            m.replications
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(
+    file: &Path,
+    overrides: &sweeps::Overrides,
+    out: Option<&Path>,
+    threads: Option<usize>,
+    shard: Option<Shard>,
+    shard_count: Option<u32>,
+    keep_runs: bool,
+) -> Result<ExitCode> {
+    if threads == Some(0) {
+        anyhow::bail!("--threads: at least 1 thread");
+    }
+    let sw = Sweep::from_file(file, overrides)?;
+    let shard = match (shard, shard_count) {
+        (Some(_), Some(_)) => anyhow::bail!("--shard-count goes with JOB_COMPLETION_INDEX; --shard gives both"),
+        (Some(s), None) => Some(s),
+        (None, count) => Shard::from_env(|name| std::env::var(name).ok(), count).map_err(|e| anyhow::anyhow!(e))?,
+    };
+    let dir = out.map_or_else(|| Path::new("reports").join(format!("{}-sweep", sw.name())), Path::to_path_buf);
+    let m = sw.manifest();
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    eprintln!(
+        "meshsim sweep: {}: {} points x {} replications = {} runs{}, {threads} thread{}, into {}",
+        sw.name(),
+        m.points.len(),
+        m.replications,
+        m.runs(),
+        shard.map_or_else(String::new, |s| format!(", shard {s}")),
+        if threads == 1 { "" } else { "s" },
+        dir.display()
+    );
+    interrupt::install();
+    let bar = sweep_bar();
+    let on_progress = |p: sweeps::Progress| {
+        bar.set_length(p.runs_todo as u64);
+        bar.set_position(p.runs_done as u64);
+        bar.set_message(format!("{}/{} points", p.points_done, p.points_todo));
+    };
+    let wall = Instant::now();
+    let opts = sweeps::SweepOptions {
+        threads: Some(threads),
+        shard,
+        keep_runs,
+        runs_max: None,
+        cancel: Some(&interrupt::FLAG),
+        progress: Some(&on_progress),
+    };
+    let outcome = sweeps::execute(&sw, &dir, &opts)?;
+    let elapsed = wall.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let r = &outcome.report;
+    println!(
+        "{}: {} runs done now, {} were recorded before; {} of {} points complete in {}",
+        sw.name(),
+        outcome.runs_executed,
+        outcome.runs_recorded,
+        r.points_complete,
+        r.points,
+        r.csv.display()
+    );
+    for chart in &r.charts {
+        println!("  chart: {}", chart.display());
+    }
+    eprintln!(
+        "meshsim: {} runs in {elapsed:.3} s wall on {threads} thread{}: {:.2} runs/s",
+        outcome.runs_executed,
+        if threads == 1 { "" } else { "s" },
+        outcome.runs_executed as f64 / elapsed.max(1e-9)
+    );
+    if outcome.runs_stopped > 0 {
+        eprintln!(
+            "warning: {} runs stopped at a limit (run.eventsMax, run.inFlightMax or run.drainTimeout); \
+             see runs_stopped in sweep.csv",
+            outcome.runs_stopped
+        );
+    }
+    if !outcome.shard_complete {
+        eprintln!(
+            "interrupted: the runs that finished are recorded in {}; run the same command again to resume",
+            dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    if r.points_complete < r.points {
+        eprintln!(
+            "note: {} of {} points are in this folder's sweep.csv; `meshsim merge` the folders of every shard",
+            r.points_complete, r.points
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> Result<ExitCode> {
+    let outcome = sweeps::merge(dirs, out)?;
+    let r = &outcome.report;
+    println!("merged {} runs of {} folders: {} points in {}", outcome.runs, dirs.len(), r.points, r.csv.display());
+    for chart in &r.charts {
+        println!("  chart: {}", chart.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} runs ({msg}), ETA {eta}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Ctrl-C during a sweep: the first stops starting runs (those in progress finish and
+/// are recorded, then the report is written); the second exits at once, which loses
+/// only the runs in progress.
+mod interrupt {
+    use std::sync::atomic::AtomicBool;
+
+    pub static FLAG: AtomicBool = AtomicBool::new(false);
+
+    #[cfg(unix)]
+    pub fn install() {
+        use std::sync::atomic::Ordering;
+        extern "C" fn on_sigint(_: libc::c_int) {
+            // Only async-signal-safe work here: an atomic swap, and _exit.
+            if FLAG.swap(true, Ordering::SeqCst) {
+                // SAFETY: _exit is async-signal-safe and takes no pointers.
+                unsafe { libc::_exit(130) }
+            }
+        }
+        let handler: extern "C" fn(libc::c_int) = on_sigint;
+        // SAFETY: installs a handler that only touches an atomic and calls _exit.
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        }
+    }
+
+    /// Elsewhere Ctrl-C ends the process, which loses only the runs in progress.
+    #[cfg(not(unix))]
+    pub fn install() {}
 }
 
 fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -> Result<ExitCode> {

@@ -192,6 +192,10 @@ pub struct ScenarioFile {
     /// Statements every window must satisfy (`retry_amplification<=1.5 during faults`).
     #[serde(default)]
     pub invariants: Vec<String>,
+    /// A parameter sweep over this scenario (`meshsim sweep`); `run` ignores it. Its
+    /// shape is checked by `crate::sweep::check_block`.
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -239,6 +239,9 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         cx.err("name", "a name usable as a folder name (no '/', '\\' or leading '.')");
     }
     let run = validate_run(&mut cx, &f.run);
+    if let Some(block) = &f.sweep {
+        cx.issues.extend(crate::sweep::check_block(block));
+    }
     let metrics_interval = match f.metrics.as_ref().and_then(|m| m.interval) {
         Some(d) => cx.positive_duration("metrics.interval".into(), d.0),
         None => DEFAULT_INTERVAL,

@@ -24,5 +24,6 @@ mod resilience_series;
 mod run_limits;
 mod scenario_errors;
 mod slos;
+mod sweeps;
 mod traces;
 mod workload_shapes;
