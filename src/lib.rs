@@ -4,8 +4,10 @@
 //! the [`report`] module. The same scenario, seed and binary give byte-identical output.
 
 pub mod balance;
+pub mod charts;
 pub mod discovery;
 pub mod dist;
+pub mod html;
 pub mod metrics;
 pub mod model;
 pub mod outcome;
@@ -13,6 +15,7 @@ pub mod plot;
 pub mod report;
 pub mod resilience;
 pub mod rng;
+pub mod rundata;
 pub mod scenario;
 pub mod sim;
 pub mod slo;

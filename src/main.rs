@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv).
+    /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv, the
+    /// charts as PNG files and report.html).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
@@ -44,6 +45,16 @@ enum Command {
         /// Repeatable. A failed SLO makes the exit code 1.
         #[arg(long = "slo")]
         slos: Vec<String>,
+        /// Write neither the charts nor report.html (faster); `meshsim report DIR` can
+        /// build them later from the files written.
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// Build the charts and report.html of a run folder again from its files, without
+    /// running anything.
+    Report {
+        /// The run folder (with summary.json, timeseries.csv, transitions.csv, events.csv).
+        dir: PathBuf,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -59,10 +70,12 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, seed, out, duration, requests, slos } => {
-            run(&file, RunOptions { seed, duration, requests, slos: Vec::new() }, &slos, out.as_deref())
+        Command::Run { file, seed, out, duration, requests, slos, no_charts } => {
+            let opts = RunOptions { seed, duration, requests, slos: Vec::new() };
+            run(&file, opts, &slos, out.as_deref(), !no_charts)
         }
         Command::Validate { file } => validate(&file),
+        Command::Report { dir } => report_dir(&dir),
     };
     match result {
         Ok(code) => code,
@@ -88,7 +101,25 @@ fn validate(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -> Result<ExitCode> {
+fn report_dir(dir: &Path) -> Result<ExitCode> {
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a folder (expected a run folder written by `meshsim run`)", dir.display());
+    }
+    let wall = Instant::now();
+    let written = meshsim::html::write_report(dir)
+        .with_context(|| format!("cannot build the report of the run folder {}", dir.display()))?;
+    for r in &written.charts {
+        match r.outcome {
+            Ok((w, h)) => println!("chart: {} ({w} x {h})", r.path.display()),
+            Err(reason) => println!("no {}: {reason}", r.chart.file),
+        }
+    }
+    println!("report: {}", written.page.display());
+    eprintln!("meshsim: report built in {:.3} s wall", wall.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, charts: bool) -> Result<ExitCode> {
     let sc = meshsim::load_file(file)?;
     for text in slos {
         let slo = meshsim::slo::Slo::parse(text, &sc.gateway.routes).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
@@ -127,6 +158,15 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;
+    // The charts and the page come from the files just written, as `meshsim report`
+    // builds them, so both give the same bytes.
+    let chart_wall = Instant::now();
+    if charts {
+        meshsim::html::write_report(&dir).context("cannot write the charts and report.html")?;
+    } else {
+        meshsim::html::remove_report(&dir).context("cannot remove an earlier run's charts and report.html")?;
+    }
+    let chart_elapsed = chart_wall.elapsed().as_secs_f64();
     print!("{}", report::human(&sc, &result, &dir));
     eprintln!(
         "meshsim: {} events, {} requests in {:.3} s wall: {:.2} M events/s, {:.3} M requests/s",
@@ -136,6 +176,9 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         result.events as f64 / elapsed / 1e6,
         result.requests as f64 / elapsed / 1e6
     );
+    if charts {
+        eprintln!("meshsim: charts and report.html in {chart_elapsed:.3} s wall");
+    }
     match &result.stop {
         Stop::Limit { message, .. } => {
             eprintln!("error: {}: run stopped at a limit: {message}", file.display());
