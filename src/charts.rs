@@ -155,19 +155,6 @@ pub fn remove_all(dir: &Path) -> Result<(), PlotError> {
     CHARTS.iter().try_for_each(|c| remove_stale(&dir.join(c.file)))
 }
 
-/// A whole number with thousands separators, for chart captions.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn remove_stale(path: &Path) -> Result<(), PlotError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

@@ -27,8 +27,10 @@ pub enum ReportError {
     Data(#[from] RunDataError),
     #[error(transparent)]
     Plot(#[from] PlotError),
-    #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot read back {path}")]
+    ReadBack { path: PathBuf, source: std::io::Error },
 }
 
 /// What [`write_report`] wrote.
@@ -49,7 +51,9 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
     let mut pngs = Vec::with_capacity(rendered.len());
     for r in &rendered {
         let png = match r.outcome {
-            Ok(_) => Some(std::fs::read(&r.path).map_err(|source| ReportError::Io { path: r.path.clone(), source })?),
+            Ok(_) => {
+                Some(std::fs::read(&r.path).map_err(|source| ReportError::ReadBack { path: r.path.clone(), source })?)
+            }
             Err(_) => None,
         };
         pngs.push(png);
@@ -59,7 +63,7 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
     let page = page(&data, &figures);
     let path = dir.join(FILE);
     crate::report::write_atomic(&path, page.as_bytes())
-        .map_err(|source| ReportError::Io { path: path.clone(), source })?;
+        .map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(Written { charts: rendered, page: path })
 }
 
@@ -72,7 +76,7 @@ pub fn remove_report(dir: &Path) -> Result<(), ReportError> {
     charts::remove_all(dir)?;
     let path = dir.join(FILE);
     match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ReportError::Io { path, source: e }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ReportError::Write { path, source: e }),
         _ => Ok(()),
     }
 }
@@ -151,17 +155,8 @@ pub fn page(data: &RunData, figures: &[Figure]) -> String {
     h
 }
 
-/// A whole number with thousands separators.
 fn int(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::report::thousands(n)
 }
 
 fn num(x: f64, decimals: usize) -> String {

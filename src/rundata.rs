@@ -33,7 +33,8 @@ pub struct RunData {
 /// Why a run folder could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RunDataError {
-    #[error("cannot read {path}: {source}")]
+    /// The cause is the error's `source`, as `anyhow` chains print it.
+    #[error("cannot read {path}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Malformed { path: PathBuf, message: String },

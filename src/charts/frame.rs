@@ -71,6 +71,8 @@ pub(super) enum Swatch {
     Fill(RGBColor),
     /// A translucent band, as fault windows and the warm-up are drawn.
     Band(RGBColor),
+    /// An outlined window, as heat maps mark them.
+    Outline(RGBColor),
 }
 
 pub(super) struct Legend(pub(super) Vec<(Swatch, String)>);
@@ -86,11 +88,20 @@ impl Legend {
 
     /// The fault-window and warm-up entries, when the run has them.
     pub(super) fn add_time_marks(&mut self, tl: &Timeline) {
-        if !tl.bands.iter().all(|b| b.warmup) {
-            self.add(Swatch::Band(FAULT), "fault window");
+        self.add_marks(tl, Swatch::Band);
+    }
+
+    /// As [`Legend::add_time_marks`], for windows outlined over a heat map.
+    pub(super) fn add_outlined_marks(&mut self, tl: &Timeline) {
+        self.add_marks(tl, Swatch::Outline);
+    }
+
+    fn add_marks(&mut self, tl: &Timeline, swatch: fn(RGBColor) -> Swatch) {
+        if tl.bands.iter().any(|b| !b.warmup) {
+            self.add(swatch(FAULT), "fault window");
         }
         if tl.bands.iter().any(|b| b.warmup) {
-            self.add(Swatch::Band(WARMUP), "warm-up (not in the totals)");
+            self.add(swatch(WARMUP), "warm-up (not in the totals)");
         }
     }
 }
@@ -146,6 +157,11 @@ fn draw_swatch(area: &Area, swatch: Swatch, x: i32, y: i32) -> Drawn {
         Swatch::Band(c) => {
             area.draw(&Rectangle::new([(x, y - 7), (x + 22, y + 7)], c.mix(0.16).filled()))?;
             area.draw(&Rectangle::new([(x, y - 7), (x + 22, y + 7)], c.mix(0.6).stroke_width(1)))?;
+        }
+        Swatch::Outline(c) => {
+            for xe in [x + 1, x + 21] {
+                area.draw(&PathElement::new(vec![(xe, y - 7), (xe, y + 7)], c.stroke_width(2)))?;
+            }
         }
     }
     Ok(())

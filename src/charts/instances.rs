@@ -42,7 +42,7 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     legend.add(Swatch::Fill(heat(0.0, 1.0)), "idle / empty");
     legend.add(Swatch::Fill(heat(1.0, 1.0)), "busy / longest queue");
     legend.add(Swatch::Fill(NO_DATA), "no data");
-    legend.add_time_marks(&tl);
+    legend.add_outlined_marks(&tl);
     let body = frame::header(root, "Load per instance: utilisation and queue length per window", data, &legend)?;
 
     let queue_max = ts.instances.values().flatten().filter_map(|r| r.queue_mean).fold(0.0, f64::max);

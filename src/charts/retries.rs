@@ -20,7 +20,9 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     for (i, p) in ts.calls.keys().enumerate() {
         legend.add(Swatch::Line(frame::series_color(i)), p.as_str());
     }
-    legend.add(Swatch::Dashed(frame::MUTED), "denied by a budget (same colour)");
+    if ts.calls.values().flatten().any(|r| r.retries_denied > 0) {
+        legend.add(Swatch::Dashed(frame::MUTED), "denied by a budget (same colour)");
+    }
     legend.add_time_marks(&tl);
     let body = frame::header(root, "Retry amplification per policy point: attempts per call", data, &legend)?;
     let (_, h) = body.dim_in_pixel();
