@@ -48,7 +48,7 @@ pub static CHARTS: [Chart; 6] = [
     },
     Chart {
         file: "breakers.png",
-        title: "Circuit breaker states",
+        title: "Circuit breakers and outlier ejections",
         skip: breakers::skip,
         size: breakers::size,
         draw: breakers::draw,

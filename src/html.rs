@@ -594,10 +594,12 @@ fn capped(h: &mut String, total: usize, file: &str) {
 }
 
 fn transitions(h: &mut String, data: &RunData) {
-    h.push_str("<section id=\"transitions\"><h2>Breaker transitions</h2>\n");
+    h.push_str("<section id=\"transitions\"><h2>Breaker transitions and outlier ejections</h2>\n");
     let t = &data.transitions;
     if t.is_empty() {
-        h.push_str("<p class=\"note\">No circuit breaker changed state in this run.</p></section>\n");
+        h.push_str(
+            "<p class=\"note\">No circuit breaker changed state and no host was ejected in this run.</p></section>\n",
+        );
         return;
     }
     capped(h, t.len(), "transitions.csv");
@@ -611,8 +613,8 @@ fn transitions(h: &mut String, data: &RunData) {
                 escape(&t.destination),
                 escape(&t.scope),
                 escape(&t.unit),
-                t.from.name().to_string(),
-                t.to.name().to_string(),
+                escape(t.from.name()),
+                escape(t.to.name()),
                 escape(&t.cause),
             ]
         })

@@ -40,49 +40,60 @@ pub enum RunDataError {
     Malformed { path: PathBuf, message: String },
 }
 
-/// A breaker state as `transitions.csv` writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
+/// A state in `transitions.csv`: a circuit breaker's, or an outlier detector's verdict
+/// on a host (`HEALTHY`, `EJECTED`), which the simulator writes to the same file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardState {
     Closed,
     Open,
     HalfOpen,
     ForcedOpen,
     Disabled,
     MetricsOnly,
+    Healthy,
+    Ejected,
+    /// A state this reader does not know (a later simulator's): shown as written.
+    Other(String),
 }
 
-impl BreakerState {
-    fn parse(s: &str) -> Option<BreakerState> {
-        Some(match s {
-            "CLOSED" => BreakerState::Closed,
-            "OPEN" => BreakerState::Open,
-            "HALF_OPEN" => BreakerState::HalfOpen,
-            "FORCED_OPEN" => BreakerState::ForcedOpen,
-            "DISABLED" => BreakerState::Disabled,
-            "METRICS_ONLY" => BreakerState::MetricsOnly,
-            _ => return None,
-        })
-    }
-
-    /// The name `transitions.csv` uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "CLOSED",
-            BreakerState::Open => "OPEN",
-            BreakerState::HalfOpen => "HALF_OPEN",
-            BreakerState::ForcedOpen => "FORCED_OPEN",
-            BreakerState::Disabled => "DISABLED",
-            BreakerState::MetricsOnly => "METRICS_ONLY",
+impl GuardState {
+    fn parse(s: &str) -> GuardState {
+        match s {
+            "CLOSED" => GuardState::Closed,
+            "OPEN" => GuardState::Open,
+            "HALF_OPEN" => GuardState::HalfOpen,
+            "FORCED_OPEN" => GuardState::ForcedOpen,
+            "DISABLED" => GuardState::Disabled,
+            "METRICS_ONLY" => GuardState::MetricsOnly,
+            "HEALTHY" => GuardState::Healthy,
+            "EJECTED" => GuardState::Ejected,
+            other => GuardState::Other(other.to_string()),
         }
     }
 
-    /// Whether the breaker refuses calls in this state.
-    pub fn refuses(self) -> bool {
-        matches!(self, BreakerState::Open | BreakerState::ForcedOpen)
+    /// The name `transitions.csv` uses.
+    pub fn name(&self) -> &str {
+        match self {
+            GuardState::Closed => "CLOSED",
+            GuardState::Open => "OPEN",
+            GuardState::HalfOpen => "HALF_OPEN",
+            GuardState::ForcedOpen => "FORCED_OPEN",
+            GuardState::Disabled => "DISABLED",
+            GuardState::MetricsOnly => "METRICS_ONLY",
+            GuardState::Healthy => "HEALTHY",
+            GuardState::Ejected => "EJECTED",
+            GuardState::Other(s) => s,
+        }
+    }
+
+    /// Whether this is an outlier detector's state rather than a breaker's.
+    pub fn is_outlier(&self) -> bool {
+        matches!(self, GuardState::Healthy | GuardState::Ejected)
     }
 }
 
-/// One row of `transitions.csv`: a breaker changed state.
+/// One row of `transitions.csv`: a breaker changed state, or an outlier detector
+/// ejected a host or let it back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub time_s: f64,
@@ -93,8 +104,8 @@ pub struct Transition {
     pub scope: String,
     /// What the breaker guards.
     pub unit: String,
-    pub from: BreakerState,
-    pub to: BreakerState,
+    pub from: GuardState,
+    pub to: GuardState,
     pub cause: String,
 }
 
@@ -145,10 +156,9 @@ fn read(path: &Path) -> Result<Vec<u8>, RunDataError> {
 fn parse_transitions(t: &Table) -> Result<Vec<Transition>, RunDataError> {
     let [time, caller, destination, scope, unit, from, to, cause] =
         t.columns(["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"])?;
-    let state = |row: usize, col: usize| {
-        let s = t.cell(row, col);
-        BreakerState::parse(s)
-            .ok_or_else(|| t.bad(row, col, "a breaker state (CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, ...)"))
+    let state = |row: usize, col: usize| match t.cell(row, col) {
+        "" => Err(t.bad(row, col, "a state such as CLOSED, OPEN, HALF_OPEN or EJECTED")),
+        s => Ok(GuardState::parse(s)),
     };
     (0..t.rows())
         .map(|r| {

@@ -1,9 +1,10 @@
 //! `breakers.png`: circuit-breaker states over time. Above, one band per breaker unit
-//! that changed state (from `transitions.csv`: closed, open, half-open); below, per
-//! policy point, the units open and half-open at each window's end (the `call` rows).
+//! that changed state (from `transitions.csv`: closed, open, half-open; and hosts an
+//! outlier detector ejected, which the same file records); below, per policy point, the
+//! units open and half-open at each window's end (the `call` rows).
 
 use super::frame::{self, Area, Drawn, Legend, MUTED, PANEL, PanelLayout, Swatch, Timeline};
-use crate::rundata::{BreakerState, RunData, Transition};
+use crate::rundata::{GuardState, RunData, Transition};
 use indexmap::IndexMap;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -11,29 +12,55 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// Above this many units the per-unit timeline is left out (the counts remain).
 pub(super) const UNITS_MAX: usize = 24;
 
-fn state_color(s: BreakerState) -> RGBColor {
+fn state_color(s: &GuardState) -> RGBColor {
     match s {
-        BreakerState::Closed => RGBColor(171, 221, 164),
-        BreakerState::Open => RGBColor(215, 48, 39),
-        BreakerState::HalfOpen => RGBColor(253, 174, 97),
-        BreakerState::ForcedOpen => RGBColor(140, 20, 20),
-        BreakerState::Disabled | BreakerState::MetricsOnly => RGBColor(200, 200, 200),
+        GuardState::Closed | GuardState::Healthy => RGBColor(171, 221, 164),
+        GuardState::Open => RGBColor(215, 48, 39),
+        GuardState::HalfOpen => RGBColor(253, 174, 97),
+        GuardState::ForcedOpen => RGBColor(140, 20, 20),
+        GuardState::Ejected => RGBColor(128, 90, 190),
+        GuardState::Disabled | GuardState::MetricsOnly | GuardState::Other(_) => RGBColor(200, 200, 200),
     }
 }
 
-/// The breaker units that changed state, each with its transitions in time order,
-/// ordered by policy point (as in `summary.json`), then caller, then unit.
+/// Which layer a state's spans are drawn in: refusing states over closed ones, and
+/// half-open moments (often a few milliseconds) over the open spans around them.
+fn layer(s: &GuardState) -> usize {
+    match s {
+        GuardState::Open | GuardState::ForcedOpen | GuardState::Ejected => 1,
+        GuardState::HalfOpen => 2,
+        _ => 0,
+    }
+}
+
+/// How the legend names a state.
+fn state_label(s: &GuardState) -> String {
+    match s {
+        GuardState::Closed => "closed".into(),
+        GuardState::Healthy => "healthy (outlier detection)".into(),
+        GuardState::Ejected => "ejected (outlier detection)".into(),
+        other => other.name().to_lowercase().replace('_', "-"),
+    }
+}
+
+/// The breaker units (and hosts an outlier detector ejected) that changed state, each
+/// with its transitions in time order, ordered by policy point (as in `summary.json`),
+/// then label.
 fn units(data: &RunData) -> Vec<(String, Vec<&Transition>)> {
-    let mut by_unit: IndexMap<(&str, &str, &str, &str), Vec<&Transition>> = IndexMap::new();
+    let mut by_unit: IndexMap<(&str, &str, &str, &str, bool), Vec<&Transition>> = IndexMap::new();
     for t in &data.transitions {
-        by_unit.entry((&t.caller, &t.destination, &t.scope, &t.unit)).or_default().push(t);
+        let outlier = t.from.is_outlier() || t.to.is_outlier();
+        by_unit.entry((&t.caller, &t.destination, &t.scope, &t.unit, outlier)).or_default().push(t);
     }
     let point_rank = |t: &Transition| data.summary.calls.get_index_of(&data.policy_point(t)).unwrap_or(usize::MAX);
     let mut out: Vec<(usize, String, Vec<&Transition>)> = by_unit
         .into_iter()
-        .map(|((caller, dest, _, unit), ts)| {
-            let label =
-                if unit == dest { format!("{caller} → {dest}") } else { format!("{caller} → {dest}/{unit}") };
+        .map(|((caller, dest, _, unit, outlier), ts)| {
+            let label = match (outlier, unit == dest) {
+                (true, _) => format!("{caller} → {unit} (outlier)"),
+                (false, true) => format!("{caller} → {dest}"),
+                (false, false) => format!("{caller} → {dest}/{unit}"),
+            };
             (point_rank(ts[0]), label, ts)
         })
         .collect();
@@ -52,7 +79,11 @@ fn points(data: &RunData) -> Vec<&str> {
 }
 
 pub(super) fn skip(data: &RunData) -> Option<&'static str> {
-    if data.transitions.is_empty() && points(data).is_empty() { Some("no circuit breakers in this run") } else { None }
+    if data.transitions.is_empty() && points(data).is_empty() {
+        Some("no circuit breakers and no outlier ejections in this run")
+    } else {
+        None
+    }
 }
 
 pub(super) fn size(_: &RunData) -> (u32, u32) {
@@ -66,8 +97,17 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     let timeline = !units.is_empty() && units.len() <= UNITS_MAX;
     let mut legend = Legend::new();
     if timeline {
-        for s in [BreakerState::Closed, BreakerState::HalfOpen, BreakerState::Open] {
-            legend.add(Swatch::Fill(state_color(s)), s.name().to_lowercase().replace('_', "-"));
+        // The states drawn, in the order they first appear.
+        let mut states: Vec<&GuardState> = Vec::new();
+        for (_, ts) in &units {
+            for s in std::iter::once(&ts[0].from).chain(ts.iter().map(|t| &t.to)) {
+                if !states.contains(&s) {
+                    states.push(s);
+                }
+            }
+        }
+        for s in states {
+            legend.add(Swatch::Fill(state_color(s)), state_label(s));
         }
     }
     for (i, p) in points.iter().enumerate() {
@@ -77,10 +117,19 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
         legend.add(Swatch::Dashed(MUTED), "half-open (same colour)");
     }
     legend.add_time_marks(&tl);
-    let title = if units.len() > UNITS_MAX {
-        format!("Circuit breakers: units open per policy point ({} units changed state)", units.len())
-    } else {
-        "Circuit breakers: state of each unit, and units open per policy point".to_string()
+    let outliers = units.iter().any(|(_, ts)| ts[0].from.is_outlier() || ts[0].to.is_outlier());
+    let what = match (outliers, points.is_empty()) {
+        (true, false) => "Circuit breakers and outlier ejections",
+        (true, true) => "Outlier ejections",
+        (false, _) => "Circuit breakers",
+    };
+    let title = match (timeline, points.is_empty()) {
+        (true, false) => format!("{what}: state of each unit, and breaker units open per policy point"),
+        (true, true) => format!("{what}: state of each unit"),
+        (false, _) => format!(
+            "{what}: breaker units open per policy point ({} units changed state: see transitions.csv)",
+            units.len()
+        ),
     };
     let body = frame::header(root, &title, data, &legend)?;
 
@@ -106,7 +155,9 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     if let Some(area) = &top {
         let n = units.len() as f64;
         // A row of headroom above the bands for the fault labels.
-        let y_top = n + 0.9;
+        // Rows from the top, never taller than a tenth of a tall panel.
+        let y_top = (n + 0.9).max(if bottom.is_none() { 10.0 } else { 0.0 });
+        let row = |i: usize| y_top - 0.9 - i as f64;
         let layout = PanelLayout { left, y_labels: 0, time_title: bottom.is_none(), ..PANEL };
         let mut chart = frame::time_panel(area, &tl, 0.0..y_top, "", &|_: &f64| String::new(), layout)?;
         let plot_w = f64::from(chart.plotting_area().dim_in_pixel().0.max(1));
@@ -115,20 +166,17 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
         // moment of a few milliseconds shows over the open span around it.
         let mut spans: [Vec<Rectangle<(f64, f64)>>; 3] = Default::default();
         for (i, (_, ts)) in units.iter().enumerate() {
-            let (y0, y1) = (n - i as f64 - 0.85, n - i as f64 - 0.15);
-            let mut push = |from: f64, to: f64, s: BreakerState| {
-                let (layer, to) = match s {
-                    BreakerState::Closed | BreakerState::Disabled | BreakerState::MetricsOnly => (0, to),
-                    BreakerState::Open | BreakerState::ForcedOpen => (1, to.max(from + min_w)),
-                    BreakerState::HalfOpen => (2, to.max(from + min_w)),
-                };
+            let (y0, y1) = (row(i) - 0.85, row(i) - 0.15);
+            let mut push = |from: f64, to: f64, s: &GuardState| {
+                let layer = layer(s);
+                let to = if layer > 0 { to.max(from + min_w) } else { to };
                 spans[layer].push(Rectangle::new([(from, y0), (to, y1)], state_color(s).filled()));
             };
-            let mut state = ts[0].from;
+            let mut state = &ts[0].from;
             let mut since = 0.0;
             for t in ts {
                 push(since, t.time_s, state);
-                state = t.to;
+                state = &t.to;
                 since = t.time_s;
             }
             push(since, tl.end_s, state);
@@ -138,7 +186,7 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
         }
         let style = label_style.pos(Pos::new(HPos::Right, VPos::Center));
         for (i, (label, _)) in units.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(0.0, n - i as f64 - 0.5));
+            let (x, y) = chart.backend_coord(&(0.0, row(i) - 0.5));
             root.draw_text(label, &style, (x - 8, y))?;
         }
         frame::label_windows(&chart, &tl)?;

@@ -173,6 +173,8 @@ pub(super) struct Band {
     pub(super) end_s: f64,
     pub(super) label: String,
     pub(super) warmup: bool,
+    /// The fault (its index in the scenario): a repeating fault is labelled once.
+    pub(super) fault: Option<u64>,
 }
 
 /// The time axis every time chart shares: the run's extent and its marked windows.
@@ -191,6 +193,7 @@ impl Timeline {
                 end_s: data.summary.warmup_s.min(end_s),
                 label: "warm-up".into(),
                 warmup: true,
+                fault: None,
             });
         }
         for f in &data.summary.resilience.faults {
@@ -199,6 +202,7 @@ impl Timeline {
                 end_s: f.end_s.unwrap_or(end_s).min(end_s),
                 label: format!("{} {}", f.kind, f.target),
                 warmup: false,
+                fault: Some(f.fault),
             });
         }
         Timeline { end_s, bands }
@@ -296,7 +300,7 @@ fn px(tl: &Timeline, width: u32, x: f64) -> i32 {
 
 /// Labels the timeline's windows (kind and target of each fault, and the warm-up) at
 /// the top of a time panel, over the data, in up to three lanes; a label that finds no
-/// room is left out (its band stays).
+/// room is left out (its band stays), and a repeating fault is labelled once.
 pub(super) fn label_windows<YC: Ranged>(
     chart: &ChartContext<'_, BitMapBackend<'_>, Cartesian2d<RangedCoordf64, YC>>,
     tl: &Timeline,
@@ -305,7 +309,11 @@ pub(super) fn label_windows<YC: Ranged>(
     let (w, _) = plot.dim_in_pixel();
     let style = text(12);
     let mut lanes: Vec<i32> = Vec::new(); // the right end of the last label in each lane
+    let mut labelled: Vec<u64> = Vec::new();
     for b in &tl.bands {
+        if b.fault.is_some_and(|f| labelled.contains(&f)) {
+            continue;
+        }
         let color = if b.warmup { MUTED } else { FAULT };
         let (tw, th) = plot.estimate_text_size(&b.label, &style)?;
         let x = (px(tl, w, b.start_s) + 3).min(w as i32 - tw as i32 - 3).max(0);
@@ -318,6 +326,7 @@ pub(super) fn label_windows<YC: Ranged>(
             None => continue,
         };
         lanes[lane] = x + tw as i32;
+        labelled.extend(b.fault);
         let y = 3 + lane as i32 * (th as i32 + 4);
         plot.draw(&Rectangle::new([(x - 2, y - 1), (x + tw as i32 + 2, y + th as i32 + 1)], WHITE.mix(0.8).filled()))?;
         plot.draw_text(&b.label, &style.color(&color), (x, y))?;

@@ -142,7 +142,9 @@ fn a_run_without_data_for_a_chart_leaves_it_out_and_says_why() {
         assert!(dir.join(chart.file).exists(), "{}", chart.file);
     }
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(page.contains("No chart of circuit breaker states: no circuit breakers in this run."));
+    assert!(page.contains(
+        "No chart of circuit breakers and outlier ejections: no circuit breakers and no outlier ejections in this run."
+    ));
     assert_eq!(page.matches("<img ").count(), CHARTS.len() - 1);
 }
 
@@ -192,7 +194,7 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
 #[test]
 fn report_names_a_missing_or_malformed_file() {
     type Breakage = fn(&Path);
-    let cases: [(&str, Breakage, &[&str]); 9] = [
+    let cases: [(&str, Breakage, &[&str]); 10] = [
         ("no summary", |d| std::fs::remove_file(d.join("summary.json")).unwrap(), &["summary.json", "cannot read"]),
         ("no time series", |d| std::fs::remove_file(d.join("timeseries.csv")).unwrap(), &["timeseries.csv"]),
         ("no transitions", |d| std::fs::remove_file(d.join("transitions.csv")).unwrap(), &["transitions.csv"]),
@@ -221,9 +223,14 @@ fn report_names_a_missing_or_malformed_file() {
             &["timeseries.csv", "latency_p99_ms"],
         ),
         (
-            "an unknown breaker state",
-            |d| edit(d, "transitions.csv", ",CLOSED,OPEN,", ",CLOSED,AJAR,"),
-            &["transitions.csv", "line 2", "`to`", "AJAR"],
+            "a transition without a state",
+            |d| edit(d, "transitions.csv", ",CLOSED,OPEN,", ",CLOSED,,"),
+            &["transitions.csv", "line 2", "`to`", "a state such as"],
+        ),
+        (
+            "a time that is not a number",
+            |d| edit(d, "transitions.csv", "\n25.", "\nabout 25."),
+            &["transitions.csv", "line 2", "`time_s`", "about 25."],
         ),
     ];
     for (what, breakage, expected) in cases {
