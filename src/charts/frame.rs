@@ -116,7 +116,9 @@ pub(super) fn header<'b>(root: &Area<'b>, title: &str, data: &RunData, legend: &
     let (width, _) = root.dim_in_pixel();
     root.draw_text(title, &FontDesc::new(FontFamily::Name(FONT), 20.0, FontStyle::Bold).color(&TEXT), (14, 9))?;
     let s = &data.summary;
-    let run = format!("{}, seed {}, {:.1} s simulated", s.scenario, s.seed, s.simulated_s);
+    let simulated =
+        if s.simulated_s >= 1.0 { format!("{:.1}", s.simulated_s) } else { format!("{:.3}", s.simulated_s) };
+    let run = format!("{}, seed {}, {simulated} s simulated", s.scenario, s.seed);
     root.draw_text(&run, &text(13).color(&MUTED).pos(Pos::new(HPos::Right, VPos::Top)), (width as i32 - 14, 13))?;
     // Lay the legend out in rows.
     let style = text(13);
@@ -265,15 +267,14 @@ where
     Ok(chart)
 }
 
-/// A tick label: whole numbers without decimals, others with as few as they need.
+/// A number as a tick label: with as few decimals as it needs (up to six).
 pub(super) fn format_tick(x: f64) -> String {
-    if (x - x.round()).abs() < 1e-9 {
-        format!("{:.0}", x.round())
-    } else if (x * 10.0 - (x * 10.0).round()).abs() < 1e-9 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
+    let decimals = (0..6).find(|&d| {
+        let scaled = x * 10f64.powi(d);
+        (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+    });
+    let s = format!("{x:.*}", decimals.unwrap_or(6) as usize);
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
 }
 
 /// Shades (or, for heat maps, outlines) the timeline's windows on a plot area in pixel
@@ -412,4 +413,27 @@ pub(super) fn nice_max(max: f64, floor: f64) -> f64 {
         }
     }
     10.0 * mag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{format_tick, nice_max};
+
+    #[test]
+    fn ticks_have_the_decimals_they_need() {
+        assert_eq!(format_tick(20.0), "20");
+        assert_eq!(format_tick(2.5), "2.5");
+        assert_eq!(format_tick(0.005), "0.005");
+        assert_eq!(format_tick(0.015), "0.015");
+        assert_eq!(format_tick(-0.0), "0");
+        assert_eq!(format_tick(1e-9), "0");
+    }
+
+    #[test]
+    fn nice_max_leaves_headroom_and_is_round() {
+        assert_eq!(nice_max(1560.0, 1.0), 2000.0);
+        assert_eq!(nice_max(4.0, 2.0), 5.0);
+        assert_eq!(nice_max(0.0, 1.0), 1.0);
+        assert_eq!(nice_max(3.0, 1.0), 4.0);
+    }
 }

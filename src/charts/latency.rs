@@ -98,8 +98,9 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
         let summary = data.summary.routes.get(name);
         let title = match summary {
             Some(s) => format!(
-                "{name}: {} requests, p99 {} ms over the run",
+                "{name}: {} request{}, p99 {} ms over the run",
                 crate::report::thousands(s.requests.total),
+                if s.requests.total == 1 { "" } else { "s" },
                 frame::format_tick(s.latency_ms.p99)
             ),
             None => name.clone(),
