@@ -115,11 +115,18 @@ impl Chart {
     }
 }
 
-/// A chart after [`render`]: written to `path`, or left out for `skipped` reason.
+/// A chart after [`render`]: its file, and whether it was written.
 pub struct Rendered {
     pub chart: &'static Chart,
     pub path: PathBuf,
-    pub outcome: Result<(u32, u32), &'static str>,
+    pub file: ChartFile,
+}
+
+/// Whether a chart was written, or left out because the run has no data for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartFile {
+    Written { width: u32, height: u32 },
+    Skipped { reason: &'static str },
 }
 
 /// Draws every chart of the run and writes it into `dir`; a chart the run has no data
@@ -132,17 +139,17 @@ pub fn render(data: &RunData, dir: &Path) -> Result<Vec<Rendered>, PlotError> {
     let mut out = Vec::with_capacity(CHARTS.len());
     for chart in &CHARTS {
         let path = dir.join(chart.file);
-        let outcome = match chart.draw(data)? {
+        let file = match chart.draw(data)? {
             Some(img) => {
                 plot::write_png(&path, &img.rgb, img.width, img.height)?;
-                Ok((img.width, img.height))
+                ChartFile::Written { width: img.width, height: img.height }
             }
             None => {
                 remove_stale(&path)?;
-                Err(chart.skip_reason(data).unwrap_or("no data"))
+                ChartFile::Skipped { reason: chart.skip_reason(data).unwrap_or("no data") }
             }
         };
-        out.push(Rendered { chart, path, outcome });
+        out.push(Rendered { chart, path, file });
     }
     Ok(out)
 }

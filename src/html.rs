@@ -6,7 +6,7 @@
 //! depends only on the files in the folder, so `meshsim run` and `meshsim report` write
 //! the same bytes.
 
-use crate::charts::{self, Rendered};
+use crate::charts::{self, ChartFile, Rendered};
 use crate::plot::PlotError;
 use crate::rundata::{Counts, Latency, RunData, RunDataError};
 use base64::Engine;
@@ -50,11 +50,11 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
     let rendered = charts::render(&data, dir)?;
     let mut pngs = Vec::with_capacity(rendered.len());
     for r in &rendered {
-        let png = match r.outcome {
-            Ok(_) => {
+        let png = match r.file {
+            ChartFile::Written { .. } => {
                 Some(std::fs::read(&r.path).map_err(|source| ReportError::ReadBack { path: r.path.clone(), source })?)
             }
-            Err(_) => None,
+            ChartFile::Skipped { .. } => None,
         };
         pngs.push(png);
     }
@@ -371,8 +371,8 @@ fn charts_section(h: &mut String, figures: &[Figure]) {
     );
     for f in figures {
         let c = f.rendered.chart;
-        match (f.rendered.outcome, f.png) {
-            (Ok((w, hgt)), Some(png)) => {
+        match (f.rendered.file, f.png) {
+            (ChartFile::Written { width: w, height: hgt }, Some(png)) => {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(png);
                 let _ = writeln!(
                     h,
@@ -383,8 +383,11 @@ fn charts_section(h: &mut String, figures: &[Figure]) {
                     file = escape(c.file),
                 );
             }
-            (outcome, _) => {
-                let reason = outcome.err().unwrap_or("no image");
+            (file, _) => {
+                let reason = match file {
+                    ChartFile::Skipped { reason } => reason,
+                    ChartFile::Written { .. } => "no image",
+                };
                 let _ = writeln!(
                     h,
                     "<p class=\"note\">No chart of {}: {}.</p>",

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meshsim::charts::ChartFile;
 use meshsim::report::{self, AtomicFile};
 use meshsim::{RunOptions, SimDuration, Stop};
 use std::io::IsTerminal;
@@ -109,9 +110,9 @@ fn report_dir(dir: &Path) -> Result<ExitCode> {
     let written = meshsim::html::write_report(dir)
         .with_context(|| format!("cannot build the report of the run folder {}", dir.display()))?;
     for r in &written.charts {
-        match r.outcome {
-            Ok((w, h)) => println!("chart: {} ({w} x {h})", r.path.display()),
-            Err(reason) => println!("no {}: {reason}", r.chart.file),
+        match r.file {
+            ChartFile::Written { width, height } => println!("chart: {} ({width} x {height})", r.path.display()),
+            ChartFile::Skipped { reason } => println!("no {}: {reason}", r.chart.file),
         }
     }
     println!("report: {}", written.page.display());
