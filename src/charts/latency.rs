@@ -146,8 +146,9 @@ mod tests {
 
     #[test]
     fn log_ticks_are_round_and_within_the_range() {
-        assert_eq!(log_ticks(3.0, 300.0), vec![5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
-        assert_eq!(log_ticks(6.0, 25.0), vec![7.0, 10.0, 20.0]);
+        assert_eq!(log_ticks(3.0, 300.0), vec![3.0, 10.0, 30.0, 100.0, 300.0]);
+        assert_eq!(log_ticks(4.0, 150.0), vec![5.0, 10.0, 20.0, 50.0, 100.0]);
+        assert_eq!(log_ticks(6.0, 25.0), vec![6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0]);
         assert_eq!(log_ticks(0.05, 5000.0), vec![0.1, 1.0, 10.0, 100.0, 1000.0]);
         for (lo, hi) in [(0.01, 0.05), (1.0, 4.0), (40.0, 170.0), (0.3, 90_000.0)] {
             let t = log_ticks(lo, hi);
