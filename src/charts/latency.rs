@@ -7,7 +7,10 @@ use crate::rundata::{Percentiles, RunData};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const PERCENTILES: [(&str, fn(&Percentiles) -> f64, RGBColor); 3] = [
+/// A percentile: its name, where it is in a window's latency, and its colour.
+type Percentile = (&'static str, fn(&Percentiles) -> f64, RGBColor);
+
+const PERCENTILES: [Percentile; 3] = [
     ("p50", |p| p.p50, RGBColor(31, 119, 180)),
     ("p95", |p| p.p95, RGBColor(255, 127, 14)),
     ("p99", |p| p.p99, RGBColor(214, 39, 40)),
