@@ -109,7 +109,7 @@ main{max-width:1260px;margin:0 auto;padding:16px 24px 48px}
 h1{font-size:1.6em;margin:.4em 0 .2em}h2{font-size:1.25em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 nav{font-size:.9em;margin:.5em 0 1em}nav a{margin-right:1em;color:#1f77b4}
 table{border-collapse:collapse;margin:.4em 0;background:#fff;font-size:.88em}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top;white-space:nowrap}
 th{background:#f0f0f0;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#c62828;font-weight:600}.muted{color:#757575}
 .note{color:#616161;font-style:italic}
