@@ -7,10 +7,12 @@
 pub mod alert;
 pub mod balance;
 pub mod chaos;
+pub mod charts;
 pub mod check;
 pub mod discovery;
 pub mod dist;
 pub mod formats;
+pub mod html;
 pub mod invariant;
 pub mod metrics;
 pub mod model;
@@ -19,13 +21,13 @@ pub mod plot;
 pub mod report;
 pub mod resilience;
 pub mod rng;
+pub mod rundata;
 pub mod scenario;
 pub mod sim;
 pub mod slo;
 pub mod sweep;
 pub mod time;
 pub mod trace;
-
 pub mod workload;
 
 pub use model::Scenario;

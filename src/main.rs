@@ -8,6 +8,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use meshsim::charts::ChartFile;
 use meshsim::report::{self, AtomicFile};
 use meshsim::sweep::{self as sweeps, Shard, Sweep};
 use meshsim::{RunOptions, SimDuration, Stop};
@@ -26,7 +27,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a scenario and write its report (summary.json, timeseries.csv, transitions.csv, events.csv,
-    /// alerts.csv, traces.otlp.jsonl, trace.json, metrics.prom, latency.hlog, stats.csv).
+    /// alerts.csv, traces.otlp.jsonl, trace.json, metrics.prom, latency.hlog, stats.csv, the charts as PNG
+    /// files and report.html).
     Run {
         /// The scenario file (JSON).
         file: PathBuf,
@@ -51,6 +53,16 @@ enum Command {
         /// `tracing.sampling`, else 0.1). 0 writes empty trace files.
         #[arg(long, value_name = "PERCENT")]
         trace_sampling: Option<f64>,
+        /// Write neither the charts nor report.html (faster); `meshsim report DIR` can
+        /// build them later from the files written.
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// Build the charts and report.html of a run folder again from its files, without
+    /// running anything.
+    Report {
+        /// The run folder (with summary.json, timeseries.csv, transitions.csv, events.csv).
+        dir: PathBuf,
     },
     /// Run a scenario over several seeds with the invariant checker on; exit 1 on a violation.
     Check {
@@ -128,9 +140,10 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, seed, out, duration, requests, slos, trace_sampling } => {
+        Command::Run { file, seed, out, duration, requests, slos, trace_sampling, no_charts } => {
             let trace_sampling = trace_sampling.map(|p| p / 100.0);
-            run(&file, RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling }, &slos, out.as_deref())
+            let opts = RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling };
+            run(&file, opts, &slos, out.as_deref(), !no_charts)
         }
         Command::Validate { file } => validate(&file),
         Command::Check { file, seeds, duration, requests } => check(&file, seeds, duration, requests),
@@ -139,6 +152,7 @@ fn main() -> ExitCode {
             sweep(&file, &overrides, out.as_deref(), threads, shard, shard_count, keep_runs)
         }
         Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Report { dir } => report_dir(&dir),
     };
     match result {
         Ok(code) => code,
@@ -355,7 +369,25 @@ mod interrupt {
     pub fn install() {}
 }
 
-fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -> Result<ExitCode> {
+fn report_dir(dir: &Path) -> Result<ExitCode> {
+    if !dir.is_dir() {
+        anyhow::bail!("{}: not a folder (expected a run folder written by `meshsim run`)", dir.display());
+    }
+    let wall = Instant::now();
+    let written = meshsim::html::write_report(dir)
+        .with_context(|| format!("cannot build the report of the run folder {}", dir.display()))?;
+    for r in &written.charts {
+        match r.file {
+            ChartFile::Written { width, height } => println!("chart: {} ({width} x {height})", r.path.display()),
+            ChartFile::Skipped { reason } => println!("no {}: {reason}", r.chart.file),
+        }
+    }
+    println!("report: {}", written.page.display());
+    eprintln!("meshsim: report built in {:.3} s wall", wall.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, charts: bool) -> Result<ExitCode> {
     let sc = meshsim::load_file(file)?;
     for text in slos {
         let slo = meshsim::slo::Slo::parse(text, &sc.gateway.routes).map_err(|e| anyhow::anyhow!("--slo: {e}"))?;
@@ -419,6 +451,15 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         .context("cannot write metrics.prom")?;
     report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
         .context("cannot write stats.csv")?;
+    // The charts and the page come from the files just written, as `meshsim report`
+    // builds them, so both give the same bytes.
+    let chart_wall = Instant::now();
+    if charts {
+        meshsim::html::write_report(&dir).context("cannot write the charts and report.html")?;
+    } else {
+        meshsim::html::remove_report(&dir).context("cannot remove an earlier run's charts and report.html")?;
+    }
+    let chart_elapsed = chart_wall.elapsed().as_secs_f64();
     print!("{}", report::human(&sc, &result, &dir));
     for i in &result.invariants {
         match &i.first {
@@ -434,6 +475,9 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>) -
         result.events as f64 / elapsed / 1e6,
         result.requests as f64 / elapsed / 1e6
     );
+    if charts {
+        eprintln!("meshsim: charts and report.html in {chart_elapsed:.3} s wall");
+    }
     match &result.stop {
         Stop::Limit { message, .. } => {
             eprintln!("error: {}: run stopped at a limit: {message}", file.display());

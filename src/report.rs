@@ -574,6 +574,19 @@ pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.commit()
 }
 
+/// A whole number with thousands separators (`90,024`), for the page and the charts.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The summary as pretty JSON with a final newline.
 pub fn summary_bytes(v: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(v).expect("a JSON value always serializes");

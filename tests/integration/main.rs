@@ -5,6 +5,7 @@ mod alerts;
 mod breakers;
 mod bundled_stories;
 mod call_semantics;
+mod charts_and_report;
 mod common;
 mod determinism;
 mod discovery_lifecycle;

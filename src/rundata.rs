@@ -1,0 +1,192 @@
+//! A run folder read back into typed data: the one place that parses `summary.json`,
+//! `timeseries.csv`, `transitions.csv` and `events.csv` for the charts and the page.
+//!
+//! Columns are found by their header names, so a column added later does not disturb the
+//! reader; a file that is missing, a column that is missing or a cell that does not parse
+//! is a [`RunDataError`] naming the file (and the line and column), never a panic.
+
+mod summary;
+mod table;
+mod timeseries;
+
+pub use summary::{
+    CallPoint, Counts, Deferred, FaultWindow, Flow, Latency, Recovery, Resilience, Service, SloVerdict, Station,
+    StopInfo, Summary, Work,
+};
+pub use timeseries::{CallRow, FlowRow, InstanceRow, Outcomes, Percentiles, TimeSeries, TotalRow, Window};
+
+use std::path::{Path, PathBuf};
+use table::Table;
+
+/// The files of a run folder that [`RunData::load`] reads.
+pub const INPUT_FILES: [&str; 4] = ["summary.json", "timeseries.csv", "transitions.csv", "events.csv"];
+
+/// Everything a run wrote, typed.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub summary: Summary,
+    pub series: TimeSeries,
+    pub transitions: Vec<Transition>,
+    pub events: Vec<LifecycleEvent>,
+}
+
+/// Why a run folder could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDataError {
+    /// The cause is the error's `source`, as `anyhow` chains print it.
+    #[error("cannot read {path}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Malformed { path: PathBuf, message: String },
+}
+
+/// A state in `transitions.csv`: a circuit breaker's, or an outlier detector's verdict
+/// on a host (`HEALTHY`, `EJECTED`), which the simulator writes to the same file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardState {
+    Closed,
+    Open,
+    HalfOpen,
+    ForcedOpen,
+    Disabled,
+    MetricsOnly,
+    Healthy,
+    Ejected,
+    /// A state this reader does not know (a later simulator's): shown as written.
+    Other(String),
+}
+
+impl GuardState {
+    fn parse(s: &str) -> GuardState {
+        match s {
+            "CLOSED" => GuardState::Closed,
+            "OPEN" => GuardState::Open,
+            "HALF_OPEN" => GuardState::HalfOpen,
+            "FORCED_OPEN" => GuardState::ForcedOpen,
+            "DISABLED" => GuardState::Disabled,
+            "METRICS_ONLY" => GuardState::MetricsOnly,
+            "HEALTHY" => GuardState::Healthy,
+            "EJECTED" => GuardState::Ejected,
+            other => GuardState::Other(other.to_string()),
+        }
+    }
+
+    /// The name `transitions.csv` uses.
+    pub fn name(&self) -> &str {
+        match self {
+            GuardState::Closed => "CLOSED",
+            GuardState::Open => "OPEN",
+            GuardState::HalfOpen => "HALF_OPEN",
+            GuardState::ForcedOpen => "FORCED_OPEN",
+            GuardState::Disabled => "DISABLED",
+            GuardState::MetricsOnly => "METRICS_ONLY",
+            GuardState::Healthy => "HEALTHY",
+            GuardState::Ejected => "EJECTED",
+            GuardState::Other(s) => s,
+        }
+    }
+
+    /// Whether this is an outlier detector's state rather than a breaker's.
+    pub fn is_outlier(&self) -> bool {
+        matches!(self, GuardState::Healthy | GuardState::Ejected)
+    }
+}
+
+/// One row of `transitions.csv`: a breaker changed state, or an outlier detector
+/// ejected a host or let it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub time_s: f64,
+    /// The proxy: `gateway` or a caller instance.
+    pub caller: String,
+    pub destination: String,
+    /// `service`, `endpoint` or `instance`.
+    pub scope: String,
+    /// What the breaker guards.
+    pub unit: String,
+    pub from: GuardState,
+    pub to: GuardState,
+    pub cause: String,
+}
+
+/// One row of `events.csv`: a lifecycle event of an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleEvent {
+    pub time_s: f64,
+    pub instance: String,
+    pub service: String,
+    pub event: String,
+    pub detail: String,
+}
+
+impl RunData {
+    /// Reads the run folder `dir` (see [`INPUT_FILES`]).
+    ///
+    /// # Errors
+    /// A file that cannot be read, or whose content is not what `meshsim run` writes.
+    pub fn load(dir: &Path) -> Result<RunData, RunDataError> {
+        let path = dir.join("summary.json");
+        let summary = summary::parse(&path, &read(&path)?)?;
+        let path = dir.join("timeseries.csv");
+        let series = TimeSeries::parse(&Table::parse(&path, &read(&path)?)?)?;
+        let path = dir.join("transitions.csv");
+        let transitions = parse_transitions(&Table::parse(&path, &read(&path)?)?)?;
+        let path = dir.join("events.csv");
+        let events = parse_events(&Table::parse(&path, &read(&path)?)?)?;
+        Ok(RunData { summary, series, transitions, events })
+    }
+
+    /// The service of an instance (`order-0` -> `order`), from `summary.json`.
+    pub fn service_of(&self, instance: &str) -> Option<&str> {
+        self.summary.instances.get(instance).and_then(|s| s.service.as_deref())
+    }
+
+    /// The policy point of a breaker's proxy: `<caller service>-><destination>`, as in
+    /// `summary.json`'s `calls` and the `call` rows of `timeseries.csv`.
+    pub fn policy_point(&self, t: &Transition) -> String {
+        let caller = if t.caller == "gateway" { "gateway" } else { self.service_of(&t.caller).unwrap_or(&t.caller) };
+        format!("{caller}->{}", t.destination)
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, RunDataError> {
+    std::fs::read(path).map_err(|source| RunDataError::Read { path: path.to_path_buf(), source })
+}
+
+fn parse_transitions(t: &Table) -> Result<Vec<Transition>, RunDataError> {
+    let [time, caller, destination, scope, unit, from, to, cause] =
+        t.columns(["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"])?;
+    let state = |row: usize, col: usize| match t.cell(row, col) {
+        "" => Err(t.bad(row, col, "a state such as CLOSED, OPEN, HALF_OPEN or EJECTED")),
+        s => Ok(GuardState::parse(s)),
+    };
+    (0..t.rows())
+        .map(|r| {
+            Ok(Transition {
+                time_s: t.f64(r, time)?,
+                caller: t.cell(r, caller).to_string(),
+                destination: t.cell(r, destination).to_string(),
+                scope: t.cell(r, scope).to_string(),
+                unit: t.cell(r, unit).to_string(),
+                from: state(r, from)?,
+                to: state(r, to)?,
+                cause: t.cell(r, cause).to_string(),
+            })
+        })
+        .collect()
+}
+
+fn parse_events(t: &Table) -> Result<Vec<LifecycleEvent>, RunDataError> {
+    let [time, instance, service, event, detail] = t.columns(["time_s", "instance", "service", "event", "detail"])?;
+    (0..t.rows())
+        .map(|r| {
+            Ok(LifecycleEvent {
+                time_s: t.f64(r, time)?,
+                instance: t.cell(r, instance).to_string(),
+                service: t.cell(r, service).to_string(),
+                event: t.cell(r, event).to_string(),
+                detail: t.cell(r, detail).to_string(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,121 @@
+//! A CSV file held as rows of text cells, with typed access by column that names the
+//! file, line and column of a cell that does not parse.
+
+use super::RunDataError;
+use std::path::{Path, PathBuf};
+
+pub(super) struct Table {
+    path: PathBuf,
+    header: Vec<String>,
+    rows: Vec<csv::StringRecord>,
+    /// The line of each row in the file (1-based; the header is line 1).
+    lines: Vec<u64>,
+}
+
+impl Table {
+    pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Table, RunDataError> {
+        let malformed = |message: String| RunDataError::Malformed { path: path.to_path_buf(), message };
+        if bytes.is_empty() {
+            return Err(malformed("empty file, expected a header row".into()));
+        }
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| malformed(format!("malformed CSV header: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| match e.position() {
+                Some(p) => malformed(format!("line {}: malformed CSV: {}", p.line(), e.kind_message())),
+                None => malformed(format!("malformed CSV: {e}")),
+            })?;
+            lines.push(record.position().map_or(0, |p| p.line()));
+            rows.push(record);
+        }
+        Ok(Table { path: path.to_path_buf(), header, rows, lines })
+    }
+
+    pub(super) fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn malformed(&self, message: String) -> RunDataError {
+        RunDataError::Malformed { path: self.path.clone(), message }
+    }
+
+    /// The indices of the named columns.
+    pub(super) fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], RunDataError> {
+        let mut out = [0; N];
+        for (slot, name) in out.iter_mut().zip(names) {
+            *slot = self
+                .header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| self.malformed(format!("no column `{name}` in the header")))?;
+        }
+        Ok(out)
+    }
+
+    pub(super) fn cell(&self, row: usize, col: usize) -> &str {
+        self.rows[row].get(col).unwrap_or("")
+    }
+
+    /// The error for a cell that is not what was expected.
+    pub(super) fn bad(&self, row: usize, col: usize, expected: &str) -> RunDataError {
+        self.malformed(format!(
+            "line {}, column `{}`: expected {expected}, found {:?}",
+            self.lines[row],
+            self.header[col],
+            self.cell(row, col)
+        ))
+    }
+
+    pub(super) fn f64(&self, row: usize, col: usize) -> Result<f64, RunDataError> {
+        self.opt_f64(row, col)?.ok_or_else(|| self.bad(row, col, "a number"))
+    }
+
+    /// A number, or `None` for an empty cell.
+    pub(super) fn opt_f64(&self, row: usize, col: usize) -> Result<Option<f64>, RunDataError> {
+        let s = self.cell(row, col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(self.bad(row, col, "a number")),
+        }
+    }
+
+    pub(super) fn u64(&self, row: usize, col: usize) -> Result<u64, RunDataError> {
+        self.opt_u64(row, col)?.ok_or_else(|| self.bad(row, col, "a whole number"))
+    }
+
+    /// A whole number, or `None` for an empty cell.
+    pub(super) fn opt_u64(&self, row: usize, col: usize) -> Result<Option<u64>, RunDataError> {
+        let s = self.cell(row, col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<u64>().map(Some).map_err(|_| self.bad(row, col, "a whole number"))
+    }
+}
+
+trait KindMessage {
+    fn kind_message(&self) -> String;
+}
+
+impl KindMessage for csv::Error {
+    /// The error without csv's own position prefix (the caller adds the line).
+    fn kind_message(&self) -> String {
+        match self.kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                format!("{len} fields, but the header has {expected_len}")
+            }
+            csv::ErrorKind::Utf8 { .. } => "not UTF-8".to_string(),
+            _ => self.to_string(),
+        }
+    }
+}
