@@ -45,18 +45,32 @@ pub struct Lane(u32);
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     lanes: Vec<VecDeque<Entry<E>>>,
+    /// Each lane's front key (`u128::MAX`: empty), side by side for a quick scan.
+    fronts: Vec<u128>,
+    /// The smallest of `fronts` and its lane: a pop from the heap needs no scan.
+    lane_min: u128,
+    lane_min_at: usize,
     seq: u64,
     len: usize,
 }
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), lanes: Vec::new(), seq: 0, len: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            lanes: Vec::new(),
+            fronts: Vec::new(),
+            lane_min: u128::MAX,
+            lane_min_at: 0,
+            seq: 0,
+            len: 0,
+        }
     }
 
     /// A new lane for events that are pushed in nondecreasing time order.
     pub fn add_lane(&mut self) -> Lane {
         self.lanes.push(VecDeque::new());
+        self.fronts.push(u128::MAX);
         Lane(self.lanes.len() as u32 - 1)
     }
 
@@ -81,29 +95,48 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push_lane(&mut self, lane: Lane, at: SimTime, event: E) {
         let key = self.key(at);
-        let q = &mut self.lanes[lane.0 as usize];
+        let i = lane.0 as usize;
+        let q = &mut self.lanes[i];
         assert!(q.back().is_none_or(|b| b.key < key), "lane events must be pushed in time order");
         q.push_back(Entry { key, event });
+        if q.len() == 1 {
+            // A key pushed later is larger, so only an empty lane's front changes.
+            self.fronts[i] = key;
+            if key < self.lane_min {
+                self.lane_min = key;
+                self.lane_min_at = i;
+            }
+        }
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let mut best: Option<usize> = None;
-        let mut best_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
-        for (i, q) in self.lanes.iter().enumerate() {
-            if let Some(front) = q.front() {
-                if front.key < best_key {
-                    best_key = front.key;
-                    best = Some(i);
-                }
-            }
-        }
-        let entry = match best {
-            Some(i) => self.lanes[i].pop_front(),
-            None => self.heap.pop(),
-        }?;
+        let heap_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
+        let entry = if self.lane_min < heap_key {
+            let i = self.lane_min_at;
+            let entry = self.lanes[i].pop_front().expect("the lane with the smallest front is not empty");
+            self.fronts[i] = self.lanes[i].front().map_or(u128::MAX, |e| e.key);
+            self.rescan_lanes();
+            entry
+        } else {
+            self.heap.pop()?
+        };
         self.len -= 1;
         Some((SimTime((entry.key >> 64) as u64), entry.event))
+    }
+
+    /// Finds the smallest lane front again, after a pop from a lane.
+    #[inline]
+    fn rescan_lanes(&mut self) {
+        let (mut min, mut at) = (u128::MAX, 0);
+        for (i, &k) in self.fronts.iter().enumerate() {
+            if k < min {
+                min = k;
+                at = i;
+            }
+        }
+        self.lane_min = min;
+        self.lane_min_at = at;
     }
 
     pub fn len(&self) -> usize {
