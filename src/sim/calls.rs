@@ -145,8 +145,10 @@ impl Sim<'_, '_> {
                 self.push_after(t, true, Event::CallTimeout(call));
             }
         } else {
-            // The caller's remaining time is shorter than this call's own timeout.
-            self.events.push(inherited, Event::CallTimeout(call));
+            // The caller's remaining time is shorter than this call's own timeout. Such
+            // deadlines come roughly in order (those of requests that arrived one after
+            // the other): piles keep them out of the heap.
+            self.events.push_sorted(inherited, Event::CallTimeout(call));
         }
         if policy.propagate_deadline {
             self.calls.get_mut(call).expect("a call just made is live").deadline = own.min(inherited);
