@@ -691,6 +691,9 @@ struct Sim<'s, 'h> {
     window_end: SimTime,
     window_start: SimTime,
     timeseries: Option<csv::Writer<&'h mut dyn Write>>,
+    /// The cells of a time-series row, reused row after row; each policy point's name.
+    row: window::Row,
+    point_names: Vec<String>,
     route_windows: Option<&'h mut RouteWindowFn<'h>>,
 }
 
@@ -1146,6 +1149,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             .collect();
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
+        let point_names = points.iter().map(|p| p.name(sc)).collect();
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -1255,6 +1259,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             window_start: SimTime::ZERO,
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,
+            row: window::Row::default(),
+            point_names,
             route_windows: None,
             events_done: 0,
             windows_done: 0,
