@@ -77,6 +77,7 @@ impl Sim<'_, '_> {
 
     /// The call enters its policy stack (or, with `abort`, fails at once with that status).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn begin_call(
         &mut self,
         parent: Parent,
@@ -482,6 +483,7 @@ impl Sim<'_, '_> {
         }
     }
 
+    #[inline]
     pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
         let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
         if a.abandoned {
@@ -682,6 +684,7 @@ impl Sim<'_, '_> {
 
     /// The proxy's side of an attempt that ended with `outcome` at the caller: the
     /// balancer, the per-attempt statistics, the breaker, outlier detection, the bulkhead.
+    #[inline]
     fn account_attempt(&mut self, a: &Attempt, outcome: Outcome) {
         if a.span != NO_SPAN {
             self.end_attempt_span(a.span, Some(outcome));
