@@ -601,6 +601,9 @@ struct Sim<'s, 'h> {
     alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Spans of sampled requests, when the run writes traces.
     tracer: Option<crate::trace::Tracer<'h>>,
+    /// Requests and jobs holding a span: while there are none, no new attempt has a
+    /// traced maker.
+    span_owners: u32,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -1194,6 +1197,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
             alerts_csv: None,
             tracer: None,
+            span_owners: 0,
             checkers,
             proxy_checker,
             check_rng,

@@ -326,7 +326,7 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
         });
         c.inflight.push(attempt);
-        if self.tracer.is_some() {
+        if self.span_owners > 0 {
             self.trace_attempt(attempt);
         }
         if let Some(t) = per_try {
