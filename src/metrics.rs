@@ -69,6 +69,15 @@ impl Counts {
         }
     }
 
+    /// Back to zero, keeping the allocation of `by_status`.
+    pub fn clear(&mut self) {
+        let Counts { ok, error, timeout, rejected, dropped, short_circuited, overloaded, by_status } = self;
+        for n in [ok, error, timeout, rejected, dropped, short_circuited, overloaded] {
+            *n = 0;
+        }
+        by_status.clear();
+    }
+
     pub fn failed(&self) -> u64 {
         self.error + self.timeout + self.rejected + self.dropped + self.short_circuited + self.overloaded
     }
@@ -120,6 +129,21 @@ impl Latency {
         }
         // The histogram reports the top of a bucket; never beyond the exact maximum.
         (self.hist.value_at_quantile(q) as f64 / 1e3).min(self.max_ms())
+    }
+
+    /// The values at several quantiles, in increasing order, in milliseconds: each as
+    /// `quantile_ms` gives it, in one pass over the histogram.
+    pub fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        debug_assert!(qs.is_sorted(), "quantiles in increasing order");
+        let mut out = [0.0; N];
+        if self.count() == 0 {
+            return out;
+        }
+        let max = self.max_ms();
+        for (o, v) in out.iter_mut().zip(self.hist.value_at_quantiles(qs)) {
+            *o = (v as f64 / 1e3).min(max);
+        }
+        out
     }
 
     pub fn max_ms(&self) -> f64 {
@@ -285,7 +309,7 @@ impl FlowStats {
     }
 
     pub fn reset_window(&mut self) {
-        self.window_counts = Counts::default();
+        self.window_counts.clear();
         self.window_latency.reset();
     }
 }
@@ -319,6 +343,13 @@ pub struct CallStats {
 }
 
 impl CallStats {
+    /// Back to zero, keeping the allocation of the counts by status.
+    pub fn clear(&mut self) {
+        let counts = std::mem::take(&mut self.counts);
+        *self = CallStats { counts, ..CallStats::default() };
+        self.counts.clear();
+    }
+
     /// Adds another policy point's figures to these.
     pub fn merge(&mut self, o: &CallStats) {
         self.counts.merge(&o.counts);

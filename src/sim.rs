@@ -611,6 +611,9 @@ struct Sim<'s, 'h> {
     guard_limits: Vec<(u32, u32, u32)>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
+    /// Requests and jobs holding a span: while there are none, no new attempt has a
+    /// traced maker.
+    span_owners: u32,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -701,6 +704,9 @@ struct Sim<'s, 'h> {
     window_end: SimTime,
     window_start: SimTime,
     timeseries: Option<csv::Writer<&'h mut dyn Write>>,
+    /// The cells of a time-series row, reused row after row; each policy point's name.
+    row: window::Row,
+    point_names: Vec<String>,
     route_windows: Option<&'h mut RouteWindowFn<'h>>,
 }
 
@@ -1230,6 +1236,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             .collect();
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
+        let point_names = points.iter().map(|p| p.name(sc)).collect();
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -1277,6 +1284,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             checker: None,
             guard_limits: Vec::new(),
             invariants_broken: vec![(0, None); sc.invariants.len()],
+            span_owners: 0,
             checkers,
             proxy_checker,
             check_rng,
@@ -1342,6 +1350,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             window_start: SimTime::ZERO,
             window_end: SimTime::ZERO + sc.metrics_interval,
             timeseries,
+            row: window::Row::default(),
+            point_names,
             route_windows: None,
             events_done: 0,
             windows_done: 0,

@@ -87,7 +87,9 @@ impl Sim<'_, '_> {
         self.issued_measured += u64::from(measured);
         let req =
             self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client, span: NO_SPAN });
-        if self.tracer.is_some() {
+        if let Some(t) = self.tracer.as_mut()
+            && t.sample()
+        {
             self.trace_request(req, route_id);
         }
         if self.checker.is_some() {

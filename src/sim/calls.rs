@@ -77,6 +77,7 @@ impl Sim<'_, '_> {
 
     /// The call enters its policy stack (or, with `abort`, fails at once with that status).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn begin_call(
         &mut self,
         parent: Parent,
@@ -145,8 +146,10 @@ impl Sim<'_, '_> {
                 self.push_after(t, true, Event::CallTimeout(call));
             }
         } else {
-            // The caller's remaining time is shorter than this call's own timeout.
-            self.events.push(inherited, Event::CallTimeout(call));
+            // The caller's remaining time is shorter than this call's own timeout. Such
+            // deadlines come roughly in order (those of requests that arrived one after
+            // the other): piles keep them out of the heap.
+            self.events.push_sorted(inherited, Event::CallTimeout(call));
         }
         if policy.propagate_deadline {
             self.calls.get_mut(call).expect("a call just made is live").deadline = own.min(inherited);
@@ -329,7 +332,7 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
         });
         c.inflight.push(attempt);
-        if self.tracer.is_some() {
+        if self.span_owners > 0 {
             self.trace_attempt(attempt);
         }
         if self.checker.is_some() {
@@ -496,6 +499,7 @@ impl Sim<'_, '_> {
         }
     }
 
+    #[inline]
     pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
         let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
         if a.abandoned {
@@ -706,6 +710,7 @@ impl Sim<'_, '_> {
 
     /// The proxy's side of an attempt that ended with `outcome` at the caller: the
     /// balancer, the per-attempt statistics, the breaker, outlier detection, the bulkhead.
+    #[inline]
     fn account_attempt(&mut self, a: &Attempt, outcome: Outcome) {
         if a.span != NO_SPAN {
             self.end_attempt_span(a.span, Some(outcome));

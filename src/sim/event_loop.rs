@@ -21,54 +21,17 @@ impl Sim<'_, '_> {
             self.events.push(self.warmup, Event::WarmupEnd);
         }
         let limits = &self.sc.run;
+        // While arrivals are open (so no drain deadline runs), an event before the end of
+        // arrivals and of the window needs no check but its order: one comparison tells.
+        let mut check_at = self.stop_at.min(self.window_end);
         while let Some((t, ev)) = self.events.pop() {
-            if self.arrivals_open && t >= self.stop_at {
-                // The duration is over even if no arrival or user is due before the next
-                // event (users may be thinking for an hour): nothing new may start.
-                self.close_arrivals(self.stop_at);
-            }
-            if !self.arrivals_open
-                && self.requests.is_empty()
-                && self.calls.is_empty()
-                && self.attempts.is_empty()
-                && self.jobs.is_empty()
-                && self.deferred.is_empty()
-                && self.held.is_empty()
-            {
-                // Only stale timers and idle users are left.
-                return Ok(Stop::Completed);
-            }
-            if t > self.drain_deadline {
-                if self.requests.is_empty() {
-                    // Every request is answered; what remains is work nobody waits for.
-                    return Ok(Stop::Completed);
-                }
-                let message = format!(
-                    "{} requests were still in flight {} after arrivals stopped (run.drainTimeout); \
-                     the mesh may be overloaded, or raise the drain timeout",
-                    self.requests.len(),
-                    limits.drain_timeout
-                );
-                return Ok(Stop::Limit { kind: LimitKind::DrainTimeout, message });
-            }
-            if self.checker.is_some() {
-                // The checker records an event from the past instead of the assertion.
-                self.observe(crate::check::Obs::Event(t));
+            if self.arrivals_open && t < check_at {
+                self.check_order(t, ev);
             } else {
-                assert!(t >= self.now, "event scheduled in the past: {t} < {}: {ev:?}", self.now);
-            }
-            if t >= self.window_end {
-                // A long idle gap means many empty windows; bound them like events.
-                let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
-                if self.windows_done.saturating_add(pending) > limits.events_max {
-                    let message = format!(
-                        "the time series would need more than {} windows (run.eventsMax) to reach simulated \
-                         time {t}; raise metrics.interval",
-                        limits.events_max
-                    );
-                    return Ok(Stop::Limit { kind: LimitKind::EventsMax, message });
+                if let Some(stop) = self.checks(t, ev)? {
+                    return Ok(stop);
                 }
-                self.flush_windows(t)?;
+                check_at = self.stop_at.min(self.window_end);
             }
             if self.events_done >= limits.events_max {
                 let message = format!(
@@ -96,6 +59,67 @@ impl Sim<'_, '_> {
             }
         }
         Ok(Stop::Completed)
+    }
+
+    /// Time never goes back: asserted, or, with the invariant checker on, recorded as a
+    /// violation.
+    #[inline(always)]
+    fn check_order(&mut self, t: SimTime, ev: Event) {
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::Event(t));
+        } else {
+            assert!(t >= self.now, "event scheduled in the past: {t} < {}: {ev:?}", self.now);
+        }
+    }
+
+    /// The checks before an event at `t` that may end arrivals, the run or a window, in
+    /// order; `Some` ends the run.
+    #[inline(never)]
+    fn checks(&mut self, t: SimTime, ev: Event) -> Result<Option<Stop>, RunError> {
+        if self.arrivals_open && t >= self.stop_at {
+            // The duration is over even if no arrival or user is due before the next
+            // event (users may be thinking for an hour): nothing new may start.
+            self.close_arrivals(self.stop_at);
+        }
+        if !self.arrivals_open
+            && self.requests.is_empty()
+            && self.calls.is_empty()
+            && self.attempts.is_empty()
+            && self.jobs.is_empty()
+            && self.deferred.is_empty()
+            && self.held.is_empty()
+        {
+            // Only stale timers and idle users are left.
+            return Ok(Some(Stop::Completed));
+        }
+        if t > self.drain_deadline {
+            if self.requests.is_empty() {
+                // Every request is answered; what remains is work nobody waits for.
+                return Ok(Some(Stop::Completed));
+            }
+            let message = format!(
+                "{} requests were still in flight {} after arrivals stopped (run.drainTimeout); \
+                 the mesh may be overloaded, or raise the drain timeout",
+                self.requests.len(),
+                self.sc.run.drain_timeout
+            );
+            return Ok(Some(Stop::Limit { kind: LimitKind::DrainTimeout, message }));
+        }
+        self.check_order(t, ev);
+        if t >= self.window_end {
+            // A long idle gap means many empty windows; bound them like events.
+            let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
+            if self.windows_done.saturating_add(pending) > self.sc.run.events_max {
+                let message = format!(
+                    "the time series would need more than {} windows (run.eventsMax) to reach simulated \
+                     time {t}; raise metrics.interval",
+                    self.sc.run.events_max
+                );
+                return Ok(Some(Stop::Limit { kind: LimitKind::EventsMax, message }));
+            }
+            self.flush_windows(t)?;
+        }
+        Ok(None)
     }
 
     /// Schedules `ev` after `d`. A delay that is the same every time (`constant`) goes to

@@ -45,18 +45,39 @@ pub struct Lane(u32);
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     lanes: Vec<VecDeque<Entry<E>>>,
+    /// Each lane's front key (`u128::MAX`: empty), side by side for a quick scan.
+    fronts: Vec<u128>,
+    /// Each lane's back key (0: empty).
+    backs: Vec<u128>,
+    /// The lanes that `push_sorted` fills (made at its first use).
+    piles: Vec<usize>,
+    /// The smallest of `fronts` and its lane: a pop from the heap needs no scan.
+    lane_min: u128,
+    lane_min_at: usize,
     seq: u64,
     len: usize,
 }
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue { heap: BinaryHeap::with_capacity(1024), lanes: Vec::new(), seq: 0, len: 0 }
+        EventQueue {
+            heap: BinaryHeap::with_capacity(1024),
+            lanes: Vec::new(),
+            fronts: Vec::new(),
+            backs: Vec::new(),
+            piles: Vec::new(),
+            lane_min: u128::MAX,
+            lane_min_at: 0,
+            seq: 0,
+            len: 0,
+        }
     }
 
     /// A new lane for events that are pushed in nondecreasing time order.
     pub fn add_lane(&mut self) -> Lane {
         self.lanes.push(VecDeque::new());
+        self.fronts.push(u128::MAX);
+        self.backs.push(0);
         Lane(self.lanes.len() as u32 - 1)
     }
 
@@ -81,29 +102,87 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push_lane(&mut self, lane: Lane, at: SimTime, event: E) {
         let key = self.key(at);
-        let q = &mut self.lanes[lane.0 as usize];
-        assert!(q.back().is_none_or(|b| b.key < key), "lane events must be pushed in time order");
+        let i = lane.0 as usize;
+        assert!(self.backs[i] < key || self.lanes[i].is_empty(), "lane events must be pushed in time order");
+        self.append(i, key, event);
+    }
+
+    /// Pushes an event whose time is only roughly in order with those pushed before it (a
+    /// deadline, say): onto the pile (a lane of the queue's own) whose last event is the
+    /// latest before it, as in patience sorting, or into the heap when every pile's last
+    /// event is later. Deadlines a second away would otherwise fill the heap.
+    #[inline]
+    pub fn push_sorted(&mut self, at: SimTime, event: E) {
+        /// Enough for the slightly shuffled order of deadlines; each pile costs a pop a scan step.
+        const PILES: usize = 4;
+        if self.piles.is_empty() {
+            for _ in 0..PILES {
+                let lane = self.add_lane();
+                self.piles.push(lane.0 as usize);
+            }
+        }
+        let key = self.key(at);
+        let (mut best, mut best_back) = (usize::MAX, 0);
+        for &i in &self.piles {
+            let back = self.backs[i];
+            if back < key && (best == usize::MAX || back > best_back) {
+                (best, best_back) = (i, back);
+            }
+        }
+        if best == usize::MAX {
+            self.heap.push(Entry { key, event });
+        } else {
+            self.append(best, key, event);
+        }
+    }
+
+    /// Appends to lane `i`, whose events are all earlier than `key`.
+    #[inline]
+    fn append(&mut self, i: usize, key: u128, event: E) {
+        let q = &mut self.lanes[i];
         q.push_back(Entry { key, event });
+        self.backs[i] = key;
+        if q.len() == 1 {
+            // A key pushed later is larger, so only an empty lane's front changes.
+            self.fronts[i] = key;
+            if key < self.lane_min {
+                self.lane_min = key;
+                self.lane_min_at = i;
+            }
+        }
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let mut best: Option<usize> = None;
-        let mut best_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
-        for (i, q) in self.lanes.iter().enumerate() {
-            if let Some(front) = q.front() {
-                if front.key < best_key {
-                    best_key = front.key;
-                    best = Some(i);
-                }
+        let heap_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
+        let entry = if self.lane_min < heap_key {
+            let i = self.lane_min_at;
+            let entry = self.lanes[i].pop_front().expect("the lane with the smallest front is not empty");
+            match self.lanes[i].front() {
+                Some(e) => self.fronts[i] = e.key,
+                None => (self.fronts[i], self.backs[i]) = (u128::MAX, 0),
             }
-        }
-        let entry = match best {
-            Some(i) => self.lanes[i].pop_front(),
-            None => self.heap.pop(),
-        }?;
+            self.rescan_lanes();
+            entry
+        } else {
+            self.heap.pop()?
+        };
         self.len -= 1;
         Some((SimTime((entry.key >> 64) as u64), entry.event))
+    }
+
+    /// Finds the smallest lane front again, after a pop from a lane.
+    #[inline]
+    fn rescan_lanes(&mut self) {
+        let (mut min, mut at) = (u128::MAX, 0);
+        for (i, &k) in self.fronts.iter().enumerate() {
+            if k < min {
+                min = k;
+                at = i;
+            }
+        }
+        self.lane_min = min;
+        self.lane_min_at = at;
     }
 
     pub fn len(&self) -> usize {
@@ -166,7 +245,7 @@ mod tests {
         /// With lanes or without, events pop in strictly increasing (time, insertion) order,
         /// even when pops and pushes interleave as in a simulation.
         #[test]
-        fn lanes_keep_global_order(ops in prop::collection::vec((0u64..3, 0usize..3, 0u64..4), 1..300)) {
+        fn lanes_keep_global_order(ops in prop::collection::vec((0u64..3, 0usize..4, 0u64..4), 1..300)) {
             let mut q = EventQueue::new();
             let lanes = [q.add_lane(), q.add_lane()];
             let mut popped = Vec::new();
@@ -181,6 +260,9 @@ mod tests {
                 if which < 2 {
                     // Each lane has its own constant delay; the clock never goes back.
                     q.push_lane(lanes[which], SimTime(now + 10 * (which as u64 + 1)), i);
+                } else if which == 3 {
+                    // Roughly in order, as deadlines are: piles or the heap.
+                    q.push_sorted(SimTime(now + 20 + 3 * delay), i);
                 } else {
                     q.push(SimTime(now + delay), i);
                 }

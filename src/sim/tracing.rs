@@ -18,19 +18,17 @@ fn outcome_attrs(outcome: Outcome) -> Vec<(&'static str, Attr)> {
 }
 
 impl Sim<'_, '_> {
-    /// A new request may be sampled: its root span starts now.
+    /// A new request, sampled: its root span starts now.
     #[cold]
     pub(super) fn trace_request(&mut self, req: Key, route: RouteId) {
         let tracer = self.tracer.as_mut().expect("called with a tracer");
-        if !tracer.sample() {
-            return;
-        }
         let r = &self.sc.gateway.routes[route.idx()];
         let client = self.requests.get(req).map_or(0, |q| q.client);
         let attrs = vec![("meshsim.route", Attr::Str(r.name.clone())), ("meshsim.client", Attr::Int(client as i64))];
         let slot = tracer.root(self.now, format!("gateway {}", r.name), "gateway", attrs);
         if let Some(q) = self.requests.get_mut(req) {
             q.span = slot;
+            self.span_owners += 1;
         }
     }
 
@@ -40,9 +38,11 @@ impl Sim<'_, '_> {
         let tracer = self.tracer.as_mut().expect("a traced request has a tracer");
         tracer.end(slot, now, status(outcome), outcome_attrs(outcome));
         tracer.release(slot);
+        self.span_owners -= 1;
     }
 
     /// A new attempt of a call whose maker is traced gets a client span under the maker's.
+    /// Only called while some request or job has a span (`span_owners`): else no maker can.
     #[cold]
     pub(super) fn trace_attempt(&mut self, attempt: Key) {
         let a = self.attempts.get(attempt).expect("a new attempt is live");
@@ -108,6 +108,7 @@ impl Sim<'_, '_> {
         let tracer = self.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Server, name, service, attrs);
         self.jobs.get_mut(job).expect("a new job is live").span = slot;
+        self.span_owners += 1;
     }
 
     /// A traced job ends: answered with `outcome`, or lost with its instance.
@@ -122,5 +123,6 @@ impl Sim<'_, '_> {
             }
         }
         tracer.release(slot);
+        self.span_owners -= 1;
     }
 }

@@ -48,16 +48,15 @@ impl Sim<'_, '_> {
                 f(start, end, RouteId(i as u32), &flow.window_latency);
             }
         }
-        if self.timeseries.is_some() {
-            let rows = self.window_rows(start, end);
-            let w = self.timeseries.as_mut().expect("checked above");
-            for row in rows {
-                w.write_record(&row)?;
-            }
+        if let Some(mut w) = self.timeseries.take() {
+            let mut row = std::mem::take(&mut self.row);
+            let written = self.write_rows(&mut w, &mut row, start, end);
+            (self.timeseries, self.row) = (Some(w), row);
+            written?;
         }
         self.total.reset_window();
         for c in &mut self.point_window {
-            *c = CallStats::default();
+            c.clear();
         }
         self.window_work_ns = 0;
         self.window_goodput_ns = 0;
@@ -229,44 +228,91 @@ mod col {
 /// formatting, which is several times cheaper than exact float formatting. Ties round
 /// away from zero.
 pub(super) fn fixed(decimals: u32, x: f64) -> String {
+    let mut s = String::new();
+    push_fixed(&mut s, decimals, x);
+    s
+}
+
+/// Appends `fixed(decimals, x)` to `out`.
+fn push_fixed(out: &mut String, decimals: u32, x: f64) {
     let scale = 10u64.pow(decimals);
     let v = (x * scale as f64).round();
     if !(0.0..9.0e15).contains(&v) {
-        return format!("{x:.*}", decimals as usize);
+        use std::fmt::Write as _;
+        write!(out, "{x:.*}", decimals as usize).expect("writing to a String cannot fail");
+        return;
     }
     // Digits from the last, then reversed: no formatting machinery.
     let mut v = v as u64;
-    let mut digits = Vec::with_capacity(24);
+    let mut digits = [0u8; 24];
+    let mut n = 0;
     for k in 0.. {
         if k == decimals && decimals > 0 {
-            digits.push(b'.');
+            digits[n] = b'.';
+            n += 1;
         }
-        digits.push(b'0' + (v % 10) as u8);
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
         v /= 10;
         if v == 0 && k >= decimals {
             break;
         }
     }
-    digits.reverse();
-    String::from_utf8(digits).expect("ASCII digits")
+    digits[..n].reverse();
+    out.push_str(std::str::from_utf8(&digits[..n]).expect("ASCII digits"));
+}
+
+/// Appends `v` in decimal to `out`, as `v.to_string()` writes it.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[n..]).expect("ASCII digits"));
 }
 
 /// One time-series row, its cells in `TIMESERIES_HEADER` order; cells a scope does not
-/// have stay empty.
-struct Row(Vec<String>);
+/// have stay empty. One row's cells are reused for every row, so writing a window
+/// allocates nothing once the cells have grown.
+pub(super) struct Row(Vec<String>);
+
+impl Default for Row {
+    fn default() -> Row {
+        Row(vec![String::new(); TIMESERIES_HEADER.len()])
+    }
+}
 
 impl Row {
-    fn new(start: &str, end: &str, scope: &str, name: &str) -> Row {
-        let mut cells = vec![String::new(); TIMESERIES_HEADER.len()];
-        cells[0] = start.to_string();
-        cells[1] = end.to_string();
-        cells[2] = scope.to_string();
-        cells[3] = name.to_string();
-        Row(cells)
+    /// Empties every cell and fills the four that every row has.
+    fn start(&mut self, start: &str, end: &str, scope: &str, name: &str) -> &mut Row {
+        for c in &mut self.0 {
+            c.clear();
+        }
+        self.0[0].push_str(start);
+        self.0[1].push_str(end);
+        self.0[2].push_str(scope);
+        self.0[3].push_str(name);
+        self
     }
 
-    fn set(&mut self, column: usize, value: impl ToString) -> &mut Row {
-        self.0[column] = value.to_string();
+    fn set(&mut self, column: usize, value: u64) -> &mut Row {
+        let c = &mut self.0[column];
+        c.clear();
+        push_u64(c, value);
+        self
+    }
+
+    /// The cell as `fixed(decimals, x)`.
+    fn set_fixed(&mut self, column: usize, decimals: u32, x: f64) -> &mut Row {
+        let c = &mut self.0[column];
+        c.clear();
+        push_fixed(c, decimals, x);
         self
     }
 
@@ -279,7 +325,7 @@ impl Row {
             .set(col::DROPPED, c.dropped)
             .set(col::SHORT_CIRCUITED, c.short_circuited)
             .set(col::OVERLOADED, c.overloaded)
-            .set(col::THROUGHPUT_RPS, fixed(3, if secs > 0.0 { c.total() as f64 / secs } else { 0.0 }))
+            .set_fixed(col::THROUGHPUT_RPS, 3, if secs > 0.0 { c.total() as f64 / secs } else { 0.0 })
     }
 }
 
@@ -364,46 +410,56 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let Some(sid) = sc.services.iter().position(|s| s.name == service) else { return };
         let svc = &sc.services[sid];
-        row.set(col::INSTANCES_UP, svc.instances.iter().filter(|&&i| self.is_running(i)).count());
+        row.set(col::INSTANCES_UP, svc.instances.iter().filter(|&&i| self.is_running(i)).count() as u64);
         if let Some(reg) = &self.registry {
-            row.set(col::REGISTRY_LISTED, reg.view(sid).map_or(0, |v| v.instances.len()));
+            row.set(col::REGISTRY_LISTED, reg.view(sid).map_or(0, |v| v.instances.len()) as u64);
         }
         let views: Vec<u32> = self.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
         if !views.is_empty() {
             let mean = f64::from(views.iter().sum::<u32>()) / views.len() as f64;
-            row.set(col::VIEW_MEAN, fixed(3, mean));
+            row.set_fixed(col::VIEW_MEAN, 3, mean);
         }
     }
 
-    /// The rows of the window from `start` to `end`: the total, routes, services (every
-    /// attempt as the proxies see it), policy points (calls after the policy stack) and
-    /// instances.
-    fn window_rows(&self, start: SimTime, end: SimTime) -> Vec<Vec<String>> {
+    /// Writes the rows of the window from `start` to `end`: the total, routes, services
+    /// (every attempt as the proxies see it), policy points (calls after the policy stack)
+    /// and instances.
+    fn write_rows(
+        &self,
+        w: &mut csv::Writer<&mut dyn Write>,
+        row: &mut Row,
+        start: SimTime,
+        end: SimTime,
+    ) -> Result<(), RunError> {
         let sc = self.sc;
         let secs = end.since(start).as_secs_f64();
         let (s0, s1) = (fixed(3, start.as_secs_f64()), fixed(3, end.as_secs_f64()));
-        let mut rows = Vec::new();
         let flows = std::iter::once((("total", "all"), &self.total))
             .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.routes.iter()))
             .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.services.iter()));
         for ((scope, name), f) in flows {
             let l = &f.window_latency;
-            let mut row = Row::new(&s0, &s1, scope, name);
-            row.counts(&f.window_counts, secs)
-                .set(col::LATENCY_MEAN_MS, fixed(3, l.mean_ms()))
-                .set(col::LATENCY_P50_MS, fixed(3, l.quantile_ms(0.5)))
-                .set(col::LATENCY_P90_MS, fixed(3, l.quantile_ms(0.9)))
-                .set(col::LATENCY_P95_MS, fixed(3, l.quantile_ms(0.95)))
-                .set(col::LATENCY_P99_MS, fixed(3, l.quantile_ms(0.99)))
-                .set(col::LATENCY_MAX_MS, fixed(3, l.max_ms()));
+            // One pass over the histogram for the four percentiles.
+            let [p50, p90, p95, p99] = l.quantiles_ms([0.5, 0.9, 0.95, 0.99]);
+            row.start(&s0, &s1, scope, name)
+                .counts(&f.window_counts, secs)
+                .set_fixed(col::LATENCY_MEAN_MS, 3, l.mean_ms())
+                .set_fixed(col::LATENCY_P50_MS, 3, p50)
+                .set_fixed(col::LATENCY_P90_MS, 3, p90)
+                .set_fixed(col::LATENCY_P95_MS, 3, p95)
+                .set_fixed(col::LATENCY_P99_MS, 3, p99)
+                .set_fixed(col::LATENCY_MAX_MS, 3, l.max_ms());
             if scope == "service" && self.lifecycle_on {
-                self.discovery_cells(&mut row, name);
+                self.discovery_cells(row, name);
             }
             if scope == "total" {
-                row.set(col::WORK_S, fixed(6, self.window_work_ns as f64 / 1e9))
-                    .set(col::GOODPUT_WORK_S, fixed(6, self.window_goodput_ns as f64 / 1e9));
+                row.set_fixed(col::WORK_S, 6, self.window_work_ns as f64 / 1e9).set_fixed(
+                    col::GOODPUT_WORK_S,
+                    6,
+                    self.window_goodput_ns as f64 / 1e9,
+                );
             }
-            rows.push(row.0);
+            w.write_record(&row.0)?;
         }
         // Breaker units open and half-open at the window's end, per policy point.
         let mut open = vec![0u32; self.points.len()];
@@ -426,10 +482,10 @@ impl Sim<'_, '_> {
             }
             v
         };
-        for (i, point) in self.points.iter().enumerate() {
+        for (i, name) in self.point_names.iter().enumerate() {
             let c = &self.point_window[i];
-            let mut row = Row::new(&s0, &s1, "call", &point.name(sc));
-            row.counts(&c.counts, secs)
+            row.start(&s0, &s1, "call", name)
+                .counts(&c.counts, secs)
                 .set(col::ATTEMPTS, c.attempts)
                 .set(col::RETRIES, c.retries)
                 .set(col::RETRIES_DENIED, c.retries_denied)
@@ -439,19 +495,19 @@ impl Sim<'_, '_> {
                 .set(col::DEFERRED, c.deferred)
                 .set(col::EJECTIONS, c.ejections)
                 .set(col::BREAKER_OPENS, c.breaker_opens)
-                .set(col::RETRY_AMPLIFICATION, fixed(4, c.amplification()));
+                .set_fixed(col::RETRY_AMPLIFICATION, 4, c.amplification());
             if has_breakers[i] {
-                row.set(col::BREAKERS_OPEN, open[i]).set(col::BREAKERS_HALF_OPEN, half_open[i]);
+                row.set(col::BREAKERS_OPEN, u64::from(open[i])).set(col::BREAKERS_HALF_OPEN, u64::from(half_open[i]));
             }
-            rows.push(row.0);
+            w.write_record(&row.0)?;
         }
         for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
             let t = &st.stats.window;
             let done = t.completed + t.errors;
             let ns = end.since(start).as_nanos() as f64;
             let per_ns = |area: u128| if ns > 0.0 { area as f64 / ns } else { 0.0 };
-            let mut row = Row::new(&s0, &s1, "instance", inst.name.as_str());
-            row.set(col::REQUESTS, done + t.rejected)
+            row.start(&s0, &s1, "instance", inst.name.as_str())
+                .set(col::REQUESTS, done + t.rejected)
                 .set(col::OK, t.completed)
                 .set(col::ERROR, t.errors)
                 .set(col::TIMEOUT, 0)
@@ -459,15 +515,15 @@ impl Sim<'_, '_> {
                 .set(col::DROPPED, 0)
                 .set(col::SHORT_CIRCUITED, 0)
                 .set(col::OVERLOADED, 0)
-                .set(col::THROUGHPUT_RPS, fixed(3, if secs > 0.0 { done as f64 / secs } else { 0.0 }))
-                .set(col::LATENCY_MEAN_MS, fixed(3, t.sojourn_mean_ms()))
-                .set(col::LATENCY_MAX_MS, fixed(3, t.sojourn_max_ns as f64 / 1e6))
-                .set(col::UTILIZATION, fixed(4, t.utilization()))
-                .set(col::QUEUE_MEAN, fixed(4, per_ns(t.area_queue)))
-                .set(col::IN_SYSTEM_MEAN, fixed(4, per_ns(t.area_in_system)));
-            rows.push(row.0);
+                .set_fixed(col::THROUGHPUT_RPS, 3, if secs > 0.0 { done as f64 / secs } else { 0.0 })
+                .set_fixed(col::LATENCY_MEAN_MS, 3, t.sojourn_mean_ms())
+                .set_fixed(col::LATENCY_MAX_MS, 3, t.sojourn_max_ns as f64 / 1e6)
+                .set_fixed(col::UTILIZATION, 4, t.utilization())
+                .set_fixed(col::QUEUE_MEAN, 4, per_ns(t.area_queue))
+                .set_fixed(col::IN_SYSTEM_MEAN, 4, per_ns(t.area_in_system));
+            w.write_record(&row.0)?;
         }
-        rows
+        Ok(())
     }
 }
 
@@ -482,6 +538,15 @@ mod tests {
         assert_eq!(header[super::col::GOODPUT_WORK_S], "goodput_work_s");
         assert_eq!(header[super::col::VIEW_MEAN], "view_mean");
         assert_eq!(super::col::VIEW_MEAN, header.len() - 1);
+    }
+
+    #[test]
+    fn integers_match_to_string() {
+        for v in [0u64, 7, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+            let mut s = String::from("x");
+            super::push_u64(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
     }
 
     #[test]
