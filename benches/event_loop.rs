@@ -24,25 +24,7 @@ struct Case {
 /// baseline.json's policies with every component on: retries with jittered backoff and
 /// a budget, a breaker, a bulkhead, outlier detection, a fallback and deadline
 /// propagation on every call, and a rate limit at the gateway that never bites.
-const ALL_ON: &str = r#"{
-  "default": {
-    "timeout": "1s",
-    "deadlinePropagation": true,
-    "loadBalancer": { "type": "round-robin" },
-    "retry": { "maxAttempts": 3, "perTryTimeout": "300ms", "retryOn": ["5xx", "timeout", "reset"],
-               "backoff": { "type": "aws-full-jitter", "base": "10ms", "cap": "200ms" },
-               "budget": { "type": "ratio" } },
-    "circuitBreaker": { "slidingWindowSize": 100, "minimumNumberOfCalls": 20 },
-    "bulkhead": { "type": "semaphore", "maxConcurrentCalls": 200 },
-    "outlierDetection": { "maxEjectionPercent": 50 },
-    "fallback": { "type": "cache", "ttl": "30s" }
-  },
-  "overrides": [
-    { "destination": "catalog", "loadBalancer": { "type": "p2c" } },
-    { "destination": "cart", "loadBalancer": { "type": "ring-hash" } },
-    { "destination": "payment", "endpoint": "charge", "timeout": "3s" }
-  ]
-}"#;
+const ALL_ON: &str = include_str!("all-on-policies.json");
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));

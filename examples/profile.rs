@@ -10,25 +10,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 /// As in `benches/event_loop.rs`.
-const ALL_ON: &str = r#"{
-  "default": {
-    "timeout": "1s",
-    "deadlinePropagation": true,
-    "loadBalancer": { "type": "round-robin" },
-    "retry": { "maxAttempts": 3, "perTryTimeout": "300ms", "retryOn": ["5xx", "timeout", "reset"],
-               "backoff": { "type": "aws-full-jitter", "base": "10ms", "cap": "200ms" },
-               "budget": { "type": "ratio" } },
-    "circuitBreaker": { "slidingWindowSize": 100, "minimumNumberOfCalls": 20 },
-    "bulkhead": { "type": "semaphore", "maxConcurrentCalls": 200 },
-    "outlierDetection": { "maxEjectionPercent": 50 },
-    "fallback": { "type": "cache", "ttl": "30s" }
-  },
-  "overrides": [
-    { "destination": "catalog", "loadBalancer": { "type": "p2c" } },
-    { "destination": "cart", "loadBalancer": { "type": "ring-hash" } },
-    { "destination": "payment", "endpoint": "charge", "timeout": "3s" }
-  ]
-}"#;
+const ALL_ON: &str = include_str!("../benches/all-on-policies.json");
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

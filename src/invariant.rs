@@ -124,16 +124,7 @@ mod tests {
     use super::*;
 
     fn routes() -> Vec<Route> {
-        crate::load_str(
-            r#"{ "name": "s", "run": { "duration": "1s" },
-                 "gateway": { "routes": [ { "name": "checkout", "destination": { "service": "a", "endpoint": "e" } } ] },
-                 "services": { "a": { "endpoints": { "e": { "serviceTime": "1ms" } } } },
-                 "workload": { "arrivals": { "process": "poisson", "rate": 10 }, "mix": [ { "route": "checkout", "weight": 1 } ] } }"#,
-            "s.json",
-        )
-        .unwrap()
-        .gateway
-        .routes
+        crate::slo::tests::sc()
     }
 
     #[test]

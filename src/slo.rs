@@ -148,10 +148,11 @@ pub struct SloResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sc() -> Vec<Route> {
+    /// One route, `checkout`, for parsing tests (here and in `invariant.rs`).
+    pub(crate) fn sc() -> Vec<Route> {
         crate::load_str(
             r#"{ "name": "s", "run": { "duration": "1s" },
                  "gateway": { "routes": [ { "name": "checkout", "destination": { "service": "a", "endpoint": "e" } } ] },
