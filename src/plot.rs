@@ -10,6 +10,23 @@ use plotters::style::FontStyle;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// Tableau 10: distinct, colour-blind-aware series colours, shared by every chart.
+pub const PALETTE: [plotters::style::RGBColor; 10] = {
+    use plotters::style::RGBColor as C;
+    [
+        C(31, 119, 180),
+        C(255, 127, 14),
+        C(44, 160, 44),
+        C(214, 39, 40),
+        C(148, 103, 189),
+        C(140, 86, 75),
+        C(227, 119, 194),
+        C(127, 127, 127),
+        C(188, 189, 34),
+        C(23, 190, 207),
+    ]
+};
+
 /// The font family every chart uses.
 pub const FONT: &str = "sans-serif";
 

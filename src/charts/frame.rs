@@ -5,6 +5,7 @@
 //! the same data always gives the same pixels.
 
 use crate::plot::FONT;
+use crate::plot::PALETTE;
 use crate::rundata::RunData;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
@@ -37,20 +38,6 @@ pub(super) const MUTED: RGBColor = RGBColor(110, 110, 110);
 pub(super) const GRID: RGBColor = RGBColor(228, 228, 228);
 pub(super) const FAULT: RGBColor = RGBColor(214, 39, 40);
 pub(super) const WARMUP: RGBColor = RGBColor(150, 150, 150);
-
-/// Tableau 10: distinct, colour-blind-aware series colours.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 
 /// The colour of the `i`-th series; past ten, the palette repeats darker.
 pub(super) fn series_color(i: usize) -> RGBColor {

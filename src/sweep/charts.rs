@@ -10,6 +10,7 @@ use super::SweepError;
 use super::record::{Manifest, Metric, metric};
 use super::spec::{ChartKind, ChartSpec, Scale};
 use super::table::{PointStats, fixed, value_text};
+use crate::plot::PALETTE;
 use crate::plot::{FONT, PlotError, register_font, write_png};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -18,19 +19,6 @@ use std::path::{Path, PathBuf};
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 660;
-/// Tableau's ten colours, one per series (then again).
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 /// Viridis at five stops, interpolated linearly between them.
 const VIRIDIS: [(f64, f64, f64); 5] =
     [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
