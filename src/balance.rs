@@ -8,6 +8,7 @@
 //! Hosts are indices `0..n` into the destination's instance list.
 
 mod ewma;
+pub mod groups;
 mod ring;
 
 use crate::model::BalancerConfig;

@@ -345,6 +345,9 @@ pub struct Service {
     pub startup_time: SimDuration,
     /// Kubernetes probes of each instance, run by its kubelet.
     pub probes: Option<crate::discovery::probe::ProbeSetConfig>,
+    /// Its versions (subsets), in file order; empty for an unversioned service, whose
+    /// instances are all version 0.
+    pub versions: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,6 +397,8 @@ pub struct Instance {
     pub slowdown: f64,
     /// Running at time 0 (else stopped, to be started by a lifecycle action).
     pub initially_running: bool,
+    /// Its version: an index into its service's `versions` (0 if it has none).
+    pub version: u32,
 }
 
 /// Who makes a call: the gateway or an instance of a service.

@@ -15,6 +15,7 @@ mod calls;
 mod event_loop;
 mod faults;
 mod guards;
+mod hosts;
 mod lifecycle;
 mod queue;
 mod slab;
@@ -360,6 +361,8 @@ struct Call<'s> {
     is_fallback: bool,
     /// Work (service time, ns) (ns) behind the successful answer, once one came.
     work: u64,
+    /// The destination subset (version) routing chose for it (`groups::ANY`: any).
+    subset: u32,
 }
 
 /// The attempts of one call in flight at once (at most gRPC's 5 hedges).
@@ -565,6 +568,9 @@ struct Sim<'s, 'h> {
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
     proxy_of: Vec<u32>,
     balancers: Vec<Balancer>,
+    /// Per proxy, its hosts split by subset and priority, each group with its own
+    /// balancer (`None`: one balancer over all hosts, `balancers[p]`, picks).
+    host_groups: Vec<Option<crate::balance::groups::HostGroups>>,
     proxy_rngs: Vec<Stream>,
     /// Retry budget of each proxy, if its policy has one.
     budgets: Vec<Option<RetryBudget>>,
@@ -1005,6 +1011,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let sites = 1 + sc.instances.len();
         let mut proxy_of = vec![u32::MAX; sites * nsvc];
         let mut balancers = Vec::new();
+        let mut host_groups = Vec::new();
         let mut proxy_rngs = Vec::new();
         let mut budgets = Vec::new();
         let mut breakers = Vec::new();
@@ -1038,6 +1045,7 @@ impl<'s, 'h> Sim<'s, 'h> {
                 }
             };
             balancers.push(balancer);
+            host_groups.push(hosts::host_groups(sc, seed, site, dest, config, &hosts));
             proxy_rngs.push(rng);
             budgets.push(sc.policies.budget(caller, dest).map(|b| RetryBudget::new(b, SimTime::ZERO)));
             breakers.push(sc.policies.breaker(caller, dest).map(|b| {
@@ -1250,6 +1258,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             instances,
             proxy_of,
             balancers,
+            host_groups,
             proxy_rngs,
             budgets,
             breakers,

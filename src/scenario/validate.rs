@@ -360,6 +360,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
                 initially_running: k < running,
                 slowdown,
+                version: 0,
             });
         }
         if s.endpoints.is_empty() {
@@ -447,6 +448,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             load_shedding,
             startup_time: s.startup_time.map_or(SimDuration::ZERO, |d| d.0),
             probes: s.probes.as_ref().and_then(|pr| probes(&mut cx, &format!("{sp}.probes"), pr)),
+            versions: Vec::new(),
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);

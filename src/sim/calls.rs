@@ -123,6 +123,7 @@ impl Sim<'_, '_> {
             queued_unit: u32::MAX,
             is_fallback,
             work: 0,
+            subset: crate::balance::groups::ANY,
         });
         if let Some(status) = abort {
             return self.refuse(call, Outcome::Error(status));
@@ -230,62 +231,27 @@ impl Sim<'_, '_> {
         let now = self.now;
         let c = self.calls.get(call).expect("a call making an attempt is live");
         let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
-        let (policy, guarded) = (c.policy, c.guarded);
+        let (policy, guarded, subset) = (c.policy, c.guarded, c.subset);
         let per_instance = guarded && self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
         let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && tried != 0;
-        let balancer = &mut self.balancers[p];
-        let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
-        if avoid {
-            // Envoy's previous-hosts predicate: reselect up to a few times (its
-            // host_selection_retry_max_attempts) while the pick was tried before.
-            for _ in 0..HOST_RESELECTIONS_MAX {
-                if tried & (1 << (host % 64)) == 0 {
-                    break;
-                }
-                host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
+        let picked = if self.host_groups[p].is_some() {
+            self.pick_grouped(p, subset, client, avoid, tried, guarded)
+        } else {
+            self.pick_plain(p, client, avoid, tried, guarded)
+        };
+        let Some(host) = picked else {
+            if permit {
+                self.bulkhead_leave(p);
             }
-        }
-        if guarded && self.outliers[p].is_some() {
-            // Envoy takes ejected hosts out of the balancer's set; meshsim's balancers keep
-            // their state over all hosts, so the proxy picks again, up to once per host.
-            let hosts = self.balancers[p].host_count();
-            for _ in 0..hosts {
-                if !self.host_ejected(p, host) {
-                    break;
-                }
-                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
+            // The call was permitted and failed (503, no healthy upstream): the
+            // breaker records it, as Resilience4j around the client would.
+            self.breaker_result(p, unit, SimDuration::ZERO, Outcome::Error(503));
+            let hedge = !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
+            if !hedge {
+                self.refuse(call, Outcome::Error(503));
             }
-        }
-        if self.lifecycle_on && !self.host_visible(p, host) {
-            // Balance over the hosts the proxy sees (its view, or those running): pick again,
-            // then take the next one it sees; with none, Envoy's "no healthy upstream".
-            let hosts = self.balancers[p].host_count();
-            for _ in 0..hosts {
-                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
-                if self.host_visible(p, host) {
-                    break;
-                }
-            }
-            if !self.host_visible(p, host) {
-                match (1..hosts).map(|k| (host + k) % hosts).find(|&h| self.host_visible(p, h)) {
-                    Some(h) => host = h,
-                    None => {
-                        if permit {
-                            self.bulkhead_leave(p);
-                        }
-                        // The call was permitted and failed (503, no healthy upstream): the
-                        // breaker records it, as Resilience4j around the client would.
-                        self.breaker_result(p, unit, SimDuration::ZERO, Outcome::Error(503));
-                        let hedge =
-                            !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
-                        if !hedge {
-                            self.refuse(call, Outcome::Error(503));
-                        }
-                        return;
-                    }
-                }
-            }
-        }
+            return;
+        };
         if per_instance {
             let u = self.breaker_unit(p, endpoint, host).expect("a per-instance breaker has a unit per host");
             if !self.breaker_permits(p, u) {
@@ -301,6 +267,9 @@ impl Sim<'_, '_> {
             unit = u;
         }
         self.balancers[p].on_send(host);
+        if let Some(g) = self.host_groups[p].as_mut() {
+            g.on_send(host);
+        }
         let c = self.calls.get_mut(call).expect("a call making an attempt is live");
         c.attempts += 1;
         c.tried |= 1 << (host % 64);
@@ -640,6 +609,9 @@ impl Sim<'_, '_> {
             }
             let p = a.proxy as usize;
             self.balancers[p].on_complete(a.host as usize, self.now, self.now.since(a.sent));
+            if let Some(g) = self.host_groups[p].as_mut() {
+                g.on_complete(a.host as usize, self.now, self.now.since(a.sent));
+            }
             // Cancelled: no outcome for the breaker (Resilience4j's releasePermission).
             self.breaker_release(p, a.breaker);
             if a.permit {
@@ -718,6 +690,9 @@ impl Sim<'_, '_> {
         let p = a.proxy as usize;
         let rtt = self.now.since(a.sent);
         self.balancers[p].on_complete(a.host as usize, self.now, rtt);
+        if let Some(g) = self.host_groups[p].as_mut() {
+            g.on_complete(a.host as usize, self.now, rtt);
+        }
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
         self.breaker_result(p, a.breaker, rtt, outcome);
         self.outlier_result(p, a.host as usize, outcome);
@@ -870,9 +845,6 @@ impl Sim<'_, '_> {
         }
     }
 }
-
-/// How many times a proxy reselects a host that an earlier attempt of the call tried.
-const HOST_RESELECTIONS_MAX: u32 = 3;
 
 /// A call's key as a bulkhead ticket.
 pub(super) fn ticket(call: Key) -> u64 {
