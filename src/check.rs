@@ -132,10 +132,27 @@ enum BudgetModel {
     None,
     /// tower's `TpsBudget`: deposit and withdrawal amounts, the reserve, the ttl, and the
     /// times of recent deposits and retries.
-    Ratio { deposit: i64, withdraw: i64, reserve: i64, ttl: SimDuration, deposits: VecDeque<SimTime>, retries: VecDeque<SimTime> },
+    Ratio {
+        deposit: i64,
+        withdraw: i64,
+        reserve: i64,
+        ttl: SimDuration,
+        deposits: VecDeque<SimTime>,
+        retries: VecDeque<SimTime>,
+    },
     /// gRPC throttling, in thousandths of a token.
-    Grpc { max: u64, ratio: u64, tokens: u64 },
-    Aws { capacity: u64, cost: u64, timeout_cost: u64, refill: u64, quota: u64 },
+    Grpc {
+        max: u64,
+        ratio: u64,
+        tokens: u64,
+    },
+    Aws {
+        capacity: u64,
+        cost: u64,
+        timeout_cost: u64,
+        refill: u64,
+        quota: u64,
+    },
 }
 
 impl BudgetModel {
@@ -152,7 +169,14 @@ impl BudgetModel {
                     (1000, (1000.0 / r) as i64)
                 };
                 let reserve = i64::from(min_retries_per_sec).saturating_mul((ttl.0 / 1_000_000_000) as i64) * withdraw;
-                BudgetModel::Ratio { deposit, withdraw, reserve, ttl, deposits: VecDeque::new(), retries: VecDeque::new() }
+                BudgetModel::Ratio {
+                    deposit,
+                    withdraw,
+                    reserve,
+                    ttl,
+                    deposits: VecDeque::new(),
+                    retries: VecDeque::new(),
+                }
             }
             Some(&BudgetConfig::GrpcThrottle { max_tokens, token_ratio }) => {
                 let max = u64::from(max_tokens) * 1000;
@@ -398,34 +422,42 @@ impl Checker {
                     deposits.push_back(self.now);
                 }
             }
-            Obs::BudgetResult { proxy, success, first, charged_timeout } => match self.budgets.get_mut(proxy as usize) {
-                Some(BudgetModel::Grpc { max, ratio, tokens }) => {
-                    *tokens = if success { (*tokens + *ratio).min(*max) } else { tokens.saturating_sub(1000) };
+            Obs::BudgetResult { proxy, success, first, charged_timeout } => {
+                match self.budgets.get_mut(proxy as usize) {
+                    Some(BudgetModel::Grpc { max, ratio, tokens }) => {
+                        *tokens = if success { (*tokens + *ratio).min(*max) } else { tokens.saturating_sub(1000) };
+                    }
+                    Some(BudgetModel::Aws { capacity, cost, timeout_cost, refill, quota }) if success => {
+                        let back = match charged_timeout {
+                            Some(true) => *timeout_cost,
+                            Some(false) => *cost,
+                            None if first => *refill,
+                            None => 0,
+                        };
+                        *quota = (*quota + back).min(*capacity);
+                    }
+                    _ => {}
                 }
-                Some(BudgetModel::Aws { capacity, cost, timeout_cost, refill, quota }) if success => {
-                    let back = match charged_timeout {
-                        Some(true) => *timeout_cost,
-                        Some(false) => *cost,
-                        None if first => *refill,
-                        None => 0,
-                    };
-                    *quota = (*quota + back).min(*capacity);
-                }
-                _ => {}
-            },
+            }
             Obs::ViewChanged { view, instance, visible } => {
                 let n = self.in_views.entry(instance).or_default();
                 if visible {
                     *n += 1;
                 } else if *n == 0 {
-                    self.violate("view-excluded-send", format!("view {view} dropped instance {instance} it did not hold"));
+                    self.violate(
+                        "view-excluded-send",
+                        format!("view {view} dropped instance {instance} it did not hold"),
+                    );
                 } else {
                     *n -= 1;
                 }
             }
             Obs::Sent { instance, cached, routable } => {
                 if cached && self.in_views.get(&instance).is_none_or(|&n| n == 0) {
-                    self.violate("view-excluded-send", format!("a call went to instance {instance}, which no view holds"));
+                    self.violate(
+                        "view-excluded-send",
+                        format!("a call went to instance {instance}, which no view holds"),
+                    );
                 } else if !cached && !routable {
                     self.violate(
                         "view-excluded-send",
@@ -436,7 +468,9 @@ impl Checker {
             Obs::SpanStart { trace, id, parent } => {
                 if parent != 0 {
                     match self.spans.get(&parent) {
-                        None => self.violate("span-tree", format!("span {id:016x} names an unknown parent {parent:016x}")),
+                        None => {
+                            self.violate("span-tree", format!("span {id:016x} names an unknown parent {parent:016x}"))
+                        }
                         Some(p) if p.trace != trace => {
                             self.violate("span-tree", format!("span {id:016x} is not in its parent's trace"))
                         }

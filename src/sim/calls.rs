@@ -548,13 +548,23 @@ impl Sim<'_, '_> {
                     if let Some(ch) = self.checker.as_deref_mut() {
                         let charged_timeout = Some(c.retry_charged_timeout);
                         let success = outcome.is_ok();
-                        ch.observe(crate::check::Obs::BudgetResult { proxy: a.proxy, success, first: false, charged_timeout });
+                        ch.observe(crate::check::Obs::BudgetResult {
+                            proxy: a.proxy,
+                            success,
+                            first: false,
+                            charged_timeout,
+                        });
                     }
                 } else {
                     b.on_attempt_result(self.now, outcome.is_ok(), !a.retry, false);
                     if let Some(ch) = self.checker.as_deref_mut() {
                         let (success, first) = (outcome.is_ok(), !a.retry);
-                        ch.observe(crate::check::Obs::BudgetResult { proxy: a.proxy, success, first, charged_timeout: None });
+                        ch.observe(crate::check::Obs::BudgetResult {
+                            proxy: a.proxy,
+                            success,
+                            first,
+                            charged_timeout: None,
+                        });
                     }
                 }
             } else if a.retry && c.retry_pending {

@@ -304,7 +304,11 @@ fn the_checker_recounts_grpc_aws_and_ratio_budgets() {
     c.expect_budgets(&[
         Some(BudgetConfig::GrpcThrottle { max_tokens: 4, token_ratio: 0.5 }),
         Some(BudgetConfig::AwsQuota { capacity: 12, retry_cost: 5, timeout_retry_cost: 10, success_refill: 1 }),
-        Some(BudgetConfig::Ratio { retry_ratio: 0.5, min_retries_per_sec: 0, ttl: meshsim::time::SimDuration::from_secs(10) }),
+        Some(BudgetConfig::Ratio {
+            retry_ratio: 0.5,
+            min_retries_per_sec: 0,
+            ttl: meshsim::time::SimDuration::from_secs(10),
+        }),
     ]);
     // gRPC: 4 tokens, threshold 2. Two failures leave 2.0: not above half, no retry allowed.
     c.observe(Obs::RetryStart { proxy: 0, limit: u32::MAX, after_timeout: false });
@@ -385,4 +389,21 @@ fn a_check_run_with_client_views_and_traces_finds_nothing_wrong() {
     let r = meshsim::run(&sc, &opts, Hooks { checker: Some(&mut checker), ..Hooks::default() }).unwrap();
     assert!(r.requests > 10_000);
     assert_eq!(checker.violation_count, 0, "{:?}", checker.violations);
+}
+
+#[test]
+fn a_closed_stdout_ends_check_quietly_without_a_panic() {
+    // `meshsim check FILE | head -1`: the reader goes away before meshsim prints.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshsim"))
+        .args(["check", crate::common::scenario_path("mm1").to_str().unwrap(), "--seeds", "3"])
+        .args(["--duration", "5s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "a panic's exit code");
 }
