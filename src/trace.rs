@@ -538,6 +538,7 @@ mod tests {
         format!("{{\"key\":{},\"value\":{value}}}", json_str(key))
     }
 
+    #[allow(clippy::write_with_newline)] // as it was written
     fn otlp_line(s: &Slot, status: SpanStatus) -> String {
         let attrs: Vec<String> = s.attrs.iter().map(|(k, v)| attr_json(k, v)).collect();
         let parent = if s.parent == 0 { String::new() } else { format!(",\"parentSpanId\":\"{:016x}\"", s.parent) };
@@ -566,6 +567,7 @@ mod tests {
         out
     }
 
+    #[allow(clippy::write_with_newline)] // as it was written
     fn chrome_events(s: &Slot, status: SpanStatus) -> String {
         let us = |t: SimTime| format!("{}.{:03}", t.0 / 1000, t.0 % 1000);
         let mut args = serde_json::Map::new();
