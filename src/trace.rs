@@ -15,7 +15,6 @@
 use crate::rng::Stream;
 use crate::time::SimTime;
 use rand::Rng;
-use std::fmt::Write as _;
 use std::io::Write;
 
 /// The default share of requests traced.
@@ -77,6 +76,8 @@ pub struct Tracer<'h> {
     chrome_first: bool,
     pub spans_written: u64,
     error: Option<std::io::Error>,
+    /// The bytes of the span being written, reused span after span.
+    buf: Vec<u8>,
 }
 
 impl<'h> Tracer<'h> {
@@ -105,6 +106,7 @@ impl<'h> Tracer<'h> {
             chrome_first: true,
             spans_written: 0,
             error,
+            buf: Vec::with_capacity(2048),
         }
     }
 
@@ -199,7 +201,13 @@ impl<'h> Tracer<'h> {
     /// The W3C `traceparent` header a span sends (or received).
     pub fn traceparent(&self, slot: u32) -> String {
         let s = &self.slots[slot as usize];
-        format!("00-{:032x}-{:016x}-01", s.trace, s.id)
+        let mut b = Vec::with_capacity(55);
+        b.extend_from_slice(b"00-");
+        push_hex(&mut b, s.trace, 32);
+        b.push(b'-');
+        push_hex(&mut b, u128::from(s.id), 16);
+        b.extend_from_slice(b"-01");
+        String::from_utf8(b).expect("hex digits are ASCII")
     }
 
     /// Ends the span (once; later calls do nothing) and writes it out. The slot stays
@@ -223,17 +231,22 @@ impl<'h> Tracer<'h> {
         }
         self.spans_written += 1;
         let s = &self.slots[slot as usize];
+        let buf = &mut self.buf;
         if let Some(w) = self.otlp.as_mut() {
-            let line = otlp_line(s, status);
-            if let Err(e) = w.write_all(line.as_bytes()) {
+            buf.clear();
+            push_otlp_line(buf, s, status);
+            if let Err(e) = w.write_all(buf) {
                 self.error.get_or_insert(e);
             }
         }
         if let Some(w) = self.chrome.as_mut() {
-            let sep = if self.chrome_first { "" } else { ",\n" };
+            buf.clear();
+            if !self.chrome_first {
+                buf.extend_from_slice(b",\n");
+            }
             self.chrome_first = false;
-            let events = chrome_events(s, status);
-            if let Err(e) = w.write_all(format!("{sep}{events}").as_bytes()) {
+            push_chrome_events(buf, s, status);
+            if let Err(e) = w.write_all(buf) {
                 self.error.get_or_insert(e);
             }
         }
@@ -278,95 +291,233 @@ impl<'h> Tracer<'h> {
     }
 }
 
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
-}
-
-fn attr_json(key: &str, v: &Attr) -> String {
-    let value = match v {
-        Attr::Str(s) => format!("{{\"stringValue\":{}}}", json_str(s)),
-        Attr::Int(i) => format!("{{\"intValue\":\"{i}\"}}"),
-        Attr::Bool(b) => format!("{{\"boolValue\":{b}}}"),
-    };
-    format!("{{\"key\":{},\"value\":{value}}}", json_str(key))
-}
-
-/// One OTLP/JSON `ExportTraceServiceRequest` holding one span, on one line.
-fn otlp_line(s: &Slot, status: SpanStatus) -> String {
-    let attrs: Vec<String> = s.attrs.iter().map(|(k, v)| attr_json(k, v)).collect();
-    let parent = if s.parent == 0 { String::new() } else { format!(",\"parentSpanId\":\"{:016x}\"", s.parent) };
-    let kind = match s.kind {
-        SpanKind::Server => 2,
-        SpanKind::Client => 3,
-    };
-    let code = match status {
-        SpanStatus::Ok => 1,
-        SpanStatus::Error => 2,
-    };
-    let mut out = String::with_capacity(512);
-    let _ = write!(
-        out,
-        "{{\"resourceSpans\":[{{\"resource\":{{\"attributes\":[{}]}},\"scopeSpans\":[{{\"scope\":{{\"name\":\"meshsim\"}},\
-         \"spans\":[{{\"traceId\":\"{:032x}\",\"spanId\":\"{:016x}\"{parent},\"name\":{},\"kind\":{kind},\
-         \"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\",\"attributes\":[{}],\"status\":{{\"code\":{code}}}}}]}}]}}]}}\n",
-        attr_json("service.name", &Attr::Str(s.service.clone())),
-        s.trace,
-        s.id,
-        json_str(&s.name),
-        s.start.0,
-        s.end.unwrap_or(s.start).0,
-        attrs.join(",")
-    );
-    out
-}
-
-/// A span as a Chrome trace-event async slice (`b` and `e`): each traced request is a
-/// process (named after it) and each span its own async track, so concurrent spans
-/// never mis-nest.
-fn chrome_events(s: &Slot, status: SpanStatus) -> String {
-    let us = |t: SimTime| format!("{}.{:03}", t.0 / 1000, t.0 % 1000);
-    let mut args = serde_json::Map::new();
-    args.insert("trace_id".into(), format!("{:032x}", s.trace).into());
-    args.insert("span_id".into(), format!("{:016x}", s.id).into());
-    if s.parent != 0 {
-        args.insert("parent_span_id".into(), format!("{:016x}", s.parent).into());
-    }
-    args.insert("service".into(), s.service.clone().into());
-    args.insert("status".into(), (if status == SpanStatus::Ok { "ok" } else { "error" }).into());
-    for (k, v) in &s.attrs {
-        let v = match v {
-            Attr::Str(x) => serde_json::Value::from(x.clone()),
-            Attr::Int(i) => serde_json::Value::from(*i),
-            Attr::Bool(b) => serde_json::Value::from(*b),
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it: `"` and `\`, the
+/// short escapes `\b \f \n \r \t`, other control characters as `\u00xx`; everything else
+/// (non-ASCII included) as is.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x0c => b'f',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0..=0x1f => b'u',
+            _ => continue,
         };
-        args.insert((*k).to_string(), v);
+        out.extend_from_slice(&bytes[from..i]);
+        from = i + 1;
+        out.push(b'\\');
+        out.push(short);
+        if short == b'u' {
+            out.extend_from_slice(&[b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+        }
     }
-    let args = serde_json::Value::Object(args).to_string();
-    let cat = match s.kind {
-        SpanKind::Server => "server",
-        SpanKind::Client => "client",
-    };
-    let mut out = String::new();
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
+}
+
+/// Appends `n` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends the low `digits` hex digits of `n`, zero-padded, lower case.
+fn push_hex(out: &mut Vec<u8>, n: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for k in (0..digits).rev() {
+        out.push(HEX[((n >> (4 * k)) & 0xf) as usize]);
+    }
+}
+
+fn push_quoted_hex(out: &mut Vec<u8>, n: u128, digits: u32) {
+    out.push(b'"');
+    push_hex(out, n, digits);
+    out.push(b'"');
+}
+
+/// Appends simulated nanoseconds as microseconds with three decimals.
+fn push_us(out: &mut Vec<u8>, t: SimTime) {
+    push_u64(out, t.0 / 1000);
+    out.push(b'.');
+    let frac = t.0 % 1000;
+    out.extend_from_slice(&[b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8]);
+}
+
+fn push_attr(out: &mut Vec<u8>, key: &str, v: &Attr) {
+    out.extend_from_slice(b"{\"key\":");
+    push_json_str(out, key);
+    out.extend_from_slice(b",\"value\":");
+    match v {
+        Attr::Str(s) => {
+            out.extend_from_slice(b"{\"stringValue\":");
+            push_json_str(out, s);
+            out.push(b'}');
+        }
+        Attr::Int(i) => {
+            out.extend_from_slice(b"{\"intValue\":\"");
+            push_i64(out, *i);
+            out.extend_from_slice(b"\"}");
+        }
+        Attr::Bool(b) => {
+            out.extend_from_slice(if *b { b"{\"boolValue\":true}" } else { b"{\"boolValue\":false}" });
+        }
+    }
+    out.push(b'}');
+}
+
+/// Appends one OTLP/JSON `ExportTraceServiceRequest` holding one span, on one line.
+fn push_otlp_line(out: &mut Vec<u8>, s: &Slot, status: SpanStatus) {
+    out.extend_from_slice(
+        b"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":",
+    );
+    push_json_str(out, &s.service);
+    out.extend_from_slice(b"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"meshsim\"},\"spans\":[{\"traceId\":\"");
+    push_hex(out, s.trace, 32);
+    out.extend_from_slice(b"\",\"spanId\":\"");
+    push_hex(out, u128::from(s.id), 16);
+    out.push(b'"');
+    if s.parent != 0 {
+        out.extend_from_slice(b",\"parentSpanId\":\"");
+        push_hex(out, u128::from(s.parent), 16);
+        out.push(b'"');
+    }
+    out.extend_from_slice(b",\"name\":");
+    push_json_str(out, &s.name);
+    out.extend_from_slice(match s.kind {
+        SpanKind::Server => b",\"kind\":2,\"startTimeUnixNano\":\"",
+        SpanKind::Client => b",\"kind\":3,\"startTimeUnixNano\":\"",
+    });
+    push_u64(out, s.start.0);
+    out.extend_from_slice(b"\",\"endTimeUnixNano\":\"");
+    push_u64(out, s.end.unwrap_or(s.start).0);
+    out.extend_from_slice(b"\",\"attributes\":[");
+    for (i, (k, v)) in s.attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_attr(out, k, v);
+    }
+    out.extend_from_slice(match status {
+        SpanStatus::Ok => b"],\"status\":{\"code\":1}}]}]}]}\n",
+        SpanStatus::Error => b"],\"status\":{\"code\":2}}]}]}]}\n",
+    });
+}
+
+/// The keys `push_chrome_events` writes before the span's attributes.
+const CHROME_ARG_KEYS: [&str; 5] = ["trace_id", "span_id", "parent_span_id", "service", "status"];
+
+/// Appends a span as a Chrome trace-event async slice (`b` and `e`): each traced request
+/// is a process (named after it) and each span its own async track, so concurrent spans
+/// never mis-nest. The `args` object lists the ids, service and status, then the
+/// attributes in order, as a JSON object would hold them (a repeated key keeps its first
+/// place and its last value).
+fn push_chrome_events(out: &mut Vec<u8>, s: &Slot, status: SpanStatus) {
     if s.parent == 0 {
         // Name the request's process after its root span.
-        let _ = write!(
-            out,
-            "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"args\":{{\"name\":{}}}}},\n",
-            s.request,
-            json_str(&format!("request {} {}", s.request, s.name))
-        );
+        out.extend_from_slice(b"{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":");
+        push_u64(out, u64::from(s.request));
+        out.extend_from_slice(b",\"args\":{\"name\":\"request ");
+        push_u64(out, u64::from(s.request));
+        out.push(b' ');
+        // The name inside the quotes already opened.
+        let at = out.len();
+        push_json_str(out, &s.name);
+        out.remove(at);
+        out.extend_from_slice(b"}},\n");
     }
-    let _ = write!(
-        out,
-        "{{\"name\":{name},\"cat\":\"{cat}\",\"ph\":\"b\",\"id\":\"0x{id:016x}\",\"pid\":{pid},\"tid\":0,\"ts\":{start},\"args\":{args}}},\n\
-         {{\"name\":{name},\"cat\":\"{cat}\",\"ph\":\"e\",\"id\":\"0x{id:016x}\",\"pid\":{pid},\"tid\":0,\"ts\":{end}}}",
-        name = json_str(&s.name),
-        id = s.id,
-        pid = s.request,
-        start = us(s.start),
-        end = us(s.end.unwrap_or(s.start)),
-    );
-    out
+    let cat: &[u8] = match s.kind {
+        SpanKind::Server => b"\"server\"",
+        SpanKind::Client => b"\"client\"",
+    };
+    let head = |out: &mut Vec<u8>, ph: &[u8]| {
+        out.extend_from_slice(b"{\"name\":");
+        push_json_str(out, &s.name);
+        out.extend_from_slice(b",\"cat\":");
+        out.extend_from_slice(cat);
+        out.extend_from_slice(ph);
+        push_hex(out, u128::from(s.id), 16);
+        out.extend_from_slice(b"\",\"pid\":");
+        push_u64(out, u64::from(s.request));
+        out.extend_from_slice(b",\"tid\":0,\"ts\":");
+    };
+    head(out, b",\"ph\":\"b\",\"id\":\"0x");
+    push_us(out, s.start);
+    // A fixed key that an attribute repeats takes the attribute's value.
+    let last = |k: &str| s.attrs.iter().rev().find(|(e, _)| *e == k).map(|(_, v)| v);
+    out.extend_from_slice(b",\"args\":{\"trace_id\":");
+    match last("trace_id") {
+        Some(v) => push_chrome_value(out, v),
+        None => push_quoted_hex(out, s.trace, 32),
+    }
+    out.extend_from_slice(b",\"span_id\":");
+    match last("span_id") {
+        Some(v) => push_chrome_value(out, v),
+        None => push_quoted_hex(out, u128::from(s.id), 16),
+    }
+    if s.parent != 0 {
+        out.extend_from_slice(b",\"parent_span_id\":");
+        match last("parent_span_id") {
+            Some(v) => push_chrome_value(out, v),
+            None => push_quoted_hex(out, u128::from(s.parent), 16),
+        }
+    }
+    out.extend_from_slice(b",\"service\":");
+    match last("service") {
+        Some(v) => push_chrome_value(out, v),
+        None => push_json_str(out, &s.service),
+    }
+    out.extend_from_slice(b",\"status\":");
+    match last("status") {
+        Some(v) => push_chrome_value(out, v),
+        None => out.extend_from_slice(if status == SpanStatus::Ok { b"\"ok\"" } else { b"\"error\"" }),
+    }
+    for (i, (k, _)) in s.attrs.iter().enumerate() {
+        // A key already written (a fixed one, or an earlier attribute) stays where it is.
+        let fixed = CHROME_ARG_KEYS.iter().any(|f| f == k) && (*k != "parent_span_id" || s.parent != 0);
+        if fixed || s.attrs[..i].iter().any(|(e, _)| e == k) {
+            continue;
+        }
+        out.push(b',');
+        push_json_str(out, k);
+        out.push(b':');
+        push_chrome_value(out, last(k).expect("the key is an attribute's"));
+    }
+    out.extend_from_slice(b"}},\n");
+    head(out, b",\"ph\":\"e\",\"id\":\"0x");
+    push_us(out, s.end.unwrap_or(s.start));
+    out.push(b'}');
+}
+
+fn push_chrome_value(out: &mut Vec<u8>, v: &Attr) {
+    match v {
+        Attr::Str(x) => push_json_str(out, x),
+        Attr::Int(i) => push_i64(out, *i),
+        Attr::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +525,151 @@ mod tests {
     use super::*;
     use crate::rng::RootSeed;
     use crate::time::SimDuration;
+    use proptest::prelude::*;
+    use std::fmt::Write as _;
+
+    // The reference writers: what the span lines were before they were written byte by
+    // byte (serde_json values and `format!`). The writers above must give their bytes.
+
+    fn json_str(s: &str) -> String {
+        serde_json::to_string(s).expect("a string serialises")
+    }
+
+    fn attr_json(key: &str, v: &Attr) -> String {
+        let value = match v {
+            Attr::Str(s) => format!("{{\"stringValue\":{}}}", json_str(s)),
+            Attr::Int(i) => format!("{{\"intValue\":\"{i}\"}}"),
+            Attr::Bool(b) => format!("{{\"boolValue\":{b}}}"),
+        };
+        format!("{{\"key\":{},\"value\":{value}}}", json_str(key))
+    }
+
+    #[allow(clippy::write_with_newline)] // as it was written
+    fn otlp_line(s: &Slot, status: SpanStatus) -> String {
+        let attrs: Vec<String> = s.attrs.iter().map(|(k, v)| attr_json(k, v)).collect();
+        let parent = if s.parent == 0 { String::new() } else { format!(",\"parentSpanId\":\"{:016x}\"", s.parent) };
+        let kind = match s.kind {
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+        };
+        let code = match status {
+            SpanStatus::Ok => 1,
+            SpanStatus::Error => 2,
+        };
+        let mut out = String::with_capacity(512);
+        let _ = write!(
+            out,
+            "{{\"resourceSpans\":[{{\"resource\":{{\"attributes\":[{}]}},\"scopeSpans\":[{{\"scope\":{{\"name\":\"meshsim\"}},\
+             \"spans\":[{{\"traceId\":\"{:032x}\",\"spanId\":\"{:016x}\"{parent},\"name\":{},\"kind\":{kind},\
+             \"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\",\"attributes\":[{}],\"status\":{{\"code\":{code}}}}}]}}]}}]}}\n",
+            attr_json("service.name", &Attr::Str(s.service.clone())),
+            s.trace,
+            s.id,
+            json_str(&s.name),
+            s.start.0,
+            s.end.unwrap_or(s.start).0,
+            attrs.join(",")
+        );
+        out
+    }
+
+    #[allow(clippy::write_with_newline)] // as it was written
+    fn chrome_events(s: &Slot, status: SpanStatus) -> String {
+        let us = |t: SimTime| format!("{}.{:03}", t.0 / 1000, t.0 % 1000);
+        let mut args = serde_json::Map::new();
+        args.insert("trace_id".into(), format!("{:032x}", s.trace).into());
+        args.insert("span_id".into(), format!("{:016x}", s.id).into());
+        if s.parent != 0 {
+            args.insert("parent_span_id".into(), format!("{:016x}", s.parent).into());
+        }
+        args.insert("service".into(), s.service.clone().into());
+        args.insert("status".into(), (if status == SpanStatus::Ok { "ok" } else { "error" }).into());
+        for (k, v) in &s.attrs {
+            let v = match v {
+                Attr::Str(x) => serde_json::Value::from(x.clone()),
+                Attr::Int(i) => serde_json::Value::from(*i),
+                Attr::Bool(b) => serde_json::Value::from(*b),
+            };
+            args.insert((*k).to_string(), v);
+        }
+        let args = serde_json::Value::Object(args).to_string();
+        let cat = match s.kind {
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+        };
+        let mut out = String::new();
+        if s.parent == 0 {
+            let _ = write!(
+                out,
+                "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"args\":{{\"name\":{}}}}},\n",
+                s.request,
+                json_str(&format!("request {} {}", s.request, s.name))
+            );
+        }
+        let _ = write!(
+            out,
+            "{{\"name\":{name},\"cat\":\"{cat}\",\"ph\":\"b\",\"id\":\"0x{id:016x}\",\"pid\":{pid},\"tid\":0,\"ts\":{start},\"args\":{args}}},\n\
+             {{\"name\":{name},\"cat\":\"{cat}\",\"ph\":\"e\",\"id\":\"0x{id:016x}\",\"pid\":{pid},\"tid\":0,\"ts\":{end}}}",
+            name = json_str(&s.name),
+            id = s.id,
+            pid = s.request,
+            start = us(s.start),
+            end = us(s.end.unwrap_or(s.start)),
+        );
+        out
+    }
+
+    /// Attribute keys: real ones, the Chrome args' fixed ones, and an odd one.
+    const KEYS: [&str; 9] = [
+        "meshsim.route",
+        "meshsim.outcome",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "service",
+        "status",
+        "x",
+        "a\"b\n",
+    ];
+
+    fn attr() -> impl Strategy<Value = (&'static str, Attr)> {
+        let value = prop_oneof![
+            any::<String>().prop_map(Attr::Str),
+            "[ -~\\x00-\\x1f\\x7f]{0,12}".prop_map(Attr::Str),
+            any::<i64>().prop_map(Attr::Int),
+            any::<bool>().prop_map(Attr::Bool),
+        ];
+        (0..KEYS.len(), value).prop_map(|(k, v)| (KEYS[k], v))
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[ -~\\x00-\\x1f\\x7f]{0,16}", "[a-z/> -]{0,20}"]
+    }
+
+    proptest! {
+        #[test]
+        fn span_bytes_are_the_reference_writers(
+            trace in any::<u128>(), id in any::<u64>(), parent in prop_oneof![Just(0u64), any::<u64>()],
+            request in any::<u32>(), name in name(), service in name(), client in any::<bool>(),
+            start in any::<u64>(), len in prop_oneof![Just(None), any::<u32>().prop_map(Some)],
+            attrs in proptest::collection::vec(attr(), 0..8), ok in any::<bool>(),
+        ) {
+            let slot = Slot {
+                trace, id, parent, parent_slot: u32::MAX, request, name, service,
+                kind: if client { SpanKind::Client } else { SpanKind::Server },
+                start: SimTime(start),
+                end: len.map(|l| SimTime(start.saturating_add(u64::from(l)))),
+                attrs, orphan: false, release_on_end: false,
+            };
+            let status = if ok { SpanStatus::Ok } else { SpanStatus::Error };
+            let mut out = Vec::new();
+            push_otlp_line(&mut out, &slot, status);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), otlp_line(&slot, status));
+            let mut out = Vec::new();
+            push_chrome_events(&mut out, &slot, status);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), chrome_events(&slot, status));
+        }
+    }
 
     fn t(ms: u64) -> SimTime {
         SimTime::ZERO + SimDuration::from_millis(ms)
