@@ -4,6 +4,8 @@
 //! to fixed decimals so files stay readable and diffs stay small. Nothing here depends
 //! on the wall clock, so the same run gives the same bytes.
 
+mod autoscale;
+
 use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
 use crate::sim::{LimitKind, RunResult, Stop};
@@ -454,6 +456,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         out.insert("invariants".into(), Value::Array(list));
     }
     out.insert("discovery".into(), discovery_json(sc, r));
+    if !r.autoscaling.is_empty() {
+        out.insert("autoscaling".into(), autoscale::autoscaling_json(sc, r));
+    }
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
     Value::Object(out)
