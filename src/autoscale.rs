@@ -290,7 +290,9 @@ impl Autoscaler {
             pods += f64::from(m.unready);
         }
         let new_ratio = sum / pods / c.target;
-        if (1.0 - new_ratio).abs() <= c.tolerance || (ratio < 1.0 && new_ratio > 1.0) || (ratio > 1.0 && new_ratio < 1.0)
+        if (1.0 - new_ratio).abs() <= c.tolerance
+            || (ratio < 1.0 && new_ratio > 1.0)
+            || (ratio > 1.0 && new_ratio < 1.0)
         {
             return Some((current, true));
         }
@@ -583,7 +585,8 @@ mod tests {
     #[test]
     fn a_longer_period_counts_earlier_changes() {
         let mut c = config();
-        c.scale_up.policies = vec![ScalingPolicy { kind: PolicyKind::Pods, value: 2, period: SimDuration::from_secs(60) }];
+        c.scale_up.policies =
+            vec![ScalingPolicy { kind: PolicyKind::Pods, value: 2, period: SimDuration::from_secs(60) }];
         c.scale_up.select = SelectPolicy::Max;
         let mut a = Autoscaler::new(c, 2);
         assert_eq!(a.evaluate(s(15), &ready(&[1.2; 2])).to, 4);

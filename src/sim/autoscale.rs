@@ -183,7 +183,9 @@ impl Sim<'_, '_> {
         }
         if d.to != d.from {
             let event = if d.to > d.from { "scale-out" } else { "scale-in" };
-            let detail = format!("{} -> {} replicas, {} {value} ({})", d.from, d.to, metric_kind.name(), d.reason.name());
+            let unit = if metric_kind == Metric::Utilization { " %" } else { " queued per pod" };
+            let detail =
+                format!("{} -> {} replicas, {} {value}{unit} ({})", d.from, d.to, metric_kind.name(), d.reason.name());
             self.event_row("autoscaler", name, event, &detail);
             self.scale(service, d.to);
         }

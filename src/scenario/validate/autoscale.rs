@@ -100,7 +100,10 @@ fn rules(cx: &mut Ctx, p: &str, spec: Option<&raw::ScalingRulesSpec>, default: S
                     cx.err(format!("{pp}.value"), "a value of at least 1, found 0");
                 }
                 if pol.period.0.is_zero() || pol.period.0 > PERIOD_MAX {
-                    cx.err(format!("{pp}.period"), format!("a period above 0, at most {PERIOD_MAX}, found {}", pol.period.0));
+                    cx.err(
+                        format!("{pp}.period"),
+                        format!("a period above 0, at most {PERIOD_MAX}, found {}", pol.period.0),
+                    );
                 }
                 let kind = match pol.kind {
                     raw::ScalingPolicyKind::Pods => PolicyKind::Pods,
