@@ -178,7 +178,7 @@ fn users_see_errors_during_the_lag_and_none_once_scaled_out() {
         .filter(|x| &x[2] == "service")
         .map(|x| (x[0].parse().unwrap(), x[36].parse().unwrap()))
         .collect();
-    assert!(up.iter().any(|&(t, n)| t >= 150.0 && t < 240.0 && n >= 7), "{up:?}");
+    assert!(up.iter().any(|&(t, n)| (150.0..240.0).contains(&t) && n >= 7), "{up:?}");
     assert!(up.iter().filter(|&&(t, _)| t < 60.0).all(|&(_, n)| n == 3));
 }
 
@@ -294,4 +294,27 @@ fn runs_are_deterministic_and_others_unaffected() {
     assert!(r.bytes.0.is_empty());
     assert!(r.summary.get("autoscaling").is_none());
     assert!(r.result.autoscaling.is_empty());
+}
+
+#[test]
+fn a_crashed_pod_is_unready_a_hung_one_has_no_metrics() {
+    let crashed = run(&load_edited("autoscale-spike", |v| {
+        v["lifecycle"] = json!([{ "at": "20s", "action": "crash", "instance": "api-2" }]);
+    }));
+    let at45 = crashed.autoscaling.iter().find(|e| e.time == 45.0).unwrap();
+    assert_eq!((at45.ready, at45.unready, at45.desired), (2, 1, 3), "{at45:?}");
+    // 2 pods at about 75 % would ask for ceil(1.25 * 2) = 3 anyway; the crashed pod, counted
+    // as idle, keeps it there. The spike's scale-out restarts the crashed pod first.
+    let first = &changes(&crashed)[0];
+    assert_eq!(first.time, 75.0);
+    let restarted = events(&crashed, "restarted");
+    assert_eq!(restarted.first().map(|r| (r.0, r.1.as_str())), Some((75.0, "api-2")), "{restarted:?}");
+
+    let hung = run(&load_edited("autoscale-spike", |v| {
+        v["lifecycle"] = json!([{ "at": "20s", "action": "hang", "instance": "api-2" }]);
+    }));
+    // A hung pod still looks ready (no probe finds it out): neither ready nor unready for
+    // the metric, but missing.
+    let at45 = hung.autoscaling.iter().find(|e| e.time == 45.0).unwrap();
+    assert_eq!((at45.ready, at45.unready), (2, 0), "{at45:?}");
 }
