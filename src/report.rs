@@ -519,6 +519,9 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
         };
         s += &format!("  SLO {}: {} ({measured}{recovery})\n", v.slo.text, if v.pass { "pass" } else { "FAIL" });
     }
+    for a in &r.autoscaling {
+        s += &autoscale::human_line(sc, a);
+    }
     if let Stop::Limit { message, .. } = &r.stop {
         s += &format!("  STOPPED AT A LIMIT: {message}\n");
     }

@@ -4,7 +4,7 @@
 use super::round;
 use crate::autoscale::Metric;
 use crate::model::{FaultKind, Scenario};
-use crate::sim::RunResult;
+use crate::sim::{Autoscaling, RunResult};
 use serde_json::{Map, Value, json};
 
 pub(super) fn autoscaling_json(sc: &Scenario, r: &RunResult) -> Value {
@@ -65,4 +65,29 @@ pub(super) fn autoscaling_json(sc: &Scenario, r: &RunResult) -> Value {
         })
         .collect();
     Value::Object(out)
+}
+
+/// One line of the human summary: the replica counts the autoscaler went through, the
+/// scale-out lag and the cost.
+pub(super) fn human_line(sc: &Scenario, a: &Autoscaling) -> String {
+    let mut path = vec![a.decisions.first().map_or(a.replicas_min, |d| d.from)];
+    path.extend(a.decisions.iter().map(|d| d.to));
+    let path: Vec<String> = path.iter().map(u32::to_string).collect();
+    let lag = match (a.first_scale_out, a.first_ready_after_scale_out) {
+        (Some(o), Some(r)) => {
+            format!(
+                ", first scale-out at {:.1} s, a new pod ready {:.1} s later",
+                o.as_secs_f64(),
+                r.since(o).as_secs_f64()
+            )
+        }
+        (Some(o), None) => format!(", first scale-out at {:.1} s, no new pod ready", o.as_secs_f64()),
+        _ => String::new(),
+    };
+    format!(
+        "  autoscaler {}: replicas {}{lag}; {:.0} replica-s\n",
+        sc.services[a.service.idx()].name,
+        path.join(" -> "),
+        a.replica_seconds
+    )
 }
