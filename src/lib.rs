@@ -5,6 +5,7 @@
 //! and binary give byte-identical output.
 
 pub mod alert;
+pub mod autoscale;
 pub mod balance;
 pub mod chaos;
 pub mod charts;

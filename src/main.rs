@@ -428,6 +428,18 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
     let mut hlog = meshsim::formats::hlog::HlogWriter::begin(hl.writer(), &sc, opts.seed.unwrap_or(sc.seed))
         .context("cannot write latency.hlog")?;
     let mut on_route_window = |start, end, route, latency: &_| hlog.record(start, end, route, latency);
+    // autoscaling.csv only for scenarios with an autoscaler (others' folders stay as they were).
+    let autoscaling_path = dir.join("autoscaling.csv");
+    let mut autoscaling_file = if sc.services.iter().any(|s| s.autoscaler.is_some()) {
+        Some(AtomicFile::create(&autoscaling_path).with_context(|| format!("cannot write in {}", dir.display()))?)
+    } else {
+        match std::fs::remove_file(&autoscaling_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", autoscaling_path.display()));
+            }
+            _ => None,
+        }
+    };
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
         timeseries: Some(ts.writer()),
@@ -439,6 +451,7 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         trace_chrome: Some(chrome.writer()),
         progress: Some(&mut on_progress),
         route_windows: Some(&mut on_route_window),
+        autoscaling: autoscaling_file.as_mut().map(AtomicFile::writer),
     };
     let result = meshsim::run(&sc, &opts, hooks)?;
     let elapsed = wall.elapsed().as_secs_f64();
@@ -447,6 +460,9 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
     tr.commit().context("cannot write transitions.csv")?;
     ev.commit().context("cannot write events.csv")?;
     al.commit().context("cannot write alerts.csv")?;
+    if let Some(f) = autoscaling_file {
+        f.commit().context("cannot write autoscaling.csv")?;
+    }
     otlp.commit().context("cannot write traces.otlp.jsonl")?;
     chrome.commit().context("cannot write trace.json")?;
     let summary = report::summary(&sc, &result);

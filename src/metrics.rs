@@ -445,6 +445,13 @@ impl StationStats {
         }
     }
 
+    /// The busy-worker and queue-length integrals from time zero to `now`, in
+    /// job-nanoseconds (for the autoscalers, which take differences of them).
+    pub fn busy_queue_areas(&mut self, now: SimTime) -> (u128, u128) {
+        self.touch(now);
+        (self.cumulative.busy, self.cumulative.queue)
+    }
+
     /// The warm-up ends at `now`: the measured areas start here.
     pub fn mark_warmup(&mut self, now: SimTime) {
         self.touch(now);

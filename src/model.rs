@@ -348,6 +348,8 @@ pub struct Service {
     /// Its versions (subsets), in file order; empty for an unversioned service, whose
     /// instances are all version 0.
     pub versions: Vec<String>,
+    /// A horizontal autoscaler managing how many of `instances` run.
+    pub autoscaler: Option<crate::autoscale::AutoscalerConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,6 +4,8 @@
 //! to fixed decimals so files stay readable and diffs stay small. Nothing here depends
 //! on the wall clock, so the same run gives the same bytes.
 
+mod autoscale;
+
 use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
 use crate::sim::{LimitKind, RunResult, Stop};
@@ -454,6 +456,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         out.insert("invariants".into(), Value::Array(list));
     }
     out.insert("discovery".into(), discovery_json(sc, r));
+    if !r.autoscaling.is_empty() {
+        out.insert("autoscaling".into(), autoscale::autoscaling_json(sc, r));
+    }
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
     Value::Object(out)
@@ -513,6 +518,9 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
             Some(Some(d)) => format!(", recovered {:.1} s after faults at most", d.as_secs_f64()),
         };
         s += &format!("  SLO {}: {} ({measured}{recovery})\n", v.slo.text, if v.pass { "pass" } else { "FAIL" });
+    }
+    for a in &r.autoscaling {
+        s += &autoscale::human_line(sc, a);
     }
     if let Stop::Limit { message, .. } = &r.stop {
         s += &format!("  STOPPED AT A LIMIT: {message}\n");

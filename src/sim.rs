@@ -11,6 +11,7 @@
 //! response) finds a stale key and does nothing.
 
 mod arrivals;
+mod autoscale;
 mod calls;
 mod event_loop;
 mod faults;
@@ -23,6 +24,7 @@ mod station;
 mod tracing;
 mod window;
 
+pub use autoscale::{AUTOSCALING_HEADER, Autoscaling};
 pub use lifecycle::{Detection, EVENTS_HEADER};
 use lifecycle::{Life, View};
 pub use queue::{EventQueue, Lane};
@@ -125,6 +127,8 @@ pub struct Hooks<'a> {
     /// Each route's window histogram, as each window closes: (window start, window end,
     /// route, latency of what ended in the window). Used for `latency.hlog`.
     pub route_windows: Option<&'a mut RouteWindowFn<'a>>,
+    /// Each autoscaler evaluation, one CSV row each (nothing without an autoscaler).
+    pub autoscaling: Option<&'a mut dyn Write>,
 }
 
 /// The `Hooks::route_windows` callback.
@@ -196,6 +200,8 @@ pub struct RunResult {
     /// Each user invariant's verdict.
     pub invariants: Vec<crate::invariant::InvariantResult>,
     pub scores: Scores,
+    /// Per service with an autoscaler, in service order: what it decided.
+    pub autoscaling: Vec<Autoscaling>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -264,6 +270,8 @@ enum Event {
     ConfigPush(u32),
     /// Config change `i` reaches proxy `p`.
     ConfigApply(u32, u32),
+    /// Autoscaler `i` evaluates (at a multiple of its interval).
+    Autoscale(u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -714,6 +722,10 @@ struct Sim<'s, 'h> {
     row: window::Row,
     point_names: Vec<String>,
     route_windows: Option<&'h mut RouteWindowFn<'h>>,
+    /// The services' autoscalers (empty: none, and no autoscaling event), and where
+    /// their evaluations go.
+    autoscalers: Vec<autoscale::Scaler>,
+    autoscaling_csv: Option<csv::Writer<&'h mut dyn Write>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -731,6 +743,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         trace_chrome,
         mut progress,
         route_windows,
+        autoscaling,
     } = hooks;
     let seed = opts.seed.unwrap_or(sc.seed);
     let (duration, requests) = match (opts.duration, opts.requests) {
@@ -784,6 +797,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         ));
     }
     sim.route_windows = route_windows;
+    if let Some(w) = autoscaling.filter(|_| sc.services.iter().any(|s| s.autoscaler.is_some())) {
+        let mut w = csv::WriterBuilder::new().from_writer(w);
+        w.write_record(AUTOSCALING_HEADER)?;
+        sim.autoscaling_csv = Some(w);
+    }
     let mut checker = checker;
     if let Some(c) = checker.as_deref_mut() {
         sim.guard_limits = sim.guard_limits();
@@ -827,6 +845,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     if let Some(w) = sim.alerts_csv.as_mut() {
         w.flush()?;
     }
+    if let Some(w) = sim.autoscaling_csv.as_mut() {
+        w.flush()?;
+    }
+    let autoscaling = sim.autoscaling_results(sim.now);
     if let Some(t) = sim.tracer.as_mut() {
         t.finish()?;
     }
@@ -892,6 +914,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             })
             .collect(),
         scores: sim.scores,
+        autoscaling,
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1260,7 +1283,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             || sc.services.iter().any(|s| s.probes.is_some())
             || registry.is_some()
             || sc.instances.iter().any(|i| !i.initially_running)
-            || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop));
+            || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop))
+            || sc.services.iter().any(|s| s.autoscaler.is_some());
         let guarded = (0..balancers.len())
             .map(|p| budgets[p].is_some() || breakers[p].is_some() || bulkheads[p].is_some() || outliers[p].is_some())
             .collect();
@@ -1387,6 +1411,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),
+            autoscalers: Vec::new(),
+            autoscaling_csv: None,
         })
     }
 }

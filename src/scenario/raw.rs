@@ -634,6 +634,7 @@ pub struct ServiceSpec {
     pub max_replicas: Option<u32>,
     pub startup_time: Option<Dur>,
     pub probes: Option<ProbesSpec>,
+    pub autoscaler: Option<AutoscalerSpec>,
     pub endpoints: UniqueMap<EndpointSpec>,
 }
 
@@ -1039,4 +1040,58 @@ pub struct OutlierSpec {
     pub enforcing_failure_percentage: Option<f64>,
     #[serde(rename = "healthyPanicThreshold")]
     pub healthy_panic_threshold: Option<f64>,
+}
+
+// ---- A service's horizontal autoscaler (validated in `validate/autoscale.rs`).
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoscalerSpec {
+    pub metric: Option<AutoscaleMetric>,
+    /// Percent for utilization, requests per pod for the queue.
+    pub target: Option<f64>,
+    pub min_replicas: Option<u32>,
+    pub max_replicas: Option<u32>,
+    pub interval: Option<Dur>,
+    /// Percent.
+    pub tolerance: Option<f64>,
+    pub scale_up: Option<ScalingRulesSpec>,
+    pub scale_down: Option<ScalingRulesSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoscaleMetric {
+    Utilization,
+    Queue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingRulesSpec {
+    pub stabilization_window: Option<Dur>,
+    pub policies: Option<Vec<ScalingPolicySpec>>,
+    pub select_policy: Option<SelectPolicySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScalingPolicySpec {
+    #[serde(rename = "type")]
+    pub kind: ScalingPolicyKind,
+    pub value: u32,
+    pub period: Dur,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum ScalingPolicyKind {
+    Pods,
+    Percent,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum SelectPolicySpec {
+    Max,
+    Min,
+    Disabled,
 }

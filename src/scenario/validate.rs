@@ -16,6 +16,8 @@ use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
 
+mod autoscale;
+
 pub const DEFAULT_ZONE: &str = "default";
 pub const DEFAULT_EVENTS_MAX: u64 = 1_000_000_000;
 pub const DEFAULT_IN_FLIGHT_MAX: u64 = 1_000_000;
@@ -316,7 +318,12 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                         cx.err(format!("{p}.maxReplicas"), format!("from replicas ({n}) to {REPLICAS_MAX}, found {m}"))
                     }
                     Some(m) => n = m,
-                    None => {}
+                    // An autoscaler without the service's own maxReplicas sizes the pool.
+                    None => {
+                        if let Some(m) = s.autoscaler.as_ref().and_then(|a| a.max_replicas) {
+                            n = n.max(m.min(REPLICAS_MAX));
+                        }
+                    }
                 }
                 let zl = s.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
@@ -437,6 +444,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             limiter(&mut cx, &format!("{sp}.rateLimit"), l).map(|c| (c, scope))
         });
         let load_shedding = s.load_shedding.as_ref().and_then(|l| shedder(&mut cx, &format!("{sp}.loadShedding"), l));
+        let pool = ids.len() as u32;
+        let autoscaler = s.autoscaler.as_ref().and_then(|a| {
+            autoscale::autoscaler(&mut cx, &format!("{sp}.autoscaler"), a, pool, s.max_replicas.is_some())
+        });
         services.push(Service {
             name: sname.clone(),
             endpoints: eids,
@@ -449,6 +460,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             startup_time: s.startup_time.map_or(SimDuration::ZERO, |d| d.0),
             probes: s.probes.as_ref().and_then(|pr| probes(&mut cx, &format!("{sp}.probes"), pr)),
             versions: Vec::new(),
+            autoscaler,
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);

@@ -158,7 +158,10 @@ impl Sim<'_, '_> {
             Lifecycle::Crash { instance, hang } => self.crash(instance, hang),
             Lifecycle::Stop { instance } => self.stop(instance),
             Lifecycle::Start { instance } => self.start(instance),
-            Lifecycle::Scale { service, replicas } => self.scale(service, replicas),
+            Lifecycle::Scale { service, replicas } => {
+                self.scale(service, replicas);
+                self.autoscale_set(service, replicas);
+            }
         }
     }
 
@@ -170,7 +173,7 @@ impl Sim<'_, '_> {
     }
 
     /// A row of `events.csv`, now, for `who` (an instance, or the gateway) of `service`.
-    fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
+    pub(super) fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
         let Some(w) = self.events_csv.as_mut() else { return };
         let time = format!("{:.6}", self.now.as_secs_f64());
         if let Err(e) = w.write_record([time.as_str(), who, service, event, detail]) {
@@ -309,6 +312,9 @@ impl Sim<'_, '_> {
     /// The instance is running and ready: it registers (or its registrar does).
     fn became_ready(&mut self, inst: InstanceId) {
         self.log_event(inst, "ready", "");
+        if !self.autoscalers.is_empty() {
+            self.autoscale_pod_ready(inst);
+        }
         if self.registry.is_some() {
             self.register(inst);
             self.arm_registry();

@@ -2,6 +2,7 @@
 //! it checks.
 
 mod alerts;
+mod autoscaling;
 mod breakers;
 mod bundled_stories;
 mod call_semantics;

@@ -503,6 +503,59 @@ rejected! {
     max_replicas_below_replicas_is_rejected:
         [set("services.catalog.maxReplicas", json!(1))]
         => "services.catalog.maxReplicas", "from replicas (2) to 10000, found 1";
+    autoscaler_needs_max_replicas:
+        [set("services.cart.autoscaler", json!({ "target": 60 }))]
+        => "services.cart.autoscaler.maxReplicas", "\"maxReplicas\", which an autoscaler requires";
+    autoscaler_max_beyond_the_services_pool_is_rejected:
+        [set("services.cart.maxReplicas", json!(4)), set("services.cart.autoscaler", json!({ "maxReplicas": 6 }))]
+        => "services.cart.autoscaler.maxReplicas", "at most the service's instances (4: raise its maxReplicas), found 6";
+    autoscaler_max_beyond_listed_instances_is_rejected:
+        [
+            remove("services.cart.replicas"),
+            remove("services.cart.zones"),
+            set("services.cart.instances", json!([{ "zone": "zone-a" }, { "zone": "zone-b" }])),
+            set("services.cart.autoscaler", json!({ "maxReplicas": 3 })),
+        ]
+        => "services.cart.autoscaler.maxReplicas", "at most the service's 2 instances, found 3";
+    autoscaler_min_above_max_is_rejected:
+        [set("services.cart.autoscaler", json!({ "minReplicas": 5, "maxReplicas": 3 }))]
+        => "services.cart.autoscaler.maxReplicas", "at least minReplicas (5), found 3";
+    autoscaler_min_of_zero_is_rejected:
+        [set("services.cart.autoscaler", json!({ "minReplicas": 0, "maxReplicas": 3 }))]
+        => "services.cart.autoscaler.minReplicas", "at least 1 replica, found 0";
+    autoscaler_utilization_target_above_100_is_rejected:
+        [set("services.cart.autoscaler", json!({ "target": 120, "maxReplicas": 3 }))]
+        => "services.cart.autoscaler.target", "at most 100, found 120";
+    autoscaler_queue_metric_needs_a_target:
+        [set("services.cart.autoscaler", json!({ "metric": "queue", "maxReplicas": 3 }))]
+        => "services.cart.autoscaler.target", "which the queue metric requires";
+    autoscaler_unknown_metric_is_rejected:
+        [set("services.cart.autoscaler", json!({ "metric": "cpu", "maxReplicas": 3 }))]
+        => "services.cart.autoscaler.metric", "unknown variant `cpu`, expected `utilization` or `queue`";
+    autoscaler_zero_interval_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "interval": "0s" }))]
+        => "services.cart.autoscaler.interval", "a duration greater than zero";
+    autoscaler_tolerance_is_a_percentage:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "tolerance": 150 }))]
+        => "services.cart.autoscaler.tolerance", "a percentage from 0 to 100, found 150";
+    autoscaler_policy_of_zero_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "scaleUp": { "policies": [ { "type": "Pods", "value": 0, "period": "15s" } ] } }))]
+        => "services.cart.autoscaler.scaleUp.policies[0].value", "at least 1, found 0";
+    autoscaler_policy_period_over_30_minutes_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "scaleDown": { "policies": [ { "type": "Percent", "value": 10, "period": "31m" } ] } }))]
+        => "services.cart.autoscaler.scaleDown.policies[0].period", "at most 30m";
+    autoscaler_empty_policies_are_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "scaleDown": { "policies": [] } }))]
+        => "services.cart.autoscaler.scaleDown.policies", "at least one policy";
+    autoscaler_stabilization_over_an_hour_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "scaleDown": { "stabilizationWindow": "2h" } }))]
+        => "services.cart.autoscaler.scaleDown.stabilizationWindow", "at most 1h";
+    autoscaler_unknown_policy_type_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "scaleUp": { "policies": [ { "type": "pods", "value": 1, "period": "15s" } ] } }))]
+        => "services.cart.autoscaler.scaleUp.policies[0].type", "unknown variant `pods`, expected `Pods` or `Percent`";
+    autoscaler_unknown_field_is_rejected:
+        [set("services.cart.autoscaler", json!({ "maxReplicas": 3, "cooldown": "1m" }))]
+        => "services.cart.autoscaler.cooldown", "unknown field `cooldown`";
     probe_timeout_below_a_second_is_rejected:
         [set("services.cart.probes", json!({ "liveness": { "timeout": "500ms" } }))]
         => "services.cart.probes.liveness", "at least 1s";
