@@ -301,6 +301,10 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
         });
         c.inflight.push(attempt);
+        if self.locality_stats.is_some() {
+            let measured = self.attempts.get(attempt).expect("an attempt just made is live").measured;
+            self.count_locality(caller_zone, instance, measured);
+        }
         if self.span_owners > 0 {
             self.trace_attempt(attempt);
         }
