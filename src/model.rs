@@ -78,6 +78,9 @@ pub struct Cluster {
     /// Index into `Topology::regions`.
     pub region: u32,
     pub zones: Vec<ZoneId>,
+    /// How long proxies in other clusters take to learn of a change to this cluster's
+    /// instances (zero: at once, as within the cluster).
+    pub discovery_delay: SimDuration,
 }
 
 impl Topology {
@@ -89,6 +92,11 @@ impl Topology {
     #[inline]
     pub fn region_of(&self, zone: ZoneId) -> u32 {
         self.clusters[self.cluster_of(zone) as usize].region
+    }
+
+    /// Whether any cluster's changes reach the others late.
+    pub fn discovery_delayed(&self) -> bool {
+        self.clusters.iter().any(|c| !c.discovery_delay.is_zero())
     }
 }
 

@@ -581,6 +581,8 @@ struct Sim<'s, 'h> {
     localities: Vec<Option<locality::LocalityProxy>>,
     /// Attempts by locality, when the scenario reports it.
     locality_stats: Option<LocalityStats>,
+    /// Cross-cluster discovery delays (ideal discovery), if any cluster has one.
+    remote: Option<locality::RemoteDiscovery>,
     proxy_rngs: Vec<Stream>,
     /// Retry budget of each proxy, if its policy has one.
     budgets: Vec<Option<RetryBudget>>,
@@ -1275,6 +1277,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             host_groups,
             localities: proxy_site.iter().map(|&(site, dest)| locality::proxy(sc, seed, site as usize, dest)).collect(),
             locality_stats: locality::enabled(sc).then(|| LocalityStats::new(sc.zones.len())),
+            remote: locality::RemoteDiscovery::new(sc, &proxy_site),
             proxy_rngs,
             budgets,
             breakers,

@@ -207,6 +207,9 @@ pub struct ScenarioFile {
 pub struct ClusterSpec {
     pub zones: Vec<String>,
     pub region: Option<String>,
+    /// How long proxies in other clusters take to learn of a change to this cluster's
+    /// instances (istiod's watch of the remote API server, then its push).
+    pub discovery_delay: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize)]

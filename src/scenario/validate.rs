@@ -460,6 +460,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let discovery = validate_discovery(&mut cx, f.discovery.as_ref(), &mut zones, gateway_zone);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
     let topology = locality::topology(&mut cx, f.clusters.as_ref(), &zones);
+    locality::check_discovery_delay(&mut cx, &topology, &discovery);
     let policies =
         validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints, &topology);
     let workload = validate_workload(&mut cx, &f.workload, &routes);

@@ -122,7 +122,7 @@ impl Sim<'_, '_> {
             return true;
         }
         match self.proxy_view[p] {
-            u32::MAX => self.is_routable(self.sc.services[self.proxy_site[p].1.idx()].instances[host]),
+            u32::MAX => self.ideal_visible(p, self.sc.services[self.proxy_site[p].1.idx()].instances[host]),
             v => self.views[v as usize].visible[host],
         }
     }

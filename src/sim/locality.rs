@@ -99,3 +99,79 @@ pub fn write_locality_csv(sc: &Scenario, stats: &LocalityStats, out: &mut dyn st
     }
     Ok(())
 }
+
+/// Cross-cluster discovery with ideal discovery: each instance's history of being
+/// routable, so a proxy in another cluster sees it as it was one discovery delay ago
+/// (Istio's multicluster: istiod learns of a remote cluster's endpoints through its
+/// watch of that cluster's API server, then pushes them). Within a cluster, changes
+/// arrive at once, as without clusters.
+pub(super) struct RemoteDiscovery {
+    /// Per instance: (time, routable) at each change, the state at time 0 first.
+    history: Vec<Vec<(SimTime, bool)>>,
+    /// Per proxy: its caller's cluster.
+    proxy_cluster: Vec<u32>,
+}
+
+impl RemoteDiscovery {
+    pub(super) fn new(sc: &Scenario, proxy_site: &[(u32, ServiceId)]) -> Option<RemoteDiscovery> {
+        if !sc.topology.discovery_delayed() || sc.discovery.mode != DiscoveryMode::Ideal {
+            return None;
+        }
+        Some(RemoteDiscovery {
+            // Instances running at time 0 are ready then unless a readiness probe says
+            // otherwise; `note_routable` corrects the first state at time 0.
+            history: sc.instances.iter().map(|i| vec![(SimTime::ZERO, i.initially_running)]).collect(),
+            proxy_cluster: proxy_site
+                .iter()
+                .map(|&(site, _)| sc.topology.cluster_of(site_zone(sc, site as usize)))
+                .collect(),
+        })
+    }
+
+    /// Whether `inst` was routable at `t`.
+    fn routable_at(&self, inst: InstanceId, t: SimTime) -> bool {
+        let h = &self.history[inst.idx()];
+        let i = h.partition_point(|&(at, _)| at <= t);
+        h[i.max(1) - 1].1
+    }
+}
+
+impl Sim<'_, '_> {
+    /// With ideal discovery, whether proxy `p` sends to `inst`: routable now if it is in
+    /// the proxy's cluster (or its cluster's changes arrive at once), else as it was one
+    /// discovery delay of its cluster ago.
+    #[inline]
+    pub(super) fn ideal_visible(&self, p: usize, inst: InstanceId) -> bool {
+        let Some(r) = self.remote.as_ref() else { return self.is_routable(inst) };
+        let topo = &self.sc.topology;
+        let cluster = topo.cluster_of(self.sc.instances[inst.idx()].zone);
+        let delay = topo.clusters[cluster as usize].discovery_delay;
+        if cluster == r.proxy_cluster[p] || delay.is_zero() {
+            return self.is_routable(inst);
+        }
+        r.routable_at(inst, SimTime(self.now.0.saturating_sub(delay.as_nanos())))
+    }
+
+    /// Records a change of `inst`'s routability for remote clusters (a no-op without
+    /// cross-cluster delays or when nothing changed).
+    pub(super) fn note_routable(&mut self, inst: InstanceId) {
+        if self.remote.is_none() {
+            return;
+        }
+        let now_routable = self.is_routable(inst);
+        let now = self.now;
+        let h = &mut self.remote.as_mut().expect("checked above").history[inst.idx()];
+        let &(at, last) = h.last().expect("a history starts with the state at time 0");
+        if last == now_routable {
+            return;
+        }
+        if at == now {
+            // Two changes at one instant: the later state stands.
+            h.pop();
+            if h.last().is_some_and(|&(_, v)| v == now_routable) {
+                return;
+            }
+        }
+        h.push((now, now_routable));
+    }
+}

@@ -64,7 +64,8 @@ pub(super) fn topology(cx: &mut Ctx, spec: Option<&raw::UniqueMap<raw::ClusterSp
                 cx.name(format!("{p}.region"), r);
             }
             let region = region_id(c.region.as_deref().unwrap_or(name), &mut regions);
-            clusters.push(Cluster { name: name.clone(), region, zones: ids });
+            let discovery_delay = c.discovery_delay.map_or(crate::time::SimDuration::ZERO, |d| d.0);
+            clusters.push(Cluster { name: name.clone(), region, zones: ids, discovery_delay });
         }
     }
     if zone_cluster.contains(&u32::MAX) {
@@ -72,7 +73,12 @@ pub(super) fn topology(cx: &mut Ctx, spec: Option<&raw::UniqueMap<raw::ClusterSp
             Some(i) => i as u32,
             None => {
                 let region = region_id(DEFAULT_CLUSTER, &mut regions);
-                clusters.push(Cluster { name: DEFAULT_CLUSTER.into(), region, zones: Vec::new() });
+                clusters.push(Cluster {
+                    name: DEFAULT_CLUSTER.into(),
+                    region,
+                    zones: Vec::new(),
+                    discovery_delay: crate::time::SimDuration::ZERO,
+                });
                 (clusters.len() - 1) as u32
             }
         };
@@ -187,6 +193,21 @@ pub(super) fn require_outlier_detection(
                  with outlier detection), missing for {caller} -> {}",
                 services[k % n].name
             ),
+        );
+    }
+}
+
+/// A cross-cluster discovery delay models the control plane's push of another cluster's
+/// endpoints (ideal discovery); with a registry the views have their own refreshes.
+pub(super) fn check_discovery_delay(cx: &mut Ctx, topo: &Topology, discovery: &crate::model::Discovery) {
+    if discovery.mode == crate::model::DiscoveryMode::Ideal {
+        return;
+    }
+    for c in topo.clusters.iter().filter(|c| !c.discovery_delay.is_zero()) {
+        cx.err(
+            format!("clusters.{}.discoveryDelay", c.name),
+            "ideal discovery (discovery.mode \"ideal\", the control plane's push): with client- or server-side \
+             discovery, views learn of instances from the registry",
         );
     }
 }
