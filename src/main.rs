@@ -138,6 +138,13 @@ fn parse_duration(s: &str) -> Result<SimDuration, String> {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`meshsim check ... | head`) ends the process quietly, as it does
+    // other Unix tools, instead of a panic in `println!` (Rust ignores SIGPIPE by default).
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { file, seed, out, duration, requests, slos, trace_sampling, no_charts } => {

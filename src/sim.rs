@@ -783,7 +783,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     if !(0.0..=1.0).contains(&rate) {
         return Err(RunError::Options(format!("the trace sampling must be from 0% to 100%, found {}%", 100.0 * rate)));
     }
-    if traces_otlp.is_some() || trace_chrome.is_some() {
+    // The checker watches span trees too: with no trace file asked for, spans are made
+    // and checked but written nowhere (the tracer draws from its own streams only).
+    if traces_otlp.is_some() || trace_chrome.is_some() || checker.is_some() {
         let s = RootSeed(seed);
         sim.tracer = Some(crate::trace::Tracer::new(
             rate,
@@ -794,8 +796,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         ));
     }
     sim.route_windows = route_windows;
-    if checker.is_some() {
+    let mut checker = checker;
+    if let Some(c) = checker.as_deref_mut() {
         sim.guard_limits = sim.guard_limits();
+        c.expect_budgets(&sim.budget_configs());
     }
     sim.checker = checker;
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
@@ -989,6 +993,24 @@ impl Sim<'_, '_> {
                     _ => u32::MAX,
                 };
                 (permits, bulkhead, retries)
+            })
+            .collect()
+    }
+
+    /// Each proxy's retry budget, for the checker to recount.
+    fn budget_configs(&self) -> Vec<Option<crate::resilience::budget::BudgetConfig>> {
+        let sc = self.sc;
+        self.proxy_site
+            .iter()
+            .enumerate()
+            .map(|(p, &(site, dest))| {
+                let caller = if site as usize == GATEWAY_SITE {
+                    Caller::Gateway
+                } else {
+                    Caller::Service(sc.instances[site as usize - 1].service)
+                };
+                // A proxy without guards never consults its budget.
+                if self.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
             })
             .collect()
     }

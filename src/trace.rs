@@ -251,6 +251,12 @@ impl<'h> Tracer<'h> {
         }
     }
 
+    /// The span's trace id, span id and parent span id (0 for a root).
+    pub fn ids(&self, slot: u32) -> (u128, u64, u64) {
+        let s = &self.slots[slot as usize];
+        (s.trace, s.id, s.parent)
+    }
+
     /// Whether the span in `slot` has ended.
     pub fn is_ended(&self, slot: u32) -> bool {
         self.slots[slot as usize].end.is_some()

@@ -140,6 +140,9 @@ impl Sim<'_, '_> {
         }
         if guarded && let Some(b) = self.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
+            if let Some(ch) = self.checker.as_deref_mut() {
+                ch.observe(crate::check::Obs::BudgetRequest { proxy });
+            }
         }
         let own = policy.timeout.map_or(SimTime::MAX, |t| self.now + t);
         if own <= inherited {
@@ -269,6 +272,11 @@ impl Sim<'_, '_> {
         self.balancers[p].on_send(host);
         if let Some(g) = self.host_groups[p].as_mut() {
             g.on_send(host);
+        }
+        if self.checker.is_some() {
+            let inst = self.sc.services[service.idx()].instances[host];
+            let (cached, routable) = (self.proxy_view[p] != u32::MAX, self.is_routable(inst));
+            self.observe(crate::check::Obs::Sent { instance: inst.0, cached, routable });
         }
         let c = self.calls.get_mut(call).expect("a call making an attempt is live");
         c.attempts += 1;
@@ -541,8 +549,27 @@ impl Sim<'_, '_> {
                         ch.observe(crate::check::Obs::RetryEnd { proxy: a.proxy });
                     }
                     b.on_retry_result(self.now, outcome.is_ok(), c.retry_charged_timeout);
+                    if let Some(ch) = self.checker.as_deref_mut() {
+                        let charged_timeout = Some(c.retry_charged_timeout);
+                        let success = outcome.is_ok();
+                        ch.observe(crate::check::Obs::BudgetResult {
+                            proxy: a.proxy,
+                            success,
+                            first: false,
+                            charged_timeout,
+                        });
+                    }
                 } else {
                     b.on_attempt_result(self.now, outcome.is_ok(), !a.retry, false);
+                    if let Some(ch) = self.checker.as_deref_mut() {
+                        let (success, first) = (outcome.is_ok(), !a.retry);
+                        ch.observe(crate::check::Obs::BudgetResult {
+                            proxy: a.proxy,
+                            success,
+                            first,
+                            charged_timeout: None,
+                        });
+                    }
                 }
             } else if a.retry && c.retry_pending {
                 b.on_retry_done(self.now);
@@ -567,7 +594,7 @@ impl Sim<'_, '_> {
             c.retry_charged_timeout = is_timeout;
             if let Some(ch) = self.checker.as_deref_mut() {
                 let limit = self.guard_limits[a.proxy as usize].2;
-                ch.observe(crate::check::Obs::RetryStart { proxy: a.proxy, limit });
+                ch.observe(crate::check::Obs::RetryStart { proxy: a.proxy, limit, after_timeout: is_timeout });
             }
         }
         let retry_number = c.attempts;

@@ -652,6 +652,14 @@ impl Sim<'_, '_> {
                 view.visible[host] = true;
             }
             view.count = view.visible.iter().filter(|&&b| b).count() as u32;
+            if let Some(ch) = self.checker.as_deref_mut() {
+                for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
+                    if was != is {
+                        let instance = svc.instances[host].0;
+                        ch.observe(crate::check::Obs::ViewChanged { view: v, instance, visible: is });
+                    }
+                }
+            }
             for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
                 if was && !is {
                     let inst = svc.instances[host];

@@ -18,6 +18,24 @@ fn outcome_attrs(outcome: Outcome) -> Vec<(&'static str, Attr)> {
 }
 
 impl Sim<'_, '_> {
+    /// Tells the checker, if one watches, that the span in `slot` started.
+    fn observe_span_start(&mut self, slot: u32) {
+        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref()) {
+            let (trace, id, parent) = t.ids(slot);
+            ch.observe(crate::check::Obs::SpanStart { trace, id, parent });
+        }
+    }
+
+    /// Tells the checker, if one watches, that the span in `slot` ends now (unless it
+    /// already did: the tracer ends a span once).
+    fn observe_span_end(&mut self, slot: u32) {
+        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref()) {
+            if !t.is_ended(slot) {
+                ch.observe(crate::check::Obs::SpanEnd { id: t.ids(slot).1 });
+            }
+        }
+    }
+
     /// A new request, sampled: its root span starts now.
     #[cold]
     pub(super) fn trace_request(&mut self, req: Key, route: RouteId) {
@@ -26,6 +44,7 @@ impl Sim<'_, '_> {
         let client = self.requests.get(req).map_or(0, |q| q.client);
         let attrs = vec![("meshsim.route", Attr::Str(r.name.clone())), ("meshsim.client", Attr::Int(client as i64))];
         let slot = tracer.root(self.now, format!("gateway {}", r.name), "gateway", attrs);
+        self.observe_span_start(slot);
         if let Some(q) = self.requests.get_mut(req) {
             q.span = slot;
             self.span_owners += 1;
@@ -34,6 +53,7 @@ impl Sim<'_, '_> {
 
     #[cold]
     pub(super) fn end_request_span(&mut self, slot: u32, outcome: Outcome) {
+        self.observe_span_end(slot);
         let now = self.now;
         let tracer = self.tracer.as_mut().expect("a traced request has a tracer");
         tracer.end(slot, now, status(outcome), outcome_attrs(outcome));
@@ -73,12 +93,14 @@ impl Sim<'_, '_> {
         let now = self.now;
         let tracer = self.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Client, name, caller_service, attrs);
+        self.observe_span_start(slot);
         self.attempts.get_mut(attempt).expect("a new attempt is live").span = slot;
     }
 
     /// The caller is done with an attempt (an answer, a timeout, a cancelled hedge).
     #[cold]
     pub(super) fn end_attempt_span(&mut self, slot: u32, outcome: Option<Outcome>) {
+        self.observe_span_end(slot);
         let now = self.now;
         let tracer = self.tracer.as_mut().expect("a traced attempt has a tracer");
         match outcome {
@@ -107,6 +129,7 @@ impl Sim<'_, '_> {
         let now = self.now;
         let tracer = self.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Server, name, service, attrs);
+        self.observe_span_start(slot);
         self.jobs.get_mut(job).expect("a new job is live").span = slot;
         self.span_owners += 1;
     }
@@ -114,6 +137,7 @@ impl Sim<'_, '_> {
     /// A traced job ends: answered with `outcome`, or lost with its instance.
     #[cold]
     pub(super) fn end_job_span(&mut self, slot: u32, outcome: Option<Outcome>) {
+        self.observe_span_end(slot);
         let now = self.now;
         let tracer = self.tracer.as_mut().expect("a traced job has a tracer");
         match outcome {

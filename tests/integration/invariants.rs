@@ -54,7 +54,7 @@ fn pol() -> impl Strategy<Value = Pol> {
         50u32..=1000,
         1u32..=4,
         prop::option::of(10u32..=300),
-        0u8..=4,
+        0u8..=5,
         0u8..=3,
         prop::option::of(1u32..=20),
         any::<bool>(),
@@ -81,7 +81,7 @@ fn flt() -> impl Strategy<Value = Flt> {
 }
 
 /// A valid scenario from the generated parts.
-fn scenario(svcs: &[Svc], pols: &[Pol], faults: &[Flt], rate: u32) -> Value {
+fn scenario(svcs: &[Svc], pols: &[Pol], faults: &[Flt], rate: u32, discovery: u8) -> Value {
     let n = svcs.len();
     let name = |i: usize| format!("s{i}");
     let mut services = serde_json::Map::new();
@@ -121,6 +121,7 @@ fn scenario(svcs: &[Svc], pols: &[Pol], faults: &[Flt], rate: u32) -> Value {
                     2 => json!({ "type": "envoy-max-retries", "maxRetries": 2 }),
                     3 => json!({ "type": "envoy", "budgetPercent": 20, "minRetryConcurrency": 2 }),
                     4 => json!({ "type": "grpc", "maxTokens": 10, "tokenRatio": 0.1 }),
+                    5 => json!({ "type": "aws", "capacity": 50, "retryCost": 5, "timeoutRetryCost": 10 }),
                     _ => Value::Null,
                 };
                 if r["budget"].is_null() {
@@ -164,9 +165,18 @@ fn scenario(svcs: &[Svc], pols: &[Pol], faults: &[Flt], rate: u32) -> Value {
             }
         })
         .collect();
+    // Ideal discovery, or cached client-side views of a registry (Consul's TTL, or a
+    // Kubernetes-style registrar) refreshed every second.
+    let discovery = match discovery {
+        1 => json!({ "mode": "client", "refreshInterval": "1s", "refreshJitter": "200ms",
+                     "registry": { "type": "consul", "ttl": "3s", "heartbeatInterval": "1s" } }),
+        2 => json!({ "mode": "server", "refreshInterval": "1s", "registry": { "type": "registrar" } }),
+        _ => json!({ "mode": "ideal" }),
+    };
     json!({
         "name": "generated",
         "seed": 1,
+        "discovery": discovery,
         "run": { "duration": "10s", "drainTimeout": "30s" },
         "metrics": { "interval": "1s" },
         "gateway": { "routes": [ { "name": "r", "destination": { "service": "s0", "endpoint": "e" } } ] },
@@ -181,8 +191,9 @@ fn scenario(svcs: &[Svc], pols: &[Pol], faults: &[Flt], rate: u32) -> Value {
 fn violations(v: &Value) -> Vec<String> {
     let sc = meshsim::load_str(&v.to_string(), "generated.json").unwrap_or_else(|e| panic!("generated: {e}\n{v:#}"));
     let mut checker = Checker::new();
-    meshsim::run(&sc, &RunOptions::default(), Hooks { checker: Some(&mut checker), ..Hooks::default() })
-        .expect("a generated run ends");
+    // One request in ten traced, so that the checker sees span trees.
+    let opts = RunOptions { trace_sampling: Some(0.1), ..RunOptions::default() };
+    meshsim::run(&sc, &opts, Hooks { checker: Some(&mut checker), ..Hooks::default() }).expect("a generated run ends");
     checker.violations.iter().map(|x| format!("{} at {}: {}", x.property, x.at, x.detail)).collect()
 }
 
@@ -195,8 +206,9 @@ proptest! {
         pols in prop::collection::vec(pol(), 4),
         faults in prop::collection::vec(flt(), 0..=3),
         rate in 20u32..=400,
+        discovery in 0u8..=2,
     ) {
-        let v = scenario(&svcs, &pols, &faults, rate);
+        let v = scenario(&svcs, &pols, &faults, rate, discovery);
         let found = violations(&v);
         if !found.is_empty() {
             // Each failing case overwrites it: after shrinking, the minimal one is left.
@@ -236,7 +248,7 @@ fn the_checker_catches_too_many_attempts_retries_and_bulkhead_calls() {
     c.observe(Obs::CallEnded(7));
     c.observe(Obs::Attempt { call: 7, n: 1, max: 2 });
     for _ in 0..3 {
-        c.observe(Obs::RetryStart { proxy: 1, limit: 2 });
+        c.observe(Obs::RetryStart { proxy: 1, limit: 2, after_timeout: false });
     }
     c.observe(Obs::BulkheadEnter { proxy: 1, limit: 1 });
     c.observe(Obs::BulkheadLeave { proxy: 1 });
@@ -282,4 +294,116 @@ fn user_invariants_are_judged_by_run_and_check() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn the_checker_recounts_grpc_aws_and_ratio_budgets() {
+    use meshsim::check::Obs;
+    use meshsim::resilience::budget::BudgetConfig;
+    let mut c = Checker::new();
+    c.expect_budgets(&[
+        Some(BudgetConfig::GrpcThrottle { max_tokens: 4, token_ratio: 0.5 }),
+        Some(BudgetConfig::AwsQuota { capacity: 12, retry_cost: 5, timeout_retry_cost: 10, success_refill: 1 }),
+        Some(BudgetConfig::Ratio {
+            retry_ratio: 0.5,
+            min_retries_per_sec: 0,
+            ttl: meshsim::time::SimDuration::from_secs(10),
+        }),
+    ]);
+    // gRPC: 4 tokens, threshold 2. Two failures leave 2.0: not above half, no retry allowed.
+    c.observe(Obs::RetryStart { proxy: 0, limit: u32::MAX, after_timeout: false });
+    for _ in 0..2 {
+        c.observe(Obs::BudgetResult { proxy: 0, success: false, first: true, charged_timeout: None });
+    }
+    assert_eq!(c.violation_count, 0, "{:?}", c.violations);
+    c.observe(Obs::RetryStart { proxy: 0, limit: u32::MAX, after_timeout: false });
+    assert_eq!(c.violation_count, 1);
+    // A success adds 0.5: 2.5 > 2, allowed again.
+    c.observe(Obs::BudgetResult { proxy: 0, success: true, first: true, charged_timeout: None });
+    c.observe(Obs::RetryStart { proxy: 0, limit: u32::MAX, after_timeout: false });
+    assert_eq!(c.violation_count, 1);
+    // AWS: 12 in the quota; a timeout retry takes 10, a plain one would need 5 of the 2 left.
+    c.observe(Obs::RetryStart { proxy: 1, limit: u32::MAX, after_timeout: true });
+    c.observe(Obs::RetryStart { proxy: 1, limit: u32::MAX, after_timeout: false });
+    assert_eq!(c.violation_count, 2);
+    // The timeout retry succeeds: its 10 come back (12 in all), so 5 can be taken.
+    c.observe(Obs::BudgetResult { proxy: 1, success: true, first: false, charged_timeout: Some(true) });
+    c.observe(Obs::RetryStart { proxy: 1, limit: u32::MAX, after_timeout: false });
+    assert_eq!(c.violation_count, 2);
+    // Ratio 0.5 (each retry withdraws 2, each request deposits 1), no reserve: 4 requests
+    // pay for 2 retries, not 3.
+    for _ in 0..4 {
+        c.observe(Obs::BudgetRequest { proxy: 2 });
+    }
+    for _ in 0..2 {
+        c.observe(Obs::RetryStart { proxy: 2, limit: u32::MAX, after_timeout: false });
+    }
+    assert_eq!(c.violation_count, 2);
+    c.observe(Obs::RetryStart { proxy: 2, limit: u32::MAX, after_timeout: false });
+    let props: Vec<_> = c.violations.iter().map(|v| v.property).collect();
+    assert_eq!(props, ["retry-budget"; 3]);
+}
+
+#[test]
+fn the_checker_catches_calls_outside_every_view_and_broken_span_trees() {
+    use meshsim::check::Obs;
+    let mut c = Checker::new();
+    c.observe(Obs::ViewChanged { view: 0, instance: 3, visible: true });
+    c.observe(Obs::ViewChanged { view: 1, instance: 3, visible: true });
+    c.observe(Obs::ViewChanged { view: 0, instance: 3, visible: false });
+    // One view still holds instance 3; none ever held 4; an ideal proxy sent to a stopped one.
+    c.observe(Obs::Sent { instance: 3, cached: true, routable: false });
+    c.observe(Obs::Sent { instance: 4, cached: true, routable: true });
+    c.observe(Obs::Sent { instance: 5, cached: false, routable: false });
+    c.observe(Obs::Sent { instance: 5, cached: false, routable: true });
+    c.observe(Obs::ViewChanged { view: 1, instance: 3, visible: false });
+    c.observe(Obs::Sent { instance: 3, cached: true, routable: true });
+    assert_eq!(c.violations.iter().filter(|v| v.property == "view-excluded-send").count(), 3, "{:?}", c.violations);
+    // Span trees: a root, a child in its trace; then a child in another trace, an unknown
+    // parent, a second start of one id, an end twice, an end of a span never started.
+    c.observe(Obs::SpanStart { trace: 1, id: 10, parent: 0 });
+    c.observe(Obs::SpanStart { trace: 1, id: 11, parent: 10 });
+    c.observe(Obs::SpanEnd { id: 11 });
+    c.observe(Obs::SpanEnd { id: 10 });
+    assert_eq!(c.violation_count, 3);
+    c.observe(Obs::SpanStart { trace: 2, id: 12, parent: 10 });
+    c.observe(Obs::SpanStart { trace: 1, id: 13, parent: 99 });
+    c.observe(Obs::SpanStart { trace: 1, id: 11, parent: 10 });
+    c.observe(Obs::SpanEnd { id: 10 });
+    c.observe(Obs::SpanEnd { id: 98 });
+    let spans: Vec<_> = c.violations.iter().filter(|v| v.property == "span-tree").map(|v| v.detail.clone()).collect();
+    assert_eq!(spans.len(), 5, "{spans:?}");
+}
+
+#[test]
+fn a_check_run_with_client_views_and_traces_finds_nothing_wrong() {
+    // The bundled crash under stale client-side views, traced at 20 %, checked: calls go
+    // only to instances some view holds, span trees hold, budgets hold.
+    let sc = meshsim::load_file(&crate::common::scenario_path("instance-crash")).unwrap();
+    let mut checker = Checker::new();
+    let opts = RunOptions {
+        trace_sampling: Some(0.2),
+        duration: Some(meshsim::time::SimDuration::from_secs(60)),
+        ..RunOptions::default()
+    };
+    let r = meshsim::run(&sc, &opts, Hooks { checker: Some(&mut checker), ..Hooks::default() }).unwrap();
+    assert!(r.requests > 10_000);
+    assert_eq!(checker.violation_count, 0, "{:?}", checker.violations);
+}
+
+#[test]
+fn a_closed_stdout_ends_check_quietly_without_a_panic() {
+    // `meshsim check FILE | head -1`: the reader goes away before meshsim prints.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshsim"))
+        .args(["check", crate::common::scenario_path("mm1").to_str().unwrap(), "--seeds", "3"])
+        .args(["--duration", "5s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "a panic's exit code");
 }
