@@ -284,3 +284,22 @@ fn locality_runs_are_deterministic() {
     let (r, s, _) = run(&load("baseline"), &opts);
     assert!(r.locality.is_none() && s.get("locality").is_none());
 }
+
+#[test]
+fn the_invariant_checker_finds_nothing_in_locality_runs() {
+    let check = |sc: &Scenario| {
+        let mut checker = meshsim::check::Checker::new();
+        let opts = RunOptions { duration: Some(meshsim::SimDuration::from_secs(60)), ..RunOptions::default() };
+        meshsim::run(sc, &opts, Hooks { checker: Some(&mut checker), ..Hooks::default() }).unwrap();
+        checker.violations.iter().map(|x| format!("{} at {}: {}", x.property, x.at, x.detail)).collect::<Vec<_>>()
+    };
+    assert_eq!(check(&load("zone-failover")), Vec::<String>::new());
+    // Remote proxies sending to a crashed instance during the discovery delay send to
+    // one their view still holds: no call outside the view.
+    let mut v = base();
+    v["policies"] = json!({ "default": { "timeout": "1s" } });
+    v["gateway"]["zone"] = json!("c");
+    v["clusters"]["east"]["discoveryDelay"] = json!("2s");
+    v["faults"] = json!([{ "kind": "crash", "target": { "service": "back", "instances": [0] }, "start": "10s", "duration": "5s" }]);
+    assert_eq!(check(&scenario(v)), Vec::<String>::new());
+}
