@@ -9,6 +9,7 @@
 
 mod ewma;
 pub mod groups;
+pub mod locality;
 mod ring;
 
 use crate::model::BalancerConfig;

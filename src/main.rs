@@ -474,6 +474,11 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         .context("cannot write metrics.prom")?;
     report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
         .context("cannot write stats.csv")?;
+    if let Some(l) = &result.locality {
+        let mut bytes = Vec::new();
+        meshsim::sim::write_locality_csv(&sc, l, &mut bytes).context("cannot write locality.csv")?;
+        report::write_atomic(&dir.join("locality.csv"), &bytes).context("cannot write locality.csv")?;
+    }
     // The charts and the page come from the files just written, as `meshsim report`
     // builds them, so both give the same bytes.
     let chart_wall = Instant::now();

@@ -29,6 +29,9 @@ pub struct Scenario {
     /// Width of a time-series window.
     pub metrics_interval: SimDuration,
     pub zones: Vec<String>,
+    /// Clusters and regions the zones belong to (one default cluster without a
+    /// `clusters` block).
+    pub topology: Topology,
     pub network: Network,
     pub gateway: Gateway,
     pub services: Vec<Service>,
@@ -54,6 +57,47 @@ pub struct Scenario {
     pub trace_sampling: f64,
     /// User invariants, judged window by window.
     pub invariants: Vec<crate::invariant::Invariant>,
+}
+
+/// Which cluster and region each zone belongs to (Istio's multicluster mesh and locality
+/// `region/zone`).
+#[derive(Clone, Debug, Default)]
+pub struct Topology {
+    /// In file order; zones no cluster lists belong to one named `default` (last).
+    pub clusters: Vec<Cluster>,
+    pub regions: Vec<String>,
+    /// `zone_cluster[zone]`: the zone's cluster.
+    pub zone_cluster: Vec<u32>,
+    /// Whether the scenario has a `clusters` block.
+    pub declared: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub name: String,
+    /// Index into `Topology::regions`.
+    pub region: u32,
+    pub zones: Vec<ZoneId>,
+    /// How long proxies in other clusters take to learn of a change to this cluster's
+    /// instances (zero: at once, as within the cluster).
+    pub discovery_delay: SimDuration,
+}
+
+impl Topology {
+    #[inline]
+    pub fn cluster_of(&self, zone: ZoneId) -> u32 {
+        self.zone_cluster[zone.idx()]
+    }
+
+    #[inline]
+    pub fn region_of(&self, zone: ZoneId) -> u32 {
+        self.clusters[self.cluster_of(zone) as usize].region
+    }
+
+    /// Whether any cluster's changes reach the others late.
+    pub fn discovery_delayed(&self) -> bool {
+        self.clusters.iter().any(|c| !c.discovery_delay.is_zero())
+    }
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay
@@ -234,6 +278,9 @@ pub enum FaultKind {
     /// Configuration pushes that leave the control plane while the fault lasts reach
     /// each proxy (with this probability) after a further `delay` draw.
     SlowConfigPush { delay: Dist, probability: f64 },
+    /// A whole zone goes down: every instance in it crashes at once (`hang`: silent, as a
+    /// zone gone dark; else refusing) and restarts at the end. The gateway stays up.
+    ZoneOutage { zone: ZoneId, hang: bool },
 }
 
 impl FaultKind {
@@ -252,6 +299,7 @@ impl FaultKind {
             FaultKind::LinkLatency { .. } => "link-latency",
             FaultKind::Load { .. } => "load",
             FaultKind::SlowConfigPush { .. } => "slow-config-push",
+            FaultKind::ZoneOutage { .. } => "zone-outage",
         }
     }
 
@@ -439,6 +487,18 @@ pub struct Policies {
     pub bulkhead: Vec<Option<crate::resilience::bulkhead::BulkheadConfig>>,
     /// Outlier detection, per caller and destination service.
     pub outlier: Vec<Option<OutlierPolicy>>,
+    /// Locality-aware load balancing, per caller and destination service.
+    pub locality: Vec<Option<LocalityLb>>,
+}
+
+/// Locality-aware load balancing in a caller's proxy for a destination (Istio's
+/// `localityLbSetting` with failover, run by Envoy's priority levels).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalityLb {
+    /// Envoy's overprovisioning factor, in percent (140 = 1.4).
+    pub overprovisioning: u32,
+    /// Istio's `failover`: (from region, to region) pairs, region indices.
+    pub failover: Vec<(u32, u32)>,
 }
 
 /// Envoy outlier detection in each caller's proxy for a destination, with the balancer's
@@ -523,6 +583,10 @@ impl Policies {
 
     pub fn outlier(&self, caller: Caller, service: ServiceId) -> Option<&OutlierPolicy> {
         self.outlier[caller.idx() * self.service_count + service.idx()].as_ref()
+    }
+
+    pub fn locality(&self, caller: Caller, service: ServiceId) -> Option<&LocalityLb> {
+        self.locality[caller.idx() * self.service_count + service.idx()].as_ref()
     }
 
     pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {

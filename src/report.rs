@@ -164,9 +164,49 @@ fn alerts_json(r: &RunResult) -> Value {
     Value::Array(list)
 }
 
+/// Per caller zone (with its cluster), the share of measured attempts that stayed in the
+/// zone, went to another zone of the cluster, or crossed to another cluster.
+fn locality_json(sc: &Scenario, l: &crate::sim::LocalityStats) -> Value {
+    let pct =
+        |n: u64, total: u64| if total > 0 { json!(round(100.0 * n as f64 / total as f64, 4)) } else { Value::Null };
+    let mut zones = Map::new();
+    let mut all = [0u64; 3];
+    for (z, c) in l.totals.iter().enumerate() {
+        let total: u64 = c.iter().sum();
+        for k in 0..3 {
+            all[k] += c[k];
+        }
+        if total == 0 {
+            continue;
+        }
+        let cluster = &sc.topology.clusters[sc.topology.zone_cluster[z] as usize].name;
+        zones.insert(
+            sc.zones[z].clone(),
+            json!({
+                "cluster": cluster,
+                "attempts": total,
+                "in_zone_pct": pct(c[0], total),
+                "in_cluster_pct": pct(c[1], total),
+                "cross_cluster_pct": pct(c[2], total),
+            }),
+        );
+    }
+    let total: u64 = all.iter().sum();
+    json!({
+        "attempts": total,
+        "in_zone_pct": pct(all[0], total),
+        "in_cluster_pct": pct(all[1], total),
+        "cross_cluster_pct": pct(all[2], total),
+        "zones": zones,
+    })
+}
+
 /// What a fault hits, for labels: its services (in order of first candidate), or
 /// "network" / "registry" / "gateway" for faults without instances.
 pub fn fault_target(sc: &Scenario, f: &crate::model::Fault) -> String {
+    if let crate::model::FaultKind::ZoneOutage { zone, .. } = f.kind {
+        return format!("zone {}", sc.zones[zone.idx()]);
+    }
     let mut names: Vec<&str> = Vec::new();
     for &i in &f.instances {
         let s = sc.services[sc.instances[i.0 as usize].service.0 as usize].name.as_str();
@@ -460,6 +500,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         out.insert("autoscaling".into(), autoscale::autoscaling_json(sc, r));
     }
     out.insert("late_responses".into(), json!(r.late_responses));
+    if let Some(l) = &r.locality {
+        out.insert("locality".into(), locality_json(sc, l));
+    }
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
     Value::Object(out)
 }

@@ -18,6 +18,7 @@ mod faults;
 mod guards;
 mod hosts;
 mod lifecycle;
+mod locality;
 mod queue;
 mod slab;
 mod station;
@@ -202,7 +203,12 @@ pub struct RunResult {
     pub scores: Scores,
     /// Per service with an autoscaler, in service order: what it decided.
     pub autoscaling: Vec<Autoscaling>,
+    /// Where attempts went by their caller's zone, when the scenario has clusters or
+    /// locality balancing.
+    pub locality: Option<LocalityStats>,
 }
+
+pub use locality::{LOCALITY_HEADER, LocalityStats, write_locality_csv};
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -579,6 +585,12 @@ struct Sim<'s, 'h> {
     /// Per proxy, its hosts split by subset and priority, each group with its own
     /// balancer (`None`: one balancer over all hosts, `balancers[p]`, picks).
     host_groups: Vec<Option<crate::balance::groups::HostGroups>>,
+    /// Per proxy, its locality balancing (priority loads), if its policy has it.
+    localities: Vec<Option<locality::LocalityProxy>>,
+    /// Attempts by locality, when the scenario reports it.
+    locality_stats: Option<LocalityStats>,
+    /// Cross-cluster discovery delays (ideal discovery), if any cluster has one.
+    remote: Option<locality::RemoteDiscovery>,
     proxy_rngs: Vec<Stream>,
     /// Retry budget of each proxy, if its policy has one.
     budgets: Vec<Option<RetryBudget>>,
@@ -915,6 +927,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             .collect(),
         scores: sim.scores,
         autoscaling,
+        locality: sim.locality_stats,
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1283,7 +1296,10 @@ impl<'s, 'h> Sim<'s, 'h> {
             || sc.services.iter().any(|s| s.probes.is_some())
             || registry.is_some()
             || sc.instances.iter().any(|i| !i.initially_running)
-            || sc.faults.iter().any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop))
+            || sc
+                .faults
+                .iter()
+                .any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop | FaultKind::ZoneOutage { .. }))
             || sc.services.iter().any(|s| s.autoscaler.is_some());
         let guarded = (0..balancers.len())
             .map(|p| budgets[p].is_some() || breakers[p].is_some() || bulkheads[p].is_some() || outliers[p].is_some())
@@ -1305,6 +1321,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             proxy_of,
             balancers,
             host_groups,
+            localities: proxy_site.iter().map(|&(site, dest)| locality::proxy(sc, seed, site as usize, dest)).collect(),
+            locality_stats: locality::enabled(sc).then(|| LocalityStats::new(sc.zones.len())),
+            remote: locality::RemoteDiscovery::new(sc, &proxy_site),
             proxy_rngs,
             budgets,
             breakers,

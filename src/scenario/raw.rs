@@ -165,6 +165,9 @@ pub struct ScenarioFile {
     pub metrics: Option<MetricsSpec>,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
+    /// Clusters of zones, each in a region (Istio multicluster).
+    #[serde(default)]
+    pub clusters: Option<UniqueMap<ClusterSpec>>,
     pub gateway: GatewaySpec,
     pub services: UniqueMap<ServiceSpec>,
     #[serde(default)]
@@ -196,6 +199,17 @@ pub struct ScenarioFile {
     /// shape is checked by `crate::sweep::check_block`.
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+}
+
+/// A cluster: its zones and its region (the cluster's own name when absent).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub zones: Vec<String>,
+    pub region: Option<String>,
+    /// How long proxies in other clusters take to learn of a change to this cluster's
+    /// instances (istiod's watch of the remote API server, then its push).
+    pub discovery_delay: Option<Dur>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,11 +362,12 @@ pub enum FaultKind {
     LinkLatency,
     Load,
     SlowConfigPush,
+    ZoneOutage,
 }
 
 impl FaultKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::Crash,
         FaultKind::Stop,
         FaultKind::Latency,
@@ -365,6 +380,7 @@ impl FaultKind {
         FaultKind::RegistryOutage,
         FaultKind::SlowConfigPush,
         FaultKind::Load,
+        FaultKind::ZoneOutage,
     ];
 }
 
@@ -394,6 +410,10 @@ pub struct FaultSpec {
     /// Network faults: two groups of zones (or, for a partition, of services).
     pub between: Option<Vec<Vec<String>>>,
     pub services: Option<Vec<Vec<String>>>,
+    /// A partition between two groups of clusters.
+    pub clusters: Option<Vec<Vec<String>>>,
+    /// A zone outage's zone.
+    pub zone: Option<String>,
     pub direction: Option<Direction>,
     /// A load fault: extra requests a second, on one route or by the workload's mix.
     pub rate: Option<f64>,
@@ -711,6 +731,7 @@ pub struct PolicySpec {
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
     pub outlier_detection: Option<OutlierSpec>,
+    pub locality_lb: Option<LocalityLbSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -928,6 +949,7 @@ pub struct OverrideSpec {
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
     pub outlier_detection: Option<OutlierSpec>,
+    pub locality_lb: Option<LocalityLbSpec>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -1001,6 +1023,25 @@ pub struct MixSpec {
     pub method: Option<String>,
     pub path: Option<String>,
     pub weight: f64,
+}
+
+/// Istio's `localityLbSetting` (locality failover), with Envoy's overprovisioning factor.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocalityLbSpec {
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub failover: Vec<FailoverSpec>,
+    /// Percent (140 = 1.4), as Envoy's `overprovisioning_factor`.
+    pub overprovisioning_factor: Option<u32>,
+}
+
+/// Istio's failover entry: callers in region `from` fail over to region `to` first.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FailoverSpec {
+    pub from: String,
+    pub to: String,
 }
 
 /// Envoy's outlier detection, under its field names in camelCase.

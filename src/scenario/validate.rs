@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
 
 mod autoscale;
+mod locality;
 
 pub const DEFAULT_ZONE: &str = "default";
 pub const DEFAULT_EVENTS_MAX: u64 = 1_000_000_000;
@@ -469,7 +470,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let routes = validate_routes(&mut cx, &f.gateway.routes, &service_ids, &endpoint_ids, &f.services);
     let discovery = validate_discovery(&mut cx, f.discovery.as_ref(), &mut zones, gateway_zone);
     let network = validate_network(&mut cx, f.network.as_ref(), &mut zones);
-    let policies = validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints);
+    let topology = locality::topology(&mut cx, f.clusters.as_ref(), &zones);
+    locality::check_discovery_delay(&mut cx, &topology, &discovery);
+    let policies =
+        validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints, &topology);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
     let instance_zone = |i: InstanceId| instances[i.idx()].zone;
     let fault_env = FaultEnv {
@@ -481,6 +485,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         instance_zone: &instance_zone,
         routes: &routes,
         config_pushes: !f.config_changes.is_empty(),
+        topology: &topology,
     };
     let faults = validate_faults(&mut cx, &f.faults, &fault_env);
     let chaos = f.chaos.as_ref().and_then(|c| validate_chaos(&mut cx, c, &fault_env));
@@ -548,6 +553,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         run,
         metrics_interval,
         zones: zones.0.into_keys().collect(),
+        topology,
         network,
         gateway: Gateway { zone: gateway_zone, routes, rate_limit: gateway_limit },
         services,
@@ -607,6 +613,7 @@ fn validate_config_changes(
                 ("circuitBreaker", o.circuit_breaker.is_some()),
                 ("bulkhead", o.bulkhead.is_some()),
                 ("outlierDetection", o.outlier_detection.is_some()),
+                ("localityLb", o.locality_lb.is_some()),
                 ("retry.budget", o.retry.as_ref().is_some_and(|r| r.budget.is_some())),
             ] {
                 if set {
@@ -1904,6 +1911,7 @@ fn validate_policies(
     endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
     services: &[Service],
     endpoint_defs: &[Endpoint],
+    topology: &Topology,
 ) -> Policies {
     let endpoint_count = endpoint_defs.len();
     let empty = raw::PoliciesSpec::default();
@@ -1951,7 +1959,15 @@ fn validate_policies(
         .as_ref()
         .and_then(|d| d.outlier_detection.as_ref())
         .and_then(|o| outlier(cx, "policies.default.outlierDetection", o));
+    let base_locality = spec
+        .default
+        .as_ref()
+        .and_then(|d| d.locality_lb.as_ref())
+        .and_then(|l| locality::locality_lb(cx, "policies.default.localityLb", l, topology));
     let callers = 1 + services.len();
+    // Where each pair's locality setting came from, for the outlier-detection check.
+    let mut locality_from = vec!["policies.default.localityLb".to_string(); callers * services.len()];
+    let mut localities = vec![base_locality; callers * services.len()];
     let mut outliers = vec![base_outlier; callers * services.len()];
     let mut breakers = vec![base_breaker; callers * services.len()];
     let mut bulkheads = vec![base_bulkhead; callers * services.len()];
@@ -1992,6 +2008,15 @@ fn validate_policies(
             o.outlier_detection.as_ref(),
             outlier,
         );
+        let locality_policy = per_destination(
+            cx,
+            &p,
+            "localityLb",
+            "locality load balancing",
+            has_endpoint,
+            o.locality_lb.as_ref(),
+            |cx, path, spec| locality::locality_lb(cx, path, spec, topology),
+        );
         let budget_spec = o.retry.as_ref().and_then(|r| r.budget.as_ref());
         let retry_budget = per_destination(cx, &p, "retry.budget", "a retry budget", has_endpoint, budget_spec, budget);
         let lb = per_destination(
@@ -2022,8 +2047,13 @@ fn validate_policies(
             if let Some(o) = &outlier_policy {
                 outliers[c * services.len() + dest.idx()] = o.clone();
             }
+            if let Some(l) = &locality_policy {
+                localities[c * services.len() + dest.idx()] = l.clone();
+                locality_from[c * services.len() + dest.idx()] = format!("{p}.localityLb");
+            }
         }
     }
+    locality::require_outlier_detection(cx, &localities, &outliers, &locality_from, services);
     Policies {
         service_count: services.len(),
         endpoint_count,
@@ -2033,6 +2063,7 @@ fn validate_policies(
         breaker: breakers,
         bulkhead: bulkheads,
         outlier: outliers,
+        locality: localities,
     }
 }
 
@@ -2244,6 +2275,7 @@ fn network_fault(
     f: &raw::FaultSpec,
     zones: &Zones,
     service_ids: &IndexMap<&str, ServiceId>,
+    topology: &Topology,
 ) -> Option<FaultKind> {
     use raw::FaultKind as K;
     let zone_id = |z: &str| zones.0.get_index_of(z).map(|i| i as u32);
@@ -2257,9 +2289,13 @@ fn network_fault(
     match f.kind {
         K::Partition => {
             let one_way = f.direction == Some(raw::Direction::OneWay);
-            match (between, &f.services) {
-                (Some((from, to)), None) => Some(FaultKind::Partition { by_zone: true, from, to, one_way }),
-                (None, Some(g)) => {
+            match (between, &f.services, &f.clusters) {
+                (Some((from, to)), None, None) => Some(FaultKind::Partition { by_zone: true, from, to, one_way }),
+                (None, None, Some(g)) => {
+                    let (from, to) = locality::cluster_partition(cx, p, g, topology)?;
+                    Some(FaultKind::Partition { by_zone: true, from, to, one_way })
+                }
+                (None, Some(g), None) => {
                     let node = |name: &str| {
                         if name == "gateway" { Some(0) } else { service_ids.get(name).map(|s| s.0 + 1) }
                     };
@@ -2269,7 +2305,7 @@ fn network_fault(
                 _ => {
                     cx.err(
                         p.to_string(),
-                        "either \"between\" (two groups of zones) or \"services\" (two groups of services)",
+                        "either \"between\" (two groups of zones), \"services\" (two groups of services) or \"clusters\" (two groups of clusters)",
                     );
                     None
                 }
@@ -2301,6 +2337,7 @@ struct FaultEnv<'a> {
     instance_zone: &'a dyn Fn(InstanceId) -> ZoneId,
     routes: &'a [Route],
     config_pushes: bool,
+    topology: &'a Topology,
 }
 
 fn validate_faults(cx: &mut Ctx, specs: &[raw::FaultSpec], env: &FaultEnv) -> Vec<Fault> {
@@ -2319,11 +2356,12 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         K::Crash => &["mode"],
         K::Stop => &[],
         K::RegistryOutage => &[],
-        K::Partition => &["between", "services", "direction"],
+        K::Partition => &["between", "services", "clusters", "direction"],
         K::Loss => &["between", "percent"],
         K::LinkLatency => &["between", "delay"],
         K::Load => &["rate", "route"],
         K::SlowConfigPush => &["delay", "percent"],
+        K::ZoneOutage => &["zone", "mode"],
     };
     let present = [
         ("percent", f.percent.is_some()),
@@ -2334,6 +2372,8 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         ("mode", f.mode.is_some()),
         ("between", f.between.is_some()),
         ("services", f.services.is_some()),
+        ("clusters", f.clusters.is_some()),
+        ("zone", f.zone.is_some()),
         ("direction", f.direction.is_some()),
         ("rate", f.rate.is_some()),
         ("route", f.route.is_some()),
@@ -2429,7 +2469,7 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
             cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
             return None;
         }
-        if let Some(kind) = network_fault(cx, &p, f, zones, service_ids) {
+        if let Some(kind) = network_fault(cx, p, f, zones, service_ids, env.topology) {
             if ok {
                 return Some(Fault {
                     kind,
@@ -2443,6 +2483,18 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
             }
         }
         return None;
+    }
+    if f.kind == K::ZoneOutage {
+        let kind = locality::zone_outage(cx, p, f, zones)?;
+        let FaultKind::ZoneOutage { zone, .. } = kind else { unreachable!("a zone outage") };
+        let instances: Vec<InstanceId> = services
+            .iter()
+            .flat_map(|s| s.instances.iter().copied())
+            .filter(|&i| instance_zone(i) == zone)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        return ok.then_some(Fault { kind, instances, select: Select::All, start, end, repeat, path: None });
     }
     if f.kind == K::RegistryOutage {
         if f.target.is_some() {
@@ -2548,7 +2600,9 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
         K::Stop => FaultKind::Stop,
         K::RegistryOutage => FaultKind::RegistryOutage,
-        K::Partition | K::Loss | K::LinkLatency | K::Load | K::SlowConfigPush => unreachable!("handled above"),
+        K::Partition | K::Loss | K::LinkLatency | K::Load | K::SlowConfigPush | K::ZoneOutage => {
+            unreachable!("handled above")
+        }
     };
     ok.then_some(Fault { kind, instances, select, start, end, repeat, path: None })
 }
@@ -2677,6 +2731,8 @@ fn validate_chaos(cx: &mut Ctx, c: &raw::ChaosSpec, env: &FaultEnv) -> Option<Ch
             mode: spec.mode,
             between: spec.between.clone(),
             services: spec.services.clone(),
+            clusters: None,
+            zone: None,
             direction: spec.direction,
             rate: spec.rate,
             route: spec.route.clone(),

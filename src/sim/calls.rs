@@ -275,7 +275,9 @@ impl Sim<'_, '_> {
         }
         if self.checker.is_some() {
             let inst = self.sc.services[service.idx()].instances[host];
-            let (cached, routable) = (self.proxy_view[p] != u32::MAX, self.is_routable(inst));
+            // Routable as the proxy's cluster knows it: another cluster's changes arrive
+            // one discovery delay late (`sim/locality.rs`).
+            let (cached, routable) = (self.proxy_view[p] != u32::MAX, self.ideal_visible(p, inst));
             self.observe(crate::check::Obs::Sent { instance: inst.0, cached, routable });
         }
         let c = self.calls.get_mut(call).expect("a call making an attempt is live");
@@ -309,6 +311,10 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
         });
         c.inflight.push(attempt);
+        if self.locality_stats.is_some() {
+            let measured = self.attempts.get(attempt).expect("an attempt just made is live").measured;
+            self.count_locality(caller_zone, instance, measured);
+        }
         if self.span_owners > 0 {
             self.trace_attempt(attempt);
         }

@@ -97,6 +97,15 @@ impl Sim<'_, '_> {
                 }
                 return;
             }
+            FaultKind::ZoneOutage { hang, .. } => {
+                // Every instance in the zone at once. The gateway, which stands for the
+                // clients' way in (a regional load balancer), stays up even in the zone, so
+                // the zone's links are not cut: a hung zone answers nothing, as a dark one.
+                for &inst in &targets {
+                    if starts { self.crash(inst, hang) } else { self.start(inst) }
+                }
+                return;
+            }
             ref k if k.is_network() => {
                 if starts {
                     self.net_faults.push(index);
@@ -168,7 +177,8 @@ impl Sim<'_, '_> {
                 | FaultKind::Loss { .. }
                 | FaultKind::LinkLatency { .. }
                 | FaultKind::Load { .. }
-                | FaultKind::SlowConfigPush { .. } => {}
+                | FaultKind::SlowConfigPush { .. }
+                | FaultKind::ZoneOutage { .. } => {}
             }
         }
         st.effect = effect;

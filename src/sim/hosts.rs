@@ -6,6 +6,10 @@
 //! (locality) balances within `HostGroups`: the call's subset picks the family, the
 //! proxy picks a priority in it (`choose_group`), and the group's own balancer picks
 //! the host. Every other proxy keeps one balancer over all hosts (`pick_plain`).
+//!
+//! With locality balancing the priority is drawn from Envoy's priority load over the
+//! family's levels (`balance::locality`); without it, the first priority with a usable
+//! host takes every call (plain failover).
 
 use super::*;
 use crate::balance::groups::HostGroups;
@@ -14,9 +18,17 @@ use crate::balance::groups::HostGroups;
 const HOST_RESELECTIONS_MAX: u32 = 3;
 
 /// Which hosts each proxy's destination splits into groups by priority: `None` when
-/// the proxy balances over all hosts as one set.
-pub(super) fn host_priorities(_sc: &Scenario, _site: usize, _dest: ServiceId) -> Option<Vec<u32>> {
-    None
+/// the proxy balances over all hosts as one set. With locality balancing for the caller
+/// at `site` and `dest`, each host's priority from the caller's zone and region and the
+/// policy's failover regions, as Istio assigns them.
+pub(super) fn host_priorities(sc: &Scenario, site: usize, dest: ServiceId) -> Option<Vec<u32>> {
+    let l = sc.policies.locality(locality::site_caller(sc, site), dest)?;
+    let topo = &sc.topology;
+    let at = |z: ZoneId| (topo.region_of(z), z.0);
+    let caller = at(locality::site_zone(sc, site));
+    let hosts: Vec<(u32, u32)> =
+        sc.services[dest.idx()].instances.iter().map(|&i| at(sc.instances[i.idx()].zone)).collect();
+    Some(crate::balance::locality::host_priorities(caller, &hosts, &l.failover))
 }
 
 /// The host groups of the proxy at `site` for `dest`, if its destination has several
@@ -101,16 +113,75 @@ impl Sim<'_, '_> {
         !(guarded && self.host_ejected(p, host)) && (!self.lifecycle_on || self.host_visible(p, host))
     }
 
-    /// The group of `subset`'s family that proxy `p` sends its next attempt to: the
-    /// first priority with a usable host (plain failover by priority). `None` when no
-    /// group of the family has one.
-    pub(super) fn choose_group(&mut self, p: usize, subset: u32, guarded: bool) -> Option<u32> {
+    /// Whether proxy `p` knows of `host` at all: in its view (with ideal discovery,
+    /// running or hung), whatever its health checks and ejections say. Envoy's host set
+    /// from EDS, over which a priority's health and panic are counted.
+    #[inline]
+    fn host_listed(&self, p: usize, host: usize) -> bool {
+        if !self.lifecycle_on {
+            return true;
+        }
+        match self.proxy_view[p] {
+            u32::MAX => self.ideal_visible(p, self.sc.services[self.proxy_site[p].1.idx()].instances[host]),
+            v => self.views[v as usize].visible[host],
+        }
+    }
+
+    /// Whether `host` is healthy for proxy `p`'s priority loads: known, passing its health
+    /// checks and, for a guarded call, not ejected (panic is decided per priority).
+    #[inline]
+    fn host_healthy(&self, p: usize, host: usize, guarded: bool) -> bool {
+        let ejected = guarded && self.outliers[p].as_ref().is_some_and(|(d, _)| d.is_ejected(host));
+        !ejected && (!self.lifecycle_on || self.host_visible(p, host))
+    }
+
+    /// The group of `subset`'s family that proxy `p` sends its next attempt to, and
+    /// whether that group is in panic (any host it knows of will do). With locality
+    /// balancing, a draw over Envoy's priority load (`balance::locality::priority_load`:
+    /// each level's health with the overprovisioning factor, normalized, with the panic
+    /// threshold across priorities); otherwise the first priority with a usable host
+    /// (plain failover). `None` when the family has no host to send to.
+    pub(super) fn choose_group(&mut self, p: usize, subset: u32, guarded: bool) -> Option<(u32, bool)> {
+        use crate::balance::locality::{Level, choose_priority, priority_load};
         let groups = self.host_groups[p].as_ref().expect("a grouped proxy has host groups");
-        groups
-            .family(subset)
+        let family = groups.family(subset);
+        let Some(loc) = self.localities[p].as_ref() else {
+            return family
+                .iter()
+                .copied()
+                .find(|&g| groups.group(g).hosts.iter().any(|&h| self.host_usable(p, h as usize, guarded)))
+                .map(|g| (g, false));
+        };
+        let levels: Vec<Level> = family
             .iter()
-            .copied()
-            .find(|&g| groups.group(g).hosts.iter().any(|&h| self.host_usable(p, h as usize, guarded)))
+            .map(|&g| {
+                let hosts = &groups.group(g).hosts;
+                let total = hosts.iter().filter(|&&h| self.host_listed(p, h as usize)).count() as u32;
+                let healthy = hosts
+                    .iter()
+                    .filter(|&&h| self.host_listed(p, h as usize) && self.host_healthy(p, h as usize, guarded))
+                    .count() as u32;
+                Level { total, healthy }
+            })
+            .collect();
+        let load = priority_load(&levels, loc.overprovisioning, loc.panic_threshold)?;
+        let g = family.to_vec();
+        let rng = &mut self.localities[p].as_mut().expect("a locality proxy").rng;
+        let level = choose_priority(&load.load, rng.random_range(0..100));
+        Some((g[level], load.panic[level]))
+    }
+
+    /// Whether a grouped proxy may send to `host` of its chosen group: any host it knows
+    /// of in panic; with locality balancing a healthy one; otherwise a usable one.
+    #[inline]
+    fn group_host_ok(&self, p: usize, host: usize, guarded: bool, panic: bool) -> bool {
+        if panic {
+            self.host_listed(p, host)
+        } else if self.localities[p].is_some() {
+            self.host_listed(p, host) && self.host_healthy(p, host, guarded)
+        } else {
+            self.host_usable(p, host, guarded)
+        }
     }
 
     /// Picks the host of proxy `p`'s next attempt within `subset` (or any subset): the
@@ -126,7 +197,7 @@ impl Sim<'_, '_> {
         guarded: bool,
     ) -> Option<usize> {
         let now = self.now;
-        let g = self.choose_group(p, subset, guarded)?;
+        let (g, panic) = self.choose_group(p, subset, guarded)?;
         let groups = self.host_groups[p].as_mut().expect("a grouped proxy has host groups");
         let mut host = groups.pick_in(g, now, client, &mut self.proxy_rngs[p]);
         if avoid {
@@ -139,16 +210,16 @@ impl Sim<'_, '_> {
         }
         let n = groups.group(g).hosts.len();
         for _ in 0..n {
-            if self.host_usable(p, host, guarded) {
+            if self.group_host_ok(p, host, guarded, panic) {
                 return Some(host);
             }
             let groups = self.host_groups[p].as_mut().expect("a grouped proxy has host groups");
             host = groups.pick_in(g, now, client, &mut self.proxy_rngs[p]);
         }
-        if self.host_usable(p, host, guarded) {
+        if self.group_host_ok(p, host, guarded, panic) {
             return Some(host);
         }
         let groups = self.host_groups[p].as_ref().expect("a grouped proxy has host groups");
-        groups.group(g).hosts.iter().map(|&h| h as usize).find(|&h| self.host_usable(p, h, guarded))
+        groups.group(g).hosts.iter().map(|&h| h as usize).find(|&h| self.group_host_ok(p, h, guarded, panic))
     }
 }

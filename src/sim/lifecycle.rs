@@ -231,6 +231,7 @@ impl Sim<'_, '_> {
             check_delays: Vec::new(),
         });
         self.log_event(inst, "crashed", if hang { "hang" } else { "reset" });
+        self.note_routable(inst);
         // A hung process still runs as far as the kubelet knows: its probes time out.
         if !hang {
             self.kubelet_stop(inst);
@@ -251,6 +252,7 @@ impl Sim<'_, '_> {
         st.life = Life::Draining;
         st.epoch += 1;
         self.log_event(inst, "stopping", "");
+        self.note_routable(inst);
         self.kubelet_stop(inst);
         if self.registry.is_some() {
             self.deregister(inst);
@@ -284,6 +286,7 @@ impl Sim<'_, '_> {
             }
         }
         self.log_event(inst, if matches!(was, Life::Down { .. }) { "restarted" } else { "started" }, "");
+        self.note_routable(inst);
         if self.instances[inst.idx()].kubelet.is_some() {
             // A hung container the kubelet restarts was never stopped: stop it first.
             self.kubelet_stop(inst);
@@ -304,6 +307,7 @@ impl Sim<'_, '_> {
         st.life = Life::Running;
         let ready = st.ready;
         self.log_event(inst, "serving", "");
+        self.note_routable(inst);
         if ready {
             self.became_ready(inst);
         }
@@ -401,6 +405,11 @@ impl Sim<'_, '_> {
     }
 
     fn apply_probe_events(&mut self, inst: InstanceId, events: Vec<ProbeEvent>) {
+        self.apply_probe_events_inner(inst, events);
+        self.note_routable(inst);
+    }
+
+    fn apply_probe_events_inner(&mut self, inst: InstanceId, events: Vec<ProbeEvent>) {
         for e in events {
             match e {
                 ProbeEvent::Started => {}
@@ -680,7 +689,7 @@ impl Sim<'_, '_> {
         match self.proxy_view[p] {
             u32::MAX => {
                 let dest = self.proxy_site[p].1;
-                self.is_routable(self.sc.services[dest.idx()].instances[host])
+                self.ideal_visible(p, self.sc.services[dest.idx()].instances[host])
             }
             v => self.views[v as usize].visible[host],
         }

@@ -16,6 +16,7 @@ mod golden;
 mod injected_faults;
 mod invariants;
 mod load_balancers;
+mod locality;
 mod network_faults;
 mod outlier_detection;
 mod overload_protection;

@@ -636,6 +636,70 @@ rejected! {
         [set("slos", json!([{ "threshold": "nope:p99<1s" }]))]
         => "slos[0].threshold", "a known route";
 
+    clusters_name_known_zones:
+        [set("clusters", json!({ "east": { "zones": ["zone-a", "zone-x"] } }))]
+        => "clusters.east.zones[1]", "a known zone (of an instance, the gateway or a network link), found \"zone-x\"";
+    a_zone_is_in_one_cluster_only:
+        [set("clusters", json!({ "east": { "zones": ["zone-a"] }, "west": { "zones": ["zone-a", "zone-b"] } }))]
+        => "clusters.west.zones[0]", "a zone in one cluster only";
+    a_cluster_has_zones:
+        [set("clusters", json!({ "east": { "zones": [] } }))]
+        => "clusters.east.zones", "at least one zone";
+    cluster_fields_are_known:
+        [set("clusters", json!({ "east": { "zones": ["zone-a"], "regoin": "us" } }))]
+        => "clusters.east.regoin", "regoin";
+    discovery_delay_needs_ideal_discovery:
+        [
+            set("clusters", json!({ "east": { "zones": ["zone-a"], "discoveryDelay": "2s" } })),
+            set("discovery", json!({ "mode": "client", "registry": { "type": "consul" } })),
+        ]
+        => "clusters.east.discoveryDelay", "ideal discovery";
+    locality_lb_needs_outlier_detection:
+        [set("policies.default.localityLb", json!({ "enabled": true }))]
+        => "policies.default.localityLb", "outlierDetection for the same callers and destination";
+    locality_failover_names_known_regions:
+        [
+            set("clusters", json!({ "east": { "zones": ["zone-a"], "region": "us-east" } })),
+            set("policies.default.outlierDetection", json!({})),
+            set("policies.default.localityLb", json!({ "failover": [{ "from": "us-east", "to": "mars" }] })),
+        ]
+        => "policies.default.localityLb.failover[0].to", "a known region (of a cluster), found \"mars\"";
+    locality_failover_goes_to_another_region:
+        [
+            set("policies.default.outlierDetection", json!({})),
+            set("policies.default.localityLb", json!({ "failover": [{ "from": "default", "to": "default" }] })),
+        ]
+        => "policies.default.localityLb.failover[0].to", "a region other than \"from\"";
+    overprovisioning_factor_is_in_range:
+        [
+            set("policies.default.outlierDetection", json!({})),
+            set("policies.default.localityLb", json!({ "overprovisioningFactor": 0 })),
+        ]
+        => "policies.default.localityLb.overprovisioningFactor", "a factor in percent from 1 to 100000";
+    locality_lb_is_per_destination:
+        [set("policies.overrides", json!([{ "destination": "cart", "endpoint": "view", "localityLb": {} }]))]
+        => "policies.overrides[0].localityLb", "locality load balancing per destination service";
+    a_zone_outage_names_a_zone:
+        [set("faults", json!([{ "kind": "zone-outage", "start": "1s" }]))]
+        => "faults[0].zone", "\"zone\", the zone that goes down";
+    a_zone_outage_names_a_known_zone:
+        [set("faults", json!([{ "kind": "zone-outage", "zone": "zone-x", "start": "1s" }]))]
+        => "faults[0].zone", "a known zone, found \"zone-x\"";
+    a_zone_outage_takes_no_target:
+        [set("faults", json!([{ "kind": "zone-outage", "zone": "zone-a", "target": { "service": "cart" }, "start": "1s" }]))]
+        => "faults[0].target", "no target: a zone outage";
+    a_zone_outage_takes_no_percent:
+        [set("faults", json!([{ "kind": "zone-outage", "zone": "zone-a", "percent": 5, "start": "1s" }]))]
+        => "faults[0].percent", "zone-outage";
+    a_cluster_partition_needs_clusters:
+        [set("faults", json!([{ "kind": "partition", "clusters": [["east"], ["west"]], "start": "1s" }]))]
+        => "faults[0].clusters", "a \"clusters\" block";
+    a_cluster_partition_names_known_clusters:
+        [
+            set("clusters", json!({ "east": { "zones": ["zone-a"] }, "west": { "zones": ["zone-b"] } })),
+            set("faults", json!([{ "kind": "partition", "clusters": [["east"], ["north"]], "start": "1s" }])),
+        ]
+        => "faults[0].clusters[1][0]", "a known cluster, found \"north\"";
     partition_groups_name_known_zones:
         [set("faults", json!([{ "kind": "partition", "between": [["zone-a"], ["zone-x"]], "start": "1s" }]))]
         => "faults[0].between[1][0]", "a known zone, found \"zone-x\"";
