@@ -54,6 +54,10 @@ pub struct Scenario {
     pub trace_sampling: f64,
     /// User invariants, judged window by window.
     pub invariants: Vec<crate::invariant::Invariant>,
+    /// Request headers the workload sets per user, for routing rules.
+    pub headers: Vec<crate::traffic::Header>,
+    /// Flagger-style rollouts, at most one per service.
+    pub rollouts: Vec<crate::rollout::RolloutSpec>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay
@@ -348,6 +352,12 @@ pub struct Service {
     /// Its versions (subsets), in file order; empty for an unversioned service, whose
     /// instances are all version 0.
     pub versions: Vec<String>,
+    /// Per version, its endpoints' behaviour (by the endpoint's index in `endpoints`);
+    /// empty for an unversioned service.
+    pub version_endpoints: Vec<Vec<crate::traffic::Behaviour>>,
+    /// Routing rules for every caller (Istio's VirtualService); `None`: calls go to any
+    /// version.
+    pub routing: Option<crate::traffic::Routing>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,6 +21,7 @@ mod queue;
 mod slab;
 mod station;
 mod tracing;
+mod traffic;
 mod window;
 
 pub use lifecycle::{Detection, EVENTS_HEADER};
@@ -196,6 +197,8 @@ pub struct RunResult {
     /// Each user invariant's verdict.
     pub invariants: Vec<crate::invariant::InvariantResult>,
     pub scores: Scores,
+    /// Each rollout's analysis steps and outcome, in the scenario's order.
+    pub rollouts: Vec<crate::rollout::RolloutRecord>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -264,6 +267,8 @@ enum Event {
     ConfigPush(u32),
     /// Config change `i` reaches proxy `p`.
     ConfigApply(u32, u32),
+    /// Rollout `i` runs its analysis.
+    RolloutTick(u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -293,6 +298,8 @@ enum Parent {
     Job(Key, u16),
     /// A queued call, tried again in the background (`deferred` slab).
     Deferred(Key),
+    /// A mirrored copy of a call: nobody waits for its answer.
+    Mirror,
 }
 
 /// A call a queue-for-later fallback answered as pending, to be made again later.
@@ -459,6 +466,8 @@ struct Job {
     work: u64,
     /// Its server span's slot (`NO_SPAN`: not traced).
     span: u32,
+    /// The version whose endpoint behaviour the job follows (`u32::MAX`: its service's).
+    behaviour: u32,
 }
 
 /// The circuit breakers of one proxy for one destination, one per scope unit.
@@ -714,6 +723,8 @@ struct Sim<'s, 'h> {
     row: window::Row,
     point_names: Vec<String>,
     route_windows: Option<&'h mut RouteWindowFn<'h>>,
+    /// Versions, routing and rollouts (`None`: the scenario has none).
+    traffic: Option<Box<traffic::State>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -832,6 +843,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
     let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let slos = sim.judge_slos();
+    let rollouts = sim.take_rollouts();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
     for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
@@ -888,6 +900,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             })
             .collect(),
         scores: sim.scores,
+        rollouts,
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1333,7 +1346,10 @@ impl<'s, 'h> Sim<'s, 'h> {
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),
-            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. })),
+            // Routing by header and a rollout's user impact need client ids too.
+            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. }))
+                || !sc.headers.is_empty()
+                || !sc.rollouts.is_empty(),
             think_rng: seed.stream("workload/think"),
             stop_at: duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
             requests_limit: requests.unwrap_or(u64::MAX),
@@ -1365,6 +1381,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),
+            traffic: traffic::State::new(sc, seed),
         })
     }
 }
