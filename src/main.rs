@@ -451,6 +451,15 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         .context("cannot write metrics.prom")?;
     report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
         .context("cannot write stats.csv")?;
+    match report::traffic::rollout_csv(&sc, &result) {
+        Some(bytes) => report::write_atomic(&dir.join("rollout.csv"), &bytes).context("cannot write rollout.csv")?,
+        None => match std::fs::remove_file(dir.join("rollout.csv")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).context("cannot remove an earlier run's rollout.csv");
+            }
+            _ => {}
+        },
+    }
     // The charts and the page come from the files just written, as `meshsim report`
     // builds them, so both give the same bytes.
     let chart_wall = Instant::now();

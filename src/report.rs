@@ -11,6 +11,8 @@ use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod traffic;
+
 fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     let r = (x * f).round() / f;
@@ -389,6 +391,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         }
         v["calls"] = call_json(&r.service_calls[i]);
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);
+        if let Some(versions) = traffic::versions_json(sc, r, i, station_secs) {
+            v["versions"] = versions;
+        }
         services.insert(svc.name.clone(), v);
     }
     out.insert("services".into(), Value::Object(services));
@@ -453,6 +458,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             .collect();
         out.insert("invariants".into(), Value::Array(list));
     }
+    if let Some(rollout) = traffic::rollout_json(sc, r) {
+        out.insert("rollout".into(), rollout);
+    }
     out.insert("discovery".into(), discovery_json(sc, r));
     out.insert("late_responses".into(), json!(r.late_responses));
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
@@ -513,6 +521,18 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
             Some(Some(d)) => format!(", recovered {:.1} s after faults at most", d.as_secs_f64()),
         };
         s += &format!("  SLO {}: {} ({measured}{recovery})\n", v.slo.text, if v.pass { "pass" } else { "FAIL" });
+    }
+    for (spec, rec) in sc.rollouts.iter().zip(&r.rollouts) {
+        let at = rec.decided_at.map_or(String::new(), |t| format!(" at {:.1} s", t.as_secs_f64()));
+        let why = rec.reason.as_ref().map_or(String::new(), |w| format!(" ({w})"));
+        s += &format!(
+            "  rollout {}: {}{at}{why}; canary answered {} live requests, {} failed, {} users saw an error\n",
+            sc.services[spec.service.idx()].name,
+            rec.outcome(),
+            rec.impact.canary_requests,
+            rec.impact.canary_failed,
+            rec.impact.users_with_errors
+        );
     }
     if let Stop::Limit { message, .. } = &r.stop {
         s += &format!("  STOPPED AT A LIMIT: {message}\n");
