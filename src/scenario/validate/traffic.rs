@@ -73,7 +73,12 @@ pub(super) fn version_instances(
                 if zl.is_empty() {
                     cx.err(format!("{vp}.zones"), "at least one zone");
                 }
-                let n = if n > REPLICAS_MAX { 1 } else { n };
+                let n = if n > REPLICAS_MAX {
+                    cx.err(format!("{vp}.replicas"), format!("at most {REPLICAS_MAX} replicas, found {n}"));
+                    1
+                } else {
+                    n
+                };
                 (0..n as usize)
                     .map(|i| raw::InstanceSpec {
                         zone: zl.get(i % zl.len().max(1)).cloned(),
