@@ -384,13 +384,11 @@ pub(super) fn rollouts(
         if primary == canary {
             cx.err(format!("{p}.canary"), "a canary version other than the primary");
         }
-        if let Some(routing) = &svc.routing {
-            if let Some(k) = routing.rules.iter().position(|rule| rule.matches.is_empty()) {
-                cx.err(
-                    format!("services.{}.routing.http[{k}].match", r.service),
-                    "a match in every rule of a service with a rollout: the rollout routes the other requests",
-                );
-            }
+        if let Some(k) = svc.routing.as_ref().and_then(|rt| rt.rules.iter().position(|rule| rule.matches.is_empty())) {
+            cx.err(
+                format!("services.{}.routing.http[{k}].match", r.service),
+                "a match in every rule of a service with a rollout: the rollout routes the other requests",
+            );
         }
         let a = &r.analysis;
         let ap = format!("{p}.analysis");
