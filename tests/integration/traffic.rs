@@ -286,3 +286,28 @@ fn bad_traffic_settings_are_scenario_errors() {
             .contains("rollouts[0].analysis.stepWeights[1]: increasing weights")
     );
 }
+
+#[test]
+fn ab_testing_sends_only_the_matching_users_to_the_canary_and_counts_only_5xx_as_failures() {
+    // v2 answers 404 to everything: a failure to its users, but not to Flagger's success
+    // rate (non-5xx), so the A/B test passes and promotes at 40 s: detection at 10 s,
+    // matching users to v2 from 20 s, two good iterations (30, 40 s).
+    let sc = mesh(60, json!({ "errorRate": 100, "errorStatus": 404 }), |v| {
+        v["workload"].as_object_mut().unwrap().remove("arrivals");
+        v["workload"]["users"] = json!({ "count": 300, "thinkTime": "200ms" });
+        v["workload"]["headers"] = json!({ "x-user-group": { "beta": 10, "default": 90 } });
+        v["rollouts"] = json!([ { "service": "web", "primary": "v1", "canary": "v2", "start": "10s",
+            "analysis": { "interval": "10s", "iterations": 2,
+                "match": [ { "headers": { "x-user-group": { "exact": "beta" } } } ],
+                "metrics": [ { "name": "request-success-rate", "thresholdRange": { "min": 99 }, "interval": "10s" } ] } } ]);
+    });
+    let beta = (0..300u64).filter(|&c| sc.headers[0].value_of(sc.seed, c) == 0).count() as u64;
+    let (r, s, _) = run(&sc, &RunOptions::default());
+    let ro = &s["rollout"]["web"];
+    assert_eq!(ro["strategy"], json!("ab-testing"));
+    assert_eq!(ro["outcome"], json!("promoted"), "{ro}");
+    assert_eq!(f(ro, "at_s"), 40.0);
+    let impact = &r.rollouts[0].impact;
+    assert_eq!(impact.users_with_errors, beta, "only the beta users met the canary");
+    assert_eq!(impact.canary_failed, impact.canary_requests);
+}
