@@ -12,6 +12,7 @@ mod goodput;
 mod instances;
 mod latency;
 mod retries;
+mod rollout;
 mod throughput;
 
 use crate::plot::{self, PlotError};
@@ -25,16 +26,20 @@ pub struct Chart {
     pub file: &'static str,
     /// What it shows, for the page's headings and image descriptions.
     pub title: &'static str,
+    /// A chart of a feature the run may not use (rollouts): when it has no data, the page
+    /// leaves it out without a note, so runs without the feature keep their page.
+    pub optional: bool,
     skip: fn(&RunData) -> Option<&'static str>,
     size: fn(&RunData) -> (u32, u32),
     draw: fn(&RunData, &frame::Area) -> frame::Drawn,
 }
 
 /// Every chart, in the page's order.
-pub static CHARTS: [Chart; 6] = [
+pub static CHARTS: [Chart; 7] = [
     Chart {
         file: "latency.png",
         title: "Latency by route (p50, p95, p99)",
+        optional: false,
         skip: latency::skip,
         size: latency::size,
         draw: latency::draw,
@@ -42,6 +47,7 @@ pub static CHARTS: [Chart; 6] = [
     Chart {
         file: "throughput.png",
         title: "Throughput and failures by outcome",
+        optional: false,
         skip: throughput::skip,
         size: throughput::size,
         draw: throughput::draw,
@@ -49,6 +55,7 @@ pub static CHARTS: [Chart; 6] = [
     Chart {
         file: "breakers.png",
         title: "Circuit breakers and outlier ejections",
+        optional: false,
         skip: breakers::skip,
         size: breakers::size,
         draw: breakers::draw,
@@ -56,6 +63,7 @@ pub static CHARTS: [Chart; 6] = [
     Chart {
         file: "instances.png",
         title: "Utilisation and queue length per instance",
+        optional: false,
         skip: instances::skip,
         size: instances::size,
         draw: instances::draw,
@@ -63,6 +71,7 @@ pub static CHARTS: [Chart; 6] = [
     Chart {
         file: "retries.png",
         title: "Retry amplification per policy point",
+        optional: false,
         skip: retries::skip,
         size: retries::size,
         draw: retries::draw,
@@ -70,9 +79,18 @@ pub static CHARTS: [Chart; 6] = [
     Chart {
         file: "goodput.png",
         title: "Goodput against work done",
+        optional: false,
         skip: goodput::skip,
         size: goodput::size,
         draw: goodput::draw,
+    },
+    Chart {
+        file: "rollout.png",
+        title: "Rollout weights and analysis",
+        optional: true,
+        skip: rollout::skip,
+        size: rollout::size,
+        draw: rollout::draw,
     },
 ];
 

@@ -383,6 +383,7 @@ fn charts_section(h: &mut String, figures: &[Figure]) {
                     file = escape(c.file),
                 );
             }
+            (ChartFile::Skipped { .. }, _) if c.optional => {}
             (file, _) => {
                 let reason = match file {
                     ChartFile::Skipped { reason } => reason,

@@ -22,6 +22,7 @@ pub mod plot;
 pub mod report;
 pub mod resilience;
 pub mod rng;
+pub mod rollout;
 pub mod rundata;
 pub mod scenario;
 pub mod sim;
@@ -29,6 +30,7 @@ pub mod slo;
 pub mod sweep;
 pub mod time;
 pub mod trace;
+pub mod traffic;
 pub mod workload;
 
 pub use model::Scenario;

@@ -57,6 +57,10 @@ pub struct Scenario {
     pub trace_sampling: f64,
     /// User invariants, judged window by window.
     pub invariants: Vec<crate::invariant::Invariant>,
+    /// Request headers the workload sets per user, for routing rules.
+    pub headers: Vec<crate::traffic::Header>,
+    /// Flagger-style rollouts, at most one per service.
+    pub rollouts: Vec<crate::rollout::RolloutSpec>,
 }
 
 /// Which cluster and region each zone belongs to (Istio's multicluster mesh and locality
@@ -398,6 +402,12 @@ pub struct Service {
     pub versions: Vec<String>,
     /// A horizontal autoscaler managing how many of `instances` run.
     pub autoscaler: Option<crate::autoscale::AutoscalerConfig>,
+    /// Per version, its endpoints' behaviour (by the endpoint's index in `endpoints`);
+    /// empty for an unversioned service.
+    pub version_endpoints: Vec<Vec<crate::traffic::Behaviour>>,
+    /// Routing rules for every caller (Istio's VirtualService); `None`: calls go to any
+    /// version.
+    pub routing: Option<crate::traffic::Routing>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,6 +13,8 @@ use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod traffic;
+
 fn round(x: f64, decimals: i32) -> f64 {
     let f = 10f64.powi(decimals);
     let r = (x * f).round() / f;
@@ -431,6 +433,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         }
         v["calls"] = call_json(&r.service_calls[i]);
         v["server"] = station_json(&acc, workers, svc.instances.len(), station_secs);
+        if let Some(versions) = traffic::versions_json(sc, r, i, station_secs) {
+            v["versions"] = versions;
+        }
         services.insert(svc.name.clone(), v);
     }
     out.insert("services".into(), Value::Object(services));
@@ -494,6 +499,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
             })
             .collect();
         out.insert("invariants".into(), Value::Array(list));
+    }
+    if let Some(rollout) = traffic::rollout_json(sc, r) {
+        out.insert("rollout".into(), rollout);
     }
     out.insert("discovery".into(), discovery_json(sc, r));
     if !r.autoscaling.is_empty() {
@@ -564,6 +572,18 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
     }
     for a in &r.autoscaling {
         s += &autoscale::human_line(sc, a);
+    }
+    for (spec, rec) in sc.rollouts.iter().zip(&r.rollouts) {
+        let at = rec.decided_at.map_or(String::new(), |t| format!(" at {:.1} s", t.as_secs_f64()));
+        let why = rec.reason.as_ref().map_or(String::new(), |w| format!(" ({w})"));
+        s += &format!(
+            "  rollout {}: {}{at}{why}; canary answered {} live requests, {} failed, {} users saw an error\n",
+            sc.services[spec.service.idx()].name,
+            rec.outcome(),
+            rec.impact.canary_requests,
+            rec.impact.canary_failed,
+            rec.impact.users_with_errors
+        );
     }
     if let Stop::Limit { message, .. } = &r.stop {
         s += &format!("  STOPPED AT A LIMIT: {message}\n");

@@ -28,6 +28,21 @@ pub struct RunData {
     pub series: TimeSeries,
     pub transitions: Vec<Transition>,
     pub events: Vec<LifecycleEvent>,
+    /// `rollout.csv`'s rows, if the run had rollouts (the file is optional).
+    pub rollout: Vec<RolloutStep>,
+}
+
+/// One row of `rollout.csv`: a rollout's analysis tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutStep {
+    pub time_s: f64,
+    pub rollout: String,
+    pub phase: String,
+    pub canary_weight: f64,
+    pub mirror_pct: f64,
+    /// `pass`, `fail`, or empty when the checks did not run.
+    pub analysis: String,
+    pub success_rate_pct: Option<f64>,
 }
 
 /// Why a run folder could not be read.
@@ -133,7 +148,9 @@ impl RunData {
         let transitions = parse_transitions(&Table::parse(&path, &read(&path)?)?)?;
         let path = dir.join("events.csv");
         let events = parse_events(&Table::parse(&path, &read(&path)?)?)?;
-        Ok(RunData { summary, series, transitions, events })
+        let path = dir.join("rollout.csv");
+        let rollout = if path.exists() { parse_rollout(&Table::parse(&path, &read(&path)?)?)? } else { Vec::new() };
+        Ok(RunData { summary, series, transitions, events, rollout })
     }
 
     /// The service of an instance (`order-0` -> `order`), from `summary.json`.
@@ -171,6 +188,24 @@ fn parse_transitions(t: &Table) -> Result<Vec<Transition>, RunDataError> {
                 from: state(r, from)?,
                 to: state(r, to)?,
                 cause: t.cell(r, cause).to_string(),
+            })
+        })
+        .collect()
+}
+
+fn parse_rollout(t: &Table) -> Result<Vec<RolloutStep>, RunDataError> {
+    let [time, rollout, phase, canary, mirror, analysis, success] =
+        t.columns(["time_s", "rollout", "phase", "canary_weight", "mirror_pct", "analysis", "success_rate_pct"])?;
+    (0..t.rows())
+        .map(|r| {
+            Ok(RolloutStep {
+                time_s: t.f64(r, time)?,
+                rollout: t.cell(r, rollout).to_string(),
+                phase: t.cell(r, phase).to_string(),
+                canary_weight: t.f64(r, canary)?,
+                mirror_pct: t.f64(r, mirror)?,
+                analysis: t.cell(r, analysis).to_string(),
+                success_rate_pct: t.opt_f64(r, success)?,
             })
         })
         .collect()

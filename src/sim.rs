@@ -23,6 +23,7 @@ mod queue;
 mod slab;
 mod station;
 mod tracing;
+mod traffic;
 mod window;
 
 pub use autoscale::{AUTOSCALING_HEADER, Autoscaling};
@@ -206,6 +207,8 @@ pub struct RunResult {
     /// Where attempts went by their caller's zone, when the scenario has clusters or
     /// locality balancing.
     pub locality: Option<LocalityStats>,
+    /// Each rollout's analysis steps and outcome, in the scenario's order.
+    pub rollouts: Vec<crate::rollout::RolloutRecord>,
 }
 
 pub use locality::{LOCALITY_HEADER, LocalityStats, write_locality_csv};
@@ -278,6 +281,8 @@ enum Event {
     ConfigApply(u32, u32),
     /// Autoscaler `i` evaluates (at a multiple of its interval).
     Autoscale(u32),
+    /// Rollout `i` runs its analysis.
+    RolloutTick(u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -307,6 +312,8 @@ enum Parent {
     Job(Key, u16),
     /// A queued call, tried again in the background (`deferred` slab).
     Deferred(Key),
+    /// A mirrored copy of a call: nobody waits for its answer.
+    Mirror,
 }
 
 /// A call a queue-for-later fallback answered as pending, to be made again later.
@@ -473,6 +480,8 @@ struct Job {
     work: u64,
     /// Its server span's slot (`NO_SPAN`: not traced).
     span: u32,
+    /// The version whose endpoint behaviour the job follows (`u32::MAX`: its service's).
+    behaviour: u32,
 }
 
 /// The circuit breakers of one proxy for one destination, one per scope unit.
@@ -738,6 +747,8 @@ struct Sim<'s, 'h> {
     /// their evaluations go.
     autoscalers: Vec<autoscale::Scaler>,
     autoscaling_csv: Option<csv::Writer<&'h mut dyn Write>>,
+    /// Versions, routing and rollouts (`None`: the scenario has none).
+    traffic: Option<Box<traffic::State>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -870,6 +881,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     let in_flight_measured = sim.issued_measured - sim.total.counts.total();
     let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let slos = sim.judge_slos();
+    let rollouts = sim.take_rollouts();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
     for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
@@ -928,6 +940,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         scores: sim.scores,
         autoscaling,
         locality: sim.locality_stats,
+        rollouts,
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1398,7 +1411,10 @@ impl<'s, 'h> Sim<'s, 'h> {
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),
-            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. })),
+            // Routing by header and a rollout's user impact need client ids too.
+            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. }))
+                || !sc.headers.is_empty()
+                || !sc.rollouts.is_empty(),
             think_rng: seed.stream("workload/think"),
             stop_at: duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
             requests_limit: requests.unwrap_or(u64::MAX),
@@ -1432,6 +1448,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             const_lanes: Vec::new(),
             autoscalers: Vec::new(),
             autoscaling_csv: None,
+            traffic: traffic::State::new(sc, seed),
         })
     }
 }

@@ -10,6 +10,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod traffic;
+pub use traffic::*;
+
 /// A duration string such as `"250ms"`, parsed when the file is read.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dur(pub crate::time::SimDuration);
@@ -199,6 +202,9 @@ pub struct ScenarioFile {
     /// shape is checked by `crate::sweep::check_block`.
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+    /// Flagger-style progressive delivery of a service's new version.
+    #[serde(default)]
+    pub rollouts: Vec<RolloutSpec>,
 }
 
 /// A cluster: its zones and its region (the cluster's own name when absent).
@@ -656,6 +662,10 @@ pub struct ServiceSpec {
     pub probes: Option<ProbesSpec>,
     pub autoscaler: Option<AutoscalerSpec>,
     pub endpoints: UniqueMap<EndpointSpec>,
+    /// Versions (subsets), each with its own instances.
+    pub versions: Option<UniqueMap<VersionSpec>>,
+    /// Routing rules for every caller of the service (Istio's VirtualService).
+    pub routing: Option<RoutingSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -982,6 +992,9 @@ pub struct WorkloadSpec {
     pub users: Option<UsersSpec>,
     pub mix: Vec<MixSpec>,
     pub clients: Option<u64>,
+    /// Request headers set per user: header name, then value -> percent of users.
+    #[serde(default)]
+    pub headers: UniqueMap<UniqueMap<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

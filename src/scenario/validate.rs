@@ -18,6 +18,7 @@ use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
 
 mod autoscale;
 mod locality;
+mod traffic;
 
 pub const DEFAULT_ZONE: &str = "default";
 pub const DEFAULT_EVENTS_MAX: u64 = 1_000_000_000;
@@ -287,7 +288,19 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         if s.instances.is_some() && s.max_replicas.is_some() {
             cx.err(format!("{p}.maxReplicas"), "maxReplicas with replicas only: listed instances all start running");
         }
+        // A service with versions has its instances in them (see `traffic.rs`).
+        let versioned = s.versions.as_ref().map(|v| traffic::version_instances(&mut cx, &p, sname, s, v));
         let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
+            _ if versioned.is_some() => versioned
+                .iter()
+                .flatten()
+                .map(|v| raw::InstanceSpec {
+                    zone: v.spec.zone.clone(),
+                    workers: v.spec.workers,
+                    weight: v.spec.weight,
+                    slowdown: v.spec.slowdown,
+                })
+                .collect(),
             (Some(_), Some(_)) => {
                 cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
                 Vec::new()
@@ -340,6 +353,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                     .collect()
             }
         };
+        let listed = s.instances.is_some() || versioned.is_some();
         if s.instances.is_some() && s.zones.is_some() {
             cx.err(format!("{p}.zones"), "zones belong in each instance when instances are listed");
         }
@@ -347,7 +361,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         for (k, spec) in specs.iter().enumerate() {
             let ip = format!("{p}.instances[{k}]");
             if let Some(z) = &spec.zone {
-                let zp = if s.instances.is_some() { format!("{ip}.zone") } else { format!("{p}.zones") };
+                let zp = if listed { format!("{ip}.zone") } else { format!("{p}.zones") };
                 cx.name(zp, z);
             }
             let slowdown = match spec.slowdown {
@@ -361,14 +375,14 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             let id = InstanceId(instances.len() as u32);
             ids.push(id);
             instances.push(Instance {
-                name: format!("{sname}-{k}"),
+                name: versioned.as_ref().map_or_else(|| format!("{sname}-{k}"), |v| v[k].name.clone()),
                 service: sid,
                 zone: zones.id(spec.zone.as_deref().unwrap_or(DEFAULT_ZONE)),
                 workers: cx.positive_count(format!("{ip}.workers"), spec.workers, workers, "worker"),
                 weight: cx.positive_count(format!("{ip}.weight"), spec.weight, 1, "unit of weight"),
                 initially_running: k < running,
                 slowdown,
-                version: 0,
+                version: versioned.as_ref().map_or(0, |v| v[k].version),
             });
         }
         if s.endpoints.is_empty() {
@@ -449,6 +463,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         let autoscaler = s.autoscaler.as_ref().and_then(|a| {
             autoscale::autoscaler(&mut cx, &format!("{sp}.autoscaler"), a, pool, s.max_replicas.is_some())
         });
+        let version_endpoints = traffic::version_behaviours(&mut cx, &sp, s, &eids, &endpoints);
         services.push(Service {
             name: sname.clone(),
             endpoints: eids,
@@ -460,8 +475,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
             load_shedding,
             startup_time: s.startup_time.map_or(SimDuration::ZERO, |d| d.0),
             probes: s.probes.as_ref().and_then(|pr| probes(&mut cx, &format!("{sp}.probes"), pr)),
-            versions: Vec::new(),
             autoscaler,
+            versions: s.versions.as_ref().map_or_else(Vec::new, |v| v.keys().cloned().collect()),
+            version_endpoints,
+            routing: None,
         });
     }
     check_cycles(&mut cx, &endpoints, &services, &call_origins);
@@ -475,6 +492,21 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
     let policies =
         validate_policies(&mut cx, f.policies.as_ref(), &service_ids, &endpoint_ids, &services, &endpoints, &topology);
     let workload = validate_workload(&mut cx, &f.workload, &routes);
+    let headers = traffic::headers(&mut cx, &f.workload);
+    let match_env = traffic::MatchEnv {
+        service_ids: &service_ids,
+        endpoint_ids: &endpoint_ids,
+        routes: &routes,
+        headers: &headers,
+    };
+    for (si, (sname, s)) in f.services.iter().enumerate() {
+        if let Some(spec) = &s.routing {
+            let routing =
+                traffic::routing(&mut cx, &format!("services.{sname}.routing"), sname, &services[si], spec, &match_env);
+            services[si].routing = Some(routing);
+        }
+    }
+    let rollouts = traffic::rollouts(&mut cx, &f.rollouts, &services, &match_env);
     let instance_zone = |i: InstanceId| instances[i.idx()].zone;
     let fault_env = FaultEnv {
         service_ids: &service_ids,
@@ -570,6 +602,8 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         alerts,
         trace_sampling,
         invariants,
+        headers,
+        rollouts,
     })
 }
 

@@ -100,6 +100,12 @@ impl Sim<'_, '_> {
             v => &sc.config_changes[v as usize - 1].call[caller.idx() * sc.endpoints.len() + endpoint.idx()],
         };
         let guarded = self.guarded[proxy as usize];
+        // Routing picks the version (subset) before the first attempt.
+        let (subset, mirror) = if self.traffic.is_some() {
+            self.route_call(parent, caller, service, endpoint, client)
+        } else {
+            (crate::balance::groups::ANY, crate::balance::groups::ANY)
+        };
         let call = self.calls.insert(Call {
             parent,
             caller,
@@ -123,7 +129,7 @@ impl Sim<'_, '_> {
             queued_unit: u32::MAX,
             is_fallback,
             work: 0,
-            subset: crate::balance::groups::ANY,
+            subset,
         });
         if let Some(status) = abort {
             return self.refuse(call, Outcome::Error(status));
@@ -160,6 +166,9 @@ impl Sim<'_, '_> {
         }
         if let Some(h) = &policy.hedging {
             self.push_after(h.delay, true, Event::Hedge(call));
+        }
+        if mirror != crate::balance::groups::ANY {
+            self.send_mirror(caller, proxy, caller_zone, service, endpoint, client, measured, mirror);
         }
         if guarded {
             self.send_attempt(call);
@@ -461,6 +470,9 @@ impl Sim<'_, '_> {
 
     /// Sends the answer to `attempt` from an instance in `from` back to the caller.
     pub(super) fn respond(&mut self, attempt: Key, outcome: Outcome, from: ZoneId) {
+        if self.traffic.is_some() {
+            self.on_destination_answer(attempt, outcome);
+        }
         let a = self.attempts.get(attempt).expect("an attempt being answered is live");
         if a.abandoned {
             let span = a.span;
@@ -740,6 +752,10 @@ impl Sim<'_, '_> {
         if self.checker.is_some() {
             self.observe(crate::check::Obs::CallEnded(Self::key_id(call)));
         }
+        if let Parent::Mirror = c.parent {
+            // A mirrored copy's answer is dropped.
+            return;
+        }
         if c.retry_pending {
             // The call ended (its deadline) with an allowed retry still out: Envoy counts a
             // retry until the request ends.
@@ -797,6 +813,7 @@ impl Sim<'_, '_> {
             Parent::Request(req) => self.finish_request(req, outcome, c.work),
             Parent::Job(job, index) => self.on_child_done(job, index, outcome, c.work),
             Parent::Deferred(key) => self.deferred_done(key, outcome, c.work),
+            Parent::Mirror => unreachable!("a mirrored call ends before its parent is told"),
         }
     }
 

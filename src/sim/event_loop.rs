@@ -23,6 +23,7 @@ impl Sim<'_, '_> {
         if self.warmup > SimTime::ZERO {
             self.events.push(self.warmup, Event::WarmupEnd);
         }
+        self.start_rollouts();
         let limits = &self.sc.run;
         // While arrivals are open (so no drain deadline runs), an event before the end of
         // arrivals and of the window needs no check but its order: one comparison tells.
@@ -194,6 +195,7 @@ impl Sim<'_, '_> {
             Event::ConfigPush(i) => self.on_config_push(i),
             Event::ConfigApply(i, p) => self.on_config_apply(i, p),
             Event::Autoscale(i) => self.on_autoscale(i),
+            Event::RolloutTick(i) => self.on_rollout_tick(i),
         }
     }
 }

@@ -19,6 +19,9 @@ impl Sim<'_, '_> {
         let now = self.now;
         let sc = self.sc;
         let svc = &sc.services[sc.instances[instance.idx()].service.idx()];
+        if self.traffic.is_some() {
+            self.note_arrival(attempt);
+        }
         if self.lifecycle_on && !self.is_running(instance) {
             return self.refuse_dead(attempt, instance, measured);
         }
@@ -75,6 +78,7 @@ impl Sim<'_, '_> {
             measured,
             work: 0,
             span: NO_SPAN,
+            behaviour: self.behaviour_of(instance),
         });
         if self.tracer.is_some() {
             let parent = self.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
@@ -125,7 +129,11 @@ impl Sim<'_, '_> {
             self.observe(crate::check::Obs::WorkStarted { deadline });
         }
         let j = self.jobs.get_mut(job).expect("a job being started is live");
-        let dist = &sc.endpoints[ep.idx()].service_time;
+        let dist = if j.behaviour == u32::MAX {
+            &sc.endpoints[ep.idx()].service_time
+        } else {
+            &traffic::behaviour(sc, &self.endpoint_local, ep, j.behaviour).service_time
+        };
         let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
         let slowdown = self.instances[j.instance.idx()].effect.slowdown;
         if slowdown != 1.0 {
@@ -315,10 +323,16 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let j = self.jobs.remove(job).expect("a finishing job is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
+        let (error_rate, error_status) = if j.behaviour == u32::MAX {
+            (ep.error_rate, ep.error_status)
+        } else {
+            let b = traffic::behaviour(sc, &self.endpoint_local, j.endpoint, j.behaviour);
+            (b.error_rate, b.error_status)
+        };
         let outcome = if j.failed {
             Outcome::Error(ep.dependency_failure_status)
-        } else if ep.error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < ep.error_rate {
-            Outcome::Error(ep.error_status)
+        } else if error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < error_rate {
+            Outcome::Error(error_status)
         } else {
             Outcome::Ok
         };

@@ -70,7 +70,7 @@ impl Sim<'_, '_> {
         let parent = match c.parent {
             Parent::Request(r) => self.requests.get(r).map_or(NO_SPAN, |r| r.span),
             Parent::Job(j, _) => self.jobs.get(j).map_or(NO_SPAN, |j| j.span),
-            Parent::Deferred(_) => NO_SPAN,
+            Parent::Deferred(_) | Parent::Mirror => NO_SPAN,
         };
         if parent == NO_SPAN {
             return;

@@ -72,7 +72,7 @@ fn plot_region(p: &Png) -> Vec<[u8; 3]> {
 #[test]
 fn run_writes_every_chart_as_a_png_of_the_stated_size_with_data_drawn() {
     let dir = base_run();
-    for chart in &CHARTS {
+    for chart in CHARTS.iter().filter(|c| !c.optional) {
         let path = dir.join(chart.file);
         assert!(path.exists(), "{} is missing", chart.file);
         let png = decode(&path);
@@ -97,7 +97,7 @@ fn run_writes_every_chart_as_a_png_of_the_stated_size_with_data_drawn() {
 fn charts_differ_when_the_run_differs() {
     let other = temp_dir("charts-seed-7");
     run_scenario("exp-payment-outage", &other, &["--seed", "7"]);
-    for chart in &CHARTS {
+    for chart in CHARTS.iter().filter(|c| !c.optional) {
         let a = std::fs::read(base_run().join(chart.file)).unwrap();
         let b = std::fs::read(other.join(chart.file)).unwrap();
         assert_ne!(a, b, "{}: the same bytes for seeds 42 and 7", chart.file);
@@ -138,20 +138,21 @@ fn a_run_without_data_for_a_chart_leaves_it_out_and_says_why() {
     let dir = copy_of_base("charts-no-breakers");
     run_scenario("retry-storm", &dir, &[]);
     assert!(!dir.join("breakers.png").exists(), "a stale breakers.png was left behind");
-    for chart in CHARTS.iter().filter(|c| c.file != "breakers.png") {
+    for chart in CHARTS.iter().filter(|c| c.file != "breakers.png" && !c.optional) {
         assert!(dir.join(chart.file).exists(), "{}", chart.file);
     }
     let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(page.contains(
         "No chart of circuit breakers and outlier ejections: no circuit breakers and no outlier ejections in this run."
     ));
-    assert_eq!(page.matches("<img ").count(), CHARTS.len() - 1);
+    assert_eq!(page.matches("<img ").count(), CHARTS.iter().filter(|c| !c.optional).count() - 1);
+    assert!(!page.contains("No chart of rollout"), "an unused feature's chart is left out without a note");
 }
 
 #[test]
 fn report_rebuilds_byte_identical_charts_and_page() {
     let dir = copy_of_base("charts-rebuild");
-    let files: Vec<&str> = CHARTS.iter().map(|c| c.file).chain(["report.html"]).collect();
+    let files: Vec<&str> = CHARTS.iter().filter(|c| !c.optional).map(|c| c.file).chain(["report.html"]).collect();
     let written: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(dir.join(f)).unwrap()).collect();
     for f in &files {
         std::fs::remove_file(dir.join(f)).unwrap();
@@ -346,6 +347,25 @@ window.addEventListener('load', function () {
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:#?}");
     assert_eq!(body_attr(&dom, "data-errors").as_deref(), Some("none"), "the probe did not finish cleanly");
-    assert_eq!(body_attr(&dom, "data-images"), Some(CHARTS.len().to_string()));
-    assert_eq!(body_attr(&dom, "data-shown"), Some(CHARTS.len().to_string()), "an image did not decode");
+    let shown = CHARTS.iter().filter(|c| !c.optional).count().to_string();
+    assert_eq!(body_attr(&dom, "data-images"), Some(shown.clone()));
+    assert_eq!(body_attr(&dom, "data-shown"), Some(shown), "an image did not decode");
+}
+
+#[test]
+fn a_rollout_run_draws_its_rollout_chart_and_report_redraws_it() {
+    let dir = temp_dir("charts-rollout");
+    run_scenario("canary-rollback", &dir, &[]);
+    let written = std::fs::read(dir.join("rollout.png")).unwrap();
+    let png = decode(&dir.join("rollout.png"));
+    assert_eq!((png.width, png.height), (WIDTH, HEIGHT));
+    // The failed analyses are marked red, the canary weight line in the first series colour.
+    let region = plot_region(&png);
+    assert!(region.iter().any(|c| c[0] > 200 && c[1] < 60 && c[2] < 60), "no failed analysis marked");
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.contains("id=\"chart-rollout\""));
+    std::fs::remove_file(dir.join("rollout.png")).unwrap();
+    let out = meshsim(&["report"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(dir.join("rollout.png")).unwrap(), written);
 }

@@ -29,4 +29,5 @@ mod scenario_errors;
 mod slos;
 mod sweeps;
 mod traces;
+mod traffic;
 mod workload_shapes;

@@ -917,15 +917,122 @@ fn every_problem_in_a_file_is_reported_at_once() {
 // ---------------------------------------------------------------------------------------
 // Mangled input never panics.
 
-const BUNDLED: [(&str, &str); 4] = [
+const BUNDLED: [(&str, &str); 5] = [
     ("baseline.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.json"))),
     ("chain.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/chain.json"))),
     ("mm1.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mm1.json"))),
     ("mmc.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/mmc.json"))),
+    ("canary-rollback.json", include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/canary-rollback.json"))),
 ];
 
 /// Scenario `which` to mutate: a bundled one, the base of the table above, or the base
 /// with closed-loop users instead of open-loop arrivals.
+// Traffic management: versions, routing rules, headers and rollouts. `versioned` gives
+// cart two versions in place of its replicas.
+fn versioned() -> [Edit; 3] {
+    [
+        remove("services.cart.replicas"),
+        remove("services.cart.zones"),
+        set("services.cart.versions", json!({ "v1": { "replicas": 2 }, "v2": { "replicas": 1 } })),
+    ]
+}
+
+fn with_versions(more: Vec<Edit>) -> Vec<Edit> {
+    let mut all: Vec<Edit> = versioned().into_iter().collect();
+    all.extend(more);
+    all
+}
+
+fn rollout(analysis: Value) -> Edit {
+    set(
+        "rollouts",
+        json!([{ "service": "cart", "primary": "v1", "canary": "v2", "start": "2s", "analysis": analysis }]),
+    )
+}
+
+macro_rules! rejected_traffic {
+    ($($name:ident: [$($edit:expr),* $(,)?] => $path:expr, $fragment:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_rejected(&with_versions(vec![$($edit),*]), $path, $fragment);
+            }
+        )+
+    };
+}
+
+rejected_traffic! {
+    versions_with_service_replicas_are_rejected:
+        [set("services.cart.replicas", json!(2))]
+        => "services.cart.replicas", "instances in each version when the service has versions";
+    version_overriding_an_unknown_endpoint_is_rejected:
+        [set("services.cart.versions.v2.endpoints", json!({ "viwe": { "errorRate": 5 } }))]
+        => "services.cart.versions.v2.endpoints.viwe", "a known endpoint of the service, found \"viwe\"";
+    version_with_a_bad_error_rate_is_rejected:
+        [set("services.cart.versions.v2.endpoints", json!({ "view": { "errorRate": 101 } }))]
+        => "services.cart.versions.v2.endpoints.view.errorRate", "a percentage from 0 to 100, found 101";
+    route_to_an_unknown_subset_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "route": [ { "subset": "v3" } ] } ] }))]
+        => "services.cart.routing.http[0].route[0].subset", "a known version of cart, found \"v3\"";
+    route_weights_not_adding_up_to_100_are_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "route": [
+            { "subset": "v1", "weight": 90 }, { "subset": "v2", "weight": 20 } ] } ] }))]
+        => "services.cart.routing.http[0].route", "weights that add up to 100, found 110";
+    a_weight_missing_among_several_destinations_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "route": [
+            { "subset": "v1", "weight": 100 }, { "subset": "v2" } ] } ] }))]
+        => "services.cart.routing.http[0].route[1].weight", "a weight for each of several destinations";
+    header_match_on_a_header_no_user_sends_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "match": [ { "headers": { "x-user-group": { "exact": "beta" } } } ],
+            "route": [ { "subset": "v2" } ] } ] }))]
+        => "services.cart.routing.http[0].match[0].headers.x-user-group", "a known header set in workload.headers";
+    string_match_with_exact_and_prefix_is_rejected:
+        [set("workload.headers", json!({ "x-user-group": { "beta": 5, "default": 95 } })),
+         set("services.cart.routing", json!({ "http": [ { "match": [ { "headers": { "x-user-group": { "exact": "beta", "prefix": "b" } } } ],
+            "route": [ { "subset": "v2" } ] } ] }))]
+        => "services.cart.routing.http[0].match[0].headers.x-user-group", "exactly one of \"exact\" and \"prefix\"";
+    header_shares_not_adding_up_to_100_are_rejected:
+        [set("workload.headers", json!({ "x-user-group": { "beta": 5, "default": 90 } }))]
+        => "workload.headers.x-user-group", "percents of users that add up to 100, found 95";
+    match_on_an_unknown_endpoint_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "match": [ { "endpoint": "add" } ], "route": [ { "subset": "v2" } ] } ] }))]
+        => "services.cart.routing.http[0].match[0].endpoint", "a known endpoint of cart, found \"add\"";
+    mirror_percentage_without_a_mirror_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "route": [ { "subset": "v1" } ], "mirrorPercentage": 10 } ] }))]
+        => "services.cart.routing.http[0].mirrorPercentage", "a mirror for mirrorPercentage";
+    rollout_of_an_unknown_version_is_rejected:
+        [set("rollouts", json!([{ "service": "cart", "primary": "v1", "canary": "v9", "start": "2s", "analysis": { "stepWeight": 10 } }]))]
+        => "rollouts[0].canary", "a known version of cart, found \"v9\"";
+    rollout_onto_its_own_primary_is_rejected:
+        [set("rollouts", json!([{ "service": "cart", "primary": "v1", "canary": "v1", "start": "2s", "analysis": { "stepWeight": 10 } }]))]
+        => "rollouts[0].canary", "a canary version other than the primary";
+    canary_rollout_without_step_weights_is_rejected:
+        [rollout(json!({ "maxWeight": 50 }))]
+        => "rollouts[0].analysis.stepWeight", "a stepWeight or stepWeights for a canary strategy";
+    blue_green_rollout_with_a_step_weight_is_rejected:
+        [set("rollouts", json!([{ "service": "cart", "primary": "v1", "canary": "v2", "start": "2s", "strategy": "blueGreen",
+            "analysis": { "iterations": 3, "stepWeight": 10 } }]))]
+        => "rollouts[0].analysis.stepWeight", "stepWeight with the canary strategy only";
+    rollout_step_weight_over_100_is_rejected:
+        [rollout(json!({ "stepWeight": 120 }))]
+        => "rollouts[0].analysis.stepWeight", "a weight from 1 to 100, found 120";
+    rollout_with_an_unknown_metric_is_rejected:
+        [rollout(json!({ "stepWeight": 10, "metrics": [ { "name": "error-rate", "thresholdRange": { "max": 1 } } ] }))]
+        => "rollouts[0].analysis.metrics[0].name", "a built-in metric (request-success-rate, request-duration), found \"error-rate\"";
+    rollout_with_a_bad_latency_threshold_is_rejected:
+        [rollout(json!({ "stepWeight": 10, "metrics": [ { "name": "request-duration", "thresholdRange": { "max": "fast" } } ] }))]
+        => "rollouts[0].analysis.metrics[0].thresholdRange.max", "a number of milliseconds or a duration string";
+    rollout_of_a_service_with_a_catch_all_rule_is_rejected:
+        [set("services.cart.routing", json!({ "http": [ { "route": [ { "subset": "v1" } ] } ] })),
+         rollout(json!({ "stepWeight": 10 }))]
+        => "services.cart.routing.http[0].match", "a match in every rule of a service with a rollout";
+    two_rollouts_of_one_service_are_rejected:
+        [set("rollouts", json!([
+            { "service": "cart", "primary": "v1", "canary": "v2", "start": "2s", "analysis": { "stepWeight": 10 } },
+            { "service": "cart", "primary": "v2", "canary": "v1", "start": "5s", "analysis": { "stepWeight": 10 } }]))]
+        => "rollouts[1].service", "one rollout per service, cart has two";
+}
+
 fn seed_scenario(which: usize) -> (&'static str, Value) {
     if let Some(&(name, text)) = BUNDLED.get(which) {
         return (name, serde_json::from_str(text).expect("a bundled scenario is JSON"));
