@@ -23,6 +23,7 @@ pub mod resilience;
 pub mod rng;
 pub mod rundata;
 pub mod scenario;
+pub mod security;
 pub mod sim;
 pub mod slo;
 pub mod sweep;

@@ -54,6 +54,8 @@ pub struct Scenario {
     pub trace_sampling: f64,
     /// User invariants, judged window by window.
     pub invariants: Vec<crate::invariant::Invariant>,
+    /// Mesh security; `None`: no identities, mTLS, certificates or authorization at all.
+    pub security: Option<Box<crate::security::Security>>,
 }
 
 /// A configuration push: from `at`, each proxy switches to `call` after its own delay
@@ -234,6 +236,10 @@ pub enum FaultKind {
     /// Configuration pushes that leave the control plane while the fault lasts reach
     /// each proxy (with this probability) after a further `delay` draw.
     SlowConfigPush { delay: Dist, probability: f64 },
+    /// The CA (istiod) cannot sign certificates: rotations fail and are retried.
+    CaOutage,
+    /// A (mis-scoped) AuthorizationPolicy is in force while the fault lasts.
+    AuthzPolicy(Box<crate::security::AuthzPolicy>),
 }
 
 impl FaultKind {
@@ -252,6 +258,8 @@ impl FaultKind {
             FaultKind::LinkLatency { .. } => "link-latency",
             FaultKind::Load { .. } => "load",
             FaultKind::SlowConfigPush { .. } => "slow-config-push",
+            FaultKind::CaOutage => "ca-outage",
+            FaultKind::AuthzPolicy(_) => "authz-policy",
         }
     }
 

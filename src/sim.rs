@@ -17,6 +17,7 @@ mod faults;
 mod guards;
 mod lifecycle;
 mod queue;
+mod security;
 mod slab;
 mod station;
 mod tracing;
@@ -195,6 +196,8 @@ pub struct RunResult {
     /// Each user invariant's verdict.
     pub invariants: Vec<crate::invariant::InvariantResult>,
     pub scores: Scores,
+    /// What mesh security did (`None`: the scenario has no `security` block).
+    pub security: Option<crate::security::SecurityReport>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -263,6 +266,9 @@ enum Event {
     ConfigPush(u32),
     /// Config change `i` reaches proxy `p`.
     ConfigApply(u32, u32),
+    /// A sidecar's certificate agent (site, timer generation) has a rotation, retry or
+    /// expiry due.
+    Cert(u32, u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -708,6 +714,8 @@ struct Sim<'s, 'h> {
     row: window::Row,
     point_names: Vec<String>,
     route_windows: Option<&'h mut RouteWindowFn<'h>>,
+    /// Mesh security's state (`None`: no `security` block, nothing to do).
+    security: Option<Box<security::SecState>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -882,6 +890,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             })
             .collect(),
         scores: sim.scores,
+        security: sim.security.take().map(|s| s.finish(sim.now)),
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1237,6 +1246,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         let point_names = points.iter().map(|p| p.name(sc)).collect();
+        let security = sc.security.as_ref().map(|_| Box::new(security::SecState::new(sc, seed, &proxy_site)));
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -1353,6 +1363,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             row: window::Row::default(),
             point_names,
             route_windows: None,
+            security,
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),

@@ -6,6 +6,8 @@
 //! validated model is built, and in docs/scenario-format.md.
 
 use indexmap::IndexMap;
+pub mod security;
+
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -196,6 +198,9 @@ pub struct ScenarioFile {
     /// shape is checked by `crate::sweep::check_block`.
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+    /// Mesh security (identities, mTLS, certificates, authorization); absent: none.
+    #[serde(default)]
+    pub security: Option<security::SecuritySpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,11 +353,13 @@ pub enum FaultKind {
     LinkLatency,
     Load,
     SlowConfigPush,
+    CaOutage,
+    AuthzPolicy,
 }
 
 impl FaultKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 14] = [
         FaultKind::Crash,
         FaultKind::Stop,
         FaultKind::Latency,
@@ -365,6 +372,8 @@ impl FaultKind {
         FaultKind::RegistryOutage,
         FaultKind::SlowConfigPush,
         FaultKind::Load,
+        FaultKind::CaOutage,
+        FaultKind::AuthzPolicy,
     ];
 }
 
@@ -400,6 +409,8 @@ pub struct FaultSpec {
     pub route: Option<String>,
     /// An error or latency fault on a call path, at the callers' proxies.
     pub call: Option<CallPathSpec>,
+    /// An authz-policy fault: the AuthorizationPolicy in force while it lasts.
+    pub policy: Option<security::AuthorizationPolicySpec>,
 }
 
 /// A call path: from a caller ("gateway" or a service; every caller when absent) to a
@@ -635,6 +646,10 @@ pub struct ServiceSpec {
     pub startup_time: Option<Dur>,
     pub probes: Option<ProbesSpec>,
     pub endpoints: UniqueMap<EndpointSpec>,
+    /// The workload's service account (its identity); default: the service's name.
+    pub service_account: Option<String>,
+    /// The workload's PeerAuthentication.
+    pub mtls: Option<security::MtlsSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -671,6 +686,8 @@ pub struct EndpointSpec {
     pub calls: Vec<CallSpec>,
     pub calls_mode: Option<CallsMode>,
     pub dependency_failure_status: Option<u16>,
+    /// The HTTP method of a call to it, as authorization policies see it (default GET).
+    pub method: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

@@ -9,6 +9,9 @@ impl Sim<'_, '_> {
         if self.lifecycle_on {
             self.start_lifecycle();
         }
+        if self.security.is_some() {
+            self.start_security();
+        }
         for (i, c) in self.sc.config_changes.iter().enumerate() {
             self.events.push(c.at, Event::ConfigPush(i as u32));
         }
@@ -190,6 +193,7 @@ impl Sim<'_, '_> {
             Event::ProbeDone(inst, kind, outcome) => self.on_probe_done(inst, kind, outcome),
             Event::ConfigPush(i) => self.on_config_push(i),
             Event::ConfigApply(i, p) => self.on_config_apply(i, p),
+            Event::Cert(site, generation) => self.on_cert(site, generation),
         }
     }
 }

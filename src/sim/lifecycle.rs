@@ -170,7 +170,7 @@ impl Sim<'_, '_> {
     }
 
     /// A row of `events.csv`, now, for `who` (an instance, or the gateway) of `service`.
-    fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
+    pub(super) fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
         let Some(w) = self.events_csv.as_mut() else { return };
         let time = format!("{:.6}", self.now.as_secs_f64());
         if let Err(e) = w.write_record([time.as_str(), who, service, event, detail]) {
@@ -275,6 +275,9 @@ impl Sim<'_, '_> {
         st.life = Life::Starting;
         st.epoch += 1;
         let epoch = st.epoch;
+        if self.security.is_some() {
+            self.cert_start(1 + inst.idx());
+        }
         if matches!(was, Life::Down { .. }) {
             for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
                 d.restarted_at = Some(self.now);
