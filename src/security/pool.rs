@@ -76,11 +76,11 @@ mod tests {
         let mut p = Pool::default();
         assert!(p.take(at(0), IDLE, (0, 0)).is_none());
         let mut c = Conn::new(true, (0, 0));
-        for k in 1..=3 {
+        for k in 1..=3u32 {
             c.uses += 1;
-            p.put(c, at(k), IDLE, 3);
+            p.put(c, at(u64::from(k)), IDLE, 3);
             if k < 3 {
-                c = p.take(at(k), IDLE, (0, 0)).expect("reused");
+                c = p.take(at(u64::from(k)), IDLE, (0, 0)).expect("reused");
                 assert_eq!(c.uses, k);
             }
         }
