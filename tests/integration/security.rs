@@ -261,3 +261,54 @@ fn authz_misscoped_story_denies_only_catalog_callers_inside_the_window() {
     assert_eq!(f(&s, "calls.gateway->catalog.requests.error"), 0.0, "the gateway is allowed");
     assert_eq!(f(&s, "security.denials.payment.denied"), 0.0, "order may call payment");
 }
+
+#[test]
+fn a_sidecar_started_during_a_ca_outage_has_no_certificate_until_the_ca_is_back() {
+    // c crashes at 3 s and restarts at 5 s, while the CA is down from 4 s to 8 s.
+    let security = json!({ "mtls": { "mode": "STRICT" }, "certificates": { "retryInterval": "1s" } });
+    let faults = json!([
+        { "kind": "ca-outage", "start": "4s", "duration": "4s" },
+        { "kind": "crash", "target": { "service": "c" }, "start": "3s", "duration": "2s" }
+    ]);
+    let sc = chain(12, security, json!({}), faults);
+    let (_, s, ts) = run(&sc, &RunOptions::default());
+    assert!(f(&s, "security.handshake_failures.no_cert") > 100.0);
+    assert_eq!(f(&s, "security.handshake_failures.expired_cert"), 0.0);
+    let rows = events(&sc);
+    let c: Vec<(f64, String)> = rows
+        .iter()
+        .filter(|r| &r[1] == "c-0" && r[3].starts_with("cert-"))
+        .map(|r| (r[0].parse().unwrap(), r[3].to_string()))
+        .collect();
+    assert_eq!(c[0], (0.0, "cert-issued".to_string()));
+    assert_eq!(c[1], (5.0, "cert-rotation-failed".to_string()), "the restarted sidecar cannot get one");
+    let renewed = c.iter().skip(1).find(|(_, e)| e == "cert-issued").expect("issued once the CA is back").0;
+    assert_eq!(renewed, 8.0, "at the retry when the CA returns");
+    let ok = series(&ts, "route", "chain", "ok");
+    for (&(t, requests), &(_, ok)) in series(&ts, "route", "chain", "requests").iter().zip(&ok) {
+        if t >= 9.0 && t < 12.0 {
+            assert_eq!(requests, ok, "window {t}: c has its certificate again");
+        }
+    }
+}
+
+#[test]
+fn a_service_peer_authentication_overrides_the_mesh_wide_mode() {
+    // Mesh STRICT, c DISABLE: auto mTLS sends plaintext to c, which works; forcing
+    // ISTIO_MUTUAL to c fails every handshake.
+    let with_rule = |rules: Value| {
+        let mut sc = load_edited("chain", |v| {
+            v["run"] = json!({ "duration": "5s" });
+            v["services"]["c"]["mtls"] = json!({ "mode": "DISABLE" });
+            v["security"] = json!({ "mtls": { "mode": "STRICT" }, "destinationRules": rules });
+        });
+        sc.faults.clear();
+        run(&sc, &RunOptions::default()).1
+    };
+    let s = with_rule(json!([]));
+    assert_eq!(f(&s, "requests.failed"), 0.0);
+    let s = with_rule(json!([{ "host": "c", "tls": { "mode": "ISTIO_MUTUAL" } }]));
+    let calls = f(&s, "calls.b->c.requests.total");
+    assert_eq!(f(&s, "calls.b->c.requests.rejected"), calls, "a TLS hello at a plaintext port: connect failure");
+    assert_eq!(f(&s, "security.handshake_failures.mtls_mismatch"), calls);
+}
