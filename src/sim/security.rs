@@ -114,6 +114,8 @@ impl Sim<'_, '_> {
     }
 
     /// A certificate agent's timer: expiry, rotation or a retry.
+    #[cold]
+    #[inline(never)]
     pub(super) fn on_cert(&mut self, site: u32, generation: u32) {
         let site = site as usize;
         let now = self.now;
@@ -183,6 +185,8 @@ impl Sim<'_, '_> {
     }
 
     /// A CA outage or an authz-policy fault begins or ends.
+    #[cold]
+    #[inline(never)]
     pub(super) fn on_security_fault(&mut self, index: u32, starts: bool) {
         let is_ca = matches!(self.sc.faults[index as usize].kind, FaultKind::CaOutage);
         let s = self.sec();
@@ -207,6 +211,8 @@ impl Sim<'_, '_> {
     /// reset. Where meshsim simplifies: handshake messages are neither lost nor delayed by
     /// network faults (their latency is the links' own, from the stream
     /// `security/handshakes`).
+    #[cold]
+    #[inline(never)]
     pub(super) fn secure_send(&mut self, attempt: Key, from: ZoneId, to: ZoneId) {
         let sc = self.sc;
         let now = self.now;
@@ -277,6 +283,8 @@ impl Sim<'_, '_> {
     /// The attempt's connection is free again: back to its pool after an answer
     /// (`keep`), closed after a reset, a loss or a timeout (Envoy resets the stream, which
     /// closes an HTTP/1.1 connection).
+    #[cold]
+    #[inline(never)]
     pub(super) fn release_conn(&mut self, attempt: Key, keep: bool) {
         let now = self.now;
         let security = self.sc.security.as_deref().expect("called only with security on");
@@ -295,6 +303,8 @@ impl Sim<'_, '_> {
     /// The callee's sidecar evaluates the authorization policies for `attempt`; a denied
     /// request is answered 403 at once, over the network, without reaching a worker.
     /// Returns whether it was denied.
+    #[cold]
+    #[inline(never)]
     pub(super) fn deny(&mut self, attempt: Key, instance: InstanceId, endpoint: EndpointId) -> bool {
         let sc = self.sc;
         if self.lifecycle_on && !self.is_running(instance) {
