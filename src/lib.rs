@@ -25,6 +25,7 @@ pub mod rng;
 pub mod rollout;
 pub mod rundata;
 pub mod scenario;
+pub mod security;
 pub mod sim;
 pub mod slo;
 pub mod sweep;

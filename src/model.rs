@@ -61,6 +61,8 @@ pub struct Scenario {
     pub headers: Vec<crate::traffic::Header>,
     /// Flagger-style rollouts, at most one per service.
     pub rollouts: Vec<crate::rollout::RolloutSpec>,
+    /// Mesh security; `None`: no identities, mTLS, certificates or authorization at all.
+    pub security: Option<Box<crate::security::Security>>,
 }
 
 /// Which cluster and region each zone belongs to (Istio's multicluster mesh and locality
@@ -285,6 +287,10 @@ pub enum FaultKind {
     /// A whole zone goes down: every instance in it crashes at once (`hang`: silent, as a
     /// zone gone dark; else refusing) and restarts at the end. The gateway stays up.
     ZoneOutage { zone: ZoneId, hang: bool },
+    /// The CA (istiod) cannot sign certificates: rotations fail and are retried.
+    CaOutage,
+    /// A (mis-scoped) AuthorizationPolicy is in force while the fault lasts.
+    AuthzPolicy(Box<crate::security::AuthzPolicy>),
 }
 
 impl FaultKind {
@@ -304,6 +310,8 @@ impl FaultKind {
             FaultKind::Load { .. } => "load",
             FaultKind::SlowConfigPush { .. } => "slow-config-push",
             FaultKind::ZoneOutage { .. } => "zone-outage",
+            FaultKind::CaOutage => "ca-outage",
+            FaultKind::AuthzPolicy(_) => "authz-policy",
         }
     }
 

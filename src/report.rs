@@ -5,6 +5,7 @@
 //! on the wall clock, so the same run gives the same bytes.
 
 mod autoscale;
+mod security;
 
 use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
@@ -231,10 +232,14 @@ pub fn fault_target(sc: &Scenario, f: &crate::model::Fault) -> String {
             Some(e) => format!("{from}->{to}/{}", sc.endpoints[e.idx()].name),
         };
     }
-    match f.kind {
+    match &f.kind {
         crate::model::FaultKind::RegistryOutage => "registry".into(),
         crate::model::FaultKind::SlowConfigPush { .. } => "control-plane".into(),
         crate::model::FaultKind::Load { .. } => "gateway".into(),
+        crate::model::FaultKind::CaOutage => "control-plane".into(),
+        crate::model::FaultKind::AuthzPolicy(p) => {
+            p.service.map_or("mesh".into(), |s| sc.services[s.idx()].name.clone())
+        }
         _ => "network".into(),
     }
 }
@@ -512,6 +517,9 @@ pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
         out.insert("locality".into(), locality_json(sc, l));
     }
     out.insert("in_flight_max".into(), json!(r.in_flight_max_seen));
+    if let Some(s) = &r.security {
+        out.insert("security".into(), security::security_json(sc, s));
+    }
     Value::Object(out)
 }
 

@@ -20,6 +20,7 @@ mod hosts;
 mod lifecycle;
 mod locality;
 mod queue;
+mod security;
 mod slab;
 mod station;
 mod tracing;
@@ -209,6 +210,8 @@ pub struct RunResult {
     pub locality: Option<LocalityStats>,
     /// Each rollout's analysis steps and outcome, in the scenario's order.
     pub rollouts: Vec<crate::rollout::RolloutRecord>,
+    /// What mesh security did (`None`: the scenario has no `security` block).
+    pub security: Option<crate::security::SecurityReport>,
 }
 
 pub use locality::{LOCALITY_HEADER, LocalityStats, write_locality_csv};
@@ -283,6 +286,9 @@ enum Event {
     Autoscale(u32),
     /// Rollout `i` runs its analysis.
     RolloutTick(u32),
+    /// A sidecar's certificate agent (site, timer generation) has a rotation, retry or
+    /// expiry due.
+    Cert(u32, u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -749,6 +755,8 @@ struct Sim<'s, 'h> {
     autoscaling_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Versions, routing and rollouts (`None`: the scenario has none).
     traffic: Option<Box<traffic::State>>,
+    /// Mesh security's state (`None`: no `security` block, nothing to do).
+    security: Option<Box<security::SecState>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -941,6 +949,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         autoscaling,
         locality: sim.locality_stats,
         rollouts,
+        security: sim.security.take().map(|s| s.finish(sim.now)),
     };
     if let Some(c) = checker {
         c.finish(sc, &result);
@@ -1320,6 +1329,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         let point_names = points.iter().map(|p| p.name(sc)).collect();
+        let security = sc.security.as_ref().map(|_| Box::new(security::SecState::new(sc, seed, &proxy_site)));
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -1443,6 +1453,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             row: window::Row::default(),
             point_names,
             route_windows: None,
+            security,
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),

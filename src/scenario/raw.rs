@@ -6,6 +6,8 @@
 //! validated model is built, and in docs/scenario-format.md.
 
 use indexmap::IndexMap;
+pub mod security;
+
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -205,6 +207,9 @@ pub struct ScenarioFile {
     /// Flagger-style progressive delivery of a service's new version.
     #[serde(default)]
     pub rollouts: Vec<RolloutSpec>,
+    /// Mesh security (identities, mTLS, certificates, authorization); absent: none.
+    #[serde(default)]
+    pub security: Option<security::SecuritySpec>,
 }
 
 /// A cluster: its zones and its region (the cluster's own name when absent).
@@ -369,11 +374,13 @@ pub enum FaultKind {
     Load,
     SlowConfigPush,
     ZoneOutage,
+    CaOutage,
+    AuthzPolicy,
 }
 
 impl FaultKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [FaultKind; 13] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::Crash,
         FaultKind::Stop,
         FaultKind::Latency,
@@ -387,6 +394,8 @@ impl FaultKind {
         FaultKind::SlowConfigPush,
         FaultKind::Load,
         FaultKind::ZoneOutage,
+        FaultKind::CaOutage,
+        FaultKind::AuthzPolicy,
     ];
 }
 
@@ -426,6 +435,8 @@ pub struct FaultSpec {
     pub route: Option<String>,
     /// An error or latency fault on a call path, at the callers' proxies.
     pub call: Option<CallPathSpec>,
+    /// An authz-policy fault: the AuthorizationPolicy in force while it lasts.
+    pub policy: Option<security::AuthorizationPolicySpec>,
 }
 
 /// A call path: from a caller ("gateway" or a service; every caller when absent) to a
@@ -666,6 +677,10 @@ pub struct ServiceSpec {
     pub versions: Option<UniqueMap<VersionSpec>>,
     /// Routing rules for every caller of the service (Istio's VirtualService).
     pub routing: Option<RoutingSpec>,
+    /// The workload's service account (its identity); default: the service's name.
+    pub service_account: Option<String>,
+    /// The workload's PeerAuthentication.
+    pub mtls: Option<security::MtlsSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -702,6 +717,8 @@ pub struct EndpointSpec {
     pub calls: Vec<CallSpec>,
     pub calls_mode: Option<CallsMode>,
     pub dependency_failure_status: Option<u16>,
+    /// The HTTP method of a call to it, as authorization policies see it (default GET).
+    pub method: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 //! Defaults are applied here (and documented in docs/scenario-format.md). Names become
 //! ids in file order, so ids are stable for a given file.
 
+mod security;
+
 use super::Issue;
 use super::raw::{self, DistSpec};
 use crate::dist::Dist;
@@ -518,8 +520,10 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         routes: &routes,
         config_pushes: !f.config_changes.is_empty(),
         topology: &topology,
+        security: f.security.is_some(),
     };
     let faults = validate_faults(&mut cx, &f.faults, &fault_env);
+    let security = security::validate_security(&mut cx, &f, &service_ids, &endpoint_ids);
     let chaos = f.chaos.as_ref().and_then(|c| validate_chaos(&mut cx, c, &fault_env));
     let lifecycle = validate_lifecycle(&mut cx, &f.lifecycle, &service_ids, &services, &instances);
     let config_changes = validate_config_changes(
@@ -604,6 +608,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         invariants,
         headers,
         rollouts,
+        security,
     })
 }
 
@@ -2372,6 +2377,8 @@ struct FaultEnv<'a> {
     routes: &'a [Route],
     config_pushes: bool,
     topology: &'a Topology,
+    /// The scenario has a `security` block (security faults need one).
+    security: bool,
 }
 
 fn validate_faults(cx: &mut Ctx, specs: &[raw::FaultSpec], env: &FaultEnv) -> Vec<Fault> {
@@ -2396,6 +2403,8 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         K::Load => &["rate", "route"],
         K::SlowConfigPush => &["delay", "percent"],
         K::ZoneOutage => &["zone", "mode"],
+        K::CaOutage => &[],
+        K::AuthzPolicy => &["policy"],
     };
     let present = [
         ("percent", f.percent.is_some()),
@@ -2412,6 +2421,7 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         ("rate", f.rate.is_some()),
         ("route", f.route.is_some()),
         ("call", f.call.is_some()),
+        ("policy", f.policy.is_some()),
     ];
     let mut ok = cx.params(p, &format!("a {} fault", kind_name(f.kind)), takes, &[], &present);
     let start = SimTime::ZERO + f.start.0;
@@ -2425,6 +2435,9 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
                 return None;
             }
         }
+    }
+    if matches!(f.kind, K::CaOutage | K::AuthzPolicy) {
+        return security::security_fault(cx, p, f, env, (start, end, repeat), ok);
     }
     if f.kind == K::SlowConfigPush {
         if f.target.is_some() {
@@ -2634,7 +2647,14 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
         K::Crash => FaultKind::Crash { hang: f.mode == Some(raw::CrashMode::Hang) },
         K::Stop => FaultKind::Stop,
         K::RegistryOutage => FaultKind::RegistryOutage,
-        K::Partition | K::Loss | K::LinkLatency | K::Load | K::SlowConfigPush | K::ZoneOutage => {
+        K::Partition
+        | K::Loss
+        | K::LinkLatency
+        | K::Load
+        | K::SlowConfigPush
+        | K::ZoneOutage
+        | K::CaOutage
+        | K::AuthzPolicy => {
             unreachable!("handled above")
         }
     };
@@ -2771,6 +2791,7 @@ fn validate_chaos(cx: &mut Ctx, c: &raw::ChaosSpec, env: &FaultEnv) -> Option<Ch
             rate: spec.rate,
             route: spec.route.clone(),
             call: None,
+            policy: None,
         };
         let mut variants = Vec::new();
         if targeted {

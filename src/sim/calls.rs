@@ -341,6 +341,9 @@ impl Sim<'_, '_> {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
         let to_zone = sc.instances[instance.idx()].zone;
+        if self.security.is_some() {
+            return self.secure_send(attempt, caller_zone, to_zone);
+        }
         if self.net.active && self.nodes_cut(self.caller_node(p), 1 + service.idx()) {
             return self.lose(attempt, caller_zone, to_zone);
         }
@@ -465,6 +468,9 @@ impl Sim<'_, '_> {
                 }
             }
         }
+        if self.security.is_some() && self.deny(attempt, instance, endpoint) {
+            return;
+        }
         self.accept(attempt, instance, endpoint, client, measured, deadline);
     }
 
@@ -497,6 +503,9 @@ impl Sim<'_, '_> {
     #[inline]
     pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
         let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
+        if self.security.is_some() {
+            self.release_conn(attempt, matches!(outcome, Outcome::Ok | Outcome::Error(_)));
+        }
         if a.abandoned {
             self.late_responses += 1;
         } else {
@@ -524,6 +533,9 @@ impl Sim<'_, '_> {
         }
         a.abandoned = true;
         let a = *a;
+        if self.security.is_some() {
+            self.release_conn(attempt, false);
+        }
         if a.lost {
             self.attempts.remove(attempt);
             if a.span != NO_SPAN {

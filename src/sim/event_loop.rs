@@ -12,6 +12,9 @@ impl Sim<'_, '_> {
         if self.sc.services.iter().any(|s| s.autoscaler.is_some()) {
             self.start_autoscalers();
         }
+        if self.security.is_some() {
+            self.start_security();
+        }
         for (i, c) in self.sc.config_changes.iter().enumerate() {
             self.events.push(c.at, Event::ConfigPush(i as u32));
         }
@@ -196,6 +199,7 @@ impl Sim<'_, '_> {
             Event::ConfigApply(i, p) => self.on_config_apply(i, p),
             Event::Autoscale(i) => self.on_autoscale(i),
             Event::RolloutTick(i) => self.on_rollout_tick(i),
+            Event::Cert(site, generation) => self.on_cert(site, generation),
         }
     }
 }

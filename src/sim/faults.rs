@@ -74,6 +74,9 @@ impl Sim<'_, '_> {
                 }
             }
         }
+        if matches!(f.kind, FaultKind::CaOutage | FaultKind::AuthzPolicy(_)) {
+            return self.on_security_fault(index, starts);
+        }
         if f.path.is_some() {
             // Error and delay injection at the callers' proxies.
             if starts {
@@ -178,7 +181,9 @@ impl Sim<'_, '_> {
                 | FaultKind::LinkLatency { .. }
                 | FaultKind::Load { .. }
                 | FaultKind::SlowConfigPush { .. }
-                | FaultKind::ZoneOutage { .. } => {}
+                | FaultKind::ZoneOutage { .. }
+                | FaultKind::CaOutage
+                | FaultKind::AuthzPolicy(_) => {}
             }
         }
         st.effect = effect;

@@ -280,6 +280,9 @@ impl Sim<'_, '_> {
         st.life = Life::Starting;
         st.epoch += 1;
         let epoch = st.epoch;
+        if self.security.is_some() {
+            self.cert_start(1 + inst.idx());
+        }
         if matches!(was, Life::Down { .. }) {
             for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
                 d.restarted_at = Some(self.now);

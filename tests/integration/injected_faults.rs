@@ -243,7 +243,7 @@ fn every_fault_kind_appears_in_a_bundled_scenario() {
         }
     }
     let all: BTreeSet<String> = meshsim::scenario::fault_kinds().into_iter().collect();
-    assert_eq!(all.len(), 13);
+    assert_eq!(all.len(), 15);
     let missing: Vec<_> = all.difference(&seen).collect();
     assert!(missing.is_empty(), "fault kinds in no bundled scenario: {missing:?}");
     assert_eq!(on_paths, BTreeSet::from(["error".to_string(), "latency".to_string()]), "injection on call paths");

@@ -26,6 +26,7 @@ mod rate_limits;
 mod resilience_series;
 mod run_limits;
 mod scenario_errors;
+mod security;
 mod slos;
 mod sweeps;
 mod traces;

@@ -1465,3 +1465,81 @@ proptest! {
         load_and_maybe_run(&text, name);
     }
 }
+
+rejected! {
+    // Mesh security.
+    a_service_account_needs_a_security_block:
+        [set("services.cart.serviceAccount", json!("cart-sa"))]
+        => "services.cart.serviceAccount", "a top-level \"security\" block";
+    an_unknown_mtls_mode_is_rejected:
+        [set("security", json!({ "mtls": { "mode": "STRICTLY" } }))]
+        => "security.mtls.mode", "unknown variant `STRICTLY`, expected one of `STRICT`, `PERMISSIVE`, `DISABLE`, `UNSET`";
+    unset_is_no_mesh_wide_mode:
+        [set("security", json!({ "mtls": { "mode": "UNSET" } }))]
+        => "security.mtls.mode", "STRICT, PERMISSIVE or DISABLE";
+    a_service_account_is_a_dns_name:
+        [set("security", json!({})), set("services.cart.serviceAccount", json!("Cart SA"))]
+        => "services.cart.serviceAccount", "a service account name of lower-case letters";
+    a_trust_domain_has_no_slash:
+        [set("security", json!({ "trustDomain": "a/b" }))]
+        => "security.trustDomain", "a trust domain without '/'";
+    a_destination_rule_names_a_known_host:
+        [set("security", json!({ "destinationRules": [{ "host": "billing", "tls": { "mode": "DISABLE" } }] }))]
+        => "security.destinationRules[0].host", "a known service, found \"billing\"";
+    a_destination_rule_names_a_known_caller:
+        [set("security", json!({ "destinationRules": [{ "host": "cart", "from": "billing", "tls": { "mode": "DISABLE" } }] }))]
+        => "security.destinationRules[0].from", "a known caller, found \"billing\"";
+    simple_tls_is_not_modelled:
+        [set("security", json!({ "destinationRules": [{ "host": "cart", "tls": { "mode": "SIMPLE" } }] }))]
+        => "security.destinationRules[0].tls.mode", "unknown variant `SIMPLE`";
+    a_zero_certificate_ttl_is_rejected:
+        [set("security", json!({ "certificates": { "ttl": "0s" } }))]
+        => "security.certificates.ttl", "a duration greater than zero";
+    a_grace_period_ratio_is_a_percentage:
+        [set("security", json!({ "certificates": { "gracePeriodRatio": 150 } }))]
+        => "security.certificates.gracePeriodRatio", "a percentage from 0 to 100, found 150";
+    a_zero_idle_timeout_is_rejected:
+        [set("security", json!({ "connectionPool": { "idleTimeout": "0s" } }))]
+        => "security.connectionPool.idleTimeout", "a duration greater than zero";
+    an_authorization_policy_names_a_known_service:
+        [set("security", json!({ "authorization": [{ "name": "p", "service": "billing" }] }))]
+        => "security.authorization[0].service", "a known service, found \"billing\"";
+    authorization_policy_names_are_unique:
+        [set("security", json!({ "authorization": [{ "name": "p" }, { "name": "p" }] }))]
+        => "security.authorization[1].name", "a name no other policy has";
+    custom_actions_are_not_modelled:
+        [set("security", json!({ "authorization": [{ "name": "p", "action": "CUSTOM" }] }))]
+        => "security.authorization[0].action", "unknown variant `CUSTOM`, expected `ALLOW` or `DENY`";
+    a_principal_pattern_has_one_wildcard_at_an_end:
+        [set("security", json!({ "authorization": [{ "name": "p",
+            "rules": [{ "from": [{ "source": { "principals": ["cluster.local/*/sa/*"] } }] }] }] }))]
+        => "security.authorization[0].rules[0].from[0].source.principals[0]", "an exact value, \"prefix*\"";
+    an_empty_source_is_rejected:
+        [set("security", json!({ "authorization": [{ "name": "p", "rules": [{ "from": [{ "source": {} }] }] }] }))]
+        => "security.authorization[0].rules[0].from[0].source", "at least one of principals";
+    an_operation_method_is_an_http_method:
+        [set("security", json!({ "authorization": [{ "name": "p",
+            "rules": [{ "to": [{ "operation": { "methods": ["get"] } }] }] }] }))]
+        => "security.authorization[0].rules[0].to[0].operation.methods[0]", "an HTTP method in capitals";
+    an_endpoint_method_is_an_http_method:
+        [set("services.cart.endpoints.view.method", json!("FETCH"))]
+        => "services.cart.endpoints.view.method", "an HTTP method in capitals";
+    a_ca_outage_needs_a_security_block:
+        [set("faults", json!([{ "kind": "ca-outage", "start": "1s" }]))]
+        => "faults[0].kind", "a top-level \"security\" block";
+    a_ca_outage_takes_no_target:
+        [set("security", json!({})),
+         set("faults", json!([{ "kind": "ca-outage", "target": { "service": "cart" }, "start": "1s" }]))]
+        => "faults[0].target", "no target: a ca-outage fault hits the CA";
+    an_authz_policy_fault_needs_its_policy:
+        [set("security", json!({})), set("faults", json!([{ "kind": "authz-policy", "start": "1s" }]))]
+        => "faults[0].policy", "\"policy\", the AuthorizationPolicy";
+    an_authz_policy_fault_checks_its_policy:
+        [set("security", json!({})),
+         set("faults", json!([{ "kind": "authz-policy", "start": "1s", "policy": { "name": "p", "service": "billing" } }]))]
+        => "faults[0].policy.service", "a known service, found \"billing\"";
+    only_authz_policy_faults_take_a_policy:
+        [set("faults", json!([{ "kind": "slowdown", "target": { "service": "cart" }, "factor": 2, "start": "1s",
+            "policy": { "name": "p" } }]))]
+        => "faults[0].policy", "a parameter of a slowdown fault (factor), found \"policy\"";
+}
