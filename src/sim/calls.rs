@@ -500,7 +500,7 @@ impl Sim<'_, '_> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
         let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
         if self.security.is_some() {

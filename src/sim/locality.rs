@@ -57,6 +57,8 @@ pub(super) fn enabled(sc: &Scenario) -> bool {
 
 impl Sim<'_, '_> {
     /// Counts an attempt from `from` to `instance` by locality.
+    #[cold]
+    #[inline(never)]
     pub(super) fn count_locality(&mut self, from: ZoneId, instance: InstanceId, measured: bool) {
         let sc = self.sc;
         let to = sc.instances[instance.idx()].zone;

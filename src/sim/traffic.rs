@@ -126,6 +126,8 @@ impl Sim<'_, '_> {
     /// Routes a call to `service`: the subset it goes to, and the subset a copy of it is
     /// mirrored to (`ANY_SUBSET` for either: none). The service's rules come first, in
     /// order (the first that applies wins); then its rollout's routes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn route_call(
         &mut self,
         parent: Parent,
@@ -237,6 +239,8 @@ impl Sim<'_, '_> {
 
     /// An instance answers `attempt`: a canary's answers feed its rollout's metrics (as
     /// Istio's destination-side telemetry, mirrored copies included) and its user impact.
+    #[cold]
+    #[inline(never)]
     pub(super) fn on_destination_answer(&mut self, attempt: Key, outcome: Outcome) {
         let now = self.now;
         let a = self.attempts.get(attempt).expect("an attempt being answered is live");
