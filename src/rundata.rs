@@ -13,7 +13,9 @@ pub use summary::{
     CallPoint, Counts, Deferred, FaultWindow, Flow, Latency, Recovery, Resilience, Service, SloVerdict, Station,
     StopInfo, Summary, Work,
 };
-pub use timeseries::{CallRow, FlowRow, InstanceRow, Outcomes, Percentiles, TimeSeries, TotalRow, Window};
+pub use timeseries::{
+    CallRow, FlowRow, InstanceRow, Outcomes, Percentiles, TimeSeries, TotalRow, WINDOWS_DRAWN_MAX, Window,
+};
 
 use std::path::{Path, PathBuf};
 use table::Table;
@@ -143,7 +145,7 @@ impl RunData {
         let path = dir.join("summary.json");
         let summary = summary::parse(&path, &read(&path)?)?;
         let path = dir.join("timeseries.csv");
-        let series = TimeSeries::parse(&Table::parse(&path, &read(&path)?)?)?;
+        let series = TimeSeries::load(&path)?;
         let path = dir.join("transitions.csv");
         let transitions = parse_transitions(&Table::parse(&path, &read(&path)?)?)?;
         let path = dir.join("events.csv");

@@ -38,6 +38,52 @@ impl Table {
         Ok(Table { path: path.to_path_buf(), header, rows, lines })
     }
 
+    /// Reads the CSV file at `path` one row at a time: `setup` sees the header (a table
+    /// with no rows), then `each` sees a table holding only the current row, as row 0.
+    /// Memory stays at one row whatever the file's length.
+    pub(super) fn for_each_row<C>(
+        path: &Path,
+        setup: impl FnOnce(&Table) -> Result<C, RunDataError>,
+        mut each: impl FnMut(&Table, &C) -> Result<(), RunDataError>,
+    ) -> Result<(), RunDataError> {
+        let malformed = |message: String| RunDataError::Malformed { path: path.to_path_buf(), message };
+        let file =
+            std::fs::File::open(path).map_err(|source| RunDataError::Read { path: path.to_path_buf(), source })?;
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(std::io::BufReader::new(file));
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| malformed(format!("malformed CSV header: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if header.is_empty() || header.iter().all(String::is_empty) {
+            return Err(malformed("empty file, expected a header row".into()));
+        }
+        let mut table = Table { path: path.to_path_buf(), header, rows: Vec::new(), lines: Vec::new() };
+        let cx = setup(&table)?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    table.rows.clear();
+                    table.lines.clear();
+                    table.rows.push(std::mem::take(&mut record));
+                    table.lines.push(line);
+                    each(&table, &cx)?;
+                    record = table.rows.pop().expect("the row just pushed");
+                }
+                Err(e) => {
+                    return Err(match e.position() {
+                        Some(p) => malformed(format!("line {}: malformed CSV: {}", p.line(), e.kind_message())),
+                        None => malformed(format!("malformed CSV: {e}")),
+                    });
+                }
+            }
+        }
+    }
+
     pub(super) fn rows(&self) -> usize {
         self.rows.len()
     }

@@ -3,6 +3,10 @@
 
 use super::RunDataError;
 use super::table::Table;
+
+/// The most time-series windows read for the charts; a longer run's windows are read in
+/// groups (see [`TimeSeries::load`]).
+pub const WINDOWS_DRAWN_MAX: usize = 500;
 use indexmap::IndexMap;
 
 /// One time-series window, in simulated seconds.
@@ -128,9 +132,226 @@ impl TimeSeries {
         self.windows.last().map_or(0.0, |w| w.end_s)
     }
 
-    pub(super) fn parse(t: &Table) -> Result<TimeSeries, RunDataError> {
+    /// Reads `timeseries.csv` row by row. A run of more than [`WINDOWS_DRAWN_MAX`]
+    /// windows is read in groups of `k` consecutive windows (the fewest that fit), so
+    /// that memory and the charts' points stay bounded however long the run: counts add
+    /// up, rates and time-averages are averaged over the group, mean latency and retry
+    /// amplification are weighted by requests, and latency percentiles, maxima and open
+    /// breakers take the group's highest value.
+    pub(super) fn load(path: &std::path::Path) -> Result<TimeSeries, RunDataError> {
+        let mut windows = 0usize;
+        let mut last: Option<(String, String)> = None;
+        Table::for_each_row(
+            path,
+            |t| t.columns(["window_start_s", "window_end_s"]),
+            |t, &[start, end]| {
+                let key = (t.cell(0, start), t.cell(0, end));
+                if last.as_ref().is_none_or(|(a, b)| (a.as_str(), b.as_str()) != key) {
+                    windows += 1;
+                    last = Some((key.0.to_string(), key.1.to_string()));
+                }
+                Ok(())
+            },
+        )?;
+        let group = windows.div_ceil(WINDOWS_DRAWN_MAX).max(1);
+        let mut ts = TimeSeries::default();
+        // Per window drawn, how many windows of the file it holds.
+        let mut held: Vec<u32> = Vec::new();
+        let mut original = 0usize;
+        let mut last: Option<(String, String)> = None;
+        let mut prev_end = f64::NEG_INFINITY;
+        Table::for_each_row(path, Columns::find, |t, c| {
+            let r = 0;
+            let key = (t.cell(r, c.start), t.cell(r, c.end));
+            if last.as_ref().is_none_or(|(a, b)| (a.as_str(), b.as_str()) != key) {
+                let w = Window { start_s: t.f64(r, c.start)?, end_s: t.f64(r, c.end)? };
+                if w.end_s < w.start_s {
+                    return Err(t.bad(r, c.end, "a window end not before its start"));
+                }
+                if w.start_s < prev_end {
+                    return Err(t.bad(r, c.start, "windows in time order, each after the one before"));
+                }
+                prev_end = w.end_s;
+                if original % group == 0 {
+                    ts.windows.push(w);
+                    held.push(1);
+                } else {
+                    ts.windows.last_mut().expect("a group has its first window").end_s = w.end_s;
+                    *held.last_mut().expect("a group has its first window") += 1;
+                }
+                original += 1;
+                last = Some((key.0.to_string(), key.1.to_string()));
+            }
+            let window = ts.windows.len() - 1;
+            let oc = &c.outcomes;
+            let outcomes = Outcomes {
+                requests: t.u64(r, oc[0])?,
+                ok: t.u64(r, oc[1])?,
+                error: t.u64(r, oc[2])?,
+                timeout: t.u64(r, oc[3])?,
+                rejected: t.u64(r, oc[4])?,
+                dropped: t.u64(r, oc[5])?,
+                short_circuited: t.u64(r, oc[6])?,
+                overloaded: t.u64(r, oc[7])?,
+            };
+            let throughput_rps = t.f64(r, oc[8])?;
+            let latency = || -> Result<Option<Percentiles>, RunDataError> {
+                if outcomes.requests == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(Percentiles {
+                    mean: t.f64(r, c.lat[0])?,
+                    p50: t.f64(r, c.lat[1])?,
+                    p90: t.f64(r, c.lat[2])?,
+                    p95: t.f64(r, c.lat[3])?,
+                    p99: t.f64(r, c.lat[4])?,
+                    max: t.f64(r, c.lat_max)?,
+                }))
+            };
+            let name = t.cell(r, c.name);
+            match t.cell(r, c.scope) {
+                "total" => {
+                    let row = TotalRow {
+                        window,
+                        outcomes,
+                        throughput_rps,
+                        latency: latency()?,
+                        work_s: t.f64(r, c.work_s)?,
+                        goodput_work_s: t.f64(r, c.goodput_work_s)?,
+                    };
+                    match ts.total.last_mut() {
+                        Some(p) if p.window == window => {
+                            p.latency =
+                                merge_latency(p.latency, p.outcomes.requests, row.latency, row.outcomes.requests);
+                            p.outcomes.add(&row.outcomes);
+                            p.throughput_rps += row.throughput_rps;
+                            p.work_s += row.work_s;
+                            p.goodput_work_s += row.goodput_work_s;
+                        }
+                        _ => ts.total.push(row),
+                    }
+                }
+                scope @ ("route" | "service") => {
+                    let row = FlowRow { window, outcomes, throughput_rps, latency: latency()? };
+                    let map = if scope == "route" { &mut ts.routes } else { &mut ts.services };
+                    merge_flow(series_of(map, name), row);
+                }
+                "call" => {
+                    let row = CallRow {
+                        window,
+                        outcomes,
+                        attempts: t.u64(r, c.attempts)?,
+                        retries: t.u64(r, c.retries)?,
+                        retries_denied: t.u64(r, c.retries_denied)?,
+                        hedges: t.u64(r, c.hedges)?,
+                        fallbacks: t.u64(r, c.fallbacks)?,
+                        ejections: t.u64(r, c.ejections)?,
+                        breaker_opens: t.u64(r, c.breaker_opens)?,
+                        breakers_open: t.opt_u64(r, c.breakers_open)?,
+                        breakers_half_open: t.opt_u64(r, c.breakers_half_open)?,
+                        retry_amplification: if outcomes.requests > 0 {
+                            Some(t.f64(r, c.amplification)?)
+                        } else {
+                            None
+                        },
+                    };
+                    let rows = series_of(&mut ts.calls, name);
+                    match rows.last_mut() {
+                        Some(p) if p.window == window => {
+                            p.retry_amplification = weighted(
+                                p.retry_amplification,
+                                p.outcomes.requests,
+                                row.retry_amplification,
+                                row.outcomes.requests,
+                            );
+                            p.outcomes.add(&row.outcomes);
+                            p.attempts += row.attempts;
+                            p.retries += row.retries;
+                            p.retries_denied += row.retries_denied;
+                            p.hedges += row.hedges;
+                            p.fallbacks += row.fallbacks;
+                            p.ejections += row.ejections;
+                            p.breaker_opens += row.breaker_opens;
+                            p.breakers_open = max_opt(p.breakers_open, row.breakers_open);
+                            p.breakers_half_open = max_opt(p.breakers_half_open, row.breakers_half_open);
+                        }
+                        _ => rows.push(row),
+                    }
+                }
+                "instance" => {
+                    let row = InstanceRow {
+                        window,
+                        outcomes,
+                        utilization: t.opt_f64(r, c.utilization)?,
+                        queue_mean: t.opt_f64(r, c.queue_mean)?,
+                        in_system_mean: t.opt_f64(r, c.in_system_mean)?,
+                    };
+                    let rows = series_of(&mut ts.instances, name);
+                    match rows.last_mut() {
+                        Some(p) if p.window == window => {
+                            p.outcomes.add(&row.outcomes);
+                            p.utilization = sum_opt(p.utilization, row.utilization);
+                            p.queue_mean = sum_opt(p.queue_mean, row.queue_mean);
+                            p.in_system_mean = sum_opt(p.in_system_mean, row.in_system_mean);
+                        }
+                        _ => rows.push(row),
+                    }
+                }
+                // A scope added later is not drawn, and not an error.
+                _ => {}
+            }
+            Ok(())
+        })?;
+        if group > 1 {
+            // Rates and time-averages: the mean over the windows each group holds.
+            let n = |w: usize| f64::from(held[w]);
+            for row in &mut ts.total {
+                row.throughput_rps /= n(row.window);
+            }
+            for row in ts.routes.values_mut().chain(ts.services.values_mut()).flatten() {
+                row.throughput_rps /= n(row.window);
+            }
+            for row in ts.instances.values_mut().flatten() {
+                let k = n(row.window);
+                for x in [&mut row.utilization, &mut row.queue_mean, &mut row.in_system_mean].into_iter().flatten() {
+                    *x /= k;
+                }
+            }
+        }
+        Ok(ts)
+    }
+}
+
+/// The columns `timeseries.csv` is read by.
+struct Columns {
+    start: usize,
+    end: usize,
+    scope: usize,
+    name: usize,
+    outcomes: [usize; 9],
+    lat: [usize; 5],
+    lat_max: usize,
+    utilization: usize,
+    queue_mean: usize,
+    in_system_mean: usize,
+    attempts: usize,
+    retries: usize,
+    retries_denied: usize,
+    hedges: usize,
+    fallbacks: usize,
+    ejections: usize,
+    breaker_opens: usize,
+    breakers_open: usize,
+    breakers_half_open: usize,
+    amplification: usize,
+    work_s: usize,
+    goodput_work_s: usize,
+}
+
+impl Columns {
+    fn find(t: &Table) -> Result<Columns, RunDataError> {
         let [start, end, scope, name] = t.columns(["window_start_s", "window_end_s", "scope", "name"])?;
-        let oc = t.columns([
+        let outcomes = t.columns([
             "requests",
             "ok",
             "error",
@@ -149,94 +370,99 @@ impl TimeSeries {
             t.columns(["attempts", "retries", "retries_denied", "hedges", "fallbacks", "ejections", "breaker_opens"])?;
         let [breakers_open, breakers_half_open, amplification, work_s, goodput_work_s] =
             t.columns(["breakers_open", "breakers_half_open", "retry_amplification", "work_s", "goodput_work_s"])?;
+        Ok(Columns {
+            start,
+            end,
+            scope,
+            name,
+            outcomes,
+            lat,
+            lat_max,
+            utilization,
+            queue_mean,
+            in_system_mean,
+            attempts,
+            retries,
+            retries_denied,
+            hedges,
+            fallbacks,
+            ejections,
+            breaker_opens,
+            breakers_open,
+            breakers_half_open,
+            amplification,
+            work_s,
+            goodput_work_s,
+        })
+    }
+}
 
-        let mut ts = TimeSeries::default();
-        let mut last: Option<(&str, &str)> = None;
-        for r in 0..t.rows() {
-            let key = (t.cell(r, start), t.cell(r, end));
-            if last != Some(key) {
-                let w = Window { start_s: t.f64(r, start)?, end_s: t.f64(r, end)? };
-                if w.end_s < w.start_s {
-                    return Err(t.bad(r, end, "a window end not before its start"));
-                }
-                if ts.windows.last().is_some_and(|p| w.start_s < p.end_s) {
-                    return Err(t.bad(r, start, "windows in time order, each after the one before"));
-                }
-                ts.windows.push(w);
-                last = Some(key);
-            }
-            let window = ts.windows.len() - 1;
-            let outcomes = Outcomes {
-                requests: t.u64(r, oc[0])?,
-                ok: t.u64(r, oc[1])?,
-                error: t.u64(r, oc[2])?,
-                timeout: t.u64(r, oc[3])?,
-                rejected: t.u64(r, oc[4])?,
-                dropped: t.u64(r, oc[5])?,
-                short_circuited: t.u64(r, oc[6])?,
-                overloaded: t.u64(r, oc[7])?,
-            };
-            let throughput_rps = t.f64(r, oc[8])?;
-            let latency = || -> Result<Option<Percentiles>, RunDataError> {
-                if outcomes.requests == 0 {
-                    return Ok(None);
-                }
-                Ok(Some(Percentiles {
-                    mean: t.f64(r, lat[0])?,
-                    p50: t.f64(r, lat[1])?,
-                    p90: t.f64(r, lat[2])?,
-                    p95: t.f64(r, lat[3])?,
-                    p99: t.f64(r, lat[4])?,
-                    max: t.f64(r, lat_max)?,
-                }))
-            };
-            let name = t.cell(r, name).to_string();
-            match t.cell(r, scope) {
-                "total" => ts.total.push(TotalRow {
-                    window,
-                    outcomes,
-                    throughput_rps,
-                    latency: latency()?,
-                    work_s: t.f64(r, work_s)?,
-                    goodput_work_s: t.f64(r, goodput_work_s)?,
-                }),
-                "route" => ts.routes.entry(name).or_default().push(FlowRow {
-                    window,
-                    outcomes,
-                    throughput_rps,
-                    latency: latency()?,
-                }),
-                "service" => ts.services.entry(name).or_default().push(FlowRow {
-                    window,
-                    outcomes,
-                    throughput_rps,
-                    latency: latency()?,
-                }),
-                "call" => ts.calls.entry(name).or_default().push(CallRow {
-                    window,
-                    outcomes,
-                    attempts: t.u64(r, attempts)?,
-                    retries: t.u64(r, retries)?,
-                    retries_denied: t.u64(r, retries_denied)?,
-                    hedges: t.u64(r, hedges)?,
-                    fallbacks: t.u64(r, fallbacks)?,
-                    ejections: t.u64(r, ejections)?,
-                    breaker_opens: t.u64(r, breaker_opens)?,
-                    breakers_open: t.opt_u64(r, breakers_open)?,
-                    breakers_half_open: t.opt_u64(r, breakers_half_open)?,
-                    retry_amplification: if outcomes.requests > 0 { Some(t.f64(r, amplification)?) } else { None },
-                }),
-                "instance" => ts.instances.entry(name).or_default().push(InstanceRow {
-                    window,
-                    outcomes,
-                    utilization: t.opt_f64(r, utilization)?,
-                    queue_mean: t.opt_f64(r, queue_mean)?,
-                    in_system_mean: t.opt_f64(r, in_system_mean)?,
-                }),
-                // A scope added later is not drawn, and not an error.
-                _ => {}
-            }
+impl Outcomes {
+    fn add(&mut self, o: &Outcomes) {
+        self.requests += o.requests;
+        self.ok += o.ok;
+        self.error += o.error;
+        self.timeout += o.timeout;
+        self.rejected += o.rejected;
+        self.dropped += o.dropped;
+        self.short_circuited += o.short_circuited;
+        self.overloaded += o.overloaded;
+    }
+}
+
+/// The rows of the series `name`, made empty on first use.
+fn series_of<'m, T>(map: &'m mut IndexMap<String, Vec<T>>, name: &str) -> &'m mut Vec<T> {
+    if !map.contains_key(name) {
+        map.insert(name.to_string(), Vec::new());
+    }
+    map.get_mut(name).expect("the series was just made")
+}
+
+/// A flow row joins the last one if both are in the same window drawn.
+fn merge_flow(rows: &mut Vec<FlowRow>, row: FlowRow) {
+    match rows.last_mut() {
+        Some(p) if p.window == row.window => {
+            p.latency = merge_latency(p.latency, p.outcomes.requests, row.latency, row.outcomes.requests);
+            p.outcomes.add(&row.outcomes);
+            p.throughput_rps += row.throughput_rps;
         }
-        Ok(ts)
+        _ => rows.push(row),
+    }
+}
+
+/// Two windows' latencies as one: the mean weighted by requests, the highest percentiles.
+fn merge_latency(a: Option<Percentiles>, na: u64, b: Option<Percentiles>, nb: u64) -> Option<Percentiles> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Percentiles {
+            mean: (a.mean * na as f64 + b.mean * nb as f64) / (na + nb) as f64,
+            p50: a.p50.max(b.p50),
+            p90: a.p90.max(b.p90),
+            p95: a.p95.max(b.p95),
+            p99: a.p99.max(b.p99),
+            max: a.max.max(b.max),
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A ratio of two windows as one, weighted by their requests.
+fn weighted(a: Option<f64>, na: u64, b: Option<f64>, nb: u64) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some((a * na as f64 + b * nb as f64) / (na + nb) as f64),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn sum_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
     }
 }

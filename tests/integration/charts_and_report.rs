@@ -369,3 +369,49 @@ fn a_rollout_run_draws_its_rollout_chart_and_report_redraws_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(dir.join("rollout.png")).unwrap(), written);
 }
+
+#[test]
+fn a_long_run_is_read_for_its_charts_in_groups_of_windows() {
+    // mm1 for 1,200 s in 1 s windows: more windows than the charts read, so they come in
+    // groups of three. Counts add up, rates average, percentiles
+    // take the group's highest.
+    use meshsim::rundata::{RunData, WINDOWS_DRAWN_MAX};
+    let dir = temp_dir("charts-long-run");
+    let mut v = crate::common::scenario_json("mm1");
+    v["run"] = serde_json::json!({ "duration": "1200s" });
+    v["metrics"] = serde_json::json!({ "interval": "1s" });
+    let file = dir.join("long.json");
+    std::fs::write(&file, v.to_string()).unwrap();
+    let out = meshsim(&["run", file.to_str().unwrap(), "--no-charts", "--out"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let totals: Vec<Vec<&str>> =
+        csv.lines().skip(1).map(|l| l.split(',').collect::<Vec<&str>>()).filter(|c| c[2] == "total").collect();
+    // 1,200 windows and the drain's last one.
+    let n = totals.len();
+    assert!(n >= 1200 && n > WINDOWS_DRAWN_MAX, "{n} windows");
+    let group = n.div_ceil(WINDOWS_DRAWN_MAX);
+    assert_eq!(group, 3);
+    let data = RunData::load(&dir).unwrap();
+    let s = &data.series;
+    assert_eq!(s.windows.len(), n.div_ceil(group));
+    assert!(s.windows.len() <= WINDOWS_DRAWN_MAX);
+    assert_eq!((s.windows[0].start_s, s.windows[0].end_s), (0.0, 3.0));
+    assert_eq!(s.total.len(), s.windows.len());
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (req, rps, p99) = (col("requests"), col("throughput_rps"), col("latency_p99_ms"));
+    let num = |c: &Vec<&str>, i: usize| c[i].parse::<f64>().unwrap_or(0.0);
+    for (g, row) in s.total.iter().enumerate() {
+        let rows = &totals[group * g..(group * g + group).min(n)];
+        assert_eq!(row.outcomes.requests as f64, rows.iter().map(|c| num(c, req)).sum::<f64>());
+        let mean_rps = rows.iter().map(|c| num(c, rps)).sum::<f64>() / rows.len() as f64;
+        assert!((row.throughput_rps - mean_rps).abs() < 1e-9, "window {g}");
+        let highest = rows.iter().map(|c| num(c, p99)).fold(0.0, f64::max);
+        assert_eq!(row.latency.map_or(0.0, |l| l.p99), highest, "window {g}");
+    }
+    // The charts and the page are drawn from the grouped series.
+    let out = meshsim(&["report"], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("report.html").exists());
+}
