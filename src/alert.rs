@@ -77,7 +77,7 @@ impl Alert {
                 None
             }
             (AlertState::Firing { fired_at, .. }, false) => {
-                self.firing = self.firing + at.since(fired_at);
+                self.firing += at.since(fired_at);
                 self.state = AlertState::Inactive;
                 Some(AlertChange::Resolved)
             }

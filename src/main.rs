@@ -478,10 +478,10 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         let mut bytes = Vec::new();
         meshsim::sim::write_locality_csv(&sc, l, &mut bytes).context("cannot write locality.csv")?;
         report::write_atomic(&dir.join("locality.csv"), &bytes).context("cannot write locality.csv")?;
-    } else if let Err(e) = std::fs::remove_file(dir.join("locality.csv")) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            return Err(e).context("cannot remove an earlier run's locality.csv");
-        }
+    } else if let Err(e) = std::fs::remove_file(dir.join("locality.csv"))
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(e).context("cannot remove an earlier run's locality.csv");
     }
     match report::traffic::rollout_csv(&sc, &result) {
         Some(bytes) => report::write_atomic(&dir.join("rollout.csv"), &bytes).context("cannot write rollout.csv")?,

@@ -569,8 +569,7 @@ mod tests {
 
     #[test]
     fn station_integrates_levels() {
-        let mut s = StationStats::default();
-        s.in_system = 2;
+        let mut s = StationStats { in_system: 2, ..StationStats::default() };
         s.touch(SimTime(10));
         s.in_system = 1;
         s.mark_warmup(SimTime(20));

@@ -784,13 +784,13 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     if requests == Some(0) {
         return Err(RunError::Options("the request count must be at least 1".into()));
     }
-    if let Some(d) = duration {
-        if d.is_zero() || d <= sc.run.warmup {
-            return Err(RunError::Options(format!(
-                "the duration ({d}) must be longer than the warm-up ({}) of {}",
-                sc.run.warmup, sc.source
-            )));
-        }
+    if let Some(d) = duration
+        && (d.is_zero() || d <= sc.run.warmup)
+    {
+        return Err(RunError::Options(format!(
+            "the duration ({d}) must be longer than the warm-up ({}) of {}",
+            sc.run.warmup, sc.source
+        )));
     }
     // The chaos monkey's faults join the scenario's for this run.
     let chaotic;

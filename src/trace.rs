@@ -89,10 +89,10 @@ impl<'h> Tracer<'h> {
         mut chrome: Option<&'h mut dyn Write>,
     ) -> Tracer<'h> {
         let mut error = None;
-        if let Some(w) = chrome.as_mut() {
-            if let Err(e) = w.write_all(b"{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n") {
-                error = Some(e);
-            }
+        if let Some(w) = chrome.as_mut()
+            && let Err(e) = w.write_all(b"{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n")
+        {
+            error = Some(e);
         }
         Tracer {
             rate,

@@ -169,7 +169,7 @@ impl RateLimiter {
             Permit::Now => self.counters.granted_now += 1,
             Permit::After(wait) => {
                 self.counters.granted_after_wait += 1;
-                self.counters.wait_total = self.counters.wait_total + wait;
+                self.counters.wait_total += wait;
             }
             Permit::Denied => self.counters.denied += 1,
         }

@@ -172,7 +172,7 @@ impl TimeSeries {
                     return Err(t.bad(r, c.start, "windows in time order, each after the one before"));
                 }
                 prev_end = w.end_s;
-                if original % group == 0 {
+                if original.is_multiple_of(group) {
                     ts.windows.push(w);
                     held.push(1);
                 } else {

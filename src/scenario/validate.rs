@@ -960,10 +960,11 @@ fn validate_run(cx: &mut Ctx, r: &raw::RunSpec) -> RunLimits {
         cx.err("run", "a stop condition: \"duration\", \"requests\" or both");
     }
     let warmup = r.warmup.map_or(SimDuration::ZERO, |d| d.0);
-    if let Some(d) = duration {
-        if warmup >= d && !d.is_zero() {
-            cx.err("run.warmup", format!("a warm-up shorter than the duration {d}, found {warmup}"));
-        }
+    if let Some(d) = duration
+        && warmup >= d
+        && !d.is_zero()
+    {
+        cx.err("run.warmup", format!("a warm-up shorter than the duration {d}, found {warmup}"));
     }
     let events_max = r.events_max.unwrap_or(DEFAULT_EVENTS_MAX);
     if events_max == 0 {
@@ -1003,21 +1004,18 @@ fn validate_routes(
         let (method, path_prefix) = match &r.match_ {
             None => (None, None),
             Some(m) => {
-                if let Some(meth) = &m.method {
-                    if !METHODS.contains(&meth.as_str()) {
-                        cx.err(
-                            format!("{p}.match.method"),
-                            format!("an HTTP method in capitals ({}), found \"{meth}\"", METHODS.join(", ")),
-                        );
-                    }
+                if let Some(meth) = &m.method
+                    && !METHODS.contains(&meth.as_str())
+                {
+                    cx.err(
+                        format!("{p}.match.method"),
+                        format!("an HTTP method in capitals ({}), found \"{meth}\"", METHODS.join(", ")),
+                    );
                 }
-                if let Some(pp) = &m.path_prefix {
-                    if !pp.starts_with('/') {
-                        cx.err(
-                            format!("{p}.match.pathPrefix"),
-                            format!("a path prefix starting with '/', found \"{pp}\""),
-                        );
-                    }
+                if let Some(pp) = &m.path_prefix
+                    && !pp.starts_with('/')
+                {
+                    cx.err(format!("{p}.match.pathPrefix"), format!("a path prefix starting with '/', found \"{pp}\""));
                 }
                 (m.method.clone(), m.path_prefix.clone())
             }
@@ -1707,7 +1705,7 @@ fn limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConf
     match l.kind {
         K::TokenBucket => {
             let (capacity, rate) = (l.capacity.unwrap_or(0.0), l.refill_per_second.unwrap_or(0.0));
-            if !(capacity.is_finite() && capacity >= 1.0 && capacity <= 1e12) {
+            if !(capacity.is_finite() && (1.0..=1e12).contains(&capacity)) {
                 cx.err(format!("{path}.capacity"), format!("a bucket of 1 to 1e12 tokens, found {capacity}"));
                 return None;
             }
@@ -1735,11 +1733,11 @@ fn limiter(cx: &mut Ctx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConf
                     cx.err(format!("{path}.limitForPeriod"), "at least 1 permit a period, found 0");
                     return None;
                 }
-                if let LimiterConfig::Resilience4j { limit_refresh_period, .. } = config {
-                    if limit_refresh_period.is_zero() {
-                        cx.err(format!("{path}.limitRefreshPeriod"), "a period greater than zero");
-                        return None;
-                    }
+                if let LimiterConfig::Resilience4j { limit_refresh_period, .. } = config
+                    && limit_refresh_period.is_zero()
+                {
+                    cx.err(format!("{path}.limitRefreshPeriod"), "a period greater than zero");
+                    return None;
                 }
                 Some(config)
             }
@@ -2183,7 +2181,7 @@ fn validate_arrivals(cx: &mut Ctx, a: &raw::ArrivalsSpec) -> Load {
         Some(raw::Process::Constant) => Process::Constant,
         _ => Process::Poisson,
     };
-    let rate_ok = |r: f64| r.is_finite() && r >= 0.0 && r <= 1e9;
+    let rate_ok = |r: f64| r.is_finite() && (0.0..=1e9).contains(&r);
     let schedule = match (a.rate, a.start_rate, &a.stages) {
         (Some(r), None, None) => {
             if !(rate_ok(r) && r > 0.0) {
@@ -2516,18 +2514,10 @@ fn validate_fault(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> 
             cx.err(format!("{p}.target"), "no target: a network fault names zones (between) or services");
             return None;
         }
-        if let Some(kind) = network_fault(cx, p, f, zones, service_ids, env.topology) {
-            if ok {
-                return Some(Fault {
-                    kind,
-                    instances: Vec::new(),
-                    select: Select::All,
-                    start,
-                    end,
-                    repeat,
-                    path: None,
-                });
-            }
+        if let Some(kind) = network_fault(cx, p, f, zones, service_ids, env.topology)
+            && ok
+        {
+            return Some(Fault { kind, instances: Vec::new(), select: Select::All, start, end, repeat, path: None });
         }
         return None;
     }
@@ -2800,10 +2790,10 @@ fn validate_chaos(cx: &mut Ctx, c: &raw::ChaosSpec, env: &FaultEnv) -> Option<Ch
             let mut scratch = Ctx { issues: Vec::new() };
             for (n, &(name, _)) in services.iter().enumerate() {
                 let ctx = if n == 0 { &mut *cx } else { &mut scratch };
-                if let Some(f) = validate_fault(ctx, &p, &as_fault(Some(name)), env) {
-                    if !f.instances.is_empty() {
-                        variants.push(f);
-                    }
+                if let Some(f) = validate_fault(ctx, &p, &as_fault(Some(name)), env)
+                    && !f.instances.is_empty()
+                {
+                    variants.push(f);
                 }
             }
         } else if let Some(f) = validate_fault(cx, &p, &as_fault(None), env) {

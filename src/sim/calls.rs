@@ -38,15 +38,15 @@ impl Sim<'_, '_> {
                 }
                 let rng = &mut self.fault_rngs[f];
                 match &fault.kind {
-                    FaultKind::Error { probability, status } => {
-                        if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) {
-                            abort = Some(*status);
-                        }
+                    FaultKind::Error { probability, status }
+                        if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
+                    {
+                        abort = Some(*status);
                     }
-                    FaultKind::Latency { delay, probability } => {
-                        if *probability >= 1.0 || rng.random::<f64>() < *probability {
-                            hold += delay.sample(rng);
-                        }
+                    FaultKind::Latency { delay, probability }
+                        if (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
+                    {
+                        hold += delay.sample(rng);
                     }
                     _ => {}
                 }
@@ -193,16 +193,14 @@ impl Sim<'_, '_> {
         // A hedge the guards refuse is simply not sent while other attempts are out.
         let hedge = !c.inflight.is_empty();
         let mut unit = u32::MAX;
-        if !per_instance {
-            if let Some(u) = self.breaker_unit(p, endpoint, 0) {
-                if !self.breaker_permits(p, u) {
-                    if !hedge {
-                        self.refuse(call, Outcome::ShortCircuited);
-                    }
-                    return;
+        if !per_instance && let Some(u) = self.breaker_unit(p, endpoint, 0) {
+            if !self.breaker_permits(p, u) {
+                if !hedge {
+                    self.refuse(call, Outcome::ShortCircuited);
                 }
-                unit = u;
+                return;
             }
+            unit = u;
         }
         // The bulkhead is the innermost guard, as in Resilience4j's recommended order.
         let mut permit = false;
@@ -455,16 +453,16 @@ impl Sim<'_, '_> {
         let a = self.attempts.get_mut(attempt).expect("a delivered attempt is live");
         let (instance, endpoint, client, measured, deadline) =
             (a.instance, a.endpoint, a.client, a.measured, a.deadline);
-        if let Some(fault) = self.instances[instance.idx()].effect.delay {
-            if !a.delayed {
-                // A latency fault holds the request back before the instance sees it.
-                a.delayed = true;
-                if let FaultKind::Latency { delay, probability } = &self.sc.faults[fault as usize].kind {
-                    let rng = &mut self.fault_rngs[fault as usize];
-                    if *probability >= 1.0 || rng.random::<f64>() < *probability {
-                        let d = delay.sample(rng);
-                        return self.events.push(now + d, Event::Deliver(attempt));
-                    }
+        if let Some(fault) = self.instances[instance.idx()].effect.delay
+            && !a.delayed
+        {
+            // A latency fault holds the request back before the instance sees it.
+            a.delayed = true;
+            if let FaultKind::Latency { delay, probability } = &self.sc.faults[fault as usize].kind {
+                let rng = &mut self.fault_rngs[fault as usize];
+                if *probability >= 1.0 || rng.random::<f64>() < *probability {
+                    let d = delay.sample(rng);
+                    return self.events.push(now + d, Event::Deliver(attempt));
                 }
             }
         }
@@ -693,10 +691,10 @@ impl Sim<'_, '_> {
         }
         let delay = h.delay;
         self.send_hedge(call);
-        if let Some(c) = self.calls.get(call) {
-            if c.attempts < c.policy.hedging.as_ref().map_or(0, |h| h.max_attempts) {
-                self.push_after(delay, true, Event::Hedge(call));
-            }
+        if let Some(c) = self.calls.get(call)
+            && c.attempts < c.policy.hedging.as_ref().map_or(0, |h| h.max_attempts)
+        {
+            self.push_after(delay, true, Event::Hedge(call));
         }
     }
 
@@ -790,35 +788,35 @@ impl Sim<'_, '_> {
             if self.caches_answers {
                 self.last_ok[c.proxy as usize][local] = self.now;
             }
-        } else if !c.is_fallback {
-            if let Some(fb) = &c.policy.fallback {
-                let used = match fb {
-                    Fallback::DefaultValue => {
-                        outcome = Outcome::Ok;
-                        true
-                    }
-                    Fallback::Cache { ttl } => {
-                        let at = self.last_ok[c.proxy as usize][local];
-                        let fresh = at != SimTime::MAX && self.now.since(at) <= *ttl;
-                        if fresh {
-                            outcome = Outcome::Ok;
-                        }
-                        fresh
-                    }
-                    Fallback::Service { endpoint, .. } => {
-                        self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
-                        return self.start_fallback(&c, *endpoint);
-                    }
-                    Fallback::Queue { delay, max_redeliveries } => {
-                        self.count_call(c.proxy, c.measured, |s| s.deferred += 1);
-                        self.defer(&c, *delay, *max_redeliveries);
-                        outcome = Outcome::Ok;
-                        true
-                    }
-                };
-                if used {
-                    self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
+        } else if !c.is_fallback
+            && let Some(fb) = &c.policy.fallback
+        {
+            let used = match fb {
+                Fallback::DefaultValue => {
+                    outcome = Outcome::Ok;
+                    true
                 }
+                Fallback::Cache { ttl } => {
+                    let at = self.last_ok[c.proxy as usize][local];
+                    let fresh = at != SimTime::MAX && self.now.since(at) <= *ttl;
+                    if fresh {
+                        outcome = Outcome::Ok;
+                    }
+                    fresh
+                }
+                Fallback::Service { endpoint, .. } => {
+                    self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
+                    return self.start_fallback(&c, *endpoint);
+                }
+                Fallback::Queue { delay, max_redeliveries } => {
+                    self.count_call(c.proxy, c.measured, |s| s.deferred += 1);
+                    self.defer(&c, *delay, *max_redeliveries);
+                    outcome = Outcome::Ok;
+                    true
+                }
+            };
+            if used {
+                self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
             }
         }
         match c.parent {

@@ -59,10 +59,10 @@ impl Sim<'_, '_> {
                 );
                 return Ok(Stop::Limit { kind: LimitKind::InFlightMax, message });
             }
-            if self.events_done & 0xFFFF == 0 {
-                if let Some(p) = progress.as_mut() {
-                    p(Progress { now: t, events: self.events_done, requests: self.issued });
-                }
+            if self.events_done & 0xFFFF == 0
+                && let Some(p) = progress.as_mut()
+            {
+                p(Progress { now: t, events: self.events_done, requests: self.issued });
             }
         }
         Ok(Stop::Completed)
@@ -134,10 +134,8 @@ impl Sim<'_, '_> {
     #[inline(always)]
     pub(super) fn push_after(&mut self, d: SimDuration, constant: bool, ev: Event) {
         let at = self.now + d;
-        if constant {
-            if let Some(lane) = self.lane_for(d) {
-                return self.events.push_lane(lane, at, ev);
-            }
+        if constant && let Some(lane) = self.lane_for(d) {
+            return self.events.push_lane(lane, at, ev);
         }
         self.events.push(at, ev);
     }

@@ -68,10 +68,10 @@ impl Sim<'_, '_> {
             if let Some(end) = f.end {
                 self.events.push(self.now + end.since(f.start), Event::FaultEnd(index));
             }
-            if let Some(r) = f.repeat {
-                if self.arrivals_open {
-                    self.events.push(self.now + r, Event::FaultStart(index));
-                }
+            if let Some(r) = f.repeat
+                && self.arrivals_open
+            {
+                self.events.push(self.now + r, Event::FaultStart(index));
             }
         }
         if matches!(f.kind, FaultKind::CaOutage | FaultKind::AuthzPolicy(_)) {

@@ -244,11 +244,12 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        if let Some(at) = breaker.next_wakeup() {
-            if at < b.wake[unit as usize] && at >= self.now {
-                b.wake[unit as usize] = at;
-                self.events.push(at, Event::BreakerWake(p as u32, unit));
-            }
+        if let Some(at) = breaker.next_wakeup()
+            && at < b.wake[unit as usize]
+            && at >= self.now
+        {
+            b.wake[unit as usize] = at;
+            self.events.push(at, Event::BreakerWake(p as u32, unit));
         }
         if opens > 0 {
             self.count_call(p as u32, true, |s| s.breaker_opens += opens);

@@ -684,10 +684,10 @@ impl Sim<'_, '_> {
     /// ideal discovery, running), and passing the proxy's health checks if it has them.
     #[inline]
     pub(super) fn host_visible(&self, p: usize, host: usize) -> bool {
-        if let Some(c) = self.checkers.get(self.proxy_checker[p] as usize) {
-            if !c.hc.is_healthy(host) {
-                return false;
-            }
+        if let Some(c) = self.checkers.get(self.proxy_checker[p] as usize)
+            && !c.hc.is_healthy(host)
+        {
+            return false;
         }
         match self.proxy_view[p] {
             u32::MAX => {
@@ -776,10 +776,11 @@ impl Sim<'_, '_> {
                 }
                 CheckOwner::Registry => {
                     self.log_event(inst, event, "health checks by the registry");
-                    if let Some(reg) = self.registry.as_mut() {
-                        if reg.set_health(now, inst.idx(), change.healthy).is_ok() && !change.healthy {
-                            self.note_registry_gone(inst);
-                        }
+                    if let Some(reg) = self.registry.as_mut()
+                        && reg.set_health(now, inst.idx(), change.healthy).is_ok()
+                        && !change.healthy
+                    {
+                        self.note_registry_gone(inst);
                     }
                 }
             }

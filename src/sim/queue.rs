@@ -251,12 +251,11 @@ mod tests {
             let mut popped = Vec::new();
             let mut now = 0u64;
             for (i, &(pop, which, delay)) in ops.iter().enumerate() {
-                if pop == 0 {
-                    if let Some((t, e)) = q.pop() {
+                if pop == 0
+                    && let Some((t, e)) = q.pop() {
                         now = t.0;
                         popped.push((t.0, e));
                     }
-                }
                 if which < 2 {
                     // Each lane has its own constant delay; the clock never goes back.
                     q.push_lane(lanes[which], SimTime(now + 10 * (which as u64 + 1)), i);

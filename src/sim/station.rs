@@ -37,17 +37,17 @@ impl Sim<'_, '_> {
         }
         let st = &mut self.instances[instance.idx()];
         let has_worker = st.stats.busy < u64::from(st.workers);
-        if let Some((shedder, status)) = st.shedder.as_mut().filter(|_| !has_worker) {
-            if shedder.on_arrival(now, st.queue.len() as u32) == crate::resilience::shedder::Admit::Shed {
-                let status = *status;
-                for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
-                    if on {
-                        t.shed += 1;
-                        t.rejected += 1;
-                    }
+        if let Some((shedder, status)) = st.shedder.as_mut().filter(|_| !has_worker)
+            && shedder.on_arrival(now, st.queue.len() as u32) == crate::resilience::shedder::Admit::Shed
+        {
+            let status = *status;
+            for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
+                if on {
+                    t.shed += 1;
+                    t.rejected += 1;
                 }
-                return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
             }
+            return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
         }
         if !has_worker && svc.queue_capacity.is_some_and(|cap| st.queue.len() >= cap as usize) {
             if measured {

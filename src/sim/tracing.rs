@@ -29,10 +29,10 @@ impl Sim<'_, '_> {
     /// Tells the checker, if one watches, that the span in `slot` ends now (unless it
     /// already did: the tracer ends a span once).
     fn observe_span_end(&mut self, slot: u32) {
-        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref()) {
-            if !t.is_ended(slot) {
-                ch.observe(crate::check::Obs::SpanEnd { id: t.ids(slot).1 });
-            }
+        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref())
+            && !t.is_ended(slot)
+        {
+            ch.observe(crate::check::Obs::SpanEnd { id: t.ids(slot).1 });
         }
     }
 

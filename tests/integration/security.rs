@@ -286,7 +286,7 @@ fn a_sidecar_started_during_a_ca_outage_has_no_certificate_until_the_ca_is_back(
     assert_eq!(renewed, 8.0, "at the retry when the CA returns");
     let ok = series(&ts, "route", "chain", "ok");
     for (&(t, requests), &(_, ok)) in series(&ts, "route", "chain", "requests").iter().zip(&ok) {
-        if t >= 9.0 && t < 12.0 {
+        if (9.0..12.0).contains(&t) {
             assert_eq!(requests, ok, "window {t}: c has its certificate again");
         }
     }
