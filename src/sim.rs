@@ -392,6 +392,52 @@ struct Call<'s> {
     subset: u32,
 }
 
+impl<'s> Call<'s> {
+    /// A call entering its proxy: no attempt made yet, no deadline carried, no backoff.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn new(
+        parent: Parent,
+        caller: Caller,
+        policy: &'s CallPolicy,
+        guarded: bool,
+        caller_zone: ZoneId,
+        proxy: u32,
+        service: ServiceId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        is_fallback: bool,
+        subset: u32,
+    ) -> Call<'s> {
+        Call {
+            parent,
+            caller,
+            policy,
+            guarded,
+            caller_zone,
+            proxy,
+            service,
+            endpoint,
+            client,
+            measured,
+            attempts: 0,
+            inflight: InFlight::EMPTY,
+            hedges: 0,
+            deadline: SimTime::MAX,
+            tried: 0,
+            backoff: None,
+            retry_pending: false,
+            retry_charged_timeout: false,
+            queued: false,
+            queued_unit: u32::MAX,
+            is_fallback,
+            work: 0,
+            subset,
+        }
+    }
+}
+
 /// The attempts of one call in flight at once (at most gRPC's 5 hedges).
 #[derive(Clone, Copy)]
 struct InFlight {

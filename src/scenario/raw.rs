@@ -683,7 +683,7 @@ pub struct ServiceSpec {
     pub mtls: Option<security::MtlsSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceSpec {
     pub zone: Option<String>,

@@ -293,16 +293,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
         // A service with versions has its instances in them (see `traffic.rs`).
         let versioned = s.versions.as_ref().map(|v| traffic::version_instances(&mut cx, &p, sname, s, v));
         let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
-            _ if versioned.is_some() => versioned
-                .iter()
-                .flatten()
-                .map(|v| raw::InstanceSpec {
-                    zone: v.spec.zone.clone(),
-                    workers: v.spec.workers,
-                    weight: v.spec.weight,
-                    slowdown: v.spec.slowdown,
-                })
-                .collect(),
+            _ if versioned.is_some() => versioned.iter().flatten().map(|v| v.spec.clone()).collect(),
             (Some(_), Some(_)) => {
                 cx.err(format!("{p}.replicas"), "either replicas or instances, not both");
                 Vec::new()
@@ -313,14 +304,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str) -> Result<Scenario, Vec<Issue>
                 } else if list.len() > REPLICAS_MAX as usize {
                     cx.err(format!("{p}.instances"), format!("at most {REPLICAS_MAX} instances, found {}", list.len()));
                 }
-                list.iter()
-                    .map(|i| raw::InstanceSpec {
-                        zone: i.zone.clone(),
-                        workers: i.workers,
-                        weight: i.weight,
-                        slowdown: i.slowdown,
-                    })
-                    .collect()
+                list.clone()
             }
             (None, replicas) => {
                 let mut n = cx.positive_count(format!("{p}.replicas"), replicas, 1, "replica");

@@ -106,7 +106,7 @@ impl Sim<'_, '_> {
         } else {
             (crate::balance::groups::ANY, crate::balance::groups::ANY)
         };
-        let call = self.calls.insert(Call {
+        let call = self.calls.insert(Call::new(
             parent,
             caller,
             policy,
@@ -117,20 +117,9 @@ impl Sim<'_, '_> {
             endpoint,
             client,
             measured,
-            attempts: 0,
-            inflight: InFlight::EMPTY,
-            hedges: 0,
-            deadline: SimTime::MAX,
-            tried: 0,
-            backoff: None,
-            retry_pending: false,
-            retry_charged_timeout: false,
-            queued: false,
-            queued_unit: u32::MAX,
             is_fallback,
-            work: 0,
             subset,
-        });
+        ));
         if let Some(status) = abort {
             return self.refuse(call, Outcome::Error(status));
         }
@@ -276,10 +265,7 @@ impl Sim<'_, '_> {
             }
             unit = u;
         }
-        self.balancers[p].on_send(host);
-        if let Some(g) = self.host_groups[p].as_mut() {
-            g.on_send(host);
-        }
+        self.balancer_sent(p, host);
         if self.checker.is_some() {
             let inst = self.sc.services[service.idx()].instances[host];
             // Routable as the proxy's cluster knows it: another cluster's changes arrive
@@ -663,10 +649,7 @@ impl Sim<'_, '_> {
                 self.end_attempt_span(a.span, None);
             }
             let p = a.proxy as usize;
-            self.balancers[p].on_complete(a.host as usize, self.now, self.now.since(a.sent));
-            if let Some(g) = self.host_groups[p].as_mut() {
-                g.on_complete(a.host as usize, self.now, self.now.since(a.sent));
-            }
+            self.balancer_done(p, a.host as usize, self.now.since(a.sent));
             // Cancelled: no outcome for the breaker (Resilience4j's releasePermission).
             self.breaker_release(p, a.breaker);
             if a.permit {
@@ -744,10 +727,7 @@ impl Sim<'_, '_> {
         }
         let p = a.proxy as usize;
         let rtt = self.now.since(a.sent);
-        self.balancers[p].on_complete(a.host as usize, self.now, rtt);
-        if let Some(g) = self.host_groups[p].as_mut() {
-            g.on_complete(a.host as usize, self.now, rtt);
-        }
+        self.balancer_done(p, a.host as usize, rtt);
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
         self.breaker_result(p, a.breaker, rtt, outcome);
         self.outlier_result(p, a.host as usize, outcome);

@@ -106,6 +106,25 @@ impl Sim<'_, '_> {
         Some(host)
     }
 
+    /// An attempt of proxy `p` went to `host`: its balancer (and the host's groups) count it.
+    #[inline(always)]
+    pub(super) fn balancer_sent(&mut self, p: usize, host: usize) {
+        self.balancers[p].on_send(host);
+        if let Some(g) = self.host_groups[p].as_mut() {
+            g.on_send(host);
+        }
+    }
+
+    /// An attempt of proxy `p` to `host` ended after `rtt` (an answer, a timeout, a loss,
+    /// a cancelled hedge).
+    #[inline(always)]
+    pub(super) fn balancer_done(&mut self, p: usize, host: usize, rtt: SimDuration) {
+        self.balancers[p].on_complete(host, self.now, rtt);
+        if let Some(g) = self.host_groups[p].as_mut() {
+            g.on_complete(host, self.now, rtt);
+        }
+    }
+
     /// Whether proxy `p` may send to `host`: not ejected by its outlier detection (unless
     /// in panic) and, with a lifecycle, in its view and passing its health checks.
     #[inline]

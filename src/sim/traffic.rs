@@ -196,31 +196,21 @@ impl Sim<'_, '_> {
         measured: bool,
         subset: u32,
     ) {
-        let call = self.calls.insert(Call {
-            parent: Parent::Mirror,
+        // A mirrored copy has no policy of its own, and no fallback (as a fallback call).
+        let call = self.calls.insert(Call::new(
+            Parent::Mirror,
             caller,
-            policy: &MIRROR_POLICY,
-            guarded: false,
+            &MIRROR_POLICY,
+            false,
             caller_zone,
             proxy,
             service,
             endpoint,
             client,
             measured,
-            attempts: 0,
-            inflight: InFlight::EMPTY,
-            hedges: 0,
-            deadline: SimTime::MAX,
-            tried: 0,
-            backoff: None,
-            retry_pending: false,
-            retry_charged_timeout: false,
-            queued: false,
-            queued_unit: u32::MAX,
-            is_fallback: true,
-            work: 0,
+            true,
             subset,
-        });
+        ));
         self.dispatch_attempt(call, u32::MAX, false);
     }
 

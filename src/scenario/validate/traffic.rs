@@ -58,14 +58,7 @@ pub(super) fn version_instances(
                 if v.zones.is_some() {
                     cx.err(format!("{vp}.zones"), "zones belong in each instance when instances are listed");
                 }
-                list.iter()
-                    .map(|i| raw::InstanceSpec {
-                        zone: i.zone.clone(),
-                        workers: i.workers,
-                        weight: i.weight,
-                        slowdown: i.slowdown,
-                    })
-                    .collect()
+                list.clone()
             }
             (None, replicas) => {
                 let n = cx.positive_count(format!("{vp}.replicas"), replicas, 1, "replica");
