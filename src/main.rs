@@ -149,7 +149,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { file, seed, out, duration, requests, slos, trace_sampling, no_charts } => {
             let trace_sampling = trace_sampling.map(|p| p / 100.0);
-            let opts = RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling };
+            let opts =
+                RunOptions { seed, duration, requests, slos: Vec::new(), trace_sampling, no_direct_calls: false };
             run(&file, opts, &slos, out.as_deref(), !no_charts)
         }
         Command::Validate { file } => validate(&file),

@@ -625,6 +625,19 @@ pub struct CallPolicy {
     pub fallback: Option<Fallback>,
 }
 
+impl CallPolicy {
+    /// No timeout, retry, hedging, fallback or propagated deadline: the call is its one
+    /// attempt.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        self.timeout.is_none()
+            && !self.propagate_deadline
+            && self.retry.is_none()
+            && self.hedging.is_none()
+            && self.fallback.is_none()
+    }
+}
+
 /// gRPC / Envoy hedged requests: the k-th attempt goes out k x `delay` after the first
 /// while no answer has come; the first success wins and the others are cancelled at the
 /// caller (their callees work on: wasted work).

@@ -65,6 +65,10 @@ pub struct RunOptions {
     pub slos: Vec<crate::slo::Slo>,
     /// The share of requests traced (0 to 1), instead of the scenario's.
     pub trace_sampling: Option<f64>,
+    /// Sends every call through the general call path, even one without a policy or a
+    /// guard (which otherwise goes direct: `Owner::Direct`). The outputs are the same,
+    /// only slower: the tests compare the two.
+    pub no_direct_calls: bool,
 }
 
 /// A policy point: calls from `caller` (the gateway or a service's instances) to
@@ -162,6 +166,8 @@ pub struct RunResult {
     /// Requests issued, and those issued after the warm-up (the measured ones).
     pub requests: u64,
     pub requests_measured: u64,
+    /// Calls that went direct (no policy, no guard: `RunOptions::no_direct_calls`).
+    pub direct_calls: u64,
     /// Measured requests still in flight when the run ended (non-zero only at a limit).
     pub in_flight_measured: u64,
     pub in_flight_max_seen: u64,
@@ -473,10 +479,23 @@ impl InFlight {
     }
 }
 
+/// Who waits for an attempt's answer.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// A call with a policy or a guard (timeouts, retries, hedging, a fallback, a
+    /// propagated deadline, a breaker, a bulkhead, a budget, outlier detection).
+    Call(Key),
+    /// A direct call: no policy and no guard at its proxy, nor routing or a checker in the
+    /// run, so the call is its one attempt and no `Call` is kept; the answer goes straight
+    /// to the call's parent (`calls.rs`, `dispatch_direct`). Figures and draws are those
+    /// the general path gives.
+    Direct(Parent),
+}
+
 /// One attempt of a call: a request to one instance and its answer.
 #[derive(Clone, Copy)]
 struct Attempt {
-    call: Key,
+    owner: Owner,
     /// The deadline the request carries to the callee (`SimTime::MAX`: none).
     deadline: SimTime,
     /// The breaker unit that permitted this attempt, `u32::MAX` without a breaker.
@@ -724,6 +743,9 @@ struct Sim<'s, 'h> {
     last_ok: Vec<Vec<SimTime>>,
     /// Whether any policy has a cache fallback (else `last_ok` is not kept up).
     caches_answers: bool,
+    /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
+    /// rules and no invariant checker in the run, which follow calls.
+    direct_calls: bool,
     transitions: Option<csv::Writer<&'h mut dyn Write>>,
     /// The first error writing transitions, reported when the run ends.
     deferred_error: Option<csv::Error>,
@@ -764,6 +786,7 @@ struct Sim<'s, 'h> {
     warmup: SimTime,
     issued: u64,
     issued_measured: u64,
+    direct_count: u64,
     in_flight_max_seen: u64,
     late_responses: u64,
     events_done: u64,
@@ -885,6 +908,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         c.expect_budgets(&sim.budget_configs());
     }
     sim.checker = checker;
+    sim.direct_calls = !opts.no_direct_calls && sim.checker.is_none() && sim.traffic.is_none();
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
     sim.fault_ends = sc
@@ -949,6 +973,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         events: sim.events_done,
         requests: sim.issued,
         requests_measured: sim.issued_measured,
+        direct_calls: sim.direct_count,
         in_flight_measured,
         in_flight_max_seen: sim.in_flight_max_seen,
         total: sim.total,
@@ -1439,6 +1464,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             proxy_site,
             last_ok,
             caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),
+            direct_calls: false,
             endpoint_local: sc
                 .endpoints
                 .iter()
@@ -1480,6 +1506,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             warmup: SimTime::ZERO + sc.run.warmup,
             issued: 0,
             issued_measured: 0,
+            direct_count: 0,
             in_flight_max_seen: 0,
             late_responses: 0,
             total: FlowStats::default(),

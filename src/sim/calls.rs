@@ -100,6 +100,14 @@ impl Sim<'_, '_> {
             v => &sc.config_changes[v as usize - 1].call[caller.idx() * sc.endpoints.len() + endpoint.idx()],
         };
         let guarded = self.guarded[proxy as usize];
+        if self.direct_calls
+            && !guarded
+            && abort.is_none()
+            && policy.is_plain()
+            && self.host_groups[proxy as usize].is_none()
+        {
+            return self.dispatch_direct(parent, proxy, service, endpoint, client, measured, caller_zone);
+        }
         // Routing picks the version (subset) before the first attempt.
         let (subset, mirror) = if self.traffic.is_some() {
             self.route_call(parent, caller, service, endpoint, client)
@@ -280,7 +288,7 @@ impl Sim<'_, '_> {
         let per_try = policy.retry.as_ref().and_then(|r| r.per_try_timeout);
         let caller_zone = c.caller_zone;
         let attempt = self.attempts.insert(Attempt {
-            call,
+            owner: Owner::Call(call),
             deadline: c.deadline,
             breaker: unit,
             permit,
@@ -303,14 +311,9 @@ impl Sim<'_, '_> {
             work: 0,
             span: NO_SPAN,
         });
+        let measured = c.measured;
         c.inflight.push(attempt);
-        if self.locality_stats.is_some() {
-            let measured = self.attempts.get(attempt).expect("an attempt just made is live").measured;
-            self.count_locality(caller_zone, instance, measured);
-        }
-        if self.span_owners > 0 {
-            self.trace_attempt(attempt);
-        }
+        self.note_attempt(attempt, caller_zone, instance, measured);
         if self.checker.is_some() {
             let max = policy
                 .hedging
@@ -321,10 +324,87 @@ impl Sim<'_, '_> {
             let n = self.calls.get(call).expect("a call making an attempt is live").attempts;
             self.observe(crate::check::Obs::Attempt { call: Self::key_id(call), n, max });
         }
+        self.transmit(attempt, p, service, caller_zone, instance, per_try);
+    }
+
+    /// A direct call (`Owner::Direct`: no policy, no guard) picks its instance and sends
+    /// its one attempt, as `begin_call` and `dispatch_attempt` would for such a call, draw
+    /// for draw, without keeping a `Call`.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch_direct(
+        &mut self,
+        parent: Parent,
+        proxy: u32,
+        service: ServiceId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        caller_zone: ZoneId,
+    ) {
+        self.direct_count += 1;
+        let p = proxy as usize;
+        let Some(host) = self.pick_plain(p, client, false, 0, false) else {
+            // No healthy upstream: the call fails unsent with 503, as `refuse` has it.
+            self.services[service.idx()].record_unsent(Outcome::Error(503), measured);
+            return self.direct_done(parent, proxy, endpoint, measured, 0, Outcome::Error(503), 0);
+        };
+        self.balancer_sent(p, host);
+        let instance = self.sc.services[service.idx()].instances[host];
+        let attempt = self.attempts.insert(Attempt {
+            owner: Owner::Direct(parent),
+            deadline: SimTime::MAX,
+            breaker: u32::MAX,
+            permit: false,
+            retry: false,
+            caller_zone,
+            proxy,
+            host: host as u32,
+            instance,
+            service,
+            endpoint,
+            sent: self.now,
+            client,
+            has_timeout: false,
+            lost: false,
+            hung: false,
+            delayed: false,
+            limited: false,
+            abandoned: false,
+            measured,
+            work: 0,
+            span: NO_SPAN,
+        });
+        self.note_attempt(attempt, caller_zone, instance, measured);
+        self.transmit(attempt, p, service, caller_zone, instance, None);
+    }
+
+    /// A new attempt's place in the locality figures and in the trace.
+    #[inline(always)]
+    fn note_attempt(&mut self, attempt: Key, caller_zone: ZoneId, instance: InstanceId, measured: bool) {
+        if self.locality_stats.is_some() {
+            self.count_locality(caller_zone, instance, measured);
+        }
+        if self.span_owners > 0 {
+            self.trace_attempt(attempt);
+        }
+    }
+
+    /// Sends a new attempt's request from proxy `p` to `instance`, under its per-try
+    /// timeout if it has one.
+    #[inline(always)]
+    fn transmit(
+        &mut self,
+        attempt: Key,
+        p: usize,
+        service: ServiceId,
+        caller_zone: ZoneId,
+        instance: InstanceId,
+        per_try: Option<SimDuration>,
+    ) {
         if let Some(t) = per_try {
             self.push_after(t, true, Event::AttemptTimeout(attempt));
         }
-        let to_zone = sc.instances[instance.idx()].zone;
+        let to_zone = self.sc.instances[instance.idx()].zone;
         if self.security.is_some() {
             return self.secure_send(attempt, caller_zone, to_zone);
         }
@@ -335,6 +415,37 @@ impl Sim<'_, '_> {
             Some((d, _)) if d.is_zero() => self.deliver(attempt),
             Some((d, constant)) => self.push_after(d, constant, Event::Deliver(attempt)),
             None => self.lose(attempt, caller_zone, to_zone),
+        }
+    }
+
+    /// A direct call ended with `outcome` after `attempts` attempts (1, or 0 if none was
+    /// sent): counted at its policy point as `finish_call` counts a call, and its parent
+    /// learns of it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn direct_done(
+        &mut self,
+        parent: Parent,
+        proxy: u32,
+        endpoint: EndpointId,
+        measured: bool,
+        attempts: u64,
+        outcome: Outcome,
+        work: u64,
+    ) {
+        self.count_call(proxy, measured, |s| {
+            s.counts.add(outcome);
+            s.attempts += attempts;
+        });
+        if outcome.is_ok() && self.caches_answers {
+            let local = self.endpoint_local[endpoint.idx()] as usize;
+            self.last_ok[proxy as usize][local] = self.now;
+        }
+        match parent {
+            Parent::Request(req) => self.finish_request(req, outcome, work),
+            Parent::Job(job, index) => self.on_child_done(job, index, outcome, work),
+            Parent::Deferred(key) => self.deferred_done(key, outcome, work),
+            Parent::Mirror => unreachable!("mirrored calls follow routing rules, which rule out direct calls"),
         }
     }
 
@@ -425,7 +536,10 @@ impl Sim<'_, '_> {
             }
             return;
         }
-        let call_timeout = self.calls.get(a.call).is_some_and(|c| c.policy.timeout.is_some());
+        let call_timeout = match a.owner {
+            Owner::Call(call) => self.calls.get(call).is_some_and(|c| c.policy.timeout.is_some()),
+            Owner::Direct(_) => false,
+        };
         if !a.has_timeout && !call_timeout {
             let id = self.sc.network.link(from, to);
             let d = self.sc.network.links[id.idx()].latency.sample(&mut self.link_rngs[id.idx()]);
@@ -533,7 +647,14 @@ impl Sim<'_, '_> {
     /// finish the call.
     fn attempt_done(&mut self, key: Key, a: Attempt, outcome: Outcome) {
         self.account_attempt(&a, outcome);
-        let Some(c) = self.calls.get_mut(a.call) else {
+        let call = match a.owner {
+            Owner::Call(call) => call,
+            Owner::Direct(parent) => {
+                let work = if outcome.is_ok() { a.work } else { 0 };
+                return self.direct_done(parent, a.proxy, a.endpoint, a.measured, 1, outcome, work);
+            }
+        };
+        let Some(c) = self.calls.get_mut(call) else {
             // The call already ended (its overall timeout fired).
             return;
         };
@@ -543,10 +664,10 @@ impl Sim<'_, '_> {
         }
         let policy = c.policy;
         if let Some(h) = &policy.hedging {
-            return self.hedge_done(a, outcome, h.max_attempts, h.non_fatal);
+            return self.hedge_done(call, a, outcome, h.max_attempts, h.non_fatal);
         }
         let Some(r) = &policy.retry else {
-            return self.finish_call(a.call, outcome);
+            return self.finish_call(call, outcome);
         };
         let retryable = r.retry_on.matches(outcome);
         if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
@@ -590,7 +711,7 @@ impl Sim<'_, '_> {
             c.retry_pending = false;
         }
         if outcome.is_ok() || !retryable || c.attempts >= r.max_attempts {
-            return self.finish_call(a.call, outcome);
+            return self.finish_call(call, outcome);
         }
         let is_timeout = outcome == Outcome::Timeout;
         if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
@@ -598,7 +719,7 @@ impl Sim<'_, '_> {
             if !b.try_retry(self.now, active, is_timeout) {
                 let (proxy, measured) = (c.proxy, c.measured);
                 self.count_call(proxy, measured, |s| s.retries_denied += 1);
-                return self.finish_call(a.call, outcome);
+                return self.finish_call(call, outcome);
             }
             c.retry_pending = true;
             c.retry_charged_timeout = is_timeout;
@@ -611,17 +732,17 @@ impl Sim<'_, '_> {
         let backoff = c.backoff.get_or_insert_with(|| Backoff::new(&r.backoff));
         let delay = backoff.next_delay(retry_number, &mut self.proxy_rngs[a.proxy as usize]);
         if delay.is_zero() {
-            self.send_attempt(a.call);
+            self.send_attempt(call);
         } else {
-            self.events.push(self.now + delay, Event::Retry(a.call));
+            self.events.push(self.now + delay, Event::Retry(call));
         }
     }
 
     /// An attempt of a hedged call ended. The first success wins and the others are
     /// cancelled; a non-fatal failure sends the next hedge at once (if any is left) or
     /// waits for the others; a fatal one cancels them and ends the call (gRPC's rules).
-    fn hedge_done(&mut self, a: Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
-        let c = self.calls.get(a.call).expect("a hedged call whose attempt ended is live");
+    fn hedge_done(&mut self, call: Key, a: Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
+        let c = self.calls.get(call).expect("a hedged call whose attempt ended is live");
         if outcome.is_ok() || !non_fatal.matches(outcome) {
             let others = c.inflight;
             if outcome.is_ok() && a.retry {
@@ -631,13 +752,13 @@ impl Sim<'_, '_> {
             for &k in others.keys() {
                 self.cancel_attempt(k);
             }
-            return self.finish_call(a.call, outcome);
+            return self.finish_call(call, outcome);
         }
         if c.attempts < max_attempts {
-            return self.send_hedge(a.call);
+            return self.send_hedge(call);
         }
         if c.inflight.is_empty() {
-            self.finish_call(a.call, outcome);
+            self.finish_call(call, outcome);
         }
     }
 

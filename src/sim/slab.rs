@@ -14,31 +14,41 @@ impl Key {
 
 struct Slot<T> {
     generation: u32,
+    /// While vacant, the next vacant slot (the free list runs through the slots).
+    next_free: u32,
     value: Option<T>,
 }
 
 pub struct Slab<T> {
     slots: Vec<Slot<T>>,
-    free: Vec<u32>,
+    /// The vacant slot freed last (`NO_SLOT`: none): slots are reused last freed first.
+    free_head: u32,
     len: usize,
 }
 
+const NO_SLOT: u32 = u32::MAX;
+
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new(), len: 0 }
+        Slab { slots: Vec::new(), free_head: NO_SLOT, len: 0 }
     }
 
     #[inline]
     pub fn insert(&mut self, value: T) -> Key {
         self.len += 1;
-        if let Some(index) = self.free.pop() {
+        if self.free_head != NO_SLOT {
+            let index = self.free_head;
             let slot = &mut self.slots[index as usize];
             debug_assert!(slot.value.is_none());
+            self.free_head = slot.next_free;
             slot.value = Some(value);
             Key { index, generation: slot.generation }
         } else {
-            let index = u32::try_from(self.slots.len()).expect("fewer than 2^32 live entries");
-            self.slots.push(Slot { generation: 0, value: Some(value) });
+            let index = u32::try_from(self.slots.len())
+                .ok()
+                .filter(|&i| i != NO_SLOT)
+                .expect("fewer than 2^32 - 1 live entries");
+            self.slots.push(Slot { generation: 0, next_free: NO_SLOT, value: Some(value) });
             Key { index, generation: 0 }
         }
     }
@@ -63,7 +73,8 @@ impl<T> Slab<T> {
         }
         let value = slot.value.take()?;
         slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(key.index);
+        slot.next_free = self.free_head;
+        self.free_head = key.index;
         self.len -= 1;
         Some(value)
     }
@@ -97,6 +108,21 @@ impl<T> Default for Slab<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_are_reused_last_freed_first() {
+        let mut s = Slab::new();
+        let keys: Vec<Key> = (0..5).map(|i| s.insert(i)).collect();
+        for &k in &[keys[1], keys[3], keys[0]] {
+            s.remove(k);
+        }
+        let again: Vec<u32> = (0..4).map(|i| s.insert(10 + i).index).collect();
+        assert_eq!(again, vec![0, 3, 1, 5], "freed slots last first, then a new one");
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.keys_where(|_| true).len(), 6);
+        assert_eq!(s.get(keys[2]), Some(&2));
+        assert_eq!(s.get(keys[3]), None, "a reused slot's old key is stale");
+    }
 
     #[test]
     fn stale_keys_miss() {

@@ -66,8 +66,18 @@ impl Sim<'_, '_> {
     #[cold]
     pub(super) fn trace_attempt(&mut self, attempt: Key) {
         let a = self.attempts.get(attempt).expect("a new attempt is live");
-        let Some(c) = self.calls.get(a.call) else { return };
-        let parent = match c.parent {
+        // A direct call is its one attempt: the first, neither a retry nor a hedge.
+        let (parent, calling, n, retry, hedge) = match a.owner {
+            Owner::Call(call) => {
+                let Some(c) = self.calls.get(call) else { return };
+                let hedged = c.policy.hedging.is_some();
+                (c.parent, c.caller, c.attempts, a.retry && !hedged, a.retry && hedged)
+            }
+            Owner::Direct(parent) => {
+                (parent, self.points[self.proxy_point[a.proxy as usize] as usize].caller, 1, false, false)
+            }
+        };
+        let parent = match parent {
             Parent::Request(r) => self.requests.get(r).map_or(NO_SPAN, |r| r.span),
             Parent::Job(j, _) => self.jobs.get(j).map_or(NO_SPAN, |j| j.span),
             Parent::Deferred(_) | Parent::Mirror => NO_SPAN,
@@ -77,7 +87,7 @@ impl Sim<'_, '_> {
         }
         let sc = self.sc;
         let caller = site_name(sc, self.proxy_site[a.proxy as usize].0 as usize);
-        let caller_service = match c.caller {
+        let caller_service = match calling {
             Caller::Gateway => "gateway",
             Caller::Service(s) => sc.services[s.idx()].name.as_str(),
         };
@@ -85,9 +95,9 @@ impl Sim<'_, '_> {
         let name = format!("{caller_service} -> {}/{}", sc.services[a.service.idx()].name, ep.name);
         let attrs = vec![
             ("meshsim.caller", Attr::Str(caller.to_string())),
-            ("meshsim.attempt", Attr::Int(i64::from(c.attempts))),
-            ("meshsim.retry", Attr::Bool(a.retry && c.policy.hedging.is_none())),
-            ("meshsim.hedge", Attr::Bool(a.retry && c.policy.hedging.is_some())),
+            ("meshsim.attempt", Attr::Int(i64::from(n))),
+            ("meshsim.retry", Attr::Bool(retry)),
+            ("meshsim.hedge", Attr::Bool(hedge)),
             ("server.address", Attr::Str(sc.instances[a.instance.idx()].name.clone())),
         ];
         let now = self.now;

@@ -247,7 +247,10 @@ impl Sim<'_, '_> {
             Outcome::Rejected | Outcome::Dropped => false,
             _ => true,
         };
-        let mirrored = matches!(self.calls.get(a.call).map(|c| c.parent), Some(Parent::Mirror));
+        let mirrored = match a.owner {
+            Owner::Call(call) => matches!(self.calls.get(call).map(|c| c.parent), Some(Parent::Mirror)),
+            Owner::Direct(parent) => matches!(parent, Parent::Mirror),
+        };
         let run = &mut t.runs[r as usize];
         run.samples.push(now, took, ok);
         let impact = &mut run.record.impact;

@@ -9,6 +9,7 @@ mod call_semantics;
 mod charts_and_report;
 mod common;
 mod determinism;
+mod direct_calls;
 mod discovery_lifecycle;
 mod faults;
 mod formats;
