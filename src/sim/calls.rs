@@ -8,13 +8,14 @@
 
 use super::*;
 
-impl Sim<'_, '_> {
+impl<'s> Sim<'s, '_> {
     /// A call from `caller` (at calling site `site`) to `endpoint` enters the caller's
     /// proxy. Error and delay faults on its call path act first, as Istio's fault filter
     /// does before the router: an abort fails the call at once with its status (never
     /// sent, so not retried and unseen by breakers and outlier detection); a delay holds
     /// the call back, and its timeouts start when it is released.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(super) fn start_call(
         &mut self,
         parent: Parent,
@@ -26,8 +27,29 @@ impl Sim<'_, '_> {
         measured: bool,
         is_fallback: bool,
     ) {
-        let mut abort = None;
         if !self.call_faults.is_empty() {
+            return self.start_faulted_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback);
+        }
+        self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, None);
+    }
+
+    /// `start_call` while faults act on call paths.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn start_faulted_call(
+        &mut self,
+        parent: Parent,
+        caller: Caller,
+        site: usize,
+        caller_zone: ZoneId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        is_fallback: bool,
+    ) {
+        let mut abort = None;
+        {
             let service = self.sc.endpoints[endpoint.idx()].service;
             let mut hold = SimDuration::ZERO;
             for k in 0..self.call_faults.len() {
@@ -75,9 +97,10 @@ impl Sim<'_, '_> {
         self.begin_call(h.parent, h.caller, site, h.zone, h.endpoint, h.client, h.measured, h.is_fallback, None);
     }
 
-    /// The call enters its policy stack (or, with `abort`, fails at once with that status).
+    /// The call enters its proxy: direct without a policy or a guard, else through its
+    /// policy stack (or, with `abort`, failing at once with that status).
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn begin_call(
         &mut self,
         parent: Parent,
@@ -108,6 +131,40 @@ impl Sim<'_, '_> {
         {
             return self.dispatch_direct(parent, proxy, service, endpoint, client, measured, caller_zone);
         }
+        self.begin_policy_call(
+            parent,
+            caller,
+            policy,
+            guarded,
+            proxy,
+            service,
+            caller_zone,
+            endpoint,
+            client,
+            measured,
+            is_fallback,
+            abort,
+        );
+    }
+
+    /// A call enters its policy stack (or, with `abort`, fails at once with that status).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn begin_policy_call(
+        &mut self,
+        parent: Parent,
+        caller: Caller,
+        policy: &'s CallPolicy,
+        guarded: bool,
+        proxy: u32,
+        service: ServiceId,
+        caller_zone: ZoneId,
+        endpoint: EndpointId,
+        client: u64,
+        measured: bool,
+        is_fallback: bool,
+        abort: Option<u16>,
+    ) {
         // Routing picks the version (subset) before the first attempt.
         let (subset, mirror) = if self.traffic.is_some() {
             self.route_call(parent, caller, service, endpoint, client)
@@ -331,6 +388,7 @@ impl Sim<'_, '_> {
     /// its one attempt, as `begin_call` and `dispatch_attempt` would for such a call, draw
     /// for draw, without keeping a `Call`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn dispatch_direct(
         &mut self,
         parent: Parent,
@@ -422,7 +480,7 @@ impl Sim<'_, '_> {
     /// sent): counted at its policy point as `finish_call` counts a call, and its parent
     /// learns of it.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn direct_done(
         &mut self,
         parent: Parent,
@@ -606,8 +664,12 @@ impl Sim<'_, '_> {
         }
         if a.abandoned {
             self.late_responses += 1;
+        } else if let Owner::Direct(parent) = a.owner {
+            self.account_attempt(&a, outcome);
+            let work = if outcome.is_ok() { a.work } else { 0 };
+            self.direct_done(parent, a.proxy, a.endpoint, a.measured, 1, outcome, work);
         } else {
-            self.attempt_done(attempt, a, outcome);
+            self.attempt_done(attempt, &a, outcome);
         }
         if a.span != NO_SPAN {
             self.release_span(a.span);
@@ -617,7 +679,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_attempt_timeout(&mut self, attempt: Key) {
         if let Some(a) = self.abandon_attempt(attempt) {
             let outcome = if a.lost && !a.hung { Outcome::Dropped } else { Outcome::Timeout };
-            self.attempt_done(attempt, a, outcome);
+            self.attempt_done(attempt, &a, outcome);
         }
     }
 
@@ -645,8 +707,8 @@ impl Sim<'_, '_> {
 
     /// An attempt ended with `outcome` at the caller: account for it, then retry or
     /// finish the call.
-    fn attempt_done(&mut self, key: Key, a: Attempt, outcome: Outcome) {
-        self.account_attempt(&a, outcome);
+    fn attempt_done(&mut self, key: Key, a: &Attempt, outcome: Outcome) {
+        self.account_attempt(a, outcome);
         let call = match a.owner {
             Owner::Call(call) => call,
             Owner::Direct(parent) => {
@@ -741,7 +803,7 @@ impl Sim<'_, '_> {
     /// An attempt of a hedged call ended. The first success wins and the others are
     /// cancelled; a non-fatal failure sends the next hedge at once (if any is left) or
     /// waits for the others; a fatal one cancels them and ends the call (gRPC's rules).
-    fn hedge_done(&mut self, call: Key, a: Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
+    fn hedge_done(&mut self, call: Key, a: &Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
         let c = self.calls.get(call).expect("a hedged call whose attempt ended is live");
         if outcome.is_ok() || !non_fatal.matches(outcome) {
             let others = c.inflight;
@@ -841,7 +903,7 @@ impl Sim<'_, '_> {
 
     /// The proxy's side of an attempt that ended with `outcome` at the caller: the
     /// balancer, the per-attempt statistics, the breaker, outlier detection, the bulkhead.
-    #[inline]
+    #[inline(always)]
     fn account_attempt(&mut self, a: &Attempt, outcome: Outcome) {
         if a.span != NO_SPAN {
             self.end_attempt_span(a.span, Some(outcome));
