@@ -105,7 +105,7 @@ impl Latency {
         Latency { hist: Histogram::new(digits).expect("1 to 5 significant digits is valid"), sum_ns: 0, max_ns: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, d: SimDuration) {
         let ns = d.as_nanos();
         self.sum_ns = self.sum_ns.saturating_add(ns);

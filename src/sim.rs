@@ -1138,7 +1138,7 @@ impl Sim<'_, '_> {
 
     /// Counts something about a call at its proxy's policy point: in the window, and in
     /// the run's figures if the call is measured.
-    #[inline]
+    #[inline(always)]
     fn count_call(&mut self, proxy: u32, measured: bool, f: impl Fn(&mut CallStats)) {
         let i = self.proxy_point[proxy as usize] as usize;
         f(&mut self.point_window[i]);

@@ -56,7 +56,7 @@ pub(super) fn host_groups(
 impl Sim<'_, '_> {
     /// Picks the host of proxy `p`'s next attempt over all its hosts; `None` when the
     /// proxy sees none (Envoy's "no healthy upstream").
-    #[inline]
+    #[inline(always)]
     pub(super) fn pick_plain(
         &mut self,
         p: usize,
@@ -65,6 +65,17 @@ impl Sim<'_, '_> {
         tried: u64,
         guarded: bool,
     ) -> Option<usize> {
+        if !avoid && !self.lifecycle_on && !(guarded && self.outliers[p].is_some()) {
+            // The common case: the balancer's pick stands.
+            return Some(self.balancers[p].pick(self.now, client, &mut self.proxy_rngs[p]));
+        }
+        self.pick_plain_again(p, client, avoid, tried, guarded)
+    }
+
+    /// `pick_plain` when the pick may have to be made again: a retry avoiding hosts it
+    /// tried, ejected hosts, hosts the proxy does not see.
+    #[inline(never)]
+    fn pick_plain_again(&mut self, p: usize, client: u64, avoid: bool, tried: u64, guarded: bool) -> Option<usize> {
         let now = self.now;
         let balancer = &mut self.balancers[p];
         let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);

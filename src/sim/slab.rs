@@ -33,7 +33,7 @@ impl<T> Slab<T> {
         Slab { slots: Vec::new(), free_head: NO_SLOT, len: 0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, value: T) -> Key {
         self.len += 1;
         if self.free_head != NO_SLOT {
@@ -53,19 +53,19 @@ impl<T> Slab<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: Key) -> Option<&T> {
         let slot = self.slots.get(key.index as usize)?;
         if slot.generation == key.generation { slot.value.as_ref() } else { None }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation == key.generation { slot.value.as_mut() } else { None }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, key: Key) -> Option<T> {
         let slot = self.slots.get_mut(key.index as usize)?;
         if slot.generation != key.generation {
