@@ -912,8 +912,13 @@ impl<'s> Sim<'s, '_> {
         let rtt = self.now.since(a.sent);
         self.balancer_done(p, a.host as usize, rtt);
         self.services[a.service.idx()].record(rtt, outcome, a.measured);
-        self.breaker_result(p, a.breaker, rtt, outcome);
-        self.outlier_result(p, a.host as usize, outcome);
+        // Checked here, so that an unguarded proxy makes no call at all.
+        if a.breaker != u32::MAX {
+            self.breaker_result(p, a.breaker, rtt, outcome);
+        }
+        if self.outliers[p].is_some() {
+            self.outlier_result(p, a.host as usize, outcome);
+        }
         if a.permit {
             self.bulkhead_leave(p);
         }

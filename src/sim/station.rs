@@ -113,7 +113,8 @@ impl Sim<'_, '_> {
             return false;
         }
         let ep = j.endpoint;
-        let st = &mut self.instances[j.instance.idx()].stats;
+        let inst = &mut self.instances[j.instance.idx()];
+        let st = &mut inst.stats;
         st.touch(now);
         st.busy += 1;
         st.window.started += 1;
@@ -124,22 +125,21 @@ impl Sim<'_, '_> {
         }
         j.started = now;
         j.holds_worker = true;
-        let deadline = j.deadline;
-        if self.checker.is_some() {
-            self.observe(crate::check::Obs::WorkStarted { deadline });
-        }
-        let j = self.jobs.get_mut(job).expect("a job being started is live");
         let dist = if j.behaviour == u32::MAX {
             &sc.endpoints[ep.idx()].service_time
         } else {
             &traffic::behaviour(sc, &self.endpoint_local, ep, j.behaviour).service_time
         };
         let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
-        let slowdown = self.instances[j.instance.idx()].effect.slowdown;
+        let slowdown = inst.effect.slowdown;
         if slowdown != 1.0 {
             d = SimDuration::from_secs_f64(d.as_secs_f64() * slowdown);
         }
         j.compute = d;
+        let deadline = j.deadline;
+        if self.checker.is_some() {
+            self.observe(crate::check::Obs::WorkStarted { deadline });
+        }
         // Constant per endpoint and instance, hence a lane, when the distribution is.
         let constant = matches!(dist, Dist::Constant(_));
         self.push_after(d, constant, Event::ComputeDone(job));
