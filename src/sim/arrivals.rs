@@ -40,6 +40,7 @@ impl Sim<'_, '_> {
         true
     }
 
+    #[inline]
     pub(super) fn schedule_next_arrival(&mut self) {
         let arrivals = self.arrivals.as_mut().expect("open loop has arrivals");
         match arrivals.next(self.now) {
@@ -142,12 +143,19 @@ impl Sim<'_, '_> {
 
     /// Where the gateway sends a request of `route`: its destination, or with traffic
     /// shifting one drawn by the weights the gateway has now.
-    #[inline]
+    #[inline(always)]
     fn route_endpoint(&mut self, route: RouteId) -> EndpointId {
         let r = &self.sc.gateway.routes[route.idx()];
         if r.split.is_empty() {
             return r.endpoint;
         }
+        self.split_endpoint(route)
+    }
+
+    /// `route_endpoint` for a route split by weight.
+    #[inline(never)]
+    fn split_endpoint(&mut self, route: RouteId) -> EndpointId {
+        let r = &self.sc.gateway.routes[route.idx()];
         let weights = &self.route_weights[route.idx()];
         let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
         let mut x = self.split_rng.random_range(0..total);
