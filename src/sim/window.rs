@@ -235,31 +235,37 @@ pub(super) fn fixed(decimals: u32, x: f64) -> String {
 
 /// Appends `fixed(decimals, x)` to `out`.
 fn push_fixed(out: &mut String, decimals: u32, x: f64) {
-    let scale = 10u64.pow(decimals);
+    const SCALES: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+    let scale = SCALES.get(decimals as usize).copied().unwrap_or_else(|| 10u64.pow(decimals));
     let v = (x * scale as f64).round();
-    if !(0.0..9.0e15).contains(&v) {
+    if !(0.0..9.0e15).contains(&v) || decimals > 6 {
         use std::fmt::Write as _;
         write!(out, "{x:.*}", decimals as usize).expect("writing to a String cannot fail");
         return;
     }
-    // Digits from the last, then reversed: no formatting machinery.
+    // Digits from the last, into the end of a buffer: no formatting machinery. Below
+    // 9e15, at most 16 digits, a point and 6 decimals' leading zeros.
     let mut v = v as u64;
     let mut digits = [0u8; 24];
-    let mut n = 0;
-    for k in 0.. {
-        if k == decimals && decimals > 0 {
-            digits[n] = b'.';
-            n += 1;
-        }
+    let mut n = digits.len();
+    for _ in 0..decimals {
+        n -= 1;
         digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
         v /= 10;
-        if v == 0 && k >= decimals {
+    }
+    if decimals > 0 {
+        n -= 1;
+        digits[n] = b'.';
+    }
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
             break;
         }
     }
-    digits[..n].reverse();
-    out.push_str(std::str::from_utf8(&digits[..n]).expect("ASCII digits"));
+    out.push_str(std::str::from_utf8(&digits[n..]).expect("ASCII digits"));
 }
 
 /// Appends `v` in decimal to `out`, as `v.to_string()` writes it.
@@ -602,8 +608,8 @@ mod tests {
 
     #[test]
     fn fixed_point_matches_float_formatting_away_from_ties() {
-        for x in [0.0, 0.0004, 0.0016, 1.0, 2.6, 12.345678, 999.9996, 1234.4, 1e9 + 0.3, 0.1 + 0.2] {
-            for d in [0u32, 3, 4, 6] {
+        for x in [0.0, 0.0004, 0.0016, 1.0, 2.6, 12.345678, 999.9996, 1234.4, 1e9 + 0.3, 0.1 + 0.2, 8.9e8, 4.5e-7] {
+            for d in [0u32, 1, 2, 3, 4, 5, 6, 7, 9] {
                 assert_eq!(fixed(d, x), format!("{x:.*}", d as usize), "{x} to {d} places");
             }
         }
