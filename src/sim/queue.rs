@@ -117,7 +117,7 @@ impl<E: Copy> Pending<E> {
             Pending::Heap(h) => {
                 let e = h.pop();
                 if h.len() <= SORTED_AGAIN {
-                    self.into_sorted();
+                    self.make_sorted();
                 }
                 e
             }
@@ -126,7 +126,7 @@ impl<E: Copy> Pending<E> {
 
     /// `into_sorted_vec` sorts by `Entry`'s reversed order: latest first.
     #[cold]
-    fn into_sorted(&mut self) {
+    fn make_sorted(&mut self) {
         if let Pending::Heap(h) = self {
             *self = Pending::Sorted(std::mem::take(h).into_sorted_vec());
         }
