@@ -163,7 +163,14 @@ impl Latency {
     }
 
     pub fn reset(&mut self) {
-        self.hist.reset();
+        // An empty histogram has recorded nothing since it was made or reset (its count
+        // grows with every record and every non-empty addition), so it is as a reset would
+        // leave it: zeroing its counts (several KiB once a long latency resized them) again
+        // would change nothing. The total's window histogram is reset at each window's end
+        // and again before the routes' are merged into it.
+        if !self.hist.is_empty() {
+            self.hist.reset();
+        }
         self.sum_ns = 0;
         self.max_ns = 0;
     }
@@ -535,6 +542,22 @@ mod tests {
         c.add(Outcome::Timeout);
         assert_eq!(c.by_status, vec![(429, 1), (500, 1), (503, 2)]);
         assert_eq!((c.total(), c.failed()), (6, 5));
+    }
+
+    #[test]
+    fn resetting_an_empty_latency_leaves_it_as_a_new_one() {
+        let mut l = Latency::with_digits(2);
+        l.record(SimDuration::from_secs(3));
+        l.reset();
+        l.reset();
+        let fresh = Latency::with_digits(2);
+        assert_eq!(l.count(), 0);
+        assert_eq!((l.hist.max(), l.hist.min_nz(), l.sum_ns, l.max_ns), (fresh.hist.max(), fresh.hist.min_nz(), 0, 0));
+        l.record(SimDuration::from_millis(5));
+        let mut f = fresh.clone();
+        f.record(SimDuration::from_millis(5));
+        assert_eq!(l.quantiles_ms([0.5, 0.99]), f.quantiles_ms([0.5, 0.99]));
+        assert_eq!((l.hist.max(), l.hist.min_nz()), (f.hist.max(), f.hist.min_nz()));
     }
 
     #[test]

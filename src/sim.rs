@@ -1293,7 +1293,9 @@ impl<'s, 'h> Sim<'s, 'h> {
             })
             .collect();
         let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
-        let mut timeseries = timeseries.map(|w| csv::WriterBuilder::new().from_writer(w));
+        // Rows after the header come as one pre-quoted field each (`window::Row`).
+        let mut timeseries = timeseries
+            .map(|w| csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Never).flexible(true).from_writer(w));
         if let Some(w) = timeseries.as_mut() {
             w.write_record(TIMESERIES_HEADER)?;
         }

@@ -235,31 +235,37 @@ pub(super) fn fixed(decimals: u32, x: f64) -> String {
 
 /// Appends `fixed(decimals, x)` to `out`.
 fn push_fixed(out: &mut String, decimals: u32, x: f64) {
-    let scale = 10u64.pow(decimals);
+    const SCALES: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+    let scale = SCALES.get(decimals as usize).copied().unwrap_or_else(|| 10u64.pow(decimals));
     let v = (x * scale as f64).round();
-    if !(0.0..9.0e15).contains(&v) {
+    if !(0.0..9.0e15).contains(&v) || decimals > 6 {
         use std::fmt::Write as _;
         write!(out, "{x:.*}", decimals as usize).expect("writing to a String cannot fail");
         return;
     }
-    // Digits from the last, then reversed: no formatting machinery.
+    // Digits from the last, into the end of a buffer: no formatting machinery. Below
+    // 9e15, at most 16 digits, a point and 6 decimals' leading zeros.
     let mut v = v as u64;
     let mut digits = [0u8; 24];
-    let mut n = 0;
-    for k in 0.. {
-        if k == decimals && decimals > 0 {
-            digits[n] = b'.';
-            n += 1;
-        }
+    let mut n = digits.len();
+    for _ in 0..decimals {
+        n -= 1;
         digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
         v /= 10;
-        if v == 0 && k >= decimals {
+    }
+    if decimals > 0 {
+        n -= 1;
+        digits[n] = b'.';
+    }
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
             break;
         }
     }
-    digits[..n].reverse();
-    out.push_str(std::str::from_utf8(&digits[..n]).expect("ASCII digits"));
+    out.push_str(std::str::from_utf8(&digits[n..]).expect("ASCII digits"));
 }
 
 /// Appends `v` in decimal to `out`, as `v.to_string()` writes it.
@@ -277,32 +283,70 @@ fn push_u64(out: &mut String, mut v: u64) {
     out.push_str(std::str::from_utf8(&digits[n..]).expect("ASCII digits"));
 }
 
+/// Appends `field` as the csv writer's default quoting (`QuoteStyle::Necessary`) writes
+/// it: in double quotes, with its quotes doubled, if it holds a comma, a quote or a line
+/// break; as it is otherwise.
+fn push_csv_field(out: &mut String, field: &str) {
+    if !field.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push_str(field);
+        return;
+    }
+    out.push('"');
+    for (k, part) in field.split('"').enumerate() {
+        if k > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
+}
+
 /// One time-series row, its cells in `TIMESERIES_HEADER` order; cells a scope does not
 /// have stay empty. One row's cells are reused for every row, so writing a window
 /// allocates nothing once the cells have grown.
-pub(super) struct Row(Vec<String>);
+///
+/// The row goes to the csv writer as one field, the cells joined by commas, which the
+/// time series' writer takes as it is (`QuoteStyle::Never`, see `Sim::new`): the numbers
+/// never need quotes, and the names are quoted here as the writer would quote them. A
+/// csv writer checking and copying 39 fields one by one cost more than the rest of the row.
+pub(super) struct Row {
+    cells: Vec<String>,
+    line: String,
+}
 
 impl Default for Row {
     fn default() -> Row {
-        Row(vec![String::new(); TIMESERIES_HEADER.len()])
+        Row { cells: vec![String::new(); TIMESERIES_HEADER.len()], line: String::new() }
     }
 }
 
 impl Row {
     /// Empties every cell and fills the four that every row has.
     fn start(&mut self, start: &str, end: &str, scope: &str, name: &str) -> &mut Row {
-        for c in &mut self.0 {
+        for c in &mut self.cells {
             c.clear();
         }
-        self.0[0].push_str(start);
-        self.0[1].push_str(end);
-        self.0[2].push_str(scope);
-        self.0[3].push_str(name);
+        self.cells[0].push_str(start);
+        self.cells[1].push_str(end);
+        push_csv_field(&mut self.cells[2], scope);
+        push_csv_field(&mut self.cells[3], name);
         self
     }
 
+    /// Writes the row as one line.
+    fn write(&mut self, w: &mut csv::Writer<&mut dyn Write>) -> csv::Result<()> {
+        self.line.clear();
+        for (k, c) in self.cells.iter().enumerate() {
+            if k > 0 {
+                self.line.push(',');
+            }
+            self.line.push_str(c);
+        }
+        w.write_record([self.line.as_bytes()])
+    }
+
     fn set(&mut self, column: usize, value: u64) -> &mut Row {
-        let c = &mut self.0[column];
+        let c = &mut self.cells[column];
         c.clear();
         push_u64(c, value);
         self
@@ -310,7 +354,7 @@ impl Row {
 
     /// The cell as `fixed(decimals, x)`.
     fn set_fixed(&mut self, column: usize, decimals: u32, x: f64) -> &mut Row {
-        let c = &mut self.0[column];
+        let c = &mut self.cells[column];
         c.clear();
         push_fixed(c, decimals, x);
         self
@@ -459,7 +503,7 @@ impl Sim<'_, '_> {
                     self.window_goodput_ns as f64 / 1e9,
                 );
             }
-            w.write_record(&row.0)?;
+            row.write(w)?;
         }
         // Breaker units open and half-open at the window's end, per policy point.
         let mut open = vec![0u32; self.points.len()];
@@ -499,7 +543,7 @@ impl Sim<'_, '_> {
             if has_breakers[i] {
                 row.set(col::BREAKERS_OPEN, u64::from(open[i])).set(col::BREAKERS_HALF_OPEN, u64::from(half_open[i]));
             }
-            w.write_record(&row.0)?;
+            row.write(w)?;
         }
         for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
             let t = &st.stats.window;
@@ -521,7 +565,7 @@ impl Sim<'_, '_> {
                 .set_fixed(col::UTILIZATION, 4, t.utilization())
                 .set_fixed(col::QUEUE_MEAN, 4, per_ns(t.area_queue))
                 .set_fixed(col::IN_SYSTEM_MEAN, 4, per_ns(t.area_in_system));
-            w.write_record(&row.0)?;
+            row.write(w)?;
         }
         Ok(())
     }
@@ -540,6 +584,19 @@ mod tests {
         assert_eq!(super::col::VIEW_MEAN, header.len() - 1);
     }
 
+    proptest::proptest! {
+        /// A name cell is what the csv writer's default quoting makes of the name.
+        #[test]
+        fn names_are_quoted_as_the_csv_writer_quotes_them(name in "[a-z,\"\r\n é#-]{0,12}") {
+            let mut expected = csv::Writer::from_writer(Vec::new());
+            expected.write_record(["x", name.as_str(), "y"]).expect("writes to a Vec");
+            let expected = String::from_utf8(expected.into_inner().expect("flushes")).expect("UTF-8");
+            let mut cell = String::new();
+            super::push_csv_field(&mut cell, &name);
+            proptest::prop_assert_eq!(format!("x,{cell},y\n"), expected);
+        }
+    }
+
     #[test]
     fn integers_match_to_string() {
         for v in [0u64, 7, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
@@ -551,8 +608,8 @@ mod tests {
 
     #[test]
     fn fixed_point_matches_float_formatting_away_from_ties() {
-        for x in [0.0, 0.0004, 0.0016, 1.0, 2.6, 12.345678, 999.9996, 1234.4, 1e9 + 0.3, 0.1 + 0.2] {
-            for d in [0u32, 3, 4, 6] {
+        for x in [0.0, 0.0004, 0.0016, 1.0, 2.6, 12.345678, 999.9996, 1234.4, 1e9 + 0.3, 0.1 + 0.2, 8.9e8, 4.5e-7] {
+            for d in [0u32, 1, 2, 3, 4, 5, 6, 7, 9] {
                 assert_eq!(fixed(d, x), format!("{x:.*}", d as usize), "{x} to {d} places");
             }
         }
