@@ -154,22 +154,27 @@ pub enum ChartFile {
 /// # Errors
 /// If a chart cannot be drawn, written or removed.
 pub fn render(data: &RunData, dir: &Path) -> Result<Vec<Rendered>, PlotError> {
-    let mut out = Vec::with_capacity(CHARTS.len());
-    for chart in &CHARTS {
-        let path = dir.join(chart.file);
-        let file = match chart.draw(data)? {
-            Some(img) => {
-                plot::write_png(&path, &img.rgb, img.width, img.height)?;
-                ChartFile::Written { width: img.width, height: img.height }
-            }
-            None => {
-                remove_stale(&path)?;
-                ChartFile::Skipped { reason: chart.skip_reason(data).unwrap_or("no data") }
-            }
-        };
-        out.push(Rendered { chart, path, file });
-    }
-    Ok(out)
+    use rayon::prelude::*;
+    // Each chart is a function of `data` alone, written to its own file: they are drawn
+    // side by side, then kept in `CHARTS` order, with the first error in that order.
+    let rendered: Vec<Result<Rendered, PlotError>> =
+        CHARTS.par_iter().map(|chart| render_one(chart, data, dir)).collect();
+    rendered.into_iter().collect()
+}
+
+fn render_one(chart: &'static Chart, data: &RunData, dir: &Path) -> Result<Rendered, PlotError> {
+    let path = dir.join(chart.file);
+    let file = match chart.draw(data)? {
+        Some(img) => {
+            plot::write_png(&path, &img.rgb, img.width, img.height)?;
+            ChartFile::Written { width: img.width, height: img.height }
+        }
+        None => {
+            remove_stale(&path)?;
+            ChartFile::Skipped { reason: chart.skip_reason(data).unwrap_or("no data") }
+        }
+    };
+    Ok(Rendered { chart, path, file })
 }
 
 /// Removes every chart file from `dir` (for a run written without charts).

@@ -424,9 +424,10 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     let mut chrome =
         AtomicFile::create(&dir.join("trace.json")).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut hl =
+    let hl =
         AtomicFile::create(&dir.join("latency.hlog")).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut hlog = meshsim::formats::hlog::HlogWriter::begin(hl.writer(), &sc, opts.seed.unwrap_or(sc.seed))
+    // Deflating each route's histogram per window runs on a thread of its own.
+    let mut hlog = meshsim::formats::hlog::HlogThread::spawn(hl, &sc, opts.seed.unwrap_or(sc.seed))
         .context("cannot write latency.hlog")?;
     let mut on_route_window = |start, end, route, latency: &_| hlog.record(start, end, route, latency);
     // autoscaling.csv only for scenarios with an autoscaler (others' folders stay as they were).
@@ -469,7 +470,7 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
     let summary = report::summary(&sc, &result);
     report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
         .context("cannot write summary.json")?;
-    hlog.finish().context("cannot write latency.hlog")?;
+    let hl = hlog.finish().context("cannot write latency.hlog")?;
     hl.commit().context("cannot write latency.hlog")?;
     report::write_atomic(&dir.join("metrics.prom"), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
         .context("cannot write metrics.prom")?;

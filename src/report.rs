@@ -635,6 +635,22 @@ impl AtomicFile {
     }
 }
 
+/// Writes go to the temporary file, as through [`AtomicFile::writer`]; an `AtomicFile` can
+/// so be handed whole to a writer thread and given back for [`AtomicFile::commit`].
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writer().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.writer().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.writer().flush()
+    }
+}
+
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.file.is_some() {

@@ -66,6 +66,10 @@ struct Slot {
 /// Open spans and the writers they go to when they end.
 pub struct Tracer<'h> {
     rate: f64,
+    /// `ln(1 - rate)`, for the geometric gaps between sampled requests.
+    ln_unsampled: f64,
+    /// Requests still to pass untraced before the next sampled one.
+    skip: u64,
     sample_rng: Stream,
     id_rng: Stream,
     slots: Vec<Slot>,
@@ -94,8 +98,10 @@ impl<'h> Tracer<'h> {
         {
             error = Some(e);
         }
-        Tracer {
+        let mut tracer = Tracer {
             rate,
+            ln_unsampled: (-rate).ln_1p(),
+            skip: 0,
             sample_rng,
             id_rng,
             slots: Vec::new(),
@@ -107,13 +113,39 @@ impl<'h> Tracer<'h> {
             spans_written: 0,
             error,
             buf: Vec::with_capacity(2048),
-        }
+        };
+        tracer.skip = tracer.gap();
+        tracer
     }
 
-    /// Whether the next request is traced (one draw per request).
+    /// Whether the next request is traced. Each request is traced with probability
+    /// `rate`, independently; rather than one draw per request, one draw per sampled
+    /// request gives the number of untraced requests before the next sampled one.
     #[inline]
     pub fn sample(&mut self) -> bool {
-        self.rate > 0.0 && (self.rate >= 1.0 || self.sample_rng.random::<f64>() < self.rate)
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        self.skip = self.gap();
+        true
+    }
+
+    /// A geometric draw: untraced requests before the next traced one, each traced with
+    /// probability `rate` (`u64::MAX`, never, at rate 0). By inversion: with `u` uniform
+    /// in (0, 1], `floor(ln u / ln(1 - rate))` is `k` with probability
+    /// `(1 - rate)^k rate`.
+    #[cold]
+    fn gap(&mut self) -> u64 {
+        if self.rate >= 1.0 {
+            return 0;
+        }
+        if self.rate <= 0.0 {
+            return u64::MAX;
+        }
+        let u = 1.0 - self.sample_rng.random::<f64>();
+        // Saturates for a gap beyond u64 (a tiny rate).
+        (u.ln() / self.ln_unsampled) as u64
     }
 
     fn alloc(&mut self, slot: Slot) -> u32 {
@@ -711,6 +743,60 @@ mod tests {
         let chrome: serde_json::Value = serde_json::from_slice(&chrome).unwrap();
         let events = chrome["traceEvents"].as_array().unwrap();
         assert_eq!(events.len(), 7, "a name for the request's process and a b/e pair per span");
+    }
+
+    /// The share of `n` requests traced at `rate`, and the longest run without one.
+    fn sampled(rate: f64, n: u64, seed: u64) -> (u64, u64) {
+        let s = RootSeed(seed);
+        let mut tr = Tracer::new(rate, s.stream("trace/sample"), s.stream("trace/ids"), None, None);
+        let (mut traced, mut run, mut run_max) = (0, 0, 0);
+        for _ in 0..n {
+            if tr.sample() {
+                traced += 1;
+                run = 0;
+            } else {
+                run += 1;
+                run_max = run_max.max(run);
+            }
+        }
+        (traced, run_max)
+    }
+
+    #[test]
+    fn every_request_or_none_at_the_rates_edges() {
+        assert_eq!(sampled(1.0, 1000, 1), (1000, 0));
+        assert_eq!(sampled(0.0, 1000, 1), (0, 1000));
+    }
+
+    #[test]
+    fn sampling_traces_the_stated_share() {
+        // Binomial(n, p): within five standard deviations of n p.
+        for (rate, n) in [(0.001, 2_000_000), (0.1, 200_000), (0.5, 100_000), (0.999, 100_000)] {
+            for seed in 1..4 {
+                let (traced, _) = sampled(rate, n, seed);
+                let (mean, sd) = (n as f64 * rate, (n as f64 * rate * (1.0 - rate)).sqrt());
+                assert!((traced as f64 - mean).abs() < 5.0 * sd, "rate {rate}, seed {seed}: {traced} of {n}");
+            }
+        }
+    }
+
+    proptest! {
+        /// The gaps are geometric: as many requests traced right after a traced one (gap
+        /// 0, probability p) as the rate says, and as many gaps of at least k as
+        /// (1 - p)^k says.
+        #[test]
+        fn gaps_are_geometric(rate in 0.01f64..0.9, seed in 0u64..1000) {
+            let s = RootSeed(seed);
+            let mut tr = Tracer::new(rate, s.stream("trace/sample"), s.stream("trace/ids"), None, None);
+            let draws = 20_000;
+            let gaps: Vec<u64> = (0..draws).map(|_| tr.gap()).collect();
+            let k = (1.0 / rate).ceil() as u64;
+            for (at_least, p) in [(1, 1.0 - rate), (k, (1.0 - rate).powf(k as f64))] {
+                let seen = gaps.iter().filter(|&&g| g >= at_least).count() as f64;
+                let (mean, sd) = (draws as f64 * p, (draws as f64 * p * (1.0 - p)).sqrt());
+                prop_assert!((seen - mean).abs() < 5.0 * sd + 1.0, "gaps >= {}: {} against {}", at_least, seen, mean);
+            }
+        }
     }
 
     #[test]

@@ -433,6 +433,7 @@ impl CircuitBreaker {
     /// Asks to make a call at `now`. Ok: the call may go (in HALF_OPEN this consumes a
     /// permit); Err(NotPermitted): rejected without calling (counted as not permitted,
     /// never enters the window).
+    #[inline]
     pub fn try_acquire(&mut self, now: SimTime) -> Result<(), NotPermitted> {
         self.advance(now);
         let permitted = match &mut self.machine {
@@ -452,6 +453,7 @@ impl CircuitBreaker {
     /// Reports the end of a call that was permitted: its duration and whether it counts as
     /// a failure (the caller decides which outcomes are failures). A permitted call always
     /// reports, through this or [`release`](Self::release).
+    #[inline]
     pub fn on_result(&mut self, now: SimTime, duration: SimDuration, failure: bool) {
         self.advance(now);
         if failure {
@@ -497,6 +499,7 @@ impl CircuitBreaker {
     /// at exactly the wait, or the end of `max_wait_duration_in_half_open_state`. Hystrix:
     /// the next health snapshot that would trip a CLOSED breaker if nothing else is
     /// reported. Always later than the latest `now` given.
+    #[inline]
     pub fn next_wakeup(&self) -> Option<SimTime> {
         match &self.machine {
             Machine::Resilience4j(m) => m.next_wakeup(),
@@ -510,6 +513,7 @@ impl CircuitBreaker {
     ///
     /// # Panics
     /// If `now` is earlier than a time this breaker was given before.
+    #[inline]
     pub fn advance(&mut self, now: SimTime) {
         assert!(now >= self.now, "time went back for a circuit breaker: {now} < {}", self.now);
         self.now = now;
@@ -520,7 +524,14 @@ impl CircuitBreaker {
         }
     }
 
+    /// Whether transitions wait to be drained: the loop drains only then.
+    #[inline]
+    pub fn has_transitions(&self) -> bool {
+        !self.transitions.is_empty()
+    }
+
     /// Transitions since the last call, in order (the loop writes them to transitions.csv).
+    #[inline]
     pub fn drain_transitions(&mut self) -> std::vec::Drain<'_, Transition> {
         self.transitions.drain(..)
     }

@@ -398,9 +398,16 @@ impl Bulkhead {
         self.counters
     }
 
+    /// `in_use` and `waiting` in one match: this runs at every entry and exit.
+    #[inline]
     fn note_peaks(&mut self) {
-        self.counters.in_use_peak = self.counters.in_use_peak.max(self.in_use());
-        self.counters.waiting_peak = self.counters.waiting_peak.max(self.waiting());
+        let (in_use, waiting) = match &self.kind {
+            Kind::Semaphore(s) => (s.in_use, s.waiters.len() as u32),
+            Kind::ThreadPool(p) => (p.busy, p.queue.iter().filter(|(_, cancelled)| !cancelled).count() as u32),
+            Kind::Envoy(e) => (e.active, e.pending.len() as u32),
+        };
+        self.counters.in_use_peak = self.counters.in_use_peak.max(in_use);
+        self.counters.waiting_peak = self.counters.waiting_peak.max(waiting);
     }
 }
 

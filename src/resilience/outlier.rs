@@ -401,6 +401,12 @@ impl OutlierDetector {
     }
 
     /// The ejections and returns since the last drain, in order.
+    /// Whether ejections or returns wait to be drained: the loop drains only then.
+    #[inline]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, EjectionEvent> {
         self.events.drain(..)
     }

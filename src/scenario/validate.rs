@@ -16,7 +16,7 @@ use crate::resilience::limiter::LimiterConfig;
 use crate::resilience::shedder::ShedderConfig;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
-use rand_distr::{Gamma, LogNormal, Normal, Pareto, Weibull};
+use rand_distr::{Gamma, Normal, Pareto, Weibull};
 
 mod autoscale;
 mod locality;
@@ -185,7 +185,8 @@ impl Ctx {
                 }
                 // Moment matching: sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2 / 2.
                 let sigma2 = (1.0 + (s * s) / (m * m)).ln();
-                match LogNormal::new(m.ln() - sigma2 / 2.0, sigma2.sqrt()) {
+                // The normal of the logarithm (`rand_distr::LogNormal::new` takes the same).
+                match Normal::new(m.ln() - sigma2 / 2.0, sigma2.sqrt()) {
                     Ok(d) => Dist::LogNormal(d),
                     Err(e) => bad(self, "stddev", format!("a valid standard deviation: {e}")),
                 }

@@ -29,11 +29,16 @@ impl Sim<'_, '_> {
     }
 
     /// Reports an attempt's end to the unit that permitted it.
-    #[inline]
+    #[inline(always)]
     pub(super) fn breaker_result(&mut self, p: usize, unit: u32, rtt: SimDuration, outcome: Outcome) {
-        if unit == u32::MAX {
-            return;
+        // Only the test inlined: a proxy without breakers pays one comparison.
+        if unit != u32::MAX {
+            self.breaker_unit_result(p, unit, rtt, outcome);
         }
+    }
+
+    #[inline(never)]
+    fn breaker_unit_result(&mut self, p: usize, unit: u32, rtt: SimDuration, outcome: Outcome) {
         let now = self.now;
         let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
         let failure = b.failure_on.is_failure(outcome);
@@ -121,11 +126,16 @@ impl Sim<'_, '_> {
 
     /// Reports an attempt's result on `host` to the proxy's outlier detector. Failures the
     /// proxy made itself (its breaker or bulkhead refused) are not the host's.
-    #[inline]
+    #[inline(always)]
     pub(super) fn outlier_result(&mut self, p: usize, host: usize, outcome: Outcome) {
-        if self.outliers[p].is_none() {
-            return;
+        // Only the test inlined: a proxy without outlier detection pays one comparison.
+        if self.outliers[p].is_some() {
+            self.outlier_host_result(p, host, outcome);
         }
+    }
+
+    #[inline(never)]
+    fn outlier_host_result(&mut self, p: usize, host: usize, outcome: Outcome) {
         let host_outcome = match outcome {
             Outcome::Ok => HostOutcome::Status(200),
             Outcome::Error(s) => HostOutcome::Status(s),
@@ -154,7 +164,16 @@ impl Sim<'_, '_> {
     }
 
     /// Writes ejections and returns to `transitions.csv`.
+    #[inline]
     fn after_outlier(&mut self, p: usize) {
+        if self.outliers[p].as_ref().is_some_and(|(d, _)| d.has_events()) {
+            self.write_outlier_events(p);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_outlier_events(&mut self, p: usize) {
         let (site, dest) = self.proxy_site[p];
         let sc = self.sc;
         let Some((d, _)) = self.outliers[p].as_mut() else { return };
@@ -202,7 +221,36 @@ impl Sim<'_, '_> {
     }
 
     /// Writes the unit's new transitions and schedules its next time-driven one.
+    #[inline(always)]
     fn after_breaker(&mut self, p: usize, unit: u32) {
+        let b = self.breakers[p].as_ref().expect("a unit belongs to a proxy with breakers");
+        // Most calls change nothing: no transition to write, no wake-up to schedule (a
+        // CLOSED Resilience4j breaker has no timer). Only this test is inlined.
+        let u = &b.units[unit as usize];
+        if u.has_transitions() || u.next_wakeup().is_some() {
+            self.breaker_changed(p, unit);
+        }
+    }
+
+    #[inline(never)]
+    fn breaker_changed(&mut self, p: usize, unit: u32) {
+        if self.breakers[p].as_ref().is_some_and(|b| b.units[unit as usize].has_transitions()) {
+            self.write_breaker_transitions(p, unit);
+        }
+        let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
+        if let Some(at) = b.units[unit as usize].next_wakeup()
+            && at < b.wake[unit as usize]
+            && at >= self.now
+        {
+            b.wake[unit as usize] = at;
+            self.events.push(at, Event::BreakerWake(p as u32, unit));
+        }
+    }
+
+    /// Writes the unit's new transitions to `transitions.csv` and counts its openings.
+    #[cold]
+    #[inline(never)]
+    fn write_breaker_transitions(&mut self, p: usize, unit: u32) {
         let b = self.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
         let breaker = &mut b.units[unit as usize];
         let (site, dest) = self.proxy_site[p];
@@ -243,13 +291,6 @@ impl Sim<'_, '_> {
                     self.deferred_error.get_or_insert(e);
                 }
             }
-        }
-        if let Some(at) = breaker.next_wakeup()
-            && at < b.wake[unit as usize]
-            && at >= self.now
-        {
-            b.wake[unit as usize] = at;
-            self.events.push(at, Event::BreakerWake(p as u32, unit));
         }
         if opens > 0 {
             self.count_call(p as u32, true, |s| s.breaker_opens += opens);

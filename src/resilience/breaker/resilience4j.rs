@@ -110,6 +110,7 @@ impl Resilience4jBreaker {
         duration > self.config.slow_call_duration_threshold
     }
 
+    #[inline]
     pub fn next_wakeup(&self) -> Option<SimTime> {
         match self.state {
             State::Open { retry_after } if self.config.automatic_transition_from_open_to_half_open => Some(retry_after),
@@ -119,7 +120,16 @@ impl Resilience4jBreaker {
     }
 
     /// The scheduled transitions, each at the time its timer would fire.
+    #[inline]
     pub fn advance(&mut self, now: SimTime, log: &mut Log) {
+        // Most calls find no timer due (CLOSED has none): one test, inlined.
+        if self.next_wakeup().is_some_and(|due| due <= now) {
+            self.advance_due(now, log);
+        }
+    }
+
+    #[cold]
+    fn advance_due(&mut self, now: SimTime, log: &mut Log) {
         while let Some(due) = self.next_wakeup()
             && due <= now
         {
@@ -131,6 +141,7 @@ impl Resilience4jBreaker {
         }
     }
 
+    #[inline]
     pub fn try_acquire(&mut self, now: SimTime, log: &mut Log) -> bool {
         match self.state {
             State::Closed | State::Disabled | State::MetricsOnly => true,
@@ -163,6 +174,7 @@ impl Resilience4jBreaker {
         }
     }
 
+    #[inline]
     pub fn on_result(&mut self, now: SimTime, duration: SimDuration, failure: bool, log: &mut Log) {
         if matches!(self.state, State::Disabled | State::ForcedOpen) {
             return;
@@ -208,6 +220,7 @@ impl Resilience4jBreaker {
     }
 
     /// `transitionToOpenState`: one more attempt, its wait, and the window kept.
+    #[cold]
     fn transition_to_open(&mut self, at: SimTime, cause: TransitionCause, log: &mut Log) {
         self.attempts = self.attempts.saturating_add(1);
         self.wait_uncapped_ms = if self.attempts == 1 {
@@ -223,6 +236,7 @@ impl Resilience4jBreaker {
     }
 
     /// `transitionToHalfOpenState`: fresh permits and a fresh count window; attempts kept.
+    #[cold]
     fn transition_to_half_open(&mut self, at: SimTime, log: &mut Log) {
         let permitted = self.config.permitted_calls_in_half_open_state;
         self.state = State::HalfOpen { since: at, permits: u64::from(permitted) };
@@ -232,6 +246,7 @@ impl Resilience4jBreaker {
     }
 
     /// `transitionToClosedState`: `new ClosedState()`, fresh metrics and no attempts.
+    #[cold]
     fn transition_to_closed(&mut self, at: SimTime, cause: TransitionCause, log: &mut Log) {
         let from = self.state();
         self.state = State::Closed;
