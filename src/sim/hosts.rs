@@ -65,7 +65,8 @@ impl Sim<'_, '_> {
         tried: u64,
         guarded: bool,
     ) -> Option<usize> {
-        if !avoid && !self.lifecycle_on && !(guarded && self.outliers[p].is_some()) {
+        let reselect = avoid || self.lifecycle_on || (guarded && self.outliers[p].is_some());
+        if !reselect {
             // The common case: the balancer's pick stands.
             return Some(self.balancers[p].pick(self.now, client, &mut self.proxy_rngs[p]));
         }
