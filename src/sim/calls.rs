@@ -49,43 +49,41 @@ impl<'s> Sim<'s, '_> {
         is_fallback: bool,
     ) {
         let mut abort = None;
-        {
-            let service = self.sc.endpoints[endpoint.idx()].service;
-            let mut hold = SimDuration::ZERO;
-            for k in 0..self.call_faults.len() {
-                let f = self.call_faults[k] as usize;
-                let fault = &self.sc.faults[f];
-                if !fault.path.is_some_and(|p| p.matches(caller, service, endpoint)) {
-                    continue;
-                }
-                let rng = &mut self.fault_rngs[f];
-                match &fault.kind {
-                    FaultKind::Error { probability, status }
-                        if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
-                    {
-                        abort = Some(*status);
-                    }
-                    FaultKind::Latency { delay, probability }
-                        if (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
-                    {
-                        hold += delay.sample(rng);
-                    }
-                    _ => {}
-                }
+        let service = self.sc.endpoints[endpoint.idx()].service;
+        let mut hold = SimDuration::ZERO;
+        for k in 0..self.call_faults.len() {
+            let f = self.call_faults[k] as usize;
+            let fault = &self.sc.faults[f];
+            if !fault.path.is_some_and(|p| p.matches(caller, service, endpoint)) {
+                continue;
             }
-            if abort.is_none() && !hold.is_zero() {
-                let key = self.held.insert(HeldCall {
-                    parent,
-                    caller,
-                    site: site as u32,
-                    zone: caller_zone,
-                    endpoint,
-                    client,
-                    measured,
-                    is_fallback,
-                });
-                return self.events.push(self.now + hold, Event::ReleaseCall(key));
+            let rng = &mut self.fault_rngs[f];
+            match &fault.kind {
+                FaultKind::Error { probability, status }
+                    if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
+                {
+                    abort = Some(*status);
+                }
+                FaultKind::Latency { delay, probability }
+                    if (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
+                {
+                    hold += delay.sample(rng);
+                }
+                _ => {}
             }
+        }
+        if abort.is_none() && !hold.is_zero() {
+            let key = self.held.insert(HeldCall {
+                parent,
+                caller,
+                site: site as u32,
+                zone: caller_zone,
+                endpoint,
+                client,
+                measured,
+                is_fallback,
+            });
+            return self.events.push(self.now + hold, Event::ReleaseCall(key));
         }
         self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, abort);
     }
