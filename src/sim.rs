@@ -343,7 +343,8 @@ struct Deferred {
     left: u32,
 }
 
-/// A call that a delay fault on its call path holds back at the caller's proxy.
+/// A call entering its caller's proxy while faults act on call paths, and held there if a
+/// delay fault holds it back.
 struct HeldCall {
     parent: Parent,
     caller: Caller,
@@ -530,6 +531,51 @@ struct Attempt {
     work: u64,
     /// Its client span's slot (`NO_SPAN`: not traced).
     span: u32,
+}
+
+impl Attempt {
+    /// An attempt sent now to `host` (`instance`) by `proxy`: a first try, with no
+    /// deadline, breaker unit, bulkhead permit or per-try timeout (the general call path
+    /// sets those it has).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn new(
+        owner: Owner,
+        proxy: u32,
+        host: usize,
+        instance: InstanceId,
+        service: ServiceId,
+        endpoint: EndpointId,
+        caller_zone: ZoneId,
+        client: u64,
+        measured: bool,
+        sent: SimTime,
+    ) -> Attempt {
+        Attempt {
+            owner,
+            deadline: SimTime::MAX,
+            breaker: u32::MAX,
+            retry: false,
+            permit: false,
+            caller_zone,
+            proxy,
+            host: host as u32,
+            instance,
+            service,
+            endpoint,
+            sent,
+            client,
+            has_timeout: false,
+            lost: false,
+            hung: false,
+            delayed: false,
+            limited: false,
+            abandoned: false,
+            measured,
+            work: 0,
+            span: NO_SPAN,
+        }
+    }
 }
 
 struct Job {

@@ -28,26 +28,26 @@ impl<'s> Sim<'s, '_> {
         is_fallback: bool,
     ) {
         if !self.call_faults.is_empty() {
-            return self.start_faulted_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback);
+            let call = HeldCall {
+                parent,
+                caller,
+                site: site as u32,
+                zone: caller_zone,
+                endpoint,
+                client,
+                measured,
+                is_fallback,
+            };
+            return self.start_faulted_call(call);
         }
         self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, None);
     }
 
     /// `start_call` while faults act on call paths.
-    #[allow(clippy::too_many_arguments)]
     #[cold]
     #[inline(never)]
-    fn start_faulted_call(
-        &mut self,
-        parent: Parent,
-        caller: Caller,
-        site: usize,
-        caller_zone: ZoneId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-    ) {
+    fn start_faulted_call(&mut self, h: HeldCall) {
+        let (caller, endpoint) = (h.caller, h.endpoint);
         let mut abort = None;
         let service = self.sc.endpoints[endpoint.idx()].service;
         let mut hold = SimDuration::ZERO;
@@ -73,19 +73,20 @@ impl<'s> Sim<'s, '_> {
             }
         }
         if abort.is_none() && !hold.is_zero() {
-            let key = self.held.insert(HeldCall {
-                parent,
-                caller,
-                site: site as u32,
-                zone: caller_zone,
-                endpoint,
-                client,
-                measured,
-                is_fallback,
-            });
+            let key = self.held.insert(h);
             return self.events.push(self.now + hold, Event::ReleaseCall(key));
         }
-        self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, abort);
+        self.begin_call(
+            h.parent,
+            caller,
+            h.site as usize,
+            h.zone,
+            endpoint,
+            h.client,
+            h.measured,
+            h.is_fallback,
+            abort,
+        );
     }
 
     /// A call held back by an injected delay goes on into its proxy.
@@ -343,28 +344,23 @@ impl<'s> Sim<'s, '_> {
         let per_try = policy.retry.as_ref().and_then(|r| r.per_try_timeout);
         let caller_zone = c.caller_zone;
         let attempt = self.attempts.insert(Attempt {
-            owner: Owner::Call(call),
             deadline: c.deadline,
             breaker: unit,
             permit,
             retry: c.attempts > 1,
-            caller_zone,
-            proxy: c.proxy,
-            host: host as u32,
-            instance,
-            service,
-            endpoint,
-            sent: now,
-            client,
             has_timeout: per_try.is_some(),
-            lost: false,
-            hung: false,
-            delayed: false,
-            limited: false,
-            abandoned: false,
-            measured: c.measured,
-            work: 0,
-            span: NO_SPAN,
+            ..Attempt::new(
+                Owner::Call(call),
+                c.proxy,
+                host,
+                instance,
+                service,
+                endpoint,
+                caller_zone,
+                client,
+                c.measured,
+                now,
+            )
         });
         let measured = c.measured;
         c.inflight.push(attempt);
@@ -406,30 +402,18 @@ impl<'s> Sim<'s, '_> {
         };
         self.balancer_sent(p, host);
         let instance = self.sc.services[service.idx()].instances[host];
-        let attempt = self.attempts.insert(Attempt {
-            owner: Owner::Direct(parent),
-            deadline: SimTime::MAX,
-            breaker: u32::MAX,
-            permit: false,
-            retry: false,
-            caller_zone,
+        let attempt = self.attempts.insert(Attempt::new(
+            Owner::Direct(parent),
             proxy,
-            host: host as u32,
+            host,
             instance,
             service,
             endpoint,
-            sent: self.now,
+            caller_zone,
             client,
-            has_timeout: false,
-            lost: false,
-            hung: false,
-            delayed: false,
-            limited: false,
-            abandoned: false,
             measured,
-            work: 0,
-            span: NO_SPAN,
-        });
+            self.now,
+        ));
         self.note_attempt(attempt, caller_zone, instance, measured);
         self.transmit(attempt, p, service, caller_zone, instance, None);
     }
@@ -497,11 +481,17 @@ impl<'s> Sim<'s, '_> {
             let local = self.endpoint_local[endpoint.idx()] as usize;
             self.last_ok[proxy as usize][local] = self.now;
         }
+        self.tell_parent(parent, outcome, work);
+    }
+
+    /// A call's parent learns its outcome (`work`: the service time behind a success).
+    #[inline(always)]
+    fn tell_parent(&mut self, parent: Parent, outcome: Outcome, work: u64) {
         match parent {
             Parent::Request(req) => self.finish_request(req, outcome, work),
             Parent::Job(job, index) => self.on_child_done(job, index, outcome, work),
             Parent::Deferred(key) => self.deferred_done(key, outcome, work),
-            Parent::Mirror => unreachable!("mirrored calls follow routing rules, which rule out direct calls"),
+            Parent::Mirror => unreachable!("a mirrored call's answer is dropped before its parent is told"),
         }
     }
 
@@ -985,12 +975,7 @@ impl<'s> Sim<'s, '_> {
                 self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
             }
         }
-        match c.parent {
-            Parent::Request(req) => self.finish_request(req, outcome, c.work),
-            Parent::Job(job, index) => self.on_child_done(job, index, outcome, c.work),
-            Parent::Deferred(key) => self.deferred_done(key, outcome, c.work),
-            Parent::Mirror => unreachable!("a mirrored call ends before its parent is told"),
-        }
+        self.tell_parent(c.parent, outcome, c.work);
     }
 
     /// Queues a failed call to be made again after `delay` (queue-for-later).
