@@ -4,6 +4,8 @@
 //! the [`report`] module; sweep its parameters with [`sweep`]. The same scenario, seed
 //! and binary give byte-identical output.
 
+#![forbid(unsafe_code)]
+
 pub mod alert;
 pub mod autoscale;
 pub mod balance;
