@@ -6,17 +6,7 @@
 use crate::dist::Dist;
 use crate::time::{SimDuration, SimTime};
 
-macro_rules! id_type {
-    ($($name:ident),*) => {$(
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(pub u32);
-        impl $name {
-            #[inline]
-            pub fn idx(self) -> usize { self.0 as usize }
-        }
-    )*};
-}
-id_type!(ServiceId, EndpointId, InstanceId, RouteId, ZoneId, LinkId);
+pub use crate::ids::{Caller, EndpointId, InstanceId, LinkId, RouteId, ServiceId, ZoneId};
 
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -467,24 +457,6 @@ pub struct Instance {
     pub initially_running: bool,
     /// Its version: an index into its service's `versions` (0 if it has none).
     pub version: u32,
-}
-
-/// Who makes a call: the gateway or an instance of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Caller {
-    Gateway,
-    Service(ServiceId),
-}
-
-impl Caller {
-    /// Dense index: 0 for the gateway, 1 + service id for services.
-    #[inline]
-    pub fn idx(self) -> usize {
-        match self {
-            Caller::Gateway => 0,
-            Caller::Service(s) => 1 + s.idx(),
-        }
-    }
 }
 
 /// Resolved policies for every caller → destination pair.

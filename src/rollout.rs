@@ -64,7 +64,7 @@ pub struct MetricCheck {
 /// threshold 1, maxWeight 100, mirrorWeight 100, metric interval 1m.
 #[derive(Clone, Debug)]
 pub struct RolloutSpec {
-    pub service: crate::model::ServiceId,
+    pub service: crate::ids::ServiceId,
     /// Version indices of the primary (stable) and the canary (new) workloads.
     pub primary: u32,
     pub canary: u32,
@@ -480,7 +480,7 @@ pub fn histogram_quantile(q: f64, counts: &[u64; ISTIO_BUCKETS_MS.len() + 1]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ServiceId;
+    use crate::ids::ServiceId;
 
     fn spec(strategy: Strategy) -> RolloutSpec {
         RolloutSpec {

@@ -10,7 +10,7 @@ pub mod cert;
 pub mod pool;
 
 use crate::dist::Dist;
-use crate::model::ServiceId;
+use crate::ids::ServiceId;
 use crate::time::SimDuration;
 
 /// The namespace of every service (meshsim has one), as in `<td>/ns/default/sa/<sa>`.

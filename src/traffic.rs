@@ -13,7 +13,7 @@
 //! service by name, as `sourceLabels: {app: ...}` would.
 
 use crate::dist::Dist;
-use crate::model::{Caller, EndpointId, RouteId};
+use crate::ids::{Caller, EndpointId, RouteId};
 
 /// No subset: the call balances over every version's instances.
 pub const ANY_SUBSET: u32 = crate::balance::groups::ANY;
@@ -149,7 +149,7 @@ pub fn pick(route: &[(u32, u32)], mut x: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ServiceId;
+    use crate::ids::ServiceId;
 
     fn header(shares: &[f64]) -> Header {
         let mut acc = 0.0;
