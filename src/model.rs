@@ -5,8 +5,15 @@
 
 use crate::dist::Dist;
 use crate::time::{SimDuration, SimTime};
+use policy::{LimiterConfig, ShedderConfig};
+
+pub mod policy;
 
 pub use crate::ids::{Caller, EndpointId, InstanceId, LinkId, RouteId, ServiceId, ZoneId};
+pub use policy::{
+    BalancerConfig, BreakerPolicy, BreakerScope, CallPolicy, FailureOn, Fallback, HedgingPolicy, LimiterScope,
+    LocalityLb, OutlierPolicy, Policies, RetryOn, RetryPolicy,
+};
 
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -353,7 +360,7 @@ pub struct Gateway {
     pub zone: ZoneId,
     pub routes: Vec<Route>,
     /// A rate limit over all routes, checked before each route's own.
-    pub rate_limit: Option<crate::resilience::limiter::LimiterConfig>,
+    pub rate_limit: Option<LimiterConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -367,7 +374,7 @@ pub struct Route {
     /// Weighted traffic shifting (Istio's weighted route destinations): every destination
     /// with its weight; empty for a single destination.
     pub split: Vec<(ServiceId, EndpointId, u32)>,
-    pub rate_limit: Option<crate::resilience::limiter::LimiterConfig>,
+    pub rate_limit: Option<LimiterConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,9 +395,9 @@ pub struct Service {
     pub hold_worker_during_calls: bool,
     /// A rate limit on requests arriving at the service, and whether each instance has
     /// its own limiter (Envoy's local rate limit) or the service shares one.
-    pub rate_limit: Option<(crate::resilience::limiter::LimiterConfig, LimiterScope)>,
+    pub rate_limit: Option<(LimiterConfig, LimiterScope)>,
     /// Server-side load shedding at each instance, and the status a shed request gets.
-    pub load_shedding: Option<(crate::resilience::shedder::ShedderConfig, u16)>,
+    pub load_shedding: Option<(ShedderConfig, u16)>,
     /// From a start to serving (and registering).
     pub startup_time: SimDuration,
     /// Kubernetes probes of each instance, run by its kubelet.
@@ -406,12 +413,6 @@ pub struct Service {
     /// Routing rules for every caller (Istio's VirtualService); `None`: calls go to any
     /// version.
     pub routing: Option<crate::traffic::Routing>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimiterScope {
-    Instance,
-    Service,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -457,261 +458,6 @@ pub struct Instance {
     pub initially_running: bool,
     /// Its version: an index into its service's `versions` (0 if it has none).
     pub version: u32,
-}
-
-/// Resolved policies for every caller → destination pair.
-#[derive(Clone, Debug)]
-pub struct Policies {
-    pub service_count: usize,
-    pub endpoint_count: usize,
-    /// `call[caller.idx() * endpoint_count + endpoint]`.
-    pub call: Vec<CallPolicy>,
-    /// `balancer[caller.idx() * service_count + service]`.
-    pub balancer: Vec<BalancerConfig>,
-    /// Retry budgets, per caller and destination service like balancers; `None`: retries
-    /// are limited by their policy alone.
-    pub budget: Vec<Option<crate::resilience::budget::BudgetConfig>>,
-    /// Circuit breakers, per caller and destination service.
-    pub breaker: Vec<Option<BreakerPolicy>>,
-    /// Bulkheads, per caller and destination service.
-    pub bulkhead: Vec<Option<crate::resilience::bulkhead::BulkheadConfig>>,
-    /// Outlier detection, per caller and destination service.
-    pub outlier: Vec<Option<OutlierPolicy>>,
-    /// Locality-aware load balancing, per caller and destination service.
-    pub locality: Vec<Option<LocalityLb>>,
-}
-
-/// Locality-aware load balancing in a caller's proxy for a destination (Istio's
-/// `localityLbSetting` with failover, run by Envoy's priority levels).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LocalityLb {
-    /// Envoy's overprovisioning factor, in percent (140 = 1.4).
-    pub overprovisioning: u32,
-    /// Istio's `failover`: (from region, to region) pairs, region indices.
-    pub failover: Vec<(u32, u32)>,
-}
-
-/// Envoy outlier detection in each caller's proxy for a destination, with the balancer's
-/// panic threshold.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutlierPolicy {
-    pub config: crate::resilience::outlier::OutlierConfig,
-    /// Percent of healthy hosts below which the balancer ignores ejections (Envoy: 50).
-    pub healthy_panic_threshold: f64,
-}
-
-/// A circuit breaker in each caller's proxy for a destination.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BreakerPolicy {
-    pub config: crate::resilience::breaker::BreakerConfig,
-    pub scope: BreakerScope,
-    /// Which attempt outcomes count as failures.
-    pub failure_on: FailureOn,
-}
-
-/// What one breaker guards: the whole destination, one endpoint, or one instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BreakerScope {
-    Service,
-    Endpoint,
-    Instance,
-}
-
-/// Which outcomes a circuit breaker counts as failures.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FailureOn(pub u8);
-
-impl FailureOn {
-    pub const SERVER_ERROR: FailureOn = FailureOn(1);
-    pub const CLIENT_ERROR: FailureOn = FailureOn(2);
-    pub const TIMEOUT: FailureOn = FailureOn(4);
-    pub const CONNECT_FAILURE: FailureOn = FailureOn(8);
-    pub const RESET: FailureOn = FailureOn(16);
-    /// The default: 5xx, timeouts, refusals and lost messages; not 4xx.
-    pub const DEFAULT: FailureOn = FailureOn(1 | 4 | 8 | 16);
-
-    pub const NAMES: [(&'static str, FailureOn); 5] = [
-        ("5xx", FailureOn::SERVER_ERROR),
-        ("4xx", FailureOn::CLIENT_ERROR),
-        ("timeout", FailureOn::TIMEOUT),
-        ("connect-failure", FailureOn::CONNECT_FAILURE),
-        ("reset", FailureOn::RESET),
-    ];
-
-    pub fn is_failure(self, outcome: crate::outcome::Outcome) -> bool {
-        use crate::outcome::Outcome as O;
-        let has = |c: FailureOn| self.0 & c.0 != 0;
-        match outcome {
-            O::Ok | O::ShortCircuited | O::Overloaded => false,
-            O::Error(s) if s >= 500 => has(FailureOn::SERVER_ERROR),
-            O::Error(_) => has(FailureOn::CLIENT_ERROR),
-            O::Timeout => has(FailureOn::TIMEOUT),
-            O::Rejected => has(FailureOn::CONNECT_FAILURE),
-            O::Dropped => has(FailureOn::RESET),
-        }
-    }
-}
-
-impl Policies {
-    #[inline]
-    pub fn call(&self, caller: Caller, endpoint: EndpointId) -> &CallPolicy {
-        &self.call[caller.idx() * self.endpoint_count + endpoint.idx()]
-    }
-
-    #[inline]
-    pub fn balancer(&self, caller: Caller, service: ServiceId) -> &BalancerConfig {
-        &self.balancer[caller.idx() * self.service_count + service.idx()]
-    }
-
-    pub fn breaker(&self, caller: Caller, service: ServiceId) -> Option<&BreakerPolicy> {
-        self.breaker[caller.idx() * self.service_count + service.idx()].as_ref()
-    }
-
-    pub fn bulkhead(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::bulkhead::BulkheadConfig> {
-        self.bulkhead[caller.idx() * self.service_count + service.idx()].as_ref()
-    }
-
-    pub fn outlier(&self, caller: Caller, service: ServiceId) -> Option<&OutlierPolicy> {
-        self.outlier[caller.idx() * self.service_count + service.idx()].as_ref()
-    }
-
-    pub fn locality(&self, caller: Caller, service: ServiceId) -> Option<&LocalityLb> {
-        self.locality[caller.idx() * self.service_count + service.idx()].as_ref()
-    }
-
-    pub fn budget(&self, caller: Caller, service: ServiceId) -> Option<&crate::resilience::budget::BudgetConfig> {
-        self.budget[caller.idx() * self.service_count + service.idx()].as_ref()
-    }
-}
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CallPolicy {
-    /// The call's overall timeout, across all its attempts; `None` disables it (Istio's
-    /// default). No attempt starts after it.
-    pub timeout: Option<SimDuration>,
-    /// The call carries its deadline (the sooner of its own timeout and the deadline of
-    /// the request it serves) to the callee, which starts no work past it (gRPC-style).
-    pub propagate_deadline: bool,
-    pub retry: Option<RetryPolicy>,
-    pub hedging: Option<HedgingPolicy>,
-    pub fallback: Option<Fallback>,
-}
-
-impl CallPolicy {
-    /// No timeout, retry, hedging, fallback or propagated deadline: the call is its one
-    /// attempt.
-    #[inline]
-    pub fn is_plain(&self) -> bool {
-        self.timeout.is_none()
-            && !self.propagate_deadline
-            && self.retry.is_none()
-            && self.hedging.is_none()
-            && self.fallback.is_none()
-    }
-}
-
-/// gRPC / Envoy hedged requests: the k-th attempt goes out k x `delay` after the first
-/// while no answer has come; the first success wins and the others are cancelled at the
-/// caller (their callees work on: wasted work).
-#[derive(Clone, Debug, PartialEq)]
-pub struct HedgingPolicy {
-    /// Attempts in all, the first included; at most 5, as gRPC clamps it.
-    pub max_attempts: u32,
-    pub delay: SimDuration,
-    /// Failures after which the next hedge goes out at once (gRPC's non-fatal status
-    /// codes); any other failure cancels the outstanding attempts and ends the call.
-    pub non_fatal: RetryOn,
-}
-
-/// What a call that failed (after its retries) answers instead.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Fallback {
-    /// A default value: the call succeeds, degraded.
-    DefaultValue,
-    /// The last good answer this proxy got from the endpoint, if no older than `ttl`.
-    Cache { ttl: SimDuration },
-    /// A call to another endpoint (which has no fallback of its own).
-    Service { service: ServiceId, endpoint: EndpointId },
-    /// Queue-for-later: the caller gets a degraded success at once ("pending", as an HTTP
-    /// 202), and the call is made again in the background after `delay`, and again after
-    /// each failure, `max_redeliveries` tries in all, until one succeeds.
-    Queue { delay: SimDuration, max_redeliveries: u32 },
-}
-
-/// When and how a failed attempt is tried again.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included (3 = one call and two retries).
-    pub max_attempts: u32,
-    pub retry_on: RetryOn,
-    /// Bounds each attempt; `None`: only the call's overall timeout applies.
-    pub per_try_timeout: Option<SimDuration>,
-    /// Pick a host not tried yet by this call when possible (Envoy's previous-hosts).
-    pub avoid_previous_hosts: bool,
-    /// The wait before each retry.
-    pub backoff: crate::resilience::backoff::BackoffConfig,
-}
-
-/// Which attempt outcomes are retried, as a set of Envoy-style conditions.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RetryOn(pub u16);
-
-impl RetryOn {
-    /// Any 5xx answer, and no answer at all (timeout, reset, refused): Envoy's `5xx`.
-    pub const SERVER_ERROR: RetryOn = RetryOn(1);
-    /// 502, 503 or 504, and timeouts (a 504 from the proxy): Envoy's `gateway-error`.
-    pub const GATEWAY_ERROR: RetryOn = RetryOn(2);
-    /// The connection was reset or the message lost: Envoy's `reset`.
-    pub const RESET: RetryOn = RetryOn(4);
-    /// The instance refused the request (queue full): Envoy's `connect-failure`.
-    pub const CONNECT_FAILURE: RetryOn = RetryOn(8);
-    /// 409 Conflict: Envoy's `retriable-4xx`.
-    pub const RETRIABLE_4XX: RetryOn = RetryOn(16);
-    /// The per-try timeout fired (gRPC-style `timeout` condition).
-    pub const TIMEOUT: RetryOn = RetryOn(32);
-
-    pub const NAMES: [(&'static str, RetryOn); 6] = [
-        ("5xx", RetryOn::SERVER_ERROR),
-        ("gateway-error", RetryOn::GATEWAY_ERROR),
-        ("reset", RetryOn::RESET),
-        ("connect-failure", RetryOn::CONNECT_FAILURE),
-        ("retriable-4xx", RetryOn::RETRIABLE_4XX),
-        ("timeout", RetryOn::TIMEOUT),
-    ];
-
-    pub fn contains(self, other: RetryOn) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether an attempt that ended with `outcome` may be retried.
-    pub fn matches(self, outcome: crate::outcome::Outcome) -> bool {
-        use crate::outcome::Outcome as O;
-        let any = |set: &[RetryOn]| set.iter().any(|&c| self.contains(c));
-        match outcome {
-            O::Ok => false,
-            O::Error(409) => any(&[RetryOn::RETRIABLE_4XX]),
-            O::Error(502..=504) => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR]),
-            O::Error(s) if s >= 500 => any(&[RetryOn::SERVER_ERROR]),
-            O::Error(_) => false,
-            O::Timeout => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::TIMEOUT]),
-            O::Dropped => any(&[RetryOn::SERVER_ERROR, RetryOn::RESET]),
-            O::Rejected => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::CONNECT_FAILURE]),
-            // The caller's own breaker or bulkhead refused: retrying at once would be
-            // refused again.
-            O::ShortCircuited | O::Overloaded => false,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum BalancerConfig {
-    RoundRobin,
-    WeightedRoundRobin,
-    Random,
-    LeastOutstanding,
-    P2c,
-    PeakEwma { decay: SimDuration, default_rtt: SimDuration },
-    RingHash { minimum_ring_size: u32 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
