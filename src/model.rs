@@ -7,9 +7,11 @@ use crate::dist::Dist;
 use crate::time::{SimDuration, SimTime};
 use policy::{LimiterConfig, ShedderConfig};
 
+pub mod discovery;
 pub mod policy;
 
 pub use crate::ids::{Caller, EndpointId, InstanceId, LinkId, RouteId, ServiceId, ZoneId};
+pub use discovery::{CheckBy, Discovery, DiscoveryMode, RegistryModel};
 pub use policy::{
     BalancerConfig, BreakerPolicy, BreakerScope, CallPolicy, FailureOn, Fallback, HedgingPolicy, LimiterScope,
     LocalityLb, OutlierPolicy, Policies, RetryOn, RetryPolicy,
@@ -113,50 +115,6 @@ pub struct ConfigChange {
     pub call: Vec<CallPolicy>,
     /// Per route: the route's new destination weights, if this push changes them.
     pub route_weights: Vec<Option<Vec<u32>>>,
-}
-
-/// How callers learn which instances of a service exist.
-#[derive(Clone, Debug)]
-pub struct Discovery {
-    pub mode: DiscoveryMode,
-    /// Cached views are refreshed every `refresh_interval` plus a uniform jitter.
-    pub refresh: crate::discovery::RefreshConfig,
-    pub registry: Option<RegistryModel>,
-    /// Active health checking, by every proxy of its destination's hosts (Envoy) or by the
-    /// registry of every registered instance (Consul's HTTP checks).
-    pub health_check: Option<(CheckBy, crate::discovery::health::HealthCheckConfig)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckBy {
-    Proxy,
-    Registry,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DiscoveryMode {
-    /// Every proxy knows at once which instances are running (the default).
-    Ideal,
-    /// Each proxy keeps its own cached view of the registry, refreshed periodically.
-    Client,
-    /// One cached view per service, kept by a server-side load balancer that every caller
-    /// goes through (AWS ELB, a Kubernetes Service's kube-proxy rules).
-    Server,
-}
-
-/// The service registry and how instances get into it.
-#[derive(Clone, Debug)]
-pub struct RegistryModel {
-    pub config: crate::discovery::registry::RegistryConfig,
-    /// Self-registration with heartbeats every `heartbeat_interval` (Consul, Eureka), or a
-    /// third-party registrar that (de)registers instances as they start and stop
-    /// (Kubernetes' endpoints controller): `None`.
-    pub heartbeat_interval: Option<SimDuration>,
-    pub zone: ZoneId,
-    /// How long a read of the registry takes (a slow registry), and how long a client
-    /// waits before it gives up and keeps its last view.
-    pub latency: Dist,
-    pub read_timeout: SimDuration,
 }
 
 /// Something done to instances at a given time.
@@ -401,7 +359,7 @@ pub struct Service {
     /// From a start to serving (and registering).
     pub startup_time: SimDuration,
     /// Kubernetes probes of each instance, run by its kubelet.
-    pub probes: Option<crate::discovery::probe::ProbeSetConfig>,
+    pub probes: Option<discovery::ProbeSetConfig>,
     /// Its versions (subsets), in file order; empty for an unversioned service, whose
     /// instances are all version 0.
     pub versions: Vec<String>,
