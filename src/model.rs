@@ -8,6 +8,7 @@ use crate::time::{SimDuration, SimTime};
 use policy::{LimiterConfig, ShedderConfig};
 
 pub mod discovery;
+pub mod observe;
 pub mod policy;
 
 pub use crate::ids::{Caller, EndpointId, InstanceId, LinkId, RouteId, ServiceId, ZoneId};
@@ -47,15 +48,15 @@ pub struct Scenario {
     /// is after the push (and every earlier one).
     pub config_changes: Vec<ConfigChange>,
     /// Service-level objectives judged on the run.
-    pub slos: Vec<crate::slo::Slo>,
+    pub slos: Vec<observe::Slo>,
     /// Random faults drawn at run start from the seed, after `faults`.
     pub chaos: Option<ChaosMonkey>,
     /// Alerting rules, evaluated as each time-series window closes.
-    pub alerts: Vec<crate::alert::AlertRule>,
+    pub alerts: Vec<observe::AlertRule>,
     /// The share of requests traced (0 to 1), when the run writes traces.
     pub trace_sampling: f64,
     /// User invariants, judged window by window.
-    pub invariants: Vec<crate::invariant::Invariant>,
+    pub invariants: Vec<observe::Invariant>,
     /// Request headers the workload sets per user, for routing rules.
     pub headers: Vec<crate::traffic::Header>,
     /// Flagger-style rollouts, at most one per service.
