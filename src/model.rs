@@ -7,9 +7,13 @@ use crate::dist::Dist;
 use crate::time::{SimDuration, SimTime};
 use policy::{LimiterConfig, ShedderConfig};
 
+pub mod autoscale;
 pub mod discovery;
 pub mod observe;
 pub mod policy;
+pub mod rollout;
+pub mod security;
+pub mod traffic;
 
 pub use crate::ids::{Caller, EndpointId, InstanceId, LinkId, RouteId, ServiceId, ZoneId};
 pub use discovery::{CheckBy, Discovery, DiscoveryMode, RegistryModel};
@@ -58,11 +62,11 @@ pub struct Scenario {
     /// User invariants, judged window by window.
     pub invariants: Vec<observe::Invariant>,
     /// Request headers the workload sets per user, for routing rules.
-    pub headers: Vec<crate::traffic::Header>,
+    pub headers: Vec<traffic::Header>,
     /// Flagger-style rollouts, at most one per service.
-    pub rollouts: Vec<crate::rollout::RolloutSpec>,
+    pub rollouts: Vec<rollout::RolloutSpec>,
     /// Mesh security; `None`: no identities, mTLS, certificates or authorization at all.
-    pub security: Option<Box<crate::security::Security>>,
+    pub security: Option<Box<security::Security>>,
 }
 
 /// Which cluster and region each zone belongs to (Istio's multicluster mesh and locality
@@ -246,7 +250,7 @@ pub enum FaultKind {
     /// The CA (istiod) cannot sign certificates: rotations fail and are retried.
     CaOutage,
     /// A (mis-scoped) AuthorizationPolicy is in force while the fault lasts.
-    AuthzPolicy(Box<crate::security::AuthzPolicy>),
+    AuthzPolicy(Box<security::AuthzPolicy>),
 }
 
 impl FaultKind {
@@ -365,13 +369,13 @@ pub struct Service {
     /// instances are all version 0.
     pub versions: Vec<String>,
     /// A horizontal autoscaler managing how many of `instances` run.
-    pub autoscaler: Option<crate::autoscale::AutoscalerConfig>,
+    pub autoscaler: Option<autoscale::AutoscalerConfig>,
     /// Per version, its endpoints' behaviour (by the endpoint's index in `endpoints`);
     /// empty for an unversioned service.
-    pub version_endpoints: Vec<Vec<crate::traffic::Behaviour>>,
+    pub version_endpoints: Vec<Vec<traffic::Behaviour>>,
     /// Routing rules for every caller (Istio's VirtualService); `None`: calls go to any
     /// version.
-    pub routing: Option<crate::traffic::Routing>,
+    pub routing: Option<traffic::Routing>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
