@@ -9,8 +9,9 @@
 pub mod cert;
 pub mod pool;
 
-// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
 use crate::ids::ServiceId;
+
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
 pub use crate::model::security::{Action, AuthzPolicy, ClientTls, Operation, PeerMode, Rule, Security, Source};
 
 /// The namespace of every service (meshsim has one), as in `<td>/ns/default/sa/<sa>`.

@@ -12,8 +12,9 @@
 //! match gateway calls only (a mesh call has neither); `source` matches the calling
 //! service by name, as `sourceLabels: {app: ...}` would.
 
-// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
 use crate::ids::{Caller, EndpointId, RouteId};
+
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
 pub use crate::model::traffic::{Behaviour, Header, Match, Routing, Rule};
 
 /// No subset: the call balances over every version's instances.
