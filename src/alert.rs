@@ -1,6 +1,6 @@
 //! Prometheus-style alerting rules, evaluated in simulated time.
 //!
-//! A rule is an expression on a windowed metric (the [`Slo`] grammar: `error_rate>5%`,
+//! A rule is an expression on a windowed metric (the [`crate::slo::Slo`] grammar: `error_rate>5%`,
 //! `checkout:p99>500ms`), true or false at each evaluation (the end of each time-series
 //! window), and a `for` duration. As in Prometheus' rule manager: when the expression
 //! first holds the alert becomes *pending* and remembers that evaluation's time
@@ -9,17 +9,9 @@
 //! firing one is *resolved*. An evaluation without data (no request in the window) does
 //! not hold.
 
-use crate::slo::Slo;
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::observe::AlertRule;
 use crate::time::{SimDuration, SimTime};
-
-/// A rule as the scenario states it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlertRule {
-    pub name: String,
-    /// Fires while this holds.
-    pub expr: Slo,
-    pub for_: SimDuration,
-}
 
 /// Where an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -49,28 +49,11 @@ pub mod health;
 pub mod probe;
 pub mod registry;
 
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::discovery::RefreshConfig;
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
 use registry::Registry;
-
-/// How often a client refreshes its cached list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefreshConfig {
-    /// Between refreshes (Eureka `registryFetchIntervalSeconds`, Envoy `dns_refresh_rate`).
-    pub interval: SimDuration,
-    /// A uniform `[0, jitter)` added to each interval (Envoy `dns_jitter`). Zero for none.
-    pub jitter: SimDuration,
-}
-
-impl RefreshConfig {
-    /// Checks that the interval is positive.
-    ///
-    /// # Errors
-    /// A message saying so.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.interval.is_zero() { Err("a refresh interval must be positive".into()) } else { Ok(()) }
-    }
-}
 
 /// What a refresh did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,39 +10,9 @@
 //! nothing.
 
 use crate::model::Route;
-use crate::slo::{Op, Slo};
-
-/// Which windows an invariant speaks of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum When {
-    Always,
-    DuringFaults,
-    OutsideFaults,
-}
-
-/// What an invariant measures in a window.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Subject {
-    /// An SLO metric on the mesh or one route (the `Slo`'s route).
-    Flow(Slo),
-    /// An SLO metric on every route.
-    EveryRoute(Slo),
-    /// Attempts per call, on every policy point.
-    RetryAmplification,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Invariant {
-    pub text: String,
-    pub subject: Subject,
-    pub op: Op,
-    /// `<=` or `>=`: equality holds too.
-    pub inclusive: bool,
-    /// In the SLO's unit for flows (a fraction for availability and error rate,
-    /// milliseconds for latencies); attempts per call for retry amplification.
-    pub threshold: f64,
-    pub when: When,
-}
+use crate::model::observe::{Op, Slo};
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::observe::{Invariant, Subject, When};
 
 impl Invariant {
     /// Parses an invariant.
@@ -96,16 +66,6 @@ impl Invariant {
         let (op, threshold) = (slo.op, slo.threshold);
         let subject = if every { Subject::EveryRoute(slo) } else { Subject::Flow(slo) };
         Ok(Invariant { text: t.to_string(), subject, op, inclusive, threshold, when })
-    }
-
-    /// Whether a measured value satisfies it.
-    pub fn holds(&self, v: f64) -> bool {
-        match (self.op, self.inclusive) {
-            (Op::Below, false) => v < self.threshold,
-            (Op::Below, true) => v <= self.threshold,
-            (Op::Above, false) => v > self.threshold,
-            (Op::Above, true) => v >= self.threshold,
-        }
     }
 }
 

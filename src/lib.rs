@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod dist;
 pub mod formats;
 pub mod html;
+pub mod ids;
 pub mod invariant;
 pub mod metrics;
 pub mod model;

@@ -1,4 +1,7 @@
-//! How a call or a request ended.
+//! How a call or a request ended, and which endings the policies of the model count as
+//! failures or retry.
+
+use crate::model::policy::{FailureOn, RetryOn};
 
 /// The terminal outcome of one call (proxy → instance) or one request (at the gateway).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +37,46 @@ impl Outcome {
             Outcome::Dropped => "dropped",
             Outcome::ShortCircuited => "short-circuited",
             Outcome::Overloaded => "overloaded",
+        }
+    }
+}
+
+// Which outcomes the configured conditions match: the model holds the sets, this module
+// knows the outcomes they are read against.
+
+impl FailureOn {
+    /// Whether a breaker counts an attempt that ended with `outcome` as a failure.
+    pub fn is_failure(self, outcome: Outcome) -> bool {
+        use Outcome as O;
+        let has = |c: FailureOn| self.0 & c.0 != 0;
+        match outcome {
+            O::Ok | O::ShortCircuited | O::Overloaded => false,
+            O::Error(s) if s >= 500 => has(FailureOn::SERVER_ERROR),
+            O::Error(_) => has(FailureOn::CLIENT_ERROR),
+            O::Timeout => has(FailureOn::TIMEOUT),
+            O::Rejected => has(FailureOn::CONNECT_FAILURE),
+            O::Dropped => has(FailureOn::RESET),
+        }
+    }
+}
+
+impl RetryOn {
+    /// Whether an attempt that ended with `outcome` may be retried.
+    pub fn matches(self, outcome: Outcome) -> bool {
+        use Outcome as O;
+        let any = |set: &[RetryOn]| set.iter().any(|&c| self.contains(c));
+        match outcome {
+            O::Ok => false,
+            O::Error(409) => any(&[RetryOn::RETRIABLE_4XX]),
+            O::Error(502..=504) => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR]),
+            O::Error(s) if s >= 500 => any(&[RetryOn::SERVER_ERROR]),
+            O::Error(_) => false,
+            O::Timeout => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::TIMEOUT]),
+            O::Dropped => any(&[RetryOn::SERVER_ERROR, RetryOn::RESET]),
+            O::Rejected => any(&[RetryOn::SERVER_ERROR, RetryOn::GATEWAY_ERROR, RetryOn::CONNECT_FAILURE]),
+            // The caller's own breaker or bulkhead refused: retrying at once would be
+            // refused again.
+            O::ShortCircuited | O::Overloaded => false,
         }
     }
 }

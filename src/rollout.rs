@@ -29,60 +29,10 @@
 //! custom metrics or `stepWeightPromotion`; the canary keeps its instances after the
 //! analysis, unused unless a routing rule names its subset.
 
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::rollout::{MetricCheck, MetricKind, RolloutSpec, Strategy};
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
-
-/// How traffic moves to the new version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Strategy {
-    Canary,
-    BlueGreen,
-}
-
-/// A built-in metric of Flagger's Istio provider, measured on the canary's own
-/// workload at the destination (`reporter="destination"`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum MetricKind {
-    /// Percent of responses that are not 5xx.
-    SuccessRate,
-    /// A latency percentile in milliseconds, `histogram_quantile` over Istio's buckets.
-    Duration { percentile: f64 },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricCheck {
-    pub name: String,
-    pub kind: MetricKind,
-    /// Bounds (percent for success rate, milliseconds for durations).
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    /// The range the metric is computed over, back from the tick.
-    pub interval: SimDuration,
-}
-
-/// A rollout as the scenario gives it, resolved. Defaults are Flagger's: interval 1m,
-/// threshold 1, maxWeight 100, mirrorWeight 100, metric interval 1m.
-#[derive(Clone, Debug)]
-pub struct RolloutSpec {
-    pub service: crate::model::ServiceId,
-    /// Version indices of the primary (stable) and the canary (new) workloads.
-    pub primary: u32,
-    pub canary: u32,
-    pub start: SimTime,
-    pub strategy: Strategy,
-    pub interval: SimDuration,
-    pub threshold: u32,
-    pub step_weight: u32,
-    pub step_weights: Vec<u32>,
-    pub max_weight: u32,
-    pub iterations: u32,
-    pub mirror: bool,
-    /// Percent of requests mirrored while mirroring.
-    pub mirror_weight: u32,
-    /// A/B testing: requests matching any of these go to the canary during the analysis.
-    pub ab_match: Vec<crate::traffic::Match>,
-    pub metrics: Vec<MetricCheck>,
-}
 
 impl RolloutSpec {
     /// Flagger's `maxWeight`: the last step weight, or `maxWeight` (100 by default).
@@ -480,7 +430,7 @@ pub fn histogram_quantile(q: f64, counts: &[u64; ISTIO_BUCKETS_MS.len() + 1]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ServiceId;
+    use crate::ids::ServiceId;
 
     fn spec(strategy: Strategy) -> RolloutSpec {
         RolloutSpec {

@@ -7,43 +7,9 @@
 
 use crate::metrics::FlowStats;
 use crate::model::{Route, RouteId};
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::observe::{Op, Slo, SloMetric};
 use crate::time::SimDuration;
-
-/// What an SLO measures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum SloMetric {
-    /// Requests answered ok, as a fraction (0 to 1).
-    Availability,
-    /// Requests that failed, as a fraction (0 to 1).
-    ErrorRate,
-    /// A latency quantile (0 to 1), in milliseconds.
-    Quantile(f64),
-    /// Mean latency, in milliseconds.
-    Mean,
-    /// Longest latency, in milliseconds.
-    Max,
-}
-
-/// `<` or `>`: the measured value must be strictly below or above the threshold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Below,
-    Above,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Slo {
-    /// As written, for reports.
-    pub text: String,
-    /// `None`: all requests at the gateway.
-    pub route: Option<RouteId>,
-    pub metric: SloMetric,
-    pub op: Op,
-    /// A fraction for availability and error rate, milliseconds for latencies.
-    pub threshold: f64,
-    /// The longest a recovery may take after a fault ends.
-    pub recovery_within: Option<SimDuration>,
-}
 
 impl Slo {
     /// Parses `[route:]metric<value` or `>`, as on the command line.
@@ -116,22 +82,6 @@ impl Slo {
             SloMetric::Mean => l.mean_ms(),
             SloMetric::Max => l.max_ms(),
         })
-    }
-
-    /// Whether a measured value meets the objective.
-    pub fn holds(&self, value: f64) -> bool {
-        match self.op {
-            Op::Below => value < self.threshold,
-            Op::Above => value > self.threshold,
-        }
-    }
-
-    /// The unit of the measured value, for reports.
-    pub fn unit(&self) -> &'static str {
-        match self.metric {
-            SloMetric::Availability | SloMetric::ErrorRate => "%",
-            _ => "ms",
-        }
     }
 }
 

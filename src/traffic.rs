@@ -12,32 +12,13 @@
 //! match gateway calls only (a mesh call has neither); `source` matches the calling
 //! service by name, as `sourceLabels: {app: ...}` would.
 
-use crate::dist::Dist;
-use crate::model::{Caller, EndpointId, RouteId};
+use crate::ids::{Caller, EndpointId, RouteId};
+
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::traffic::{Behaviour, Header, Match, Routing, Rule};
 
 /// No subset: the call balances over every version's instances.
 pub const ANY_SUBSET: u32 = crate::balance::groups::ANY;
-
-/// An endpoint's behaviour on one version's instances.
-#[derive(Clone, Debug)]
-pub struct Behaviour {
-    pub service_time: Dist,
-    /// Probability in [0, 1] that the endpoint fails on its own.
-    pub error_rate: f64,
-    pub error_status: u16,
-}
-
-/// A request header that the workload sets per user: each value with the share of
-/// users who carry it.
-#[derive(Clone, Debug)]
-pub struct Header {
-    pub name: String,
-    pub values: Vec<String>,
-    /// Cumulative shares in (0, 1], one per value; the last is 1.
-    pub cumulative: Vec<f64>,
-    /// A key hashed from the name, so each header draws independently.
-    pub key: u64,
-}
 
 impl Header {
     /// The index of the value that `client` carries under the run's `seed`: a hash of
@@ -49,19 +30,6 @@ impl Header {
         let last = self.cumulative.len() - 1;
         self.cumulative.iter().position(|&c| u < c).unwrap_or(last) as u32
     }
-}
-
-/// One match block of a rule: every condition it sets must hold (Istio's
-/// HTTPMatchRequest). Conditions are resolved to ids when the scenario is loaded.
-#[derive(Clone, Debug, Default)]
-pub struct Match {
-    /// Per header condition: the header's index in `Scenario::headers` and which of its
-    /// values match (`None`: a header the workload never sets, which never matches).
-    pub headers: Vec<Option<(u32, Vec<bool>)>>,
-    pub endpoint: Option<EndpointId>,
-    pub source: Option<Caller>,
-    /// With a `uri` or `method` condition: which gateway routes' requests satisfy it.
-    pub routes: Option<Vec<bool>>,
 }
 
 /// What the rule engine knows of a call.
@@ -93,30 +61,10 @@ impl Match {
     }
 }
 
-/// One routing rule (Istio's HTTPRoute): where matching calls go, by weight, and where
-/// a share of them is mirrored.
-#[derive(Clone, Debug)]
-pub struct Rule {
-    /// Any block matching is enough; empty: every call matches.
-    pub matches: Vec<Match>,
-    /// (subset, weight) in file order; the weights sum to 100 (a single destination
-    /// alone may leave its weight out).
-    pub route: Vec<(u32, u32)>,
-    /// The mirror subset and the share (0 to 1) of the rule's calls copied to it.
-    pub mirror: Option<(u32, f64)>,
-}
-
 impl Rule {
     pub fn applies(&self, call: &CallInfo, value: &impl Fn(u32) -> u32) -> bool {
         self.matches.is_empty() || self.matches.iter().any(|m| m.matches(call, value))
     }
-}
-
-/// A service's rules, in order: the first that applies routes the call (Istio); a call
-/// no rule applies to goes to any version.
-#[derive(Clone, Debug, Default)]
-pub struct Routing {
-    pub rules: Vec<Rule>,
 }
 
 impl Routing {
@@ -149,7 +97,7 @@ pub fn pick(route: &[(u32, u32)], mut x: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ServiceId;
+    use crate::ids::ServiceId;
 
     fn header(shares: &[f64]) -> Header {
         let mut acc = 0.0;

@@ -52,102 +52,10 @@
 //! checks (unless `ignore_health_on_host_removal`): that is cluster membership, the loop's
 //! business.
 
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::discovery::HealthCheckConfig;
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
-
-/// Envoy's `HealthCheck` settings (`config.core.v3.HealthCheck`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct HealthCheckConfig {
-    /// `timeout`: a check without a response this long after it was sent fails. Required.
-    pub timeout: SimDuration,
-    /// `interval`: between a check's end and the next, for a healthy host. Required.
-    pub interval: SimDuration,
-    /// `initial_jitter`: the first check waits a uniform `[0, initial_jitter)`. Default 0.
-    pub initial_jitter: SimDuration,
-    /// `interval_jitter`: a uniform `[0, interval_jitter)` added to every interval. Default 0.
-    pub interval_jitter: SimDuration,
-    /// `interval_jitter_percent`: a uniform `[0, percent × interval / 100)` added as well.
-    /// Default 0.
-    pub interval_jitter_percent: u32,
-    /// `unhealthy_threshold`: consecutive counted failures that make a healthy host unhealthy.
-    /// Required.
-    pub unhealthy_threshold: u32,
-    /// `healthy_threshold`: consecutive successes that make an unhealthy host healthy (except
-    /// at the first check). Required.
-    pub healthy_threshold: u32,
-    /// `unhealthy_interval`. Default `interval`.
-    pub unhealthy_interval: Option<SimDuration>,
-    /// `unhealthy_edge_interval`. Default `unhealthy_interval`.
-    pub unhealthy_edge_interval: Option<SimDuration>,
-    /// `healthy_edge_interval`. Default `interval`.
-    pub healthy_edge_interval: Option<SimDuration>,
-    /// `no_traffic_interval`: every interval until the cluster has traffic. Default 60 s.
-    pub no_traffic_interval: SimDuration,
-    /// `no_traffic_healthy_interval`. Default `no_traffic_interval`.
-    pub no_traffic_healthy_interval: Option<SimDuration>,
-}
-
-impl HealthCheckConfig {
-    /// The required fields; every optional one at Envoy's default.
-    pub fn new(interval: SimDuration, timeout: SimDuration, unhealthy_threshold: u32, healthy_threshold: u32) -> Self {
-        HealthCheckConfig {
-            timeout,
-            interval,
-            initial_jitter: SimDuration::ZERO,
-            interval_jitter: SimDuration::ZERO,
-            interval_jitter_percent: 0,
-            unhealthy_threshold,
-            healthy_threshold,
-            unhealthy_interval: None,
-            unhealthy_edge_interval: None,
-            healthy_edge_interval: None,
-            no_traffic_interval: SimDuration::from_secs(60),
-            no_traffic_healthy_interval: None,
-        }
-    }
-
-    /// Checks what Envoy's proto validation checks (positive durations), and also rejects
-    /// zero thresholds, with which Envoy's `++count == threshold` never holds.
-    ///
-    /// # Errors
-    /// A message naming the field.
-    pub fn validate(&self) -> Result<(), String> {
-        let positive = [
-            ("timeout", Some(self.timeout)),
-            ("interval", Some(self.interval)),
-            ("unhealthy_interval", self.unhealthy_interval),
-            ("unhealthy_edge_interval", self.unhealthy_edge_interval),
-            ("healthy_edge_interval", self.healthy_edge_interval),
-            ("no_traffic_interval", Some(self.no_traffic_interval)),
-            ("no_traffic_healthy_interval", self.no_traffic_healthy_interval),
-        ];
-        for (name, d) in positive {
-            if d.is_some_and(SimDuration::is_zero) {
-                return Err(format!("health check {name} must be positive"));
-            }
-        }
-        if self.unhealthy_threshold == 0 || self.healthy_threshold == 0 {
-            return Err("health check thresholds must be at least 1".into());
-        }
-        Ok(())
-    }
-
-    pub fn unhealthy_interval(&self) -> SimDuration {
-        self.unhealthy_interval.unwrap_or(self.interval)
-    }
-
-    pub fn unhealthy_edge_interval(&self) -> SimDuration {
-        self.unhealthy_edge_interval.unwrap_or_else(|| self.unhealthy_interval())
-    }
-
-    pub fn healthy_edge_interval(&self) -> SimDuration {
-        self.healthy_edge_interval.unwrap_or(self.interval)
-    }
-
-    pub fn no_traffic_healthy_interval(&self) -> SimDuration {
-        self.no_traffic_healthy_interval.unwrap_or(self.no_traffic_interval)
-    }
-}
 
 /// How one check ended, in Envoy's failure types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

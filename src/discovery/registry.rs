@@ -58,97 +58,12 @@
 //! the loop can fold into the refresh interval; the client's initial registration delay
 //! (`initialInstanceInfoReplicationIntervalSeconds`, 40 s) is the loop's business.
 
+use crate::model::discovery::ExpiryAction;
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::discovery::RegistryConfig;
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeSet;
 use std::fmt;
-
-/// What happens to an entry whose TTL runs out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExpiryAction {
-    /// Consul: the TTL check turns critical; the entry stays registered (out of the view) and
-    /// the next heartbeat makes it passing again.
-    Critical,
-    /// Eureka: the lease is evicted (cancelled); the next heartbeat fails with
-    /// [`RegistryError::NotRegistered`] and the instance must register again.
-    Evict,
-}
-
-/// How the registry expires and lists instances.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RegistryConfig {
-    /// Consul's check `ttl`, Eureka's `leaseExpirationDurationInSeconds`. `None`: entries never
-    /// expire (a third-party registrar deregisters them).
-    pub ttl: Option<SimDuration>,
-    /// Eureka's `evictionIntervalTimerInMs` (60 s): entries expire only at these sweeps. `None`:
-    /// exactly at the deadline (Consul's timer).
-    pub eviction_interval: Option<SimDuration>,
-    /// Critical (Consul) or evicted (Eureka).
-    pub on_expiry: ExpiryAction,
-    /// Eureka's `Lease.renew()` quirk: a heartbeat pushes the deadline to `now + 2 × ttl`
-    /// (registration still sets `now + ttl`).
-    pub eureka_lease_quirk: bool,
-    /// Whether a new entry's checks start passing. Consul: false (checks start critical), so an
-    /// instance is listed at its first heartbeat; Eureka: true (registered UP).
-    pub initially_passing: bool,
-    /// Whether the registry runs its own active check on each entry ([`Registry::set_health`]),
-    /// which then also starts at `initially_passing`. Without one the entry's check is passing.
-    pub active_checks: bool,
-}
-
-impl RegistryConfig {
-    /// Consul with a TTL check: critical exactly `ttl` after the last update, critical at
-    /// registration until the first update.
-    pub fn consul_ttl(ttl: SimDuration) -> Self {
-        RegistryConfig {
-            ttl: Some(ttl),
-            eviction_interval: None,
-            on_expiry: ExpiryAction::Critical,
-            eureka_lease_quirk: false,
-            initially_passing: false,
-            active_checks: false,
-        }
-    }
-
-    /// Eureka's defaults: lease 90 s (renewed by the clients every 30 s), eviction sweep every
-    /// 60 s, the `2 × duration` quirk, instances registered UP. A crashed instance leaves the
-    /// registry 180 to 240 s after its last renewal.
-    pub fn eureka() -> Self {
-        RegistryConfig {
-            ttl: Some(SimDuration::from_secs(90)),
-            eviction_interval: Some(SimDuration::from_secs(60)),
-            on_expiry: ExpiryAction::Evict,
-            eureka_lease_quirk: true,
-            initially_passing: true,
-            active_checks: false,
-        }
-    }
-
-    /// A third-party registrar: no TTL, listed at registration, removed at deregistration.
-    pub fn registrar() -> Self {
-        RegistryConfig {
-            ttl: None,
-            eviction_interval: None,
-            on_expiry: ExpiryAction::Critical,
-            eureka_lease_quirk: false,
-            initially_passing: true,
-            active_checks: false,
-        }
-    }
-
-    /// Checks the durations, for scenario validation.
-    ///
-    /// # Errors
-    /// A message naming the field that is zero.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.ttl.is_some_and(SimDuration::is_zero) {
-            return Err("a registry ttl must be positive".into());
-        }
-        if self.eviction_interval.is_some_and(SimDuration::is_zero) {
-            return Err("a registry eviction interval must be positive".into());
-        }
-        Ok(())
-    }
-}
 
 /// Why a registry call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,30 +7,10 @@
 //! simplifies: signing takes no time, and a failed signing request is retried every
 //! `retry_interval` (istio-agent backs off exponentially).
 
+// Old path of a configuration now in the model, kept until sim/ and scenario/ import it from there.
+pub use crate::model::security::CertConfig;
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
-
-/// How certificates are issued and rotated. Defaults: `ttl` 24 h (istio-agent's
-/// requested lifetime), grace ratio 0.5, jitter 0.01, retry every 5 s.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CertConfig {
-    pub ttl: SimDuration,
-    /// The share of the lifetime left when the agent rotates, 0 to 1.
-    pub grace_ratio: f64,
-    pub grace_ratio_jitter: f64,
-    pub retry_interval: SimDuration,
-}
-
-impl Default for CertConfig {
-    fn default() -> Self {
-        CertConfig {
-            ttl: SimDuration::from_secs(24 * 3600),
-            grace_ratio: 0.5,
-            grace_ratio_jitter: 0.01,
-            retry_interval: SimDuration::from_secs(5),
-        }
-    }
-}
 
 /// What a step of the agent did, for `events.csv` and the counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
