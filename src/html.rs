@@ -62,7 +62,7 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
         rendered.iter().zip(&pngs).map(|(r, png)| Figure { rendered: r, png: png.as_deref() }).collect();
     let page = page(&data, &figures);
     let path = dir.join(FILE);
-    crate::report::write_atomic(&path, page.as_bytes())
+    crate::output::write_atomic(&path, page.as_bytes())
         .map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(Written { charts: rendered, page: path })
 }
@@ -75,10 +75,7 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
 pub fn remove_report(dir: &Path) -> Result<(), ReportError> {
     charts::remove_all(dir)?;
     let path = dir.join(FILE);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ReportError::Write { path, source: e }),
-        _ => Ok(()),
-    }
+    crate::output::remove_stale(&path).map_err(|source| ReportError::Write { path, source })
 }
 
 /// A chart as the page shows it: its PNG bytes, or why it was left out.
@@ -156,12 +153,11 @@ pub fn page(data: &RunData, figures: &[Figure]) -> String {
 }
 
 fn int(n: u64) -> String {
-    crate::report::thousands(n)
+    crate::output::thousands(n)
 }
 
 fn num(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+    crate::output::fixed(x, decimals)
 }
 
 fn secs(x: Option<f64>, none: &str) -> String {

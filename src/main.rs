@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meshsim::charts::ChartFile;
-use meshsim::report::{self, AtomicFile};
+use meshsim::output::{AtomicFile, write_atomic};
+use meshsim::report;
 use meshsim::sweep::{self as sweeps, Shard, Sweep};
 use meshsim::{RunOptions, SimDuration, Stop};
 use std::io::IsTerminal;
@@ -468,25 +469,24 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
     otlp.commit().context("cannot write traces.otlp.jsonl")?;
     chrome.commit().context("cannot write trace.json")?;
     let summary = report::summary(&sc, &result);
-    report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
-        .context("cannot write summary.json")?;
+    write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary)).context("cannot write summary.json")?;
     let hl = hlog.finish().context("cannot write latency.hlog")?;
     hl.commit().context("cannot write latency.hlog")?;
-    report::write_atomic(&dir.join("metrics.prom"), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
+    write_atomic(&dir.join("metrics.prom"), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
         .context("cannot write metrics.prom")?;
-    report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
+    write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
         .context("cannot write stats.csv")?;
     if let Some(l) = &result.locality {
         let mut bytes = Vec::new();
         meshsim::sim::write_locality_csv(&sc, l, &mut bytes).context("cannot write locality.csv")?;
-        report::write_atomic(&dir.join("locality.csv"), &bytes).context("cannot write locality.csv")?;
+        write_atomic(&dir.join("locality.csv"), &bytes).context("cannot write locality.csv")?;
     } else if let Err(e) = std::fs::remove_file(dir.join("locality.csv"))
         && e.kind() != std::io::ErrorKind::NotFound
     {
         return Err(e).context("cannot remove an earlier run's locality.csv");
     }
     match report::traffic::rollout_csv(&sc, &result) {
-        Some(bytes) => report::write_atomic(&dir.join("rollout.csv"), &bytes).context("cannot write rollout.csv")?,
+        Some(bytes) => write_atomic(&dir.join("rollout.csv"), &bytes).context("cannot write rollout.csv")?,
         None => match std::fs::remove_file(dir.join("rollout.csv")) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(e).context("cannot remove an earlier run's rollout.csv");

@@ -27,7 +27,8 @@ pub use shard::Shard;
 pub use spec::check_block;
 
 use crate::model::Scenario;
-use crate::report::{self, AtomicFile};
+use crate::output::{AtomicFile, write_atomic};
+use crate::report;
 use crate::rng::{RootSeed, stable_hash};
 use crate::scenario::{Issue, ScenarioError};
 use crate::sim::{Hooks, RunError, RunOptions};
@@ -624,7 +625,7 @@ fn claim(dir: &Path, manifest: &Manifest) -> Result<(), SweepError> {
         Some(found) if found == *manifest => Ok(()),
         _ => {
             let path = dir.join("sweep.json");
-            report::write_atomic(&path, &manifest.to_bytes()).map_err(SweepError::io(&path))
+            write_atomic(&path, &manifest.to_bytes()).map_err(SweepError::io(&path))
         }
     }
 }
@@ -656,7 +657,7 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
         }
         let summary = report::summary(&sc, &result);
         let path = run_dir.join("summary.json");
-        report::write_atomic(&path, &report::summary_bytes(&summary)).map_err(SweepError::io(&path))?;
+        write_atomic(&path, &report::summary_bytes(&summary)).map_err(SweepError::io(&path))?;
         summary
     } else {
         let hooks = Hooks::default();
@@ -667,7 +668,7 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
     let metrics = record::metrics_of(&summary);
     let rec = RunRecord::new(&sweep.manifest.definition, id, replication, seed, &stop, &metrics);
     let path = record_path(dir, id, replication);
-    report::write_atomic(&path, &rec.to_bytes()).map_err(SweepError::io(&path))
+    write_atomic(&path, &rec.to_bytes()).map_err(SweepError::io(&path))
 }
 
 /// The records of every run, found in any of `dirs` (`None` where none holds it), in
@@ -711,7 +712,7 @@ fn write_report(out: &Path, m: &Manifest, dirs: &[&Path]) -> Result<(ReportFiles
     let stopped = runs.iter().flatten().flatten().filter(|(_, r)| r.stop != "completed").count();
     let stats = table::point_stats(&records);
     let csv = out.join("sweep.csv");
-    report::write_atomic(&csv, &table::csv_bytes(m, &stats)).map_err(SweepError::io(&csv))?;
+    write_atomic(&csv, &table::csv_bytes(m, &stats)).map_err(SweepError::io(&csv))?;
     let charts = charts::draw_all(m, &stats, &out.join("charts"))?;
     let points_complete = stats.iter().filter(|s| s.is_some()).count();
     Ok((ReportFiles { csv, charts, points_complete, points: m.points.len() }, stopped))
@@ -773,7 +774,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome, SweepError> {
             let (bytes, _) = run.as_ref().expect("no run is missing");
             let path = record_path(out, &p.id, r as u32);
             if std::fs::read(&path).ok().as_ref() != Some(bytes) {
-                report::write_atomic(&path, bytes).map_err(SweepError::io(&path))?;
+                write_atomic(&path, bytes).map_err(SweepError::io(&path))?;
             }
         }
     }

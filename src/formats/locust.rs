@@ -21,7 +21,7 @@
 
 use crate::metrics::{Counts, Latency};
 use crate::model::Scenario;
-use crate::report::measured_secs;
+use crate::output::measured_secs;
 use crate::sim::RunResult;
 use std::collections::BTreeMap;
 
@@ -158,7 +158,7 @@ fn row(method: &str, name: &str, c: &Counts, l: &Latency, secs: f64) -> Vec<Stri
 
 /// The whole `stats.csv` file.
 pub fn stats_csv(sc: &Scenario, r: &RunResult) -> Vec<u8> {
-    let secs = measured_secs(r);
+    let secs = measured_secs(r.warmup, r.arrivals_end);
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let mut order: Vec<usize> = (0..sc.gateway.routes.len()).collect();
     order.sort_by(|&a, &b| sc.gateway.routes[a].name.cmp(&sc.gateway.routes[b].name));
