@@ -13,3 +13,10 @@ mod number;
 
 pub use atomic::{AtomicFile, remove_stale, write_atomic};
 pub use number::{fixed, measured_secs, thousands};
+
+mod schema;
+
+pub use schema::{
+    alerts, autoscaling, chrome_trace, events, hlog, locality, otlp, prom, report_html, rollout, scope, stats, summary,
+    sweep, timeseries, transitions,
+};
