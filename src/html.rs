@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// The page's file name in the run folder.
-pub const FILE: &str = "report.html";
+pub use crate::output::report_html::FILE;
 
 /// At most this many breaker transitions and lifecycle events are listed; the page says
 /// how many more the CSV files hold.
@@ -144,9 +144,10 @@ pub fn page(data: &RunData, figures: &[Figure]) -> String {
     events(&mut h, data);
     let _ = writeln!(
         h,
-        "<p class=\"muted\">Written by meshsim {} from the files of the run folder: summary.json, timeseries.csv, \
-         transitions.csv, events.csv. <code>meshsim report DIR</code> writes it again.</p>",
-        env!("CARGO_PKG_VERSION")
+        "<p class=\"muted\">Written by meshsim {} from the files of the run folder: {}. \
+         <code>meshsim report DIR</code> writes it again.</p>",
+        env!("CARGO_PKG_VERSION"),
+        crate::rundata::INPUT_FILES.join(", ")
     );
     h += "</main>\n</body>\n</html>\n";
     h
@@ -602,7 +603,7 @@ fn transitions(h: &mut String, data: &RunData) {
         );
         return;
     }
-    capped(h, t.len(), "transitions.csv");
+    capped(h, t.len(), crate::output::transitions::FILE);
     let rows: Vec<Vec<String>> = t
         .iter()
         .take(ROWS_MAX)
@@ -635,7 +636,7 @@ fn events(h: &mut String, data: &RunData) {
         h.push_str("<p class=\"note\">No lifecycle events in this run.</p></section>\n");
         return;
     }
-    capped(h, e.len(), "events.csv");
+    capped(h, e.len(), crate::output::events::FILE);
     let rows: Vec<Vec<String>> = e
         .iter()
         .take(ROWS_MAX)

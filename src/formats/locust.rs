@@ -26,30 +26,7 @@ use crate::sim::RunResult;
 use std::collections::BTreeMap;
 
 /// The header, exactly as Locust writes it.
-pub const HEADER: [&str; 22] = [
-    "Type",
-    "Name",
-    "Request Count",
-    "Failure Count",
-    "Median Response Time",
-    "Average Response Time",
-    "Min Response Time",
-    "Max Response Time",
-    "Average Content Size",
-    "Requests/s",
-    "Failures/s",
-    "50%",
-    "66%",
-    "75%",
-    "80%",
-    "90%",
-    "95%",
-    "98%",
-    "99%",
-    "99.9%",
-    "99.99%",
-    "100%",
-];
+pub use crate::output::stats::HEADER;
 
 /// Locust's `PERCENTILES_TO_REPORT`, in the order of the header's last eleven columns.
 pub const PERCENTILES: [f64; 11] = [0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0];

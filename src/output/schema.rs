@@ -252,6 +252,16 @@ pub mod sweep {
     /// The folder of the sweep's charts.
     pub const CHARTS: &str = "charts";
 
+    /// The name of a run's record in [`RECORDS`].
+    pub fn record(point: &str, replication: u32) -> String {
+        format!("{point}-r{replication}.json")
+    }
+
+    /// The name of a kept run's folder in `runs/<point>/`.
+    pub fn run(replication: u32) -> String {
+        format!("r{replication}")
+    }
+
     /// The columns of `sweep.csv`: `point`, one per parameter (its JSON path), `runs`,
     /// `runs_stopped`, then `<metric>_mean` and `<metric>_ci95` per key metric.
     pub mod table {

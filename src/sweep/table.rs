@@ -5,6 +5,7 @@
 use super::record::{METRICS, Manifest, RunRecord};
 use super::stats::mean_ci95;
 use crate::output::fixed;
+use crate::output::sweep::table as columns;
 use serde_json::Value;
 
 /// A point's figures across its replications.
@@ -50,12 +51,12 @@ pub fn value_text(v: &Value) -> String {
 /// The bytes of `sweep.csv`.
 pub fn csv_bytes(m: &Manifest, stats: &[Option<PointStats>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["point".into()];
+    let mut header: Vec<String> = vec![columns::POINT.into()];
     header.extend(m.parameters.iter().map(|p| p.path.clone()));
-    header.extend(["runs".to_string(), "runs_stopped".to_string()]);
+    header.extend([columns::RUNS.to_string(), columns::RUNS_STOPPED.to_string()]);
     for metric in &METRICS {
-        header.push(format!("{}_mean", metric.name));
-        header.push(format!("{}_ci95", metric.name));
+        header.push(format!("{}{}", metric.name, columns::MEAN_SUFFIX));
+        header.push(format!("{}{}", metric.name, columns::CI95_SUFFIX));
     }
     w.write_record(&header).expect("writing to memory");
     for (p, s) in m.points.iter().zip(stats) {
