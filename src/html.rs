@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// The page's file name in the run folder.
-pub use crate::output::report_html::FILE;
+use crate::output::report_html::FILE;
 
 /// At most this many breaker transitions and lifecycle events are listed; the page says
 /// how many more the CSV files hold.
