@@ -186,10 +186,5 @@ pub fn remove_all(dir: &Path) -> Result<(), PlotError> {
 }
 
 fn remove_stale(path: &Path) -> Result<(), PlotError> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(PlotError::Io { path: path.display().to_string(), source: e })
-        }
-        _ => Ok(()),
-    }
+    crate::output::remove_stale(path).map_err(|source| PlotError::Io { path: path.display().to_string(), source })
 }

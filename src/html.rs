@@ -14,7 +14,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// The page's file name in the run folder.
-pub const FILE: &str = "report.html";
+use crate::output::report_html::FILE;
 
 /// At most this many breaker transitions and lifecycle events are listed; the page says
 /// how many more the CSV files hold.
@@ -62,7 +62,7 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
         rendered.iter().zip(&pngs).map(|(r, png)| Figure { rendered: r, png: png.as_deref() }).collect();
     let page = page(&data, &figures);
     let path = dir.join(FILE);
-    crate::report::write_atomic(&path, page.as_bytes())
+    crate::output::write_atomic(&path, page.as_bytes())
         .map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(Written { charts: rendered, page: path })
 }
@@ -75,10 +75,7 @@ pub fn write_report(dir: &Path) -> Result<Written, ReportError> {
 pub fn remove_report(dir: &Path) -> Result<(), ReportError> {
     charts::remove_all(dir)?;
     let path = dir.join(FILE);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ReportError::Write { path, source: e }),
-        _ => Ok(()),
-    }
+    crate::output::remove_stale(&path).map_err(|source| ReportError::Write { path, source })
 }
 
 /// A chart as the page shows it: its PNG bytes, or why it was left out.
@@ -147,21 +144,21 @@ pub fn page(data: &RunData, figures: &[Figure]) -> String {
     events(&mut h, data);
     let _ = writeln!(
         h,
-        "<p class=\"muted\">Written by meshsim {} from the files of the run folder: summary.json, timeseries.csv, \
-         transitions.csv, events.csv. <code>meshsim report DIR</code> writes it again.</p>",
-        env!("CARGO_PKG_VERSION")
+        "<p class=\"muted\">Written by meshsim {} from the files of the run folder: {}. \
+         <code>meshsim report DIR</code> writes it again.</p>",
+        env!("CARGO_PKG_VERSION"),
+        crate::rundata::INPUT_FILES.join(", ")
     );
     h += "</main>\n</body>\n</html>\n";
     h
 }
 
 fn int(n: u64) -> String {
-    crate::report::thousands(n)
+    crate::output::thousands(n)
 }
 
 fn num(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+    crate::output::fixed(x, decimals)
 }
 
 fn secs(x: Option<f64>, none: &str) -> String {
@@ -606,7 +603,7 @@ fn transitions(h: &mut String, data: &RunData) {
         );
         return;
     }
-    capped(h, t.len(), "transitions.csv");
+    capped(h, t.len(), crate::output::transitions::FILE);
     let rows: Vec<Vec<String>> = t
         .iter()
         .take(ROWS_MAX)
@@ -639,7 +636,7 @@ fn events(h: &mut String, data: &RunData) {
         h.push_str("<p class=\"note\">No lifecycle events in this run.</p></section>\n");
         return;
     }
-    capped(h, e.len(), "events.csv");
+    capped(h, e.len(), crate::output::events::FILE);
     let rows: Vec<Vec<String>> = e
         .iter()
         .take(ROWS_MAX)

@@ -21,6 +21,7 @@ pub mod invariant;
 pub mod metrics;
 pub mod model;
 pub mod outcome;
+pub mod output;
 pub mod plot;
 pub mod report;
 pub mod resilience;

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use meshsim::charts::ChartFile;
-use meshsim::report::{self, AtomicFile};
+use meshsim::output::{self, AtomicFile, write_atomic};
+use meshsim::report;
 use meshsim::sweep::{self as sweeps, Shard, Sweep};
 use meshsim::{RunOptions, SimDuration, Stop};
 use std::io::IsTerminal;
@@ -412,35 +413,27 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
             bar.set_position((p.now.0 / 1_000_000).min(bar.length().unwrap_or(u64::MAX)));
         }
     };
-    let mut ts = AtomicFile::create(&dir.join("timeseries.csv"))
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut tr = AtomicFile::create(&dir.join("transitions.csv"))
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut ev =
-        AtomicFile::create(&dir.join("events.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut al =
-        AtomicFile::create(&dir.join("alerts.csv")).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut otlp = AtomicFile::create(&dir.join("traces.otlp.jsonl"))
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    let mut chrome =
-        AtomicFile::create(&dir.join("trace.json")).with_context(|| format!("cannot write in {}", dir.display()))?;
-    let hl =
-        AtomicFile::create(&dir.join("latency.hlog")).with_context(|| format!("cannot write in {}", dir.display()))?;
+    let create =
+        |name: &str| AtomicFile::create(&dir.join(name)).with_context(|| format!("cannot write in {}", dir.display()));
+    let mut ts = create(output::timeseries::FILE)?;
+    let mut tr = create(output::transitions::FILE)?;
+    let mut ev = create(output::events::FILE)?;
+    let mut al = create(output::alerts::FILE)?;
+    let mut otlp = create(output::otlp::FILE)?;
+    let mut chrome = create(output::chrome_trace::FILE)?;
+    let hl = create(output::hlog::FILE)?;
     // Deflating each route's histogram per window runs on a thread of its own.
     let mut hlog = meshsim::formats::hlog::HlogThread::spawn(hl, &sc, opts.seed.unwrap_or(sc.seed))
-        .context("cannot write latency.hlog")?;
+        .with_context(|| cannot_write(output::hlog::FILE))?;
     let mut on_route_window = |start, end, route, latency: &_| hlog.record(start, end, route, latency);
     // autoscaling.csv only for scenarios with an autoscaler (others' folders stay as they were).
-    let autoscaling_path = dir.join("autoscaling.csv");
+    let autoscaling_path = dir.join(output::autoscaling::FILE);
     let mut autoscaling_file = if sc.services.iter().any(|s| s.autoscaler.is_some()) {
-        Some(AtomicFile::create(&autoscaling_path).with_context(|| format!("cannot write in {}", dir.display()))?)
+        Some(create(output::autoscaling::FILE)?)
     } else {
-        match std::fs::remove_file(&autoscaling_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("cannot remove {}", autoscaling_path.display()));
-            }
-            _ => None,
-        }
+        output::remove_stale(&autoscaling_path)
+            .with_context(|| format!("cannot remove {}", autoscaling_path.display()))?;
+        None
     };
     let wall = Instant::now();
     let hooks = meshsim::Hooks {
@@ -458,41 +451,42 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
     let result = meshsim::run(&sc, &opts, hooks)?;
     let elapsed = wall.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    ts.commit().context("cannot write timeseries.csv")?;
-    tr.commit().context("cannot write transitions.csv")?;
-    ev.commit().context("cannot write events.csv")?;
-    al.commit().context("cannot write alerts.csv")?;
+    ts.commit().with_context(|| cannot_write(output::timeseries::FILE))?;
+    tr.commit().with_context(|| cannot_write(output::transitions::FILE))?;
+    ev.commit().with_context(|| cannot_write(output::events::FILE))?;
+    al.commit().with_context(|| cannot_write(output::alerts::FILE))?;
     if let Some(f) = autoscaling_file {
-        f.commit().context("cannot write autoscaling.csv")?;
+        f.commit().with_context(|| cannot_write(output::autoscaling::FILE))?;
     }
-    otlp.commit().context("cannot write traces.otlp.jsonl")?;
-    chrome.commit().context("cannot write trace.json")?;
+    otlp.commit().with_context(|| cannot_write(output::otlp::FILE))?;
+    chrome.commit().with_context(|| cannot_write(output::chrome_trace::FILE))?;
     let summary = report::summary(&sc, &result);
-    report::write_atomic(&dir.join("summary.json"), &report::summary_bytes(&summary))
-        .context("cannot write summary.json")?;
-    let hl = hlog.finish().context("cannot write latency.hlog")?;
-    hl.commit().context("cannot write latency.hlog")?;
-    report::write_atomic(&dir.join("metrics.prom"), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
-        .context("cannot write metrics.prom")?;
-    report::write_atomic(&dir.join("stats.csv"), &meshsim::formats::locust::stats_csv(&sc, &result))
-        .context("cannot write stats.csv")?;
-    if let Some(l) = &result.locality {
-        let mut bytes = Vec::new();
-        meshsim::sim::write_locality_csv(&sc, l, &mut bytes).context("cannot write locality.csv")?;
-        report::write_atomic(&dir.join("locality.csv"), &bytes).context("cannot write locality.csv")?;
-    } else if let Err(e) = std::fs::remove_file(dir.join("locality.csv"))
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        return Err(e).context("cannot remove an earlier run's locality.csv");
-    }
-    match report::traffic::rollout_csv(&sc, &result) {
-        Some(bytes) => report::write_atomic(&dir.join("rollout.csv"), &bytes).context("cannot write rollout.csv")?,
-        None => match std::fs::remove_file(dir.join("rollout.csv")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).context("cannot remove an earlier run's rollout.csv");
-            }
-            _ => {}
-        },
+    write_atomic(&dir.join(output::summary::FILE), &report::summary_bytes(&summary))
+        .with_context(|| cannot_write(output::summary::FILE))?;
+    let hl = hlog.finish().with_context(|| cannot_write(output::hlog::FILE))?;
+    hl.commit().with_context(|| cannot_write(output::hlog::FILE))?;
+    write_atomic(&dir.join(output::prom::FILE), meshsim::formats::prom::metrics(&sc, &result).as_bytes())
+        .with_context(|| cannot_write(output::prom::FILE))?;
+    write_atomic(&dir.join(output::stats::FILE), &meshsim::formats::locust::stats_csv(&sc, &result))
+        .with_context(|| cannot_write(output::stats::FILE))?;
+    // locality.csv and rollout.csv only for scenarios with clusters and rollouts; an
+    // earlier run's file of that name is removed.
+    let locality = match &result.locality {
+        Some(l) => {
+            let mut bytes = Vec::new();
+            meshsim::sim::write_locality_csv(&sc, l, &mut bytes)
+                .with_context(|| cannot_write(output::locality::FILE))?;
+            Some(bytes)
+        }
+        None => None,
+    };
+    let rollout = report::traffic::rollout_csv(&sc, &result);
+    for (name, bytes) in [(output::locality::FILE, locality), (output::rollout::FILE, rollout)] {
+        match bytes {
+            Some(bytes) => write_atomic(&dir.join(name), &bytes).with_context(|| cannot_write(name))?,
+            None => output::remove_stale(&dir.join(name))
+                .with_context(|| format!("cannot remove an earlier run's {name}"))?,
+        }
     }
     // The charts and the page come from the files just written, as `meshsim report`
     // builds them, so both give the same bytes.
@@ -531,6 +525,11 @@ fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, c
         }
         Stop::Completed => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The context of an error writing the file `name` of a run folder.
+fn cannot_write(name: &str) -> String {
+    format!("cannot write {name}")
 }
 
 fn progress_bar(sc: &meshsim::Scenario, opts: &RunOptions) -> ProgressBar {

@@ -67,7 +67,7 @@ pub fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<(),
         let mut w = enc.write_header().map_err(draw)?;
         w.write_image_data(rgb).map_err(draw)?;
     }
-    crate::report::write_atomic(path, &bytes).map_err(io)
+    crate::output::write_atomic(path, &bytes).map_err(io)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Run outputs: `summary.json`, the human summary, and whole-or-nothing file writes.
+//! Run outputs: `summary.json` and the human summary.
 //!
 //! The summary is built as an ordered JSON value from a `RunResult`; numbers are rounded
 //! to fixed decimals so files stay readable and diffs stay small. Nothing here depends
@@ -9,10 +9,10 @@ mod security;
 
 use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
+use crate::output::measured_secs;
 use crate::sim::{LimitKind, RunResult, Stop};
 use serde_json::{Map, Value, json};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub mod traffic;
 
@@ -368,11 +368,6 @@ fn add_totals(acc: &mut StationTotals, t: &StationTotals) {
     acc.lost_in_crash += t.lost_in_crash;
 }
 
-/// The measured interval: from the warm-up to the end of arrivals.
-pub fn measured_secs(r: &RunResult) -> f64 {
-    r.arrivals_end.since(r.warmup).as_secs_f64()
-}
-
 fn stop_json(stop: &Stop) -> Value {
     match stop {
         Stop::Completed => json!({ "reason": "completed" }),
@@ -389,7 +384,7 @@ fn stop_json(stop: &Stop) -> Value {
 
 /// The whole-run summary written to `summary.json`.
 pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
-    let secs = measured_secs(r);
+    let secs = measured_secs(r.warmup, r.arrivals_end);
     let station_secs = r.end.since(r.warmup).as_secs_f64();
     let mut out = Map::new();
     out.insert("scenario".into(), json!(sc.name));
@@ -598,88 +593,6 @@ pub fn human(sc: &Scenario, r: &RunResult, out_dir: &Path) -> String {
     }
     s += &format!("  report: {}\n", out_dir.display());
     s
-}
-
-/// A file written whole or not at all: data goes to a temporary name beside the target
-/// and is renamed over it only on `commit`. Dropped without `commit`, it removes the
-/// temporary file.
-pub struct AtomicFile {
-    tmp: PathBuf,
-    target: PathBuf,
-    file: Option<std::io::BufWriter<std::fs::File>>,
-}
-
-impl AtomicFile {
-    /// # Errors
-    /// If the temporary file cannot be created.
-    pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = target.with_file_name(format!(".{name}.tmp"));
-        let file = std::fs::File::create(&tmp)?;
-        Ok(AtomicFile { tmp, target: target.to_path_buf(), file: Some(std::io::BufWriter::new(file)) })
-    }
-
-    pub fn writer(&mut self) -> &mut dyn Write {
-        self.file.as_mut().expect("not yet committed")
-    }
-
-    /// Flushes, syncs and renames the file into place.
-    ///
-    /// # Errors
-    /// If flushing, syncing or renaming fails; the target is then left untouched.
-    pub fn commit(mut self) -> std::io::Result<()> {
-        let file = self.file.take().expect("committed once");
-        let file = file.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&self.tmp, &self.target)
-    }
-}
-
-/// Writes go to the temporary file, as through [`AtomicFile::writer`]; an `AtomicFile` can
-/// so be handed whole to a writer thread and given back for [`AtomicFile::commit`].
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.writer().write(buf)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.writer().write_all(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.writer().flush()
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Writes `bytes` to `target` whole or not at all.
-///
-/// # Errors
-/// If the temporary file cannot be written or renamed.
-pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = AtomicFile::create(target)?;
-    f.writer().write_all(bytes)?;
-    f.commit()
-}
-
-/// A whole number with thousands separators (`90,024`), for the page and the charts.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The summary as pretty JSON with a final newline.

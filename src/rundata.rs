@@ -17,11 +17,12 @@ pub use timeseries::{
     CallRow, FlowRow, InstanceRow, Outcomes, Percentiles, TimeSeries, TotalRow, WINDOWS_DRAWN_MAX, Window,
 };
 
+use crate::output::{self, events, rollout, transitions};
 use std::path::{Path, PathBuf};
 use table::Table;
 
-/// The files of a run folder that [`RunData::load`] reads.
-pub const INPUT_FILES: [&str; 4] = ["summary.json", "timeseries.csv", "transitions.csv", "events.csv"];
+/// The files of a run folder that [`RunData::load`] reads (and `rollout.csv` if there).
+pub const INPUT_FILES: [&str; 4] = [output::summary::FILE, output::timeseries::FILE, transitions::FILE, events::FILE];
 
 /// Everything a run wrote, typed.
 #[derive(Debug, Clone)]
@@ -142,15 +143,15 @@ impl RunData {
     /// # Errors
     /// A file that cannot be read, or whose content is not what `meshsim run` writes.
     pub fn load(dir: &Path) -> Result<RunData, RunDataError> {
-        let path = dir.join("summary.json");
+        let path = dir.join(output::summary::FILE);
         let summary = summary::parse(&path, &read(&path)?)?;
-        let path = dir.join("timeseries.csv");
+        let path = dir.join(output::timeseries::FILE);
         let series = TimeSeries::load(&path)?;
-        let path = dir.join("transitions.csv");
+        let path = dir.join(transitions::FILE);
         let transitions = parse_transitions(&Table::parse(&path, &read(&path)?)?)?;
-        let path = dir.join("events.csv");
+        let path = dir.join(events::FILE);
         let events = parse_events(&Table::parse(&path, &read(&path)?)?)?;
-        let path = dir.join("rollout.csv");
+        let path = dir.join(rollout::FILE);
         let rollout = if path.exists() { parse_rollout(&Table::parse(&path, &read(&path)?)?)? } else { Vec::new() };
         Ok(RunData { summary, series, transitions, events, rollout })
     }
@@ -173,8 +174,11 @@ fn read(path: &Path) -> Result<Vec<u8>, RunDataError> {
 }
 
 fn parse_transitions(t: &Table) -> Result<Vec<Transition>, RunDataError> {
-    let [time, caller, destination, scope, unit, from, to, cause] =
-        t.columns(["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"])?;
+    use transitions::col;
+    let [time, caller, destination, scope, unit, from, to, cause] = t.columns(
+        &transitions::HEADER,
+        [col::TIME_S, col::CALLER, col::DESTINATION, col::SCOPE, col::UNIT, col::FROM, col::TO, col::CAUSE],
+    )?;
     let state = |row: usize, col: usize| match t.cell(row, col) {
         "" => Err(t.bad(row, col, "a state such as CLOSED, OPEN, HALF_OPEN or EJECTED")),
         s => Ok(GuardState::parse(s)),
@@ -196,13 +200,24 @@ fn parse_transitions(t: &Table) -> Result<Vec<Transition>, RunDataError> {
 }
 
 fn parse_rollout(t: &Table) -> Result<Vec<RolloutStep>, RunDataError> {
-    let [time, rollout, phase, canary, mirror, analysis, success] =
-        t.columns(["time_s", "rollout", "phase", "canary_weight", "mirror_pct", "analysis", "success_rate_pct"])?;
+    use rollout::col;
+    let [time, name, phase, canary, mirror, analysis, success] = t.columns(
+        &rollout::HEADER,
+        [
+            col::TIME_S,
+            col::ROLLOUT,
+            col::PHASE,
+            col::CANARY_WEIGHT,
+            col::MIRROR_PCT,
+            col::ANALYSIS,
+            col::SUCCESS_RATE_PCT,
+        ],
+    )?;
     (0..t.rows())
         .map(|r| {
             Ok(RolloutStep {
                 time_s: t.f64(r, time)?,
-                rollout: t.cell(r, rollout).to_string(),
+                rollout: t.cell(r, name).to_string(),
                 phase: t.cell(r, phase).to_string(),
                 canary_weight: t.f64(r, canary)?,
                 mirror_pct: t.f64(r, mirror)?,
@@ -214,7 +229,9 @@ fn parse_rollout(t: &Table) -> Result<Vec<RolloutStep>, RunDataError> {
 }
 
 fn parse_events(t: &Table) -> Result<Vec<LifecycleEvent>, RunDataError> {
-    let [time, instance, service, event, detail] = t.columns(["time_s", "instance", "service", "event", "detail"])?;
+    use events::col;
+    let [time, instance, service, event, detail] =
+        t.columns(&events::HEADER, [col::TIME_S, col::INSTANCE, col::SERVICE, col::EVENT, col::DETAIL])?;
     (0..t.rows())
         .map(|r| {
             Ok(LifecycleEvent {

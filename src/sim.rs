@@ -1074,49 +1074,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     Ok(result)
 }
 
-pub const TRANSITIONS_HEADER: [&str; 8] = ["time_s", "caller", "destination", "scope", "unit", "from", "to", "cause"];
-
-pub const TIMESERIES_HEADER: [&str; 39] = [
-    "window_start_s",
-    "window_end_s",
-    "scope",
-    "name",
-    "requests",
-    "ok",
-    "error",
-    "timeout",
-    "rejected",
-    "dropped",
-    "short_circuited",
-    "overloaded",
-    "throughput_rps",
-    "latency_mean_ms",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-    "latency_max_ms",
-    "utilization",
-    "queue_mean",
-    "in_system_mean",
-    "attempts",
-    "retries",
-    "retries_denied",
-    "hedges",
-    "hedges_won",
-    "fallbacks",
-    "deferred",
-    "ejections",
-    "breaker_opens",
-    "breakers_open",
-    "breakers_half_open",
-    "retry_amplification",
-    "work_s",
-    "goodput_work_s",
-    "instances_up",
-    "registry_listed",
-    "view_mean",
-];
+pub use crate::output::timeseries::HEADER as TIMESERIES_HEADER;
+pub use crate::output::transitions::HEADER as TRANSITIONS_HEADER;
 
 impl Sim<'_, '_> {
     /// Reports an observation to the invariant checker, if one watches.

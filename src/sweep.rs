@@ -27,7 +27,8 @@ pub use shard::Shard;
 pub use spec::check_block;
 
 use crate::model::Scenario;
-use crate::report::{self, AtomicFile};
+use crate::output::{self, AtomicFile, sweep as files, write_atomic};
+use crate::report;
 use crate::rng::{RootSeed, stable_hash};
 use crate::scenario::{Issue, ScenarioError};
 use crate::sim::{Hooks, RunError, RunOptions};
@@ -548,7 +549,7 @@ pub struct ReportFiles {
 /// # Errors
 /// If `dir` holds another sweep, a file cannot be written, or a run fails.
 pub fn execute(sweep: &Sweep, dir: &Path, opts: &SweepOptions<'_>) -> Result<Outcome, SweepError> {
-    let records = dir.join("records");
+    let records = dir.join(files::RECORDS);
     std::fs::create_dir_all(&records).map_err(SweepError::io(&records))?;
     claim(dir, &sweep.manifest)?;
     let m = &sweep.manifest;
@@ -623,8 +624,8 @@ fn claim(dir: &Path, manifest: &Manifest) -> Result<(), SweepError> {
         }),
         Some(found) if found == *manifest => Ok(()),
         _ => {
-            let path = dir.join("sweep.json");
-            report::write_atomic(&path, &manifest.to_bytes()).map_err(SweepError::io(&path))
+            let path = dir.join(files::DEFINITION);
+            write_atomic(&path, &manifest.to_bytes()).map_err(SweepError::io(&path))
         }
     }
 }
@@ -637,13 +638,14 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
     let opts = RunOptions { seed: Some(seed), ..RunOptions::default() };
     let fail = |source| SweepError::Run { point: id.clone(), params: sweep.point_label(index), replication, source };
     let summary = if keep {
-        let run_dir = dir.join("runs").join(id).join(format!("r{replication}"));
+        let run_dir = dir.join(files::RUNS).join(id).join(files::run(replication));
         std::fs::create_dir_all(&run_dir).map_err(SweepError::io(&run_dir))?;
         let open = |name: &str| {
             let path = run_dir.join(name);
             AtomicFile::create(&path).map_err(|source| SweepError::Io { path: path.display().to_string(), source })
         };
-        let (mut ts, mut tr, mut ev) = (open("timeseries.csv")?, open("transitions.csv")?, open("events.csv")?);
+        let (mut ts, mut tr, mut ev) =
+            (open(output::timeseries::FILE)?, open(output::transitions::FILE)?, open(output::events::FILE)?);
         let hooks = Hooks {
             timeseries: Some(ts.writer()),
             transitions: Some(tr.writer()),
@@ -651,12 +653,14 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
             ..Hooks::default()
         };
         let result = crate::sim::run(&sc, &opts, hooks).map_err(fail)?;
-        for (file, name) in [(ts, "timeseries.csv"), (tr, "transitions.csv"), (ev, "events.csv")] {
+        for (file, name) in
+            [(ts, output::timeseries::FILE), (tr, output::transitions::FILE), (ev, output::events::FILE)]
+        {
             file.commit().map_err(SweepError::io(&run_dir.join(name)))?;
         }
         let summary = report::summary(&sc, &result);
-        let path = run_dir.join("summary.json");
-        report::write_atomic(&path, &report::summary_bytes(&summary)).map_err(SweepError::io(&path))?;
+        let path = run_dir.join(output::summary::FILE);
+        write_atomic(&path, &report::summary_bytes(&summary)).map_err(SweepError::io(&path))?;
         summary
     } else {
         let hooks = Hooks::default();
@@ -667,7 +671,7 @@ fn run_one(sweep: &Sweep, dir: &Path, index: usize, replication: u32, keep: bool
     let metrics = record::metrics_of(&summary);
     let rec = RunRecord::new(&sweep.manifest.definition, id, replication, seed, &stop, &metrics);
     let path = record_path(dir, id, replication);
-    report::write_atomic(&path, &rec.to_bytes()).map_err(SweepError::io(&path))
+    write_atomic(&path, &rec.to_bytes()).map_err(SweepError::io(&path))
 }
 
 /// The records of every run, found in any of `dirs` (`None` where none holds it), in
@@ -710,9 +714,9 @@ fn write_report(out: &Path, m: &Manifest, dirs: &[&Path]) -> Result<(ReportFiles
         .collect();
     let stopped = runs.iter().flatten().flatten().filter(|(_, r)| r.stop != "completed").count();
     let stats = table::point_stats(&records);
-    let csv = out.join("sweep.csv");
-    report::write_atomic(&csv, &table::csv_bytes(m, &stats)).map_err(SweepError::io(&csv))?;
-    let charts = charts::draw_all(m, &stats, &out.join("charts"))?;
+    let csv = out.join(files::TABLE);
+    write_atomic(&csv, &table::csv_bytes(m, &stats)).map_err(SweepError::io(&csv))?;
+    let charts = charts::draw_all(m, &stats, &out.join(files::CHARTS))?;
     let points_complete = stats.iter().filter(|s| s.is_some()).count();
     Ok((ReportFiles { csv, charts, points_complete, points: m.points.len() }, stopped))
 }
@@ -735,7 +739,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome, SweepError> {
     let mut manifest: Option<Manifest> = None;
     for dir in dirs {
         let m = Manifest::read(dir)?.ok_or_else(|| SweepError::Corrupt {
-            path: dir.join("sweep.json").display().to_string(),
+            path: dir.join(files::DEFINITION).display().to_string(),
             message: "no sweep here (every sweep folder has a sweep.json)".into(),
         })?;
         match &manifest {
@@ -765,7 +769,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome, SweepError> {
             example: format!("{} (index {i}) replication {r}", m.points[i].id),
         });
     }
-    let records = out.join("records");
+    let records = out.join(files::RECORDS);
     std::fs::create_dir_all(&records).map_err(SweepError::io(&records))?;
     claim(out, &m)?;
     for (p, reps) in m.points.iter().zip(&runs) {
@@ -773,7 +777,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeOutcome, SweepError> {
             let (bytes, _) = run.as_ref().expect("no run is missing");
             let path = record_path(out, &p.id, r as u32);
             if std::fs::read(&path).ok().as_ref() != Some(bytes) {
-                report::write_atomic(&path, bytes).map_err(SweepError::io(&path))?;
+                write_atomic(&path, bytes).map_err(SweepError::io(&path))?;
             }
         }
     }

@@ -260,8 +260,7 @@ pub(super) fn format_tick(x: f64) -> String {
         let scaled = x * 10f64.powi(d);
         (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
     });
-    let s = format!("{x:.*}", decimals.unwrap_or(6) as usize);
-    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+    crate::output::fixed(x, decimals.unwrap_or(6) as usize)
 }
 
 /// Shades (or, for heat maps, outlines) the timeline's windows on a plot area in pixel

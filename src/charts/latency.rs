@@ -102,7 +102,7 @@ pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
         let title = match summary {
             Some(s) => format!(
                 "{name}: {} request{}, p99 {} ms over the run",
-                crate::report::thousands(s.requests.total),
+                crate::output::thousands(s.requests.total),
                 if s.requests.total == 1 { "" } else { "s" },
                 frame::format_tick(s.latency_ms.p99)
             ),

@@ -231,7 +231,7 @@ impl<W: Write + Send + 'static> HlogThread<W> {
 
     fn spawn_with(mut out: W, header: LogHeader) -> Result<HlogThread<W>, HlogError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Interval>(INTERVALS_IN_FLIGHT);
-        let thread = std::thread::Builder::new().name("latency.hlog".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name(crate::output::hlog::FILE.into()).spawn(move || {
             let mut writer = HlogWriter::begin_with(&mut out, &header)?;
             // Ends when the loop's sender is dropped (by `finish`), or at the first error.
             for iv in rx {

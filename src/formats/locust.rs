@@ -21,35 +21,12 @@
 
 use crate::metrics::{Counts, Latency};
 use crate::model::Scenario;
-use crate::report::measured_secs;
+use crate::output::measured_secs;
 use crate::sim::RunResult;
 use std::collections::BTreeMap;
 
 /// The header, exactly as Locust writes it.
-pub const HEADER: [&str; 22] = [
-    "Type",
-    "Name",
-    "Request Count",
-    "Failure Count",
-    "Median Response Time",
-    "Average Response Time",
-    "Min Response Time",
-    "Max Response Time",
-    "Average Content Size",
-    "Requests/s",
-    "Failures/s",
-    "50%",
-    "66%",
-    "75%",
-    "80%",
-    "90%",
-    "95%",
-    "98%",
-    "99%",
-    "99.9%",
-    "99.99%",
-    "100%",
-];
+pub use crate::output::stats::HEADER;
 
 /// Locust's `PERCENTILES_TO_REPORT`, in the order of the header's last eleven columns.
 pub const PERCENTILES: [f64; 11] = [0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0];
@@ -158,7 +135,7 @@ fn row(method: &str, name: &str, c: &Counts, l: &Latency, secs: f64) -> Vec<Stri
 
 /// The whole `stats.csv` file.
 pub fn stats_csv(sc: &Scenario, r: &RunResult) -> Vec<u8> {
-    let secs = measured_secs(r);
+    let secs = measured_secs(r.warmup, r.arrivals_end);
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     let mut order: Vec<usize> = (0..sc.gateway.routes.len()).collect();
     order.sort_by(|&a, &b| sc.gateway.routes[a].name.cmp(&sc.gateway.routes[b].name));

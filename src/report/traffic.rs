@@ -4,23 +4,9 @@
 use super::{round, station_json};
 use crate::metrics::StationTotals;
 use crate::model::Scenario;
+use crate::output::rollout;
 use crate::sim::RunResult;
 use serde_json::{Map, Value, json};
-
-/// Columns of `rollout.csv`: one row per analysis tick of each rollout.
-pub const ROLLOUT_HEADER: [&str; 11] = [
-    "time_s",
-    "rollout",
-    "phase",
-    "primary_weight",
-    "canary_weight",
-    "mirror_pct",
-    "failed_checks",
-    "analysis",
-    "success_rate_pct",
-    "latency_ms",
-    "event",
-];
 
 /// `services.<name>.versions`: each version's instances, served and failed requests,
 /// from the instances' own station figures.
@@ -112,7 +98,7 @@ pub fn rollout_csv(sc: &Scenario, r: &RunResult) -> Option<Vec<u8>> {
         return None;
     }
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    w.write_record(ROLLOUT_HEADER).expect("writing to memory");
+    w.write_record(rollout::HEADER).expect("writing to memory");
     let num = |x: Option<f64>, d: i32| x.map_or(String::new(), |v| round(v, d).to_string());
     for (spec, rec) in sc.rollouts.iter().zip(&r.rollouts) {
         let name = &sc.services[spec.service.idx()].name;

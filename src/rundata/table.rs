@@ -92,10 +92,16 @@ impl Table {
         RunDataError::Malformed { path: self.path.clone(), message }
     }
 
-    /// The indices of the named columns.
-    pub(super) fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], RunDataError> {
+    /// Where this file holds the columns `wanted` of the file's `schema` (indices into
+    /// its header, such as `timeseries::col::REQUESTS`): found by name, so a column
+    /// added later, or moved, does not disturb the reader.
+    pub(super) fn columns<const N: usize>(
+        &self,
+        schema: &[&str],
+        wanted: [usize; N],
+    ) -> Result<[usize; N], RunDataError> {
         let mut out = [0; N];
-        for (slot, name) in out.iter_mut().zip(names) {
+        for (slot, name) in out.iter_mut().zip(wanted.map(|c| schema[c])) {
             *slot = self
                 .header
                 .iter()

@@ -3,6 +3,8 @@
 
 use super::RunDataError;
 use super::table::Table;
+use crate::output::scope;
+use crate::output::timeseries::{HEADER, col};
 
 /// The most time-series windows read for the charts; a longer run's windows are read in
 /// groups (see [`TimeSeries::load`]).
@@ -39,12 +41,12 @@ impl Outcomes {
     /// The failed outcomes with their CSV names, in column order.
     pub fn failures(&self) -> [(&'static str, u64); 6] {
         [
-            ("error", self.error),
-            ("timeout", self.timeout),
-            ("rejected", self.rejected),
-            ("dropped", self.dropped),
-            ("short_circuited", self.short_circuited),
-            ("overloaded", self.overloaded),
+            (HEADER[col::ERROR], self.error),
+            (HEADER[col::TIMEOUT], self.timeout),
+            (HEADER[col::REJECTED], self.rejected),
+            (HEADER[col::DROPPED], self.dropped),
+            (HEADER[col::SHORT_CIRCUITED], self.short_circuited),
+            (HEADER[col::OVERLOADED], self.overloaded),
         ]
     }
 }
@@ -143,7 +145,7 @@ impl TimeSeries {
         let mut last: Option<(String, String)> = None;
         Table::for_each_row(
             path,
-            |t| t.columns(["window_start_s", "window_end_s"]),
+            |t| t.columns(&HEADER, [col::WINDOW_START_S, col::WINDOW_END_S]),
             |t, &[start, end]| {
                 let key = (t.cell(0, start), t.cell(0, end));
                 if last.as_ref().is_none_or(|(a, b)| (a.as_str(), b.as_str()) != key) {
@@ -210,7 +212,7 @@ impl TimeSeries {
             };
             let name = t.cell(r, c.name);
             match t.cell(r, c.scope) {
-                "total" => {
+                scope::TOTAL => {
                     let row = TotalRow {
                         window,
                         outcomes,
@@ -231,12 +233,12 @@ impl TimeSeries {
                         _ => ts.total.push(row),
                     }
                 }
-                scope @ ("route" | "service") => {
+                s @ (scope::ROUTE | scope::SERVICE) => {
                     let row = FlowRow { window, outcomes, throughput_rps, latency: latency()? };
-                    let map = if scope == "route" { &mut ts.routes } else { &mut ts.services };
+                    let map = if s == scope::ROUTE { &mut ts.routes } else { &mut ts.services };
                     merge_flow(series_of(map, name), row);
                 }
-                "call" => {
+                scope::CALL => {
                     let row = CallRow {
                         window,
                         outcomes,
@@ -278,7 +280,7 @@ impl TimeSeries {
                         _ => rows.push(row),
                     }
                 }
-                "instance" => {
+                scope::INSTANCE => {
                     let row = InstanceRow {
                         window,
                         outcomes,
@@ -350,26 +352,44 @@ struct Columns {
 
 impl Columns {
     fn find(t: &Table) -> Result<Columns, RunDataError> {
-        let [start, end, scope, name] = t.columns(["window_start_s", "window_end_s", "scope", "name"])?;
-        let outcomes = t.columns([
-            "requests",
-            "ok",
-            "error",
-            "timeout",
-            "rejected",
-            "dropped",
-            "short_circuited",
-            "overloaded",
-            "throughput_rps",
-        ])?;
-        let lat =
-            t.columns(["latency_mean_ms", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms"])?;
+        let [start, end, scope, name] =
+            t.columns(&HEADER, [col::WINDOW_START_S, col::WINDOW_END_S, col::SCOPE, col::NAME])?;
+        let outcomes = t.columns(
+            &HEADER,
+            [
+                col::REQUESTS,
+                col::OK,
+                col::ERROR,
+                col::TIMEOUT,
+                col::REJECTED,
+                col::DROPPED,
+                col::SHORT_CIRCUITED,
+                col::OVERLOADED,
+                col::THROUGHPUT_RPS,
+            ],
+        )?;
+        let lat = t.columns(
+            &HEADER,
+            [col::LATENCY_MEAN_MS, col::LATENCY_P50_MS, col::LATENCY_P90_MS, col::LATENCY_P95_MS, col::LATENCY_P99_MS],
+        )?;
         let [lat_max, utilization, queue_mean, in_system_mean] =
-            t.columns(["latency_max_ms", "utilization", "queue_mean", "in_system_mean"])?;
-        let [attempts, retries, retries_denied, hedges, fallbacks, ejections, breaker_opens] =
-            t.columns(["attempts", "retries", "retries_denied", "hedges", "fallbacks", "ejections", "breaker_opens"])?;
-        let [breakers_open, breakers_half_open, amplification, work_s, goodput_work_s] =
-            t.columns(["breakers_open", "breakers_half_open", "retry_amplification", "work_s", "goodput_work_s"])?;
+            t.columns(&HEADER, [col::LATENCY_MAX_MS, col::UTILIZATION, col::QUEUE_MEAN, col::IN_SYSTEM_MEAN])?;
+        let [attempts, retries, retries_denied, hedges, fallbacks, ejections, breaker_opens] = t.columns(
+            &HEADER,
+            [
+                col::ATTEMPTS,
+                col::RETRIES,
+                col::RETRIES_DENIED,
+                col::HEDGES,
+                col::FALLBACKS,
+                col::EJECTIONS,
+                col::BREAKER_OPENS,
+            ],
+        )?;
+        let [breakers_open, breakers_half_open, amplification, work_s, goodput_work_s] = t.columns(
+            &HEADER,
+            [col::BREAKERS_OPEN, col::BREAKERS_HALF_OPEN, col::RETRY_AMPLIFICATION, col::WORK_S, col::GOODPUT_WORK_S],
+        )?;
         Ok(Columns {
             start,
             end,

@@ -20,8 +20,7 @@ use super::*;
 use crate::autoscale::{Autoscaler, Decision, Metric, Metrics};
 
 /// `autoscaling.csv`: one row per evaluation.
-pub const AUTOSCALING_HEADER: [&str; 9] =
-    ["time_s", "service", "replicas", "recommended", "desired", "ready", "unready", "metric", "reason"];
+pub use crate::output::autoscaling::HEADER as AUTOSCALING_HEADER;
 
 /// Decisions kept in the run's result per service (the rest are counted).
 const DECISIONS_KEPT: usize = 1000;

@@ -121,7 +121,7 @@ pub struct Detection {
     pub check_delays: Vec<SimDuration>,
 }
 
-pub const EVENTS_HEADER: [&str; 5] = ["time_s", "instance", "service", "event", "detail"];
+pub use crate::output::events::HEADER as EVENTS_HEADER;
 
 impl Sim<'_, '_> {
     /// Sets up the registry, registers the running instances and fetches the first views.

@@ -83,7 +83,7 @@ impl Sim<'_, '_> {
 }
 
 /// `locality.csv`'s columns.
-pub const LOCALITY_HEADER: [&str; 6] = ["window_start_s", "zone", "cluster", "in_zone", "in_cluster", "cross_cluster"];
+pub use crate::output::locality::HEADER as LOCALITY_HEADER;
 
 /// Writes `locality.csv`: per window and caller zone with any attempt, where they went.
 pub fn write_locality_csv(sc: &Scenario, stats: &LocalityStats, out: &mut dyn std::io::Write) -> std::io::Result<()> {

@@ -141,7 +141,7 @@ fn show(slo: &crate::slo::Slo, v: f64) -> String {
 }
 
 /// The columns of `alerts.csv`.
-pub const ALERTS_HEADER: [&str; 5] = ["time_s", "alert", "state", "value", "expr"];
+pub use crate::output::alerts::HEADER as ALERTS_HEADER;
 
 impl Sim<'_, '_> {
     /// Evaluates every alerting rule on the window ending at `end`: a firing alert is a
@@ -179,49 +179,8 @@ impl Sim<'_, '_> {
     }
 }
 
-/// The index of each time-series column in `TIMESERIES_HEADER` (a test checks them).
-#[allow(dead_code)]
-mod col {
-    pub const WINDOW_START_S: usize = 0;
-    pub const WINDOW_END_S: usize = 1;
-    pub const SCOPE: usize = 2;
-    pub const NAME: usize = 3;
-    pub const REQUESTS: usize = 4;
-    pub const OK: usize = 5;
-    pub const ERROR: usize = 6;
-    pub const TIMEOUT: usize = 7;
-    pub const REJECTED: usize = 8;
-    pub const DROPPED: usize = 9;
-    pub const SHORT_CIRCUITED: usize = 10;
-    pub const OVERLOADED: usize = 11;
-    pub const THROUGHPUT_RPS: usize = 12;
-    pub const LATENCY_MEAN_MS: usize = 13;
-    pub const LATENCY_P50_MS: usize = 14;
-    pub const LATENCY_P90_MS: usize = 15;
-    pub const LATENCY_P95_MS: usize = 16;
-    pub const LATENCY_P99_MS: usize = 17;
-    pub const LATENCY_MAX_MS: usize = 18;
-    pub const UTILIZATION: usize = 19;
-    pub const QUEUE_MEAN: usize = 20;
-    pub const IN_SYSTEM_MEAN: usize = 21;
-    pub const ATTEMPTS: usize = 22;
-    pub const RETRIES: usize = 23;
-    pub const RETRIES_DENIED: usize = 24;
-    pub const HEDGES: usize = 25;
-    pub const HEDGES_WON: usize = 26;
-    pub const FALLBACKS: usize = 27;
-    pub const DEFERRED: usize = 28;
-    pub const EJECTIONS: usize = 29;
-    pub const BREAKER_OPENS: usize = 30;
-    pub const BREAKERS_OPEN: usize = 31;
-    pub const BREAKERS_HALF_OPEN: usize = 32;
-    pub const RETRY_AMPLIFICATION: usize = 33;
-    pub const WORK_S: usize = 34;
-    pub const GOODPUT_WORK_S: usize = 35;
-    pub const INSTANCES_UP: usize = 36;
-    pub const REGISTRY_LISTED: usize = 37;
-    pub const VIEW_MEAN: usize = 38;
-}
+// The index of each time-series column in `TIMESERIES_HEADER`.
+use crate::output::timeseries::col;
 
 /// `x` with `decimals` digits after the point, as `format!("{x:.decimals$}")` writes it
 /// for the non-negative, moderate values of the time series, but through integer

@@ -9,7 +9,8 @@
 use super::SweepError;
 use super::record::{Manifest, Metric, metric};
 use super::spec::{ChartKind, ChartSpec, Scale};
-use super::table::{PointStats, fixed, value_text};
+use super::table::{PointStats, value_text};
+use crate::output::fixed;
 use crate::plot::PALETTE;
 use crate::plot::{FONT, PlotError, register_font, write_png};
 use plotters::coord::Shift;

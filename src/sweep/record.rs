@@ -5,6 +5,7 @@
 
 use super::SweepError;
 use super::spec::{ChartSpec, Scale};
+use crate::output::sweep as files;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -148,7 +149,7 @@ impl Manifest {
     /// # Errors
     /// If it cannot be read or is not a sweep manifest.
     pub fn read(dir: &Path) -> Result<Option<Manifest>, SweepError> {
-        let path = dir.join("sweep.json");
+        let path = dir.join(files::DEFINITION);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -227,7 +228,7 @@ impl RunRecord {
 
 /// Where the record of a run is kept in a sweep folder.
 pub fn record_path(dir: &Path, point: &str, replication: u32) -> PathBuf {
-    dir.join("records").join(format!("{point}-r{replication}.json"))
+    dir.join(files::RECORDS).join(files::record(point, replication))
 }
 
 /// The record of a run in `dir`, with its bytes, if there is one.

@@ -4,6 +4,8 @@
 
 use super::record::{METRICS, Manifest, RunRecord};
 use super::stats::mean_ci95;
+use crate::output::fixed;
+use crate::output::sweep::table as columns;
 use serde_json::Value;
 
 /// A point's figures across its replications.
@@ -46,24 +48,15 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// `x` with `decimals` decimals, never `-0.000`.
-pub fn fixed(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    match s.strip_prefix('-') {
-        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
-        _ => s,
-    }
-}
-
 /// The bytes of `sweep.csv`.
 pub fn csv_bytes(m: &Manifest, stats: &[Option<PointStats>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = vec!["point".into()];
+    let mut header: Vec<String> = vec![columns::POINT.into()];
     header.extend(m.parameters.iter().map(|p| p.path.clone()));
-    header.extend(["runs".to_string(), "runs_stopped".to_string()]);
+    header.extend([columns::RUNS.to_string(), columns::RUNS_STOPPED.to_string()]);
     for metric in &METRICS {
-        header.push(format!("{}_mean", metric.name));
-        header.push(format!("{}_ci95", metric.name));
+        header.push(format!("{}{}", metric.name, columns::MEAN_SUFFIX));
+        header.push(format!("{}{}", metric.name, columns::CI95_SUFFIX));
     }
     w.write_record(&header).expect("writing to memory");
     for (p, s) in m.points.iter().zip(stats) {
@@ -83,14 +76,6 @@ pub fn csv_bytes(m: &Manifest, stats: &[Option<PointStats>]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fixed_decimals_without_negative_zero() {
-        assert_eq!(fixed(1.0 / 3.0, 4), "0.3333");
-        assert_eq!(fixed(-0.00001, 3), "0.000");
-        assert_eq!(fixed(-1.5, 1), "-1.5");
-        assert_eq!(fixed(2.0, 0), "2");
-    }
 
     #[test]
     fn a_metric_without_variance_has_a_zero_interval() {

@@ -86,7 +86,7 @@ fn golden_summaries_of_bundled_scenarios() {
         }
         if bless {
             std::fs::create_dir_all(&dir).expect("tests/golden can be created");
-            meshsim::report::write_atomic(&file, &actual).expect("the snapshot can be written");
+            meshsim::output::write_atomic(&file, &actual).expect("the snapshot can be written");
             eprintln!("golden: {name}: snapshot written");
             continue;
         }
