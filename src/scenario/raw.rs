@@ -12,6 +12,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod tagged;
+pub use tagged::Tagged;
 mod traffic;
 pub use traffic::*;
 
@@ -84,54 +86,26 @@ pub enum DistSpec {
     Full(DistObj),
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum DistKind {
-    Constant,
-    Uniform,
-    Exponential,
-    Normal,
-    Lognormal,
-    Pareto,
-    Weibull,
-    Gamma,
-    Erlang,
-    Empirical,
-}
-
-/// A distribution object. Its parameters are plain optional fields (not an internally
-/// tagged enum, whose buffering would hide the JSON path of an error inside it); which
-/// ones a type takes is checked in `validate`.
+/// A distribution object: its `type` picks the variant, and each variant takes (and
+/// requires) exactly its fields.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct DistObj {
-    #[serde(rename = "type")]
-    pub kind: DistKind,
-    pub value: Option<Dur>,
-    pub min: Option<Dur>,
-    pub max: Option<Dur>,
-    pub mean: Option<Dur>,
-    pub stddev: Option<Dur>,
-    pub scale: Option<Dur>,
-    pub shape: Option<f64>,
-    pub k: Option<u32>,
-    pub samples: Option<Vec<Dur>>,
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum DistObj {
+    Constant { value: Dur },
+    Uniform { min: Dur, max: Dur },
+    Exponential { mean: Dur },
+    Normal { mean: Dur, stddev: Dur },
+    Lognormal { mean: Dur, stddev: Dur },
+    Pareto { scale: Dur, shape: f64 },
+    Weibull { scale: Dur, shape: f64 },
+    Gamma { scale: Dur, shape: f64 },
+    Erlang { k: u32, mean: Dur },
+    Empirical { samples: Vec<Dur> },
 }
 
-impl DistObj {
-    /// Each parameter's JSON name and whether the file sets it.
-    pub fn present(&self) -> [(&'static str, bool); 9] {
-        [
-            ("value", self.value.is_some()),
-            ("min", self.min.is_some()),
-            ("max", self.max.is_some()),
-            ("mean", self.mean.is_some()),
-            ("stddev", self.stddev.is_some()),
-            ("scale", self.scale.is_some()),
-            ("shape", self.shape.is_some()),
-            ("k", self.k.is_some()),
-            ("samples", self.samples.is_some()),
-        ]
+impl tagged::TaggedEnum for DistObj {
+    fn describe(kind: &str) -> String {
+        format!("a {kind} distribution")
     }
 }
 
@@ -150,7 +124,7 @@ impl<'de> Deserialize<'de> for DistSpec {
                 crate::time::parse_duration(s).map(|d| DistSpec::Constant(Dur(d))).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
-                DistObj::deserialize(de::value::MapAccessDeserializer::new(map)).map(DistSpec::Full)
+                tagged::from_map(map).map(|(_, obj)| DistSpec::Full(obj))
             }
         }
         d.deserialize_any(V)
@@ -275,7 +249,7 @@ pub struct DiscoverySpec {
     pub mode: Option<DiscoveryModeSpec>,
     pub refresh_interval: Option<Dur>,
     pub refresh_jitter: Option<Dur>,
-    pub registry: Option<RegistrySpec>,
+    pub registry: Option<Tagged<RegistrySpec>>,
     pub health_check: Option<HealthCheckSpec>,
 }
 
@@ -298,26 +272,47 @@ pub struct HealthCheckSpec {
     pub unhealthy_interval: Option<Dur>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum RegistryKind {
-    Consul,
-    Eureka,
-    Registrar,
+/// A service registry; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum RegistrySpec {
+    Consul {
+        zone: Option<String>,
+        ttl: Option<Dur>,
+        heartbeat_interval: Option<Dur>,
+        latency: Option<DistSpec>,
+        read_timeout: Option<Dur>,
+    },
+    Eureka {
+        zone: Option<String>,
+        ttl: Option<Dur>,
+        heartbeat_interval: Option<Dur>,
+        eviction_interval: Option<Dur>,
+        latency: Option<DistSpec>,
+        read_timeout: Option<Dur>,
+    },
+    Registrar {
+        zone: Option<String>,
+        latency: Option<DistSpec>,
+        read_timeout: Option<Dur>,
+    },
 }
 
-/// A registry: a `type` and its parameters (checked in `validate`).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegistrySpec {
-    #[serde(rename = "type")]
-    pub kind: RegistryKind,
-    pub zone: Option<String>,
-    pub ttl: Option<Dur>,
-    pub heartbeat_interval: Option<Dur>,
-    pub eviction_interval: Option<Dur>,
-    pub latency: Option<DistSpec>,
-    pub read_timeout: Option<Dur>,
+impl tagged::TaggedEnum for RegistrySpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} registry")
+    }
+}
+
+impl RegistrySpec {
+    /// The settings every registry takes: zone, latency and read timeout.
+    pub fn common(&self) -> (&Option<String>, &Option<DistSpec>, &Option<Dur>) {
+        match self {
+            RegistrySpec::Consul { zone, latency, read_timeout, .. }
+            | RegistrySpec::Eureka { zone, latency, read_timeout, .. }
+            | RegistrySpec::Registrar { zone, latency, read_timeout } => (zone, latency, read_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -753,8 +748,8 @@ pub struct PolicySpec {
     pub deadline_propagation: Option<bool>,
     pub retry: Option<RetrySpec>,
     pub hedging: Option<HedgingSpec>,
-    pub fallback: Option<FallbackSpec>,
-    pub load_balancer: Option<LoadBalancerSpec>,
+    pub fallback: Option<Tagged<FallbackSpec>>,
+    pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
     pub outlier_detection: Option<OutlierSpec>,
@@ -857,26 +852,20 @@ pub struct BreakerSpec {
     pub recovery_timeout: Option<Dur>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum FallbackKind {
+/// A fallback; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum FallbackSpec {
     DefaultValue,
-    Cache,
-    Service,
-    Queue,
+    Cache { ttl: Dur },
+    Service { service: String, endpoint: String },
+    Queue { delay: Dur, max_redeliveries: Option<u32> },
 }
 
-/// A fallback: a `type` and its parameters (checked in `validate`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FallbackSpec {
-    #[serde(rename = "type")]
-    pub kind: FallbackKind,
-    pub ttl: Option<Dur>,
-    pub service: Option<String>,
-    pub endpoint: Option<String>,
-    pub delay: Option<Dur>,
-    pub max_redeliveries: Option<u32>,
+impl tagged::TaggedEnum for FallbackSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} fallback")
+    }
 }
 
 /// gRPC's hedging policy.
@@ -895,70 +884,49 @@ pub struct RetrySpec {
     pub retry_on: Option<Vec<String>>,
     pub per_try_timeout: Option<Dur>,
     pub avoid_previous_hosts: Option<bool>,
-    pub backoff: Option<BackoffSpec>,
-    pub budget: Option<BudgetSpec>,
+    pub backoff: Option<Tagged<BackoffSpec>>,
+    pub budget: Option<Tagged<BudgetSpec>>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackoffKind {
+/// A retry backoff; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum BackoffSpec {
     None,
-    Constant,
-    Linear,
-    Fibonacci,
-    Exponential,
-    AwsFullJitter,
-    AwsEqualJitter,
-    AwsDecorrelatedJitter,
-    Resilience4j,
-    Envoy,
-    Grpc,
+    Constant { base: Dur },
+    Linear { base: Dur },
+    Fibonacci { base: Dur, cap: Option<Dur> },
+    Exponential { base: Dur, multiplier: Option<f64>, cap: Option<Dur> },
+    AwsFullJitter { base: Dur, cap: Option<Dur> },
+    AwsEqualJitter { base: Dur, cap: Option<Dur> },
+    AwsDecorrelatedJitter { base: Dur, cap: Option<Dur> },
+    Resilience4j { interval: Option<Dur>, randomization_factor: Option<f64>, multiplier: Option<f64>, cap: Option<Dur> },
+    Envoy { base: Option<Dur>, max: Option<Dur> },
+    Grpc { initial: Dur, multiplier: f64, max: Dur },
 }
 
-/// A backoff: a `type` and the parameters it takes (checked in `validate`).
+impl tagged::TaggedEnum for BackoffSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} backoff")
+    }
+}
+
+/// A retry budget; its `type` picks the variant.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BackoffSpec {
-    #[serde(rename = "type")]
-    pub kind: BackoffKind,
-    pub base: Option<Dur>,
-    pub cap: Option<Dur>,
-    pub multiplier: Option<f64>,
-    pub interval: Option<Dur>,
-    pub randomization_factor: Option<f64>,
-    pub max: Option<Dur>,
-    pub initial: Option<Dur>,
-}
-
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BudgetKind {
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum BudgetSpec {
     Unlimited,
-    Ratio,
-    Envoy,
-    EnvoyMaxRetries,
-    Grpc,
-    Aws,
+    Ratio { retry_ratio: Option<f64>, min_retries_per_second: Option<u32>, ttl: Option<Dur> },
+    Envoy { budget_percent: Option<f64>, min_retry_concurrency: Option<u32> },
+    EnvoyMaxRetries { max_retries: Option<u32> },
+    Grpc { max_tokens: u32, token_ratio: f64 },
+    Aws { capacity: Option<u32>, retry_cost: Option<u32>, timeout_retry_cost: Option<u32>, success_refill: Option<u32> },
 }
 
-/// A retry budget: a `type` and the parameters it takes (checked in `validate`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BudgetSpec {
-    #[serde(rename = "type")]
-    pub kind: BudgetKind,
-    pub retry_ratio: Option<f64>,
-    pub min_retries_per_second: Option<u32>,
-    pub ttl: Option<Dur>,
-    pub budget_percent: Option<f64>,
-    pub min_retry_concurrency: Option<u32>,
-    pub max_retries: Option<u32>,
-    pub max_tokens: Option<u32>,
-    pub token_ratio: Option<f64>,
-    pub capacity: Option<u32>,
-    pub retry_cost: Option<u32>,
-    pub timeout_retry_cost: Option<u32>,
-    pub success_refill: Option<u32>,
+impl tagged::TaggedEnum for BudgetSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} budget")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -971,35 +939,31 @@ pub struct OverrideSpec {
     pub deadline_propagation: Option<bool>,
     pub retry: Option<RetrySpec>,
     pub hedging: Option<HedgingSpec>,
-    pub fallback: Option<FallbackSpec>,
-    pub load_balancer: Option<LoadBalancerSpec>,
+    pub fallback: Option<Tagged<FallbackSpec>>,
+    pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
     pub circuit_breaker: Option<BreakerSpec>,
     pub bulkhead: Option<BulkheadSpec>,
     pub outlier_detection: Option<OutlierSpec>,
     pub locality_lb: Option<LocalityLbSpec>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BalancerKind {
+/// A load balancer; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum LoadBalancerSpec {
     RoundRobin,
     WeightedRoundRobin,
     Random,
     LeastOutstanding,
     P2c,
-    PeakEwma,
-    RingHash,
+    PeakEwma { decay: Option<Dur>, default_rtt: Option<Dur> },
+    RingHash { minimum_ring_size: Option<u32> },
 }
 
-/// A load balancer: a `type` and the parameters some types take (checked in `validate`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LoadBalancerSpec {
-    #[serde(rename = "type")]
-    pub kind: BalancerKind,
-    pub decay: Option<Dur>,
-    pub default_rtt: Option<Dur>,
-    pub minimum_ring_size: Option<u32>,
+impl tagged::TaggedEnum for LoadBalancerSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} balancer")
+    }
 }
 
 #[derive(Debug, Deserialize)]
