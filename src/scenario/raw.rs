@@ -565,30 +565,40 @@ pub struct GatewaySpec {
     pub zone: Option<String>,
     pub routes: Vec<RouteSpec>,
     /// A rate limit over all routes together.
-    pub rate_limit: Option<LimiterSpec>,
+    pub rate_limit: Option<Tagged<LimiterSpec>>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimiterKind {
-    TokenBucket,
-    Resilience4j,
-}
-
-/// A rate limiter: a `type` and its parameters (checked in `validate`).
+/// A rate limiter (`scope`: on a service only, one limiter per instance, the default, or one for the service); its `type` picks the variant.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LimiterSpec {
-    #[serde(rename = "type")]
-    pub kind: LimiterKind,
-    pub capacity: Option<f64>,
-    pub refill_per_second: Option<f64>,
-    pub max_wait: Option<Dur>,
-    pub limit_for_period: Option<u32>,
-    pub limit_refresh_period: Option<Dur>,
-    pub timeout_duration: Option<Dur>,
-    /// On a service only: one limiter per instance (the default) or one for the service.
-    pub scope: Option<LimiterScope>,
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum LimiterSpec {
+    TokenBucket {
+        capacity: f64,
+        refill_per_second: f64,
+        max_wait: Option<Dur>,
+        scope: Option<LimiterScope>,
+    },
+    Resilience4j {
+        limit_for_period: Option<u32>,
+        limit_refresh_period: Option<Dur>,
+        timeout_duration: Option<Dur>,
+        scope: Option<LimiterScope>,
+    },
+}
+
+impl tagged::TaggedEnum for LimiterSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} limiter")
+    }
+}
+
+impl LimiterSpec {
+    /// One limiter per instance (the default) or one for the service.
+    pub fn scope(&self) -> Option<LimiterScope> {
+        match self {
+            LimiterSpec::TokenBucket { scope, .. } | LimiterSpec::Resilience4j { scope, .. } => *scope,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -598,24 +608,19 @@ pub enum LimiterScope {
     Service,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ShedderKind {
-    QueueBound,
-    Codel,
-    AdaptiveCodel,
+/// A load shedder; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum ShedderSpec {
+    QueueBound { max_queue: u32, status: Option<u16> },
+    Codel { target: Option<Dur>, interval: Option<Dur>, status: Option<u16> },
+    AdaptiveCodel { target: Option<Dur>, interval: Option<Dur>, status: Option<u16> },
 }
 
-/// Server-side load shedding: a `type` and its parameters (checked in `validate`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ShedderSpec {
-    #[serde(rename = "type")]
-    pub kind: ShedderKind,
-    pub max_queue: Option<u32>,
-    pub target: Option<Dur>,
-    pub interval: Option<Dur>,
-    pub status: Option<u16>,
+impl tagged::TaggedEnum for ShedderSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} shedder")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -627,7 +632,7 @@ pub struct RouteSpec {
     pub destination: Option<DestinationSpec>,
     /// Weighted traffic shifting: the share of the route's requests each destination gets.
     pub destinations: Option<Vec<WeightedDestinationSpec>>,
-    pub rate_limit: Option<LimiterSpec>,
+    pub rate_limit: Option<Tagged<LimiterSpec>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -661,8 +666,8 @@ pub struct ServiceSpec {
     pub workers: Option<u32>,
     pub queue: Option<QueueSpec>,
     pub hold_worker_during_calls: Option<bool>,
-    pub rate_limit: Option<LimiterSpec>,
-    pub load_shedding: Option<ShedderSpec>,
+    pub rate_limit: Option<Tagged<LimiterSpec>>,
+    pub load_shedding: Option<Tagged<ShedderSpec>>,
     pub max_replicas: Option<u32>,
     pub startup_time: Option<Dur>,
     pub probes: Option<ProbesSpec>,
@@ -751,36 +756,37 @@ pub struct PolicySpec {
     pub fallback: Option<Tagged<FallbackSpec>>,
     pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
     pub circuit_breaker: Option<BreakerSpec>,
-    pub bulkhead: Option<BulkheadSpec>,
+    pub bulkhead: Option<Tagged<BulkheadSpec>>,
     pub outlier_detection: Option<OutlierSpec>,
     pub locality_lb: Option<LocalityLbSpec>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BulkheadKind {
-    Semaphore,
-    ThreadPool,
-    Envoy,
+/// A bulkhead; its `type` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum BulkheadSpec {
+    Semaphore {
+        max_concurrent_calls: Option<u32>,
+        max_wait_duration: Option<Dur>,
+    },
+    ThreadPool {
+        max_thread_pool_size: Option<u32>,
+        core_thread_pool_size: Option<u32>,
+        queue_capacity: Option<u32>,
+        keep_alive_duration: Option<Dur>,
+    },
+    Envoy {
+        max_connections: Option<u32>,
+        max_pending_requests: Option<u32>,
+        max_requests: Option<u32>,
+        http2: Option<bool>,
+    },
 }
 
-/// A bulkhead: a `type` and its parameters under the libraries' names (checked in
-/// `validate`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BulkheadSpec {
-    #[serde(rename = "type")]
-    pub kind: BulkheadKind,
-    pub max_concurrent_calls: Option<u32>,
-    pub max_wait_duration: Option<Dur>,
-    pub max_thread_pool_size: Option<u32>,
-    pub core_thread_pool_size: Option<u32>,
-    pub queue_capacity: Option<u32>,
-    pub keep_alive_duration: Option<Dur>,
-    pub max_connections: Option<u32>,
-    pub max_pending_requests: Option<u32>,
-    pub max_requests: Option<u32>,
-    pub http2: Option<bool>,
+impl tagged::TaggedEnum for BulkheadSpec {
+    fn describe(kind: &str) -> String {
+        format!("the {kind} bulkhead")
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -942,7 +948,7 @@ pub struct OverrideSpec {
     pub fallback: Option<Tagged<FallbackSpec>>,
     pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
     pub circuit_breaker: Option<BreakerSpec>,
-    pub bulkhead: Option<BulkheadSpec>,
+    pub bulkhead: Option<Tagged<BulkheadSpec>>,
     pub outlier_detection: Option<OutlierSpec>,
     pub locality_lb: Option<LocalityLbSpec>,
 }

@@ -8,59 +8,53 @@ use crate::resilience::shedder::ShedderConfig;
 use crate::scenario::raw;
 use crate::time::SimDuration;
 
-pub(super) fn bulkhead(cx: &mut Cx, path: &str, b: &raw::BulkheadSpec) -> Option<BulkheadConfig> {
-    use raw::BulkheadKind as K;
-    let takes: &[&str] = match b.kind {
-        K::Semaphore => &["maxConcurrentCalls", "maxWaitDuration"],
-        K::ThreadPool => &["maxThreadPoolSize", "coreThreadPoolSize", "queueCapacity", "keepAliveDuration"],
-        K::Envoy => &["maxConnections", "maxPendingRequests", "maxRequests", "http2"],
-    };
-    let present = [
-        ("maxConcurrentCalls", b.max_concurrent_calls.is_some()),
-        ("maxWaitDuration", b.max_wait_duration.is_some()),
-        ("maxThreadPoolSize", b.max_thread_pool_size.is_some()),
-        ("coreThreadPoolSize", b.core_thread_pool_size.is_some()),
-        ("queueCapacity", b.queue_capacity.is_some()),
-        ("keepAliveDuration", b.keep_alive_duration.is_some()),
-        ("maxConnections", b.max_connections.is_some()),
-        ("maxPendingRequests", b.max_pending_requests.is_some()),
-        ("maxRequests", b.max_requests.is_some()),
-        ("http2", b.http2.is_some()),
-    ];
-    if !cx.params(path, &format!("the {} bulkhead", kind_name(b.kind)), takes, &[], &present) {
-        return None;
-    }
-    let config = match b.kind {
-        K::Semaphore => match BulkheadConfig::resilience4j_semaphore() {
-            BulkheadConfig::Semaphore { max_concurrent_calls, max_wait } => BulkheadConfig::Semaphore {
-                max_concurrent_calls: b.max_concurrent_calls.unwrap_or(max_concurrent_calls),
-                max_wait: b.max_wait_duration.map_or(max_wait, |d| d.0),
-            },
-            other => other,
-        },
-        K::ThreadPool => match BulkheadConfig::resilience4j_thread_pool() {
+/// A bulkhead; which parameters each type takes is checked when the file is read.
+pub(super) fn bulkhead(cx: &mut Cx, path: &str, b: &raw::Tagged<raw::BulkheadSpec>) -> Option<BulkheadConfig> {
+    use raw::BulkheadSpec as S;
+    let config = match &b.spec {
+        S::Semaphore { max_concurrent_calls: calls, max_wait_duration } => {
+            match BulkheadConfig::resilience4j_semaphore() {
+                BulkheadConfig::Semaphore { max_concurrent_calls, max_wait } => BulkheadConfig::Semaphore {
+                    max_concurrent_calls: calls.unwrap_or(max_concurrent_calls),
+                    max_wait: max_wait_duration.map_or(max_wait, |d| d.0),
+                },
+                other => other,
+            }
+        }
+        S::ThreadPool {
+            max_thread_pool_size,
+            core_thread_pool_size,
+            queue_capacity: capacity,
+            keep_alive_duration,
+        } => match BulkheadConfig::resilience4j_thread_pool() {
             BulkheadConfig::ThreadPool { max_threads, core_threads, queue_capacity, keep_alive } => {
                 BulkheadConfig::ThreadPool {
-                    max_threads: b.max_thread_pool_size.unwrap_or(max_threads),
-                    core_threads: b.core_thread_pool_size.unwrap_or(core_threads),
-                    queue_capacity: b.queue_capacity.unwrap_or(queue_capacity),
-                    keep_alive: b.keep_alive_duration.map_or(keep_alive, |d| d.0),
+                    max_threads: max_thread_pool_size.unwrap_or(max_threads),
+                    core_threads: core_thread_pool_size.unwrap_or(core_threads),
+                    queue_capacity: capacity.unwrap_or(queue_capacity),
+                    keep_alive: keep_alive_duration.map_or(keep_alive, |d| d.0),
                 }
             }
             other => other,
         },
-        K::Envoy => match BulkheadConfig::envoy_circuit_breakers() {
-            BulkheadConfig::EnvoyPool { max_connections, max_pending_requests, max_requests, max_retries, http2 } => {
+        S::Envoy { max_connections: conns, max_pending_requests: pending, max_requests: requests, http2: h2 } => {
+            match BulkheadConfig::envoy_circuit_breakers() {
                 BulkheadConfig::EnvoyPool {
-                    max_connections: b.max_connections.unwrap_or(max_connections),
-                    max_pending_requests: b.max_pending_requests.unwrap_or(max_pending_requests),
-                    max_requests: b.max_requests.unwrap_or(max_requests),
+                    max_connections,
+                    max_pending_requests,
+                    max_requests,
                     max_retries,
-                    http2: b.http2.unwrap_or(http2),
-                }
+                    http2,
+                } => BulkheadConfig::EnvoyPool {
+                    max_connections: conns.unwrap_or(max_connections),
+                    max_pending_requests: pending.unwrap_or(max_pending_requests),
+                    max_requests: requests.unwrap_or(max_requests),
+                    max_retries,
+                    http2: h2.unwrap_or(http2),
+                },
+                other => other,
             }
-            other => other,
-        },
+        }
     };
     // The libraries' own checks: a bulkhead needs at least one permit.
     let permits = match config {
@@ -89,37 +83,26 @@ pub(super) fn bulkhead(cx: &mut Cx, path: &str, b: &raw::BulkheadSpec) -> Option
 }
 
 /// A gateway limiter: a `scope` means nothing there.
-pub(super) fn gateway_limiter(cx: &mut Cx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConfig> {
-    if l.scope.is_some() {
+pub(super) fn gateway_limiter(cx: &mut Cx, path: &str, l: &raw::Tagged<raw::LimiterSpec>) -> Option<LimiterConfig> {
+    if l.scope().is_some() {
         cx.err(format!("{path}.scope"), "no scope: the gateway's limiters are its own (scope is for services)");
         return None;
     }
     limiter(cx, path, l)
 }
 
-pub(super) fn shedder(cx: &mut Cx, path: &str, l: &raw::ShedderSpec) -> Option<(ShedderConfig, u16)> {
-    use raw::ShedderKind as K;
-    let (takes, requires, name): (&[&str], &[&str], _) = match l.kind {
-        K::QueueBound => (&["maxQueue", "status"], &["maxQueue"], "queue-bound"),
-        K::Codel => (&["target", "interval", "status"], &[], "codel"),
-        K::AdaptiveCodel => (&["target", "interval", "status"], &[], "adaptive-codel"),
-    };
-    let present = [
-        ("maxQueue", l.max_queue.is_some()),
-        ("target", l.target.is_some()),
-        ("interval", l.interval.is_some()),
-        ("status", l.status.is_some()),
-    ];
-    if !cx.params(path, &format!("the {name} shedder"), takes, requires, &present) {
-        return None;
-    }
-    let status = cx.status(format!("{path}.status"), l.status, 503);
-    let config = match l.kind {
-        K::QueueBound => ShedderConfig::QueueBound { max_queue: l.max_queue.unwrap_or(0) },
-        K::Codel | K::AdaptiveCodel => {
+/// A load shedder and the status it answers with; which parameters each type takes and
+/// requires is checked when the file is read.
+pub(super) fn shedder(cx: &mut Cx, path: &str, l: &raw::Tagged<raw::ShedderSpec>) -> Option<(ShedderConfig, u16)> {
+    use raw::ShedderSpec as S;
+    let (S::QueueBound { status, .. } | S::Codel { status, .. } | S::AdaptiveCodel { status, .. }) = &l.spec;
+    let status = cx.status(format!("{path}.status"), *status, 503);
+    let config = match &l.spec {
+        S::QueueBound { max_queue, .. } => ShedderConfig::QueueBound { max_queue: *max_queue },
+        S::Codel { target, interval, .. } | S::AdaptiveCodel { target, interval, .. } => {
             let (target, interval) = (
-                l.target.map_or(SimDuration::from_millis(5), |d| d.0),
-                l.interval.map_or(SimDuration::from_millis(100), |d| d.0),
+                target.map_or(SimDuration::from_millis(5), |d| d.0),
+                interval.map_or(SimDuration::from_millis(100), |d| d.0),
             );
             if target.is_zero() {
                 cx.err(format!("{path}.target"), "a target delay greater than zero");
@@ -136,7 +119,7 @@ pub(super) fn shedder(cx: &mut Cx, path: &str, l: &raw::ShedderSpec) -> Option<(
                 );
                 return None;
             }
-            if l.kind == K::Codel {
+            if matches!(l.spec, S::Codel { .. }) {
                 ShedderConfig::Codel { target, interval }
             } else {
                 ShedderConfig::AdaptiveCodel { target, interval }
@@ -146,26 +129,13 @@ pub(super) fn shedder(cx: &mut Cx, path: &str, l: &raw::ShedderSpec) -> Option<(
     Some((config, status))
 }
 
-pub(super) fn limiter(cx: &mut Cx, path: &str, l: &raw::LimiterSpec) -> Option<LimiterConfig> {
-    use raw::LimiterKind as K;
-    let (takes, requires): (&[&str], &[&str]) = match l.kind {
-        K::TokenBucket => (&["capacity", "refillPerSecond", "maxWait"], &["capacity", "refillPerSecond"]),
-        K::Resilience4j => (&["limitForPeriod", "limitRefreshPeriod", "timeoutDuration"], &[]),
-    };
-    let present = [
-        ("capacity", l.capacity.is_some()),
-        ("refillPerSecond", l.refill_per_second.is_some()),
-        ("maxWait", l.max_wait.is_some()),
-        ("limitForPeriod", l.limit_for_period.is_some()),
-        ("limitRefreshPeriod", l.limit_refresh_period.is_some()),
-        ("timeoutDuration", l.timeout_duration.is_some()),
-    ];
-    if !cx.params(path, &format!("the {} limiter", kind_name(l.kind)), takes, requires, &present) {
-        return None;
-    }
-    match l.kind {
-        K::TokenBucket => {
-            let (capacity, rate) = (l.capacity.unwrap_or(0.0), l.refill_per_second.unwrap_or(0.0));
+/// A rate limiter; which parameters each type takes and requires is checked when the
+/// file is read, their values here.
+pub(super) fn limiter(cx: &mut Cx, path: &str, l: &raw::Tagged<raw::LimiterSpec>) -> Option<LimiterConfig> {
+    use raw::LimiterSpec as S;
+    match &l.spec {
+        S::TokenBucket { capacity, refill_per_second, max_wait, .. } => {
+            let (capacity, rate) = (*capacity, *refill_per_second);
             if !(capacity.is_finite() && (1.0..=1e12).contains(&capacity)) {
                 cx.err(format!("{path}.capacity"), format!("a bucket of 1 to 1e12 tokens, found {capacity}"));
                 return None;
@@ -180,29 +150,31 @@ pub(super) fn limiter(cx: &mut Cx, path: &str, l: &raw::LimiterSpec) -> Option<L
             Some(LimiterConfig::TokenBucket {
                 capacity,
                 refill_per_sec: rate,
-                max_wait: l.max_wait.map_or(SimDuration::ZERO, |d| d.0),
+                max_wait: max_wait.map_or(SimDuration::ZERO, |d| d.0),
             })
         }
-        K::Resilience4j => match LimiterConfig::default() {
-            LimiterConfig::Resilience4j { limit_for_period, limit_refresh_period, timeout } => {
-                let config = LimiterConfig::Resilience4j {
-                    limit_for_period: l.limit_for_period.unwrap_or(limit_for_period),
-                    limit_refresh_period: l.limit_refresh_period.map_or(limit_refresh_period, |d| d.0),
-                    timeout: l.timeout_duration.map_or(timeout, |d| d.0),
-                };
-                if let LimiterConfig::Resilience4j { limit_for_period: 0, .. } = config {
-                    cx.err(format!("{path}.limitForPeriod"), "at least 1 permit a period, found 0");
-                    return None;
+        S::Resilience4j { limit_for_period: permits, limit_refresh_period: period, timeout_duration, .. } => {
+            match LimiterConfig::default() {
+                LimiterConfig::Resilience4j { limit_for_period, limit_refresh_period, timeout } => {
+                    let config = LimiterConfig::Resilience4j {
+                        limit_for_period: permits.unwrap_or(limit_for_period),
+                        limit_refresh_period: period.map_or(limit_refresh_period, |d| d.0),
+                        timeout: timeout_duration.map_or(timeout, |d| d.0),
+                    };
+                    if let LimiterConfig::Resilience4j { limit_for_period: 0, .. } = config {
+                        cx.err(format!("{path}.limitForPeriod"), "at least 1 permit a period, found 0");
+                        return None;
+                    }
+                    if let LimiterConfig::Resilience4j { limit_refresh_period, .. } = config
+                        && limit_refresh_period.is_zero()
+                    {
+                        cx.err(format!("{path}.limitRefreshPeriod"), "a period greater than zero");
+                        return None;
+                    }
+                    Some(config)
                 }
-                if let LimiterConfig::Resilience4j { limit_refresh_period, .. } = config
-                    && limit_refresh_period.is_zero()
-                {
-                    cx.err(format!("{path}.limitRefreshPeriod"), "a period greater than zero");
-                    return None;
-                }
-                Some(config)
+                other => Some(other),
             }
-            other => Some(other),
-        },
+        }
     }
 }

@@ -140,7 +140,7 @@ fn service(
     };
     let sp = format!("services.{sname}");
     let rate_limit = s.rate_limit.as_ref().and_then(|l| {
-        let scope = match l.scope {
+        let scope = match l.scope() {
             Some(raw::LimiterScope::Service) => LimiterScope::Service,
             _ => LimiterScope::Instance,
         };
