@@ -755,7 +755,7 @@ pub struct PolicySpec {
     pub hedging: Option<HedgingSpec>,
     pub fallback: Option<Tagged<FallbackSpec>>,
     pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
-    pub circuit_breaker: Option<BreakerSpec>,
+    pub circuit_breaker: Option<Tagged<BreakerSpec>>,
     pub bulkhead: Option<Tagged<BulkheadSpec>>,
     pub outlier_detection: Option<OutlierSpec>,
     pub locality_lb: Option<LocalityLbSpec>,
@@ -789,14 +789,6 @@ impl tagged::TaggedEnum for BulkheadSpec {
     }
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BreakerKind {
-    Resilience4j,
-    Hystrix,
-    Consecutive,
-}
-
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum BreakerScopeSpec {
@@ -821,41 +813,66 @@ pub enum BreakerStateSpec {
     MetricsOnly,
 }
 
-/// A circuit breaker: its `semantics` (flavour), scope, what counts as a failure, and
-/// the parameters of its flavour under the names the libraries use (checked in
-/// `validate`).
+/// A circuit breaker; its `semantics` picks the variant (`resilience4j` when absent).
+/// Every variant takes `scope` (per destination service, the default, per endpoint or per
+/// instance) and `failureOn` (the outcome classes that count as failures).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BreakerSpec {
-    pub semantics: Option<BreakerKind>,
-    pub scope: Option<BreakerScopeSpec>,
-    pub failure_on: Option<Vec<String>>,
-    // Resilience4j
-    pub failure_rate_threshold: Option<f64>,
-    pub slow_call_rate_threshold: Option<f64>,
-    pub slow_call_duration_threshold: Option<Dur>,
-    pub wait_duration_in_open_state: Option<Dur>,
-    pub exponential_backoff_multiplier: Option<f64>,
-    pub exponential_max_wait_duration_in_open_state: Option<Dur>,
-    pub permitted_number_of_calls_in_half_open_state: Option<u32>,
-    pub max_wait_duration_in_half_open_state: Option<Dur>,
-    pub sliding_window_type: Option<SlidingWindowType>,
-    pub sliding_window_size: Option<u32>,
-    pub minimum_number_of_calls: Option<u32>,
-    pub automatic_transition_from_open_to_half_open_enabled: Option<bool>,
-    pub state: Option<BreakerStateSpec>,
-    // Hystrix
-    pub request_volume_threshold: Option<u32>,
-    pub error_threshold_percentage: Option<u32>,
-    pub sleep_window: Option<Dur>,
-    pub rolling_window: Option<Dur>,
-    pub buckets: Option<u32>,
-    pub health_snapshot_interval: Option<Dur>,
-    pub force_open: Option<bool>,
-    pub force_closed: Option<bool>,
-    // Consecutive failures
-    pub failure_threshold: Option<u32>,
-    pub recovery_timeout: Option<Dur>,
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum BreakerSpec {
+    Resilience4j {
+        failure_rate_threshold: Option<f64>,
+        slow_call_rate_threshold: Option<f64>,
+        slow_call_duration_threshold: Option<Dur>,
+        wait_duration_in_open_state: Option<Dur>,
+        exponential_backoff_multiplier: Option<f64>,
+        exponential_max_wait_duration_in_open_state: Option<Dur>,
+        permitted_number_of_calls_in_half_open_state: Option<u32>,
+        max_wait_duration_in_half_open_state: Option<Dur>,
+        sliding_window_type: Option<SlidingWindowType>,
+        sliding_window_size: Option<u32>,
+        minimum_number_of_calls: Option<u32>,
+        automatic_transition_from_open_to_half_open_enabled: Option<bool>,
+        state: Option<BreakerStateSpec>,
+        scope: Option<BreakerScopeSpec>,
+        failure_on: Option<Vec<String>>,
+    },
+    Hystrix {
+        request_volume_threshold: Option<u32>,
+        error_threshold_percentage: Option<u32>,
+        sleep_window: Option<Dur>,
+        rolling_window: Option<Dur>,
+        buckets: Option<u32>,
+        health_snapshot_interval: Option<Dur>,
+        force_open: Option<bool>,
+        force_closed: Option<bool>,
+        scope: Option<BreakerScopeSpec>,
+        failure_on: Option<Vec<String>>,
+    },
+    Consecutive {
+        failure_threshold: Option<u32>,
+        recovery_timeout: Option<Dur>,
+        scope: Option<BreakerScopeSpec>,
+        failure_on: Option<Vec<String>>,
+    },
+}
+
+impl tagged::TaggedEnum for BreakerSpec {
+    const TAG: &'static str = "semantics";
+    const DEFAULT: Option<&'static str> = Some("resilience4j");
+    fn describe(kind: &str) -> String {
+        format!("the {kind} breaker")
+    }
+}
+
+impl BreakerSpec {
+    /// The settings every breaker takes: its scope and the outcomes that count as failures.
+    pub fn common(&self) -> (Option<BreakerScopeSpec>, Option<&[String]>) {
+        match self {
+            BreakerSpec::Resilience4j { scope, failure_on, .. }
+            | BreakerSpec::Hystrix { scope, failure_on, .. }
+            | BreakerSpec::Consecutive { scope, failure_on, .. } => (*scope, failure_on.as_deref()),
+        }
+    }
 }
 
 /// A fallback; its `type` picks the variant.
@@ -947,7 +964,7 @@ pub struct OverrideSpec {
     pub hedging: Option<HedgingSpec>,
     pub fallback: Option<Tagged<FallbackSpec>>,
     pub load_balancer: Option<Tagged<LoadBalancerSpec>>,
-    pub circuit_breaker: Option<BreakerSpec>,
+    pub circuit_breaker: Option<Tagged<BreakerSpec>>,
     pub bulkhead: Option<Tagged<BulkheadSpec>>,
     pub outlier_detection: Option<OutlierSpec>,
     pub locality_lb: Option<LocalityLbSpec>,

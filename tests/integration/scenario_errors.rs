@@ -1634,3 +1634,17 @@ fn numbers_in_tagged_objects_parse_as_before() {
     let ordered = set("services.catalog.endpoints.get.serviceTime", json!({ "mean": "2ms", "type": "exponential" }));
     assert_eq!(model(&[ordered]), model(&[]));
 }
+
+// A breaker's `semantics` picks its parameters; without it, Resilience4j's.
+rejected! {
+    a_field_the_breaker_semantics_does_not_take_names_the_breaker:
+        [set("policies.default.circuitBreaker", json!({ "semantics": "consecutive", "sleepWindow": "5s" }))]
+        => "policies.default.circuitBreaker.sleepWindow",
+           "a parameter of the consecutive breaker (failureThreshold, recoveryTimeout, scope, failureOn), found \"sleepWindow\"";
+    a_breaker_without_semantics_takes_resilience4j_parameters:
+        [set("policies.default.circuitBreaker", json!({ "failureThreshold": 5 }))]
+        => "policies.default.circuitBreaker.failureThreshold", "the resilience4j breaker";
+    an_unknown_breaker_semantics_names_the_semantics_field:
+        [set("policies.default.circuitBreaker", json!({ "semantics": "polly" }))]
+        => "policies.default.circuitBreaker.semantics", "unknown variant `polly`";
+}

@@ -27,6 +27,8 @@ use std::marker::PhantomData;
 pub trait TaggedEnum: DeserializeOwned {
     /// The JSON field that picks the variant.
     const TAG: &'static str = "type";
+    /// The variant of an object without the tag field, if it may be left out.
+    const DEFAULT: Option<&'static str> = None;
     /// How messages name an object of variant `kind`: `the constant backoff`.
     fn describe(kind: &str) -> String;
 }
@@ -78,7 +80,9 @@ pub fn from_map<'de, T: TaggedEnum, A: MapAccess<'de>>(mut map: A) -> Result<(St
             entries.push((k, v));
         }
     }
-    let Some(kind) = kind else { return Err(de::Error::missing_field(T::TAG)) };
+    let Some(kind) = kind.or_else(|| T::DEFAULT.map(|d| Value::String(d.to_string()))) else {
+        return Err(de::Error::missing_field(T::TAG));
+    };
     let kind: String =
         String::deserialize(kind).map_err(|e| nested::<A::Error>(&format!(".{}", T::TAG), e.to_string()))?;
     let shape = shape_of::<T>(&kind);

@@ -188,7 +188,7 @@ fn instances(
         cx.err(format!("{p}.maxReplicas"), "maxReplicas with replicas only: listed instances all start running");
     }
     // A service with versions has its instances in them (see `traffic.rs`).
-    let versioned = s.versions.as_ref().map(|v| traffic::version_instances(cx, &p, sname, s, v));
+    let versioned = s.versions.as_ref().map(|v| traffic::version_instances(cx, p, sname, s, v));
     let specs: Vec<raw::InstanceSpec> = match (&s.instances, s.replicas) {
         _ if versioned.is_some() => versioned.iter().flatten().map(|v| v.spec.clone()).collect(),
         (Some(_), Some(_)) => {
