@@ -157,7 +157,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub discovery: Option<DiscoverySpec>,
     #[serde(default)]
-    pub lifecycle: Vec<LifecycleSpec>,
+    pub lifecycle: Vec<Tagged<LifecycleSpec>>,
     #[serde(default)]
     pub config_changes: Vec<ConfigChangeSpec>,
     #[serde(default)]
@@ -333,24 +333,22 @@ pub struct ProbeSpec {
     pub initial_delay: Option<Dur>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LifecycleKind {
-    Crash,
-    Hang,
-    Stop,
-    Start,
-    Scale,
+/// A lifecycle action at time `at`; its `action` picks the variant.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum LifecycleSpec {
+    Crash { at: Dur, instance: String },
+    Hang { at: Dur, instance: String },
+    Stop { at: Dur, instance: String },
+    Start { at: Dur, instance: String },
+    Scale { at: Dur, service: String, replicas: u32 },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LifecycleSpec {
-    pub at: Dur,
-    pub action: LifecycleKind,
-    pub instance: Option<String>,
-    pub service: Option<String>,
-    pub replicas: Option<u32>,
+impl tagged::TaggedEnum for LifecycleSpec {
+    const TAG: &'static str = "action";
+    fn describe(kind: &str) -> String {
+        format!("the {kind} action")
+    }
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -1648,3 +1648,13 @@ rejected! {
         [set("policies.default.circuitBreaker", json!({ "semantics": "polly" }))]
         => "policies.default.circuitBreaker.semantics", "unknown variant `polly`";
 }
+
+// A lifecycle entry's `action` picks its fields.
+rejected! {
+    a_field_the_lifecycle_action_does_not_take_names_the_action:
+        [set("lifecycle", json!([{ "at": "1s", "action": "crash", "instance": "cart-0", "replicas": 2 }]))]
+        => "lifecycle[0].replicas", "a parameter of the crash action (at, instance), found \"replicas\"";
+    a_missing_lifecycle_field_names_the_field_and_the_action:
+        [set("lifecycle", json!([{ "at": "1s", "action": "scale", "service": "cart" }]))]
+        => "lifecycle[0].replicas", "\"replicas\", which the scale action requires";
+}

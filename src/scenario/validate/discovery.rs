@@ -126,66 +126,58 @@ pub(super) fn probes(
     })
 }
 
+/// Lifecycle actions in time order; which fields each action takes and requires is
+/// checked when the file is read.
 pub(super) fn lifecycle(
     cx: &mut Cx,
-    specs: &[raw::LifecycleSpec],
+    specs: &[raw::Tagged<raw::LifecycleSpec>],
     service_ids: &IndexMap<&str, ServiceId>,
     services: &[Service],
     instances: &[Instance],
 ) -> Vec<LifecycleAction> {
-    use raw::LifecycleKind as K;
+    use raw::LifecycleSpec as S;
     let mut out = Vec::new();
     for (i, l) in specs.iter().enumerate() {
         let p = format!("lifecycle[{i}]");
-        let (takes, requires): (&[&str], &[&str]) = match l.action {
-            K::Scale => (&["service", "replicas"], &["service", "replicas"]),
-            _ => (&["instance"], &["instance"]),
-        };
-        let present =
-            [("instance", l.instance.is_some()), ("service", l.service.is_some()), ("replicas", l.replicas.is_some())];
-        if !cx.params(&p, &format!("the {} action", kind_name(l.action)), takes, requires, &present) {
-            continue;
-        }
-        let at = SimTime::ZERO + l.at.0;
-        let instance = || -> Result<InstanceId, String> {
-            let name = l.instance.as_deref().unwrap_or("");
+        let instance = |name: &str| -> Result<InstanceId, String> {
             instances.iter().position(|x| x.name == name).map(|k| InstanceId(k as u32)).ok_or_else(|| {
                 let known: Vec<&str> = instances.iter().take(12).map(|x| x.name.as_str()).collect();
                 format!("a known instance such as {}, found {name:?}", known.join(", "))
             })
         };
-        let action = match l.action {
-            K::Scale => {
-                let name = l.service.as_deref().unwrap_or("");
-                let Some(&service) = service_ids.get(name) else {
+        let (at, action) = match &l.spec {
+            S::Scale { at, service: name, replicas: n } => {
+                let Some(&service) = service_ids.get(name.as_str()) else {
                     cx.err(format!("{p}.service"), unknown("service", name, service_ids.keys().copied()));
                     continue;
                 };
-                let n = l.replicas.unwrap_or(0);
                 let max = services[service.idx()].instances.len() as u32;
-                if n > max {
+                if *n > max {
                     cx.err(
                         format!("{p}.replicas"),
                         format!("at most the service's {max} instances (raise its maxReplicas), found {n}"),
                     );
                     continue;
                 }
-                Lifecycle::Scale { service, replicas: n }
+                (at, Lifecycle::Scale { service, replicas: *n })
             }
-            kind => match instance() {
+            S::Crash { at, instance: name }
+            | S::Hang { at, instance: name }
+            | S::Stop { at, instance: name }
+            | S::Start { at, instance: name } => match instance(name) {
                 Err(e) => {
                     cx.err(format!("{p}.instance"), e);
                     continue;
                 }
-                Ok(instance) => match kind {
-                    K::Crash => Lifecycle::Crash { instance, hang: false },
-                    K::Hang => Lifecycle::Crash { instance, hang: true },
-                    K::Stop => Lifecycle::Stop { instance },
-                    _ => Lifecycle::Start { instance },
+                Ok(instance) => match &l.spec {
+                    S::Crash { .. } => (at, Lifecycle::Crash { instance, hang: false }),
+                    S::Hang { .. } => (at, Lifecycle::Crash { instance, hang: true }),
+                    S::Stop { .. } => (at, Lifecycle::Stop { instance }),
+                    _ => (at, Lifecycle::Start { instance }),
                 },
             },
         };
-        out.push(LifecycleAction { at, action });
+        out.push(LifecycleAction { at: SimTime::ZERO + at.0, action });
     }
     // In time order; a stable sort keeps the file's order for ties.
     out.sort_by_key(|a| a.at);
