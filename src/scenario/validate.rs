@@ -37,6 +37,8 @@ use indexmap::IndexMap;
 
 pub const DEFAULT_SEED: u64 = 1;
 
+// Long on purpose: the parts in the order their issues are reported, then the model
+// they build; each line is one call, and splitting it would only pass the ids around.
 pub fn validate(f: raw::ScenarioFile, file: &str, sweep: super::BlockCheck) -> Result<Scenario, Vec<Issue>> {
     let mut cx = Cx { issues: Vec::new() };
     let run = run::run(&mut cx, &f, sweep);

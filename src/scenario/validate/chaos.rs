@@ -7,6 +7,8 @@ use crate::scenario::raw;
 use crate::time::{SimDuration, SimTime};
 
 /// The chaos monkey: its bounds, and for each kind the faults it may become.
+// Long because the bounds, the service list and each kind are checked in the order
+// their issues are reported; each kind reuses `fault` for its parameters.
 pub(super) fn chaos(cx: &mut Cx, c: &raw::ChaosSpec, env: &FaultEnv) -> Option<ChaosMonkey> {
     use raw::FaultKind as K;
     let errors = cx.issues.len();

@@ -8,6 +8,7 @@ use crate::scenario::raw;
 use crate::time::{SimDuration, SimTime};
 use indexmap::IndexMap;
 
+// A little over 80 lines: mode, refresh, registry and health check, in issue order.
 pub(super) fn discovery(
     cx: &mut Cx,
     d: Option<&raw::DiscoverySpec>,

@@ -30,6 +30,8 @@ pub(super) fn faults(cx: &mut Cx, specs: &[raw::FaultSpec], env: &FaultEnv) -> V
 }
 
 /// One fault at JSON path `p`, or `None` after reporting what is wrong with it.
+// Long: one early-return arm per fault family, then the targeted faults. It keeps the
+// last hand table (which kind takes which field) until faults become a tagged enum.
 pub(super) fn fault(cx: &mut Cx, p: &str, f: &raw::FaultSpec, env: &FaultEnv) -> Option<Fault> {
     use raw::FaultKind as K;
     let FaultEnv { service_ids, services, registry, zones, instance_zone, routes, .. } = *env;

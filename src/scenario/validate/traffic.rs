@@ -346,6 +346,8 @@ fn threshold_value(cx: &mut Cx, p: &str, v: &serde_json::Value, duration: bool) 
 
 /// `rollouts`: each names a service with versions, its primary and canary versions and
 /// Flagger's analysis settings.
+// Long because a rollout's strategy, steps, metrics and webhooks are checked in issue
+// order against the service and routes it names.
 pub(super) fn rollouts(
     cx: &mut Cx,
     specs: &[raw::RolloutSpec],

@@ -12,6 +12,7 @@ pub const DEFAULT_CLIENTS: u64 = 10_000;
 /// Closed-loop users each hold a pending event: bound them like requests in flight.
 pub const USERS_MAX: u32 = 10_000_000;
 
+// A little over 80 lines: a route's name, match, destinations and limiter.
 pub(super) fn routes(
     cx: &mut Cx,
     specs: &[raw::RouteSpec],
