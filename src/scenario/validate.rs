@@ -83,7 +83,7 @@ pub fn validate(f: raw::ScenarioFile, file: &str, sweep: super::BlockCheck) -> R
     }
     let rollouts = traffic::rollouts(&mut cx, &f.rollouts, &services, &match_env);
     let instance_zone = |i: crate::model::InstanceId| instances[i.idx()].zone;
-    let fault_env = faults::FaultEnv {
+    let fault_env = cx::FaultEnv {
         service_ids: &service_ids,
         endpoint_ids: &endpoint_ids,
         services: &services,

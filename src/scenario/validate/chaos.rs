@@ -1,7 +1,7 @@
 //! The chaos monkey: its bounds, and for each kind the faults it may become.
 
 use super::cx::*;
-use super::faults::{FaultEnv, fault};
+use super::faults::fault;
 use crate::model::*;
 use crate::scenario::raw;
 use crate::time::{SimDuration, SimTime};

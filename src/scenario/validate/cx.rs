@@ -3,13 +3,15 @@
 //! distributions, "a known X" messages). It calls back into nothing else in `validate`.
 
 use crate::dist::Dist;
-use crate::model::ZoneId;
+use crate::model::{EndpointId, InstanceId, RegistryModel, Route, Service, ServiceId, Topology, ZoneId};
 use crate::scenario::Issue;
 use crate::scenario::raw::{self, DistSpec};
 use crate::time::SimDuration;
 use indexmap::IndexMap;
 use rand_distr::{Gamma, Normal, Pareto, Weibull};
 
+/// Instances per service: each has its own proxy state for every destination it calls.
+pub const REPLICAS_MAX: u32 = 10_000;
 /// The zone of anything that names none.
 pub const DEFAULT_ZONE: &str = "default";
 /// HTTP methods as routes and endpoints spell them.
@@ -236,4 +238,19 @@ pub fn two_groups(
     }
     let [a, b] = out;
     Some((a, b))
+}
+
+/// What faults may refer to: the scenario's names and ids.
+pub struct FaultEnv<'a> {
+    pub service_ids: &'a IndexMap<&'a str, ServiceId>,
+    pub endpoint_ids: &'a IndexMap<(&'a str, &'a str), EndpointId>,
+    pub services: &'a [Service],
+    pub registry: Option<&'a RegistryModel>,
+    pub zones: &'a Zones,
+    pub instance_zone: &'a dyn Fn(InstanceId) -> ZoneId,
+    pub routes: &'a [Route],
+    pub config_pushes: bool,
+    pub topology: &'a Topology,
+    /// The scenario has a `security` block (security faults need one).
+    pub security: bool,
 }

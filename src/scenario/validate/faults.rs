@@ -8,22 +8,6 @@ use crate::dist::Dist;
 use crate::model::*;
 use crate::scenario::raw;
 use crate::time::{SimDuration, SimTime};
-use indexmap::IndexMap;
-
-/// What faults may refer to: the scenario's names and ids.
-pub(super) struct FaultEnv<'a> {
-    pub service_ids: &'a IndexMap<&'a str, ServiceId>,
-    pub endpoint_ids: &'a IndexMap<(&'a str, &'a str), EndpointId>,
-    pub services: &'a [Service],
-    pub registry: Option<&'a RegistryModel>,
-    pub zones: &'a Zones,
-    pub instance_zone: &'a dyn Fn(InstanceId) -> ZoneId,
-    pub routes: &'a [Route],
-    pub config_pushes: bool,
-    pub topology: &'a Topology,
-    /// The scenario has a `security` block (security faults need one).
-    pub security: bool,
-}
 
 pub(super) fn faults(cx: &mut Cx, specs: &[raw::FaultSpec], env: &FaultEnv) -> Vec<Fault> {
     specs.iter().enumerate().filter_map(|(i, f)| fault(cx, &format!("faults[{i}]"), f, env)).collect()

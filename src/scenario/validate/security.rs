@@ -2,7 +2,6 @@
 //! the endpoints' methods, and the security faults (`ca-outage`, `authz-policy`).
 
 use super::cx::*;
-use super::faults::FaultEnv;
 use crate::dist::Dist;
 use crate::model::*;
 use crate::scenario::raw;

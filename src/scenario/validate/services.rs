@@ -13,8 +13,6 @@ use crate::scenario::raw;
 use crate::time::SimDuration;
 use indexmap::IndexMap;
 
-/// Instances per service: each has its own proxy state for every destination it calls.
-pub const REPLICAS_MAX: u32 = 10_000;
 /// Downstream calls per endpoint (a job counts its calls in a `u16`).
 pub const CALLS_MAX: usize = 1024;
 

@@ -1,8 +1,7 @@
 //! Validation of the traffic-management fields: versions and their instances, routing
 //! rules, request headers and rollouts.
 
-use super::cx::{Cx, DEFAULT_ZONE, unknown};
-use super::services::REPLICAS_MAX;
+use super::cx::{Cx, DEFAULT_ZONE, REPLICAS_MAX, unknown};
 use crate::model::*;
 use crate::rollout::{MetricCheck, MetricKind, RolloutSpec, Strategy};
 use crate::scenario::raw;
