@@ -39,6 +39,23 @@ pub mod traffic;
 pub mod workload;
 
 pub use model::Scenario;
-pub use scenario::{Issue, ScenarioError, load_file, load_str};
+pub use scenario::{Issue, ScenarioError};
+
+/// Reads and validates a scenario file, its `sweep` block included.
+///
+/// # Errors
+/// `ScenarioError` naming the file, the JSON path and what was expected.
+pub fn load_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+    scenario::load_file_with(path, sweep::check_block)
+}
+
+/// Validates scenario JSON given as text (`file` names it in messages), its `sweep`
+/// block included.
+///
+/// # Errors
+/// `ScenarioError` naming the file, the JSON path and what was expected.
+pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    scenario::load_str_with(text, file, sweep::check_block)
+}
 pub use sim::{Hooks, RunError, RunOptions, RunResult, Stop, run};
 pub use time::{SimDuration, SimTime};

@@ -51,14 +51,19 @@ fn render_invalid(file: &str, issues: &[Issue]) -> String {
     lines.join("\n")
 }
 
-/// Reads and validates a scenario file.
+/// Checks the `sweep` block, which this module keeps as raw JSON: the sweep module owns
+/// its shape (`crate::sweep::check_block`), and the crate root passes it in, so that
+/// scenario never depends on sweep. Its issues come right after the run's.
+pub type BlockCheck = fn(&serde_json::Value) -> Vec<Issue>;
+
+/// Reads and validates a scenario file; `sweep` checks its `sweep` block.
 ///
 /// # Errors
 /// `ScenarioError` naming the file, the JSON path and what was expected.
-pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+pub fn load_file_with(path: &Path, sweep: BlockCheck) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io { file: file.clone(), cause })?;
-    load_str(&text, &file)
+    load_str_with(&text, &file, sweep)
 }
 
 /// The name of every fault kind, as scenario files spell them.
@@ -69,13 +74,14 @@ pub fn fault_kinds() -> Vec<String> {
         .collect()
 }
 
-/// Validates scenario JSON given as text; `file` is used in messages only.
+/// Validates scenario JSON given as text; `file` is used in messages only; `sweep`
+/// checks its `sweep` block.
 ///
 /// # Errors
 /// `ScenarioError` naming the file, the JSON path and what was expected.
-pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+pub fn load_str_with(text: &str, file: &str, sweep: BlockCheck) -> Result<Scenario, ScenarioError> {
     let raw = parse(text, file)?;
-    validate::validate(raw, file).map_err(|issues| ScenarioError::Invalid { file: file.to_string(), issues })
+    validate::validate(raw, file, sweep).map_err(|issues| ScenarioError::Invalid { file: file.to_string(), issues })
 }
 
 fn parse(text: &str, file: &str) -> Result<raw::ScenarioFile, ScenarioError> {
@@ -102,10 +108,15 @@ fn classify(err: serde_json::Error, file: &str, path: String) -> ScenarioError {
             column: err.column(),
             message: strip_position(&err.to_string()),
         },
-        Category::Data => ScenarioError::Invalid {
-            file: file.to_string(),
-            issues: vec![Issue { path, message: strip_position(&err.to_string()) }],
-        },
+        Category::Data => {
+            // An error inside a tagged object carries its path below that object.
+            let text = strip_position(&err.to_string());
+            let (path, message) = match raw::tagged::split(&text) {
+                (Some(below), message) => (format!("{path}{below}"), message.to_string()),
+                (None, message) => (path, message.to_string()),
+            };
+            ScenarioError::Invalid { file: file.to_string(), issues: vec![Issue { path, message }] }
+        }
     }
 }
 

@@ -150,7 +150,7 @@ impl Sweep {
     /// `NoAxes` or `TooLarge` for the other mistakes.
     pub fn from_text(text: &str, file: &str, overrides: &Overrides) -> Result<Sweep, SweepError> {
         let invalid = |issues: Vec<Issue>| SweepError::Scenario(ScenarioError::Invalid { file: file.into(), issues });
-        let base_sc = crate::scenario::load_str(text, file)?;
+        let base_sc = crate::scenario::load_str_with(text, file, check_block)?;
         let mut base: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax {
             file: file.into(),
             line: e.line(),
@@ -311,7 +311,7 @@ impl Sweep {
     fn point_scenario(&self, index: usize) -> Result<Scenario, Result<Vec<Issue>, (usize, String)>> {
         let (doc, created) = self.point_json(index).map_err(Err)?;
         let label = format!("{} [point {}]", self.file, self.points[index].id);
-        crate::scenario::load_str(&doc.to_string(), &label).map_err(|e| {
+        crate::scenario::load_str_with(&doc.to_string(), &label, check_block).map_err(|e| {
             let mut issues = match e {
                 ScenarioError::Invalid { issues, .. } => issues,
                 other => vec![Issue { path: "(top level)".into(), message: other.to_string() }],

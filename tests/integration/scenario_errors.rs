@@ -1543,3 +1543,118 @@ rejected! {
             "policy": { "name": "p" } }]))]
         => "faults[0].policy", "a parameter of a slowdown fault (factor), found \"policy\"";
 }
+
+// Objects whose `type` picks their shape (distributions, backoffs, budgets, balancers,
+// fallbacks, registries, limiters, shedders, bulkheads) are read as tagged enums: an
+// error names the field's own path, the type and what it takes or requires.
+rejected! {
+    a_field_the_distribution_type_does_not_take_names_the_type_and_what_it_takes:
+        [set("services.catalog.endpoints.get.serviceTime.min", json!("1ms"))]
+        => "services.catalog.endpoints.get.serviceTime.min",
+           "a parameter of a exponential distribution (mean), found \"min\"";
+    a_field_no_distribution_takes_names_the_type_too:
+        [set("services.catalog.endpoints.get.serviceTime.bogus", json!(1))]
+        => "services.catalog.endpoints.get.serviceTime.bogus",
+           "a parameter of a exponential distribution (mean), found \"bogus\"";
+    a_missing_distribution_parameter_names_the_parameter:
+        [remove("services.catalog.endpoints.get.serviceTime.mean")]
+        => "services.catalog.endpoints.get.serviceTime.mean", "\"mean\", which a exponential distribution requires";
+    a_missing_distribution_type_names_the_object:
+        [remove("services.catalog.endpoints.get.serviceTime.type")]
+        => "services.catalog.endpoints.get.serviceTime", "missing field `type`";
+    a_distribution_type_that_is_not_a_string_names_the_type_field:
+        [set("services.catalog.endpoints.get.serviceTime.type", json!(5))]
+        => "services.catalog.endpoints.get.serviceTime.type", "invalid type: integer `5`, expected a string";
+    a_whole_parameter_refuses_a_float_even_an_integer_valued_one:
+        [set("services.catalog.endpoints.get.serviceTime", json!({ "type": "erlang", "k": 3.0, "mean": "2ms" }))]
+        => "services.catalog.endpoints.get.serviceTime.k", "invalid type: floating point `3.0`, expected u32";
+    a_whole_parameter_refuses_a_negative_number:
+        [set("services.catalog.endpoints.get.serviceTime", json!({ "type": "erlang", "k": -1, "mean": "2ms" }))]
+        => "services.catalog.endpoints.get.serviceTime.k", "invalid value: integer `-1`, expected u32";
+    a_duplicate_field_in_a_tagged_object_is_rejected:
+        [text("\"mean\": \"2ms\"", "\"mean\": \"2ms\", \"mean\": \"3ms\"")]
+        => "services.catalog.endpoints.get.serviceTime", "duplicate field `mean`";
+    a_duplicate_type_in_a_tagged_object_is_rejected:
+        [text("\"type\": \"exponential\",", "\"type\": \"exponential\", \"type\": \"normal\",")]
+        => "network.links[0].latency", "duplicate field `type`";
+    an_error_in_a_sample_names_its_index:
+        [set("services.catalog.endpoints.get.serviceTime", json!({ "type": "empirical", "samples": ["1ms", 5] }))]
+        => "services.catalog.endpoints.get.serviceTime.samples[1]", "invalid type: integer `5`";
+    an_error_in_a_distribution_inside_a_registry_keeps_both_paths:
+        [set("discovery", json!({ "mode": "client",
+            "registry": { "type": "consul", "latency": { "type": "exponential", "mean": "2" } } }))]
+        => "discovery.registry.latency.mean", "(no unit)";
+    a_field_a_distribution_inside_a_registry_does_not_take_keeps_both_paths:
+        [set("discovery", json!({ "mode": "client",
+            "registry": { "type": "consul", "latency": { "type": "exponential", "mean": "2ms", "k": 2 } } }))]
+        => "discovery.registry.latency.k", "a parameter of a exponential distribution (mean), found \"k\"";
+    a_field_the_registry_type_does_not_take_names_the_registry:
+        [set("discovery", json!({ "mode": "client", "registry": { "type": "registrar", "ttl": "10s" } }))]
+        => "discovery.registry.ttl", "a parameter of the registrar registry (zone, latency, readTimeout), found \"ttl\"";
+    a_field_the_backoff_type_does_not_take_names_the_backoff:
+        [set("policies.default.retry", json!({ "backoff": { "type": "constant", "base": "10ms", "cap": "1s" } }))]
+        => "policies.default.retry.backoff.cap", "a parameter of the constant backoff (base), found \"cap\"";
+    a_missing_backoff_parameter_names_the_parameter:
+        [set("policies.default.retry", json!({ "backoff": { "type": "grpc", "initial": "10ms", "multiplier": 2 } }))]
+        => "policies.default.retry.backoff.max", "\"max\", which the grpc backoff requires";
+    a_unit_budget_takes_no_parameter:
+        [set("policies.default.retry", json!({ "budget": { "type": "unlimited", "maxRetries": 3 } }))]
+        => "policies.default.retry.budget.maxRetries", "a parameter of the unlimited budget (none), found \"maxRetries\"";
+    a_field_the_limiter_type_does_not_take_names_the_limiter:
+        [set("gateway.rateLimit", json!({ "type": "token-bucket", "capacity": 10, "refillPerSecond": 5, "limitForPeriod": 3 }))]
+        => "gateway.rateLimit.limitForPeriod",
+           "a parameter of the token-bucket limiter (capacity, refillPerSecond, maxWait, scope), found \"limitForPeriod\"";
+    a_field_the_bulkhead_type_does_not_take_names_the_bulkhead:
+        [set("policies.default.bulkhead", json!({ "type": "semaphore", "maxConnections": 3 }))]
+        => "policies.default.bulkhead.maxConnections",
+           "a parameter of the semaphore bulkhead (maxConcurrentCalls, maxWaitDuration), found \"maxConnections\"";
+}
+
+/// Numbers inside a tagged object are accepted exactly as before: a float parameter takes
+/// an integer (`2` and `2.0` give the same model), a whole one takes only integers.
+#[test]
+fn numbers_in_tagged_objects_parse_as_before() {
+    let model = |edits: &[Edit]| {
+        let sc = meshsim::load_str(&edited(edits), FILE).unwrap_or_else(|e| panic!("{e}"));
+        format!("{:?}", (&sc.endpoints, &sc.policies, &sc.gateway, &sc.services))
+    };
+    let pareto = |shape: Value| {
+        set("services.catalog.endpoints.get.serviceTime", json!({ "type": "pareto", "scale": "1ms", "shape": shape }))
+    };
+    assert_eq!(model(&[pareto(json!(2))]), model(&[pareto(json!(2.0))]));
+    let limiter = |capacity: Value, rate: Value| {
+        set("gateway.rateLimit", json!({ "type": "token-bucket", "capacity": capacity, "refillPerSecond": rate }))
+    };
+    assert_eq!(model(&[limiter(json!(10), json!(5))]), model(&[limiter(json!(10.0), json!(5.0))]));
+    let budget = |ratio: Value| {
+        set("policies.default.retry", json!({ "budget": { "type": "grpc", "maxTokens": 10, "tokenRatio": ratio } }))
+    };
+    assert_eq!(model(&[budget(json!(1))]), model(&[budget(json!(1.0))]));
+    // The order of the fields, the tag among them, changes nothing.
+    let ordered = set("services.catalog.endpoints.get.serviceTime", json!({ "mean": "2ms", "type": "exponential" }));
+    assert_eq!(model(&[ordered]), model(&[]));
+}
+
+// A breaker's `semantics` picks its parameters; without it, Resilience4j's.
+rejected! {
+    a_field_the_breaker_semantics_does_not_take_names_the_breaker:
+        [set("policies.default.circuitBreaker", json!({ "semantics": "consecutive", "sleepWindow": "5s" }))]
+        => "policies.default.circuitBreaker.sleepWindow",
+           "a parameter of the consecutive breaker (failureThreshold, recoveryTimeout, scope, failureOn), found \"sleepWindow\"";
+    a_breaker_without_semantics_takes_resilience4j_parameters:
+        [set("policies.default.circuitBreaker", json!({ "failureThreshold": 5 }))]
+        => "policies.default.circuitBreaker.failureThreshold", "the resilience4j breaker";
+    an_unknown_breaker_semantics_names_the_semantics_field:
+        [set("policies.default.circuitBreaker", json!({ "semantics": "polly" }))]
+        => "policies.default.circuitBreaker.semantics", "unknown variant `polly`";
+}
+
+// A lifecycle entry's `action` picks its fields.
+rejected! {
+    a_field_the_lifecycle_action_does_not_take_names_the_action:
+        [set("lifecycle", json!([{ "at": "1s", "action": "crash", "instance": "cart-0", "replicas": 2 }]))]
+        => "lifecycle[0].replicas", "a parameter of the crash action (at, instance), found \"replicas\"";
+    a_missing_lifecycle_field_names_the_field_and_the_action:
+        [set("lifecycle", json!([{ "at": "1s", "action": "scale", "service": "cart" }]))]
+        => "lifecycle[0].replicas", "\"replicas\", which the scale action requires";
+}

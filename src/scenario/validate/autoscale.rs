@@ -1,6 +1,6 @@
 //! Validation of a service's `autoscaler` block into an [`AutoscalerConfig`].
 
-use super::Ctx;
+use super::cx::Cx;
 use crate::autoscale::{AutoscalerConfig, Metric, PolicyKind, ScalingPolicy, ScalingRules, SelectPolicy};
 use crate::scenario::raw;
 use crate::time::SimDuration;
@@ -12,7 +12,7 @@ const WINDOW_MAX: SimDuration = SimDuration::from_secs(3600);
 /// The autoscaler of a service with `pool` instances (`pool_from_max`: the service sets
 /// `maxReplicas` itself, else the pool was sized from the autoscaler's `maxReplicas`).
 pub(super) fn autoscaler(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     a: &raw::AutoscalerSpec,
     pool: u32,
@@ -75,7 +75,7 @@ pub(super) fn autoscaler(
 }
 
 /// One direction's behaviour; unset fields keep Kubernetes' defaults for that direction.
-fn rules(cx: &mut Ctx, p: &str, spec: Option<&raw::ScalingRulesSpec>, default: ScalingRules) -> ScalingRules {
+fn rules(cx: &mut Cx, p: &str, spec: Option<&raw::ScalingRulesSpec>, default: ScalingRules) -> ScalingRules {
     let Some(spec) = spec else { return default };
     let stabilization_window = match spec.stabilization_window {
         None => default.stabilization_window,

@@ -2,16 +2,16 @@
 //! the `clusters` block, `localityLb` policies, `zone-outage` faults and partitions
 //! between clusters.
 
-use super::{Ctx, Zones, unknown};
+use super::cx::{Cx, Zones, two_groups, unknown};
 use crate::model::{Cluster, FaultKind, LocalityLb, Topology, ZoneId};
 use crate::scenario::raw;
 
 /// The name of the cluster zones no cluster lists belong to.
-pub(super) const DEFAULT_CLUSTER: &str = "default";
+pub const DEFAULT_CLUSTER: &str = "default";
 
 /// The clusters and regions of the zones. Without a block, every zone is in one cluster
 /// (`default`, region `default`), so locality balancing still ranks by zone.
-pub(super) fn topology(cx: &mut Ctx, spec: Option<&raw::UniqueMap<raw::ClusterSpec>>, zones: &Zones) -> Topology {
+pub(super) fn topology(cx: &mut Cx, spec: Option<&raw::UniqueMap<raw::ClusterSpec>>, zones: &Zones) -> Topology {
     let nz = zones.0.len();
     let mut clusters: Vec<Cluster> = Vec::new();
     let mut regions: Vec<String> = Vec::new();
@@ -93,7 +93,7 @@ pub(super) fn topology(cx: &mut Ctx, spec: Option<&raw::UniqueMap<raw::ClusterSp
 }
 
 /// A `localityLb` setting; `None` when it is disabled or invalid (reported).
-pub(super) fn locality_lb(cx: &mut Ctx, p: &str, spec: &raw::LocalityLbSpec, topo: &Topology) -> Option<LocalityLb> {
+pub(super) fn locality_lb(cx: &mut Cx, p: &str, spec: &raw::LocalityLbSpec, topo: &Topology) -> Option<LocalityLb> {
     let overprovisioning = match spec.overprovisioning_factor {
         None => crate::balance::locality::OVERPROVISIONING_DEFAULT,
         Some(f) if (1..=100_000).contains(&f) => f,
@@ -106,7 +106,7 @@ pub(super) fn locality_lb(cx: &mut Ctx, p: &str, spec: &raw::LocalityLbSpec, top
         }
     };
     let mut failover = Vec::new();
-    let region = |cx: &mut Ctx, path: String, name: &str| -> Option<u32> {
+    let region = |cx: &mut Cx, path: String, name: &str| -> Option<u32> {
         let r = topo.regions.iter().position(|r| r == name).map(|i| i as u32);
         if r.is_none() {
             cx.err(path, unknown("region (of a cluster)", name, topo.regions.iter().map(String::as_str)));
@@ -132,7 +132,7 @@ pub(super) fn locality_lb(cx: &mut Ctx, p: &str, spec: &raw::LocalityLbSpec, top
 
 /// A `zone-outage` fault's kind: its zone (required, known) and crash mode (hang by
 /// default: a zone that goes dark answers nothing).
-pub(super) fn zone_outage(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, zones: &Zones) -> Option<FaultKind> {
+pub(super) fn zone_outage(cx: &mut Cx, p: &str, f: &raw::FaultSpec, zones: &Zones) -> Option<FaultKind> {
     if f.target.is_some() {
         cx.err(format!("{p}.target"), "no target: a zone outage hits every instance in its \"zone\"");
         return None;
@@ -150,7 +150,7 @@ pub(super) fn zone_outage(cx: &mut Ctx, p: &str, f: &raw::FaultSpec, zones: &Zon
 
 /// A partition between two groups of clusters, as two groups of their zones.
 pub(super) fn cluster_partition(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     groups: &[Vec<String>],
     topo: &Topology,
@@ -160,7 +160,7 @@ pub(super) fn cluster_partition(
         return None;
     }
     let id = |name: &str| topo.clusters.iter().position(|c| c.name == name).map(|i| i as u32);
-    let (a, b) = super::two_groups(cx, &format!("{p}.clusters"), groups, "cluster", id)?;
+    let (a, b) = two_groups(cx, &format!("{p}.clusters"), groups, "cluster", id)?;
     let zones_of = |g: Vec<u32>| -> Vec<u32> {
         g.iter().flat_map(|&c| topo.clusters[c as usize].zones.iter().map(|z| z.0)).collect()
     };
@@ -172,7 +172,7 @@ pub(super) fn cluster_partition(
 /// `localityLb` for a caller and destination without `outlierDetection`, naming the
 /// first such pair for each place it was set.
 pub(super) fn require_outlier_detection(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     localities: &[Option<LocalityLb>],
     outliers: &[Option<crate::model::OutlierPolicy>],
     from: &[String],
@@ -199,7 +199,7 @@ pub(super) fn require_outlier_detection(
 
 /// A cross-cluster discovery delay models the control plane's push of another cluster's
 /// endpoints (ideal discovery); with a registry the views have their own refreshes.
-pub(super) fn check_discovery_delay(cx: &mut Ctx, topo: &Topology, discovery: &crate::model::Discovery) {
+pub(super) fn check_discovery_delay(cx: &mut Cx, topo: &Topology, discovery: &crate::model::Discovery) {
     if discovery.mode == crate::model::DiscoveryMode::Ideal {
         return;
     }

@@ -1,8 +1,13 @@
 //! Validation of the `security` block, the services' identities and PeerAuthentications,
 //! the endpoints' methods, and the security faults (`ca-outage`, `authz-policy`).
 
-use super::*;
+use super::cx::*;
+use crate::dist::Dist;
+use crate::model::*;
+use crate::scenario::raw;
 use crate::security::{self as sec, Action, AuthzPolicy, ClientTls, PeerMode, Security};
+use crate::time::{SimDuration, SimTime};
+use indexmap::IndexMap;
 use raw::security as rs;
 
 /// The handshake's CPU and crypto cost when none is given (an ECDSA P-256 TLS 1.3
@@ -13,8 +18,10 @@ pub const DEFAULT_IDLE_TIMEOUT: SimDuration = SimDuration::from_secs(3600);
 
 /// The scenario's security, or `None` without a `security` block (after checking that
 /// nothing else asks for one).
+// Long: methods, identities, peer authentication, TLS, certificates and policies,
+// in the order their issues are reported.
 pub(super) fn validate_security(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     f: &raw::ScenarioFile,
     service_ids: &IndexMap<&str, ServiceId>,
     endpoint_ids: &IndexMap<(&str, &str), EndpointId>,
@@ -166,7 +173,7 @@ fn peer_mode(m: rs::PeerModeSpec) -> PeerMode {
 }
 
 /// A Kubernetes service account name (a DNS subdomain).
-fn service_account(cx: &mut Ctx, path: &str, name: &str) {
+fn service_account(cx: &mut Cx, path: &str, name: &str) {
     let ok = !name.is_empty()
         && name.len() <= 253
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
@@ -176,8 +183,9 @@ fn service_account(cx: &mut Ctx, path: &str, name: &str) {
 }
 
 /// An AuthorizationPolicy at JSON path `p`.
+// A little over 80 lines: an AuthorizationPolicy's selector, action and rules.
 pub(super) fn authz_policy(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     spec: &rs::AuthorizationPolicySpec,
     service_ids: &IndexMap<&str, ServiceId>,
@@ -260,7 +268,7 @@ pub(super) fn authz_policy(
 }
 
 /// Istio string matches: non-empty, with `*` only at one end.
-fn patterns(cx: &mut Ctx, path: &str, list: &[String]) {
+fn patterns(cx: &mut Cx, path: &str, list: &[String]) {
     for (i, v) in list.iter().enumerate() {
         let inner = v.strip_prefix('*').unwrap_or(v);
         let inner = inner.strip_suffix('*').unwrap_or(inner);
@@ -272,7 +280,7 @@ fn patterns(cx: &mut Ctx, path: &str, list: &[String]) {
 
 /// A `ca-outage` or `authz-policy` fault at JSON path `p`: no target, a security block.
 pub(super) fn security_fault(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     f: &raw::FaultSpec,
     env: &FaultEnv,

@@ -1,7 +1,7 @@
 //! Validation of the traffic-management fields: versions and their instances, routing
 //! rules, request headers and rollouts.
 
-use super::{Ctx, REPLICAS_MAX, unknown};
+use super::cx::{Cx, DEFAULT_ZONE, REPLICAS_MAX, unknown};
 use crate::model::*;
 use crate::rollout::{MetricCheck, MetricKind, RolloutSpec, Strategy};
 use crate::scenario::raw;
@@ -23,7 +23,7 @@ pub(super) struct VersionedInstance {
 /// The instances of a service with `versions`, version by version, named
 /// `<service>-<version>-<k>`.
 pub(super) fn version_instances(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     sname: &str,
     s: &raw::ServiceSpec,
@@ -62,7 +62,7 @@ pub(super) fn version_instances(
             }
             (None, replicas) => {
                 let n = cx.positive_count(format!("{vp}.replicas"), replicas, 1, "replica");
-                let zl = v.zones.clone().unwrap_or_else(|| vec![super::DEFAULT_ZONE.to_string()]);
+                let zl = v.zones.clone().unwrap_or_else(|| vec![DEFAULT_ZONE.to_string()]);
                 if zl.is_empty() {
                     cx.err(format!("{vp}.zones"), "at least one zone");
                 }
@@ -99,7 +99,7 @@ pub(super) fn version_instances(
 
 /// Each version's endpoint behaviour: the service's, with the version's overrides.
 pub(super) fn version_behaviours(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     s: &raw::ServiceSpec,
     eids: &[EndpointId],
@@ -140,7 +140,7 @@ pub(super) fn version_behaviours(
 }
 
 /// `workload.headers`: each header's values and the percent of users carrying each.
-pub(super) fn headers(cx: &mut Ctx, w: &raw::WorkloadSpec) -> Vec<Header> {
+pub(super) fn headers(cx: &mut Cx, w: &raw::WorkloadSpec) -> Vec<Header> {
     let mut out = Vec::new();
     for (name, values) in w.headers.iter() {
         let p = format!("workload.headers.{name}");
@@ -184,7 +184,7 @@ pub(super) struct MatchEnv<'a> {
     pub headers: &'a [Header],
 }
 
-fn string_match(cx: &mut Ctx, p: &str, m: &raw::StringMatchSpec) -> Option<(bool, String)> {
+fn string_match(cx: &mut Cx, p: &str, m: &raw::StringMatchSpec) -> Option<(bool, String)> {
     match (&m.exact, &m.prefix) {
         (Some(e), None) => Some((true, e.clone())),
         (None, Some(pre)) => Some((false, pre.clone())),
@@ -200,7 +200,7 @@ fn is_match(exact: bool, pattern: &str, value: &str) -> bool {
 }
 
 /// Resolves one match block of a rule for calls to `service`.
-pub(super) fn match_block(cx: &mut Ctx, p: &str, service: &str, m: &raw::MatchRequestSpec, env: &MatchEnv) -> Match {
+pub(super) fn match_block(cx: &mut Cx, p: &str, service: &str, m: &raw::MatchRequestSpec, env: &MatchEnv) -> Match {
     let mut out = Match::default();
     for (name, sm) in m.headers.iter() {
         let hp = format!("{p}.headers.{name}");
@@ -258,14 +258,14 @@ pub(super) fn match_block(cx: &mut Ctx, p: &str, service: &str, m: &raw::MatchRe
 
 /// `services.<name>.routing`, resolved for `service`.
 pub(super) fn routing(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     p: &str,
     sname: &str,
     svc: &Service,
     spec: &raw::RoutingSpec,
     env: &MatchEnv,
 ) -> Routing {
-    let subset = |cx: &mut Ctx, path: String, name: &str| -> u32 {
+    let subset = |cx: &mut Cx, path: String, name: &str| -> u32 {
         match svc.versions.iter().position(|v| v == name) {
             Some(i) => i as u32,
             None => {
@@ -326,7 +326,7 @@ pub(super) fn routing(
     Routing { rules }
 }
 
-fn threshold_value(cx: &mut Ctx, p: &str, v: &serde_json::Value, duration: bool) -> Option<f64> {
+fn threshold_value(cx: &mut Cx, p: &str, v: &serde_json::Value, duration: bool) -> Option<f64> {
     match v {
         serde_json::Value::Number(n) => n.as_f64().filter(|x| x.is_finite()),
         serde_json::Value::String(s) if duration => match crate::time::parse_duration(s) {
@@ -345,8 +345,10 @@ fn threshold_value(cx: &mut Ctx, p: &str, v: &serde_json::Value, duration: bool)
 
 /// `rollouts`: each names a service with versions, its primary and canary versions and
 /// Flagger's analysis settings.
+// Long because a rollout's strategy, steps, metrics and webhooks are checked in issue
+// order against the service and routes it names.
 pub(super) fn rollouts(
-    cx: &mut Ctx,
+    cx: &mut Cx,
     specs: &[raw::RolloutSpec],
     services: &[Service],
     env: &MatchEnv,
@@ -362,7 +364,7 @@ pub(super) fn rollouts(
         if out.iter().any(|o| o.service == sid) {
             cx.err(format!("{p}.service"), format!("one rollout per service, {} has two", r.service));
         }
-        let version = |cx: &mut Ctx, field: &str, name: &str| -> Option<u32> {
+        let version = |cx: &mut Cx, field: &str, name: &str| -> Option<u32> {
             let found = svc.versions.iter().position(|v| v == name);
             if found.is_none() {
                 let known = svc.versions.iter().map(String::as_str);
@@ -399,7 +401,7 @@ pub(super) fn rollouts(
             None => DEFAULT_ANALYSIS_INTERVAL,
         };
         let threshold = cx.positive_count(format!("{ap}.threshold"), a.threshold, 1, "failed check");
-        let weight = |cx: &mut Ctx, field: &str, v: Option<u32>| -> u32 {
+        let weight = |cx: &mut Cx, field: &str, v: Option<u32>| -> u32 {
             match v {
                 Some(w) if !(1..=100).contains(&w) => {
                     cx.err(format!("{ap}.{field}"), format!("a weight from 1 to 100, found {w}"));
