@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod plot;
 pub mod report;
 pub mod resilience;
+pub mod result;
 pub mod rng;
 pub mod rollout;
 pub mod rundata;
@@ -35,6 +36,7 @@ pub mod traffic;
 pub mod workload;
 
 pub use model::Scenario;
+pub use result::{RunResult, Stop};
 pub use scenario::{Issue, ScenarioError, load_file, load_str};
-pub use sim::{Hooks, RunError, RunOptions, RunResult, Stop, run};
+pub use sim::{Hooks, RunError, RunOptions, run};
 pub use time::{SimDuration, SimTime};

@@ -27,8 +27,8 @@ mod tracing;
 mod traffic;
 mod window;
 
-pub use autoscale::{AUTOSCALING_HEADER, Autoscaling};
-pub use lifecycle::{Detection, EVENTS_HEADER};
+pub use autoscale::AUTOSCALING_HEADER;
+pub use lifecycle::EVENTS_HEADER;
 use lifecycle::{Life, View};
 pub use queue::{EventQueue, Lane};
 pub use window::ALERTS_HEADER;
@@ -45,6 +45,9 @@ use crate::resilience::bulkhead::{Admission, Bulkhead};
 use crate::resilience::limiter::{Permit, RateLimiter};
 use crate::resilience::outlier::{HostOutcome, OutlierDetector};
 use crate::resilience::shedder::{Shedder, Verdict};
+use crate::result::{
+    Autoscaling, Detection, LimitKind, LocalityStats, Occurrence, PolicyPoint, RunResult, Scores, Stop,
+};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -69,41 +72,6 @@ pub struct RunOptions {
     /// guard (which otherwise goes direct: `Owner::Direct`). The outputs are the same,
     /// only slower: the tests compare the two.
     pub no_direct_calls: bool,
-}
-
-/// A policy point: calls from `caller` (the gateway or a service's instances) to
-/// `destination`, which share one policy stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PolicyPoint {
-    pub caller: Caller,
-    pub destination: ServiceId,
-}
-
-impl PolicyPoint {
-    /// `gateway->catalog`, `order->payment`.
-    pub fn name(&self, sc: &Scenario) -> String {
-        let from = match self.caller {
-            Caller::Gateway => "gateway",
-            Caller::Service(s) => sc.services[s.idx()].name.as_str(),
-        };
-        format!("{from}->{}", sc.services[self.destination.idx()].name)
-    }
-}
-
-/// Why the run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// Arrivals stopped and every request finished.
-    Completed,
-    /// A limit ended the run early; the message says which and what to do.
-    Limit { kind: LimitKind, message: String },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimitKind {
-    EventsMax,
-    InFlightMax,
-    DrainTimeout,
 }
 
 /// What the progress callback is told, every 65,536 events.
@@ -152,75 +120,7 @@ pub enum RunError {
     Csv(#[from] csv::Error),
 }
 
-/// Everything a finished run measured.
-#[derive(Clone, Debug)]
-pub struct RunResult {
-    pub seed: u64,
-    pub stop: Stop,
-    /// Simulated time when the run ended.
-    pub end: SimTime,
-    /// When arrivals stopped (the duration, or the last request).
-    pub arrivals_end: SimTime,
-    pub warmup: SimTime,
-    pub events: u64,
-    /// Requests issued, and those issued after the warm-up (the measured ones).
-    pub requests: u64,
-    pub requests_measured: u64,
-    /// Calls that went direct (no policy, no guard: `RunOptions::no_direct_calls`).
-    pub direct_calls: u64,
-    /// Measured requests still in flight when the run ended (non-zero only at a limit).
-    pub in_flight_measured: u64,
-    pub in_flight_max_seen: u64,
-    /// All requests at the gateway, whatever their route.
-    pub total: FlowStats,
-    pub routes: Vec<FlowStats>,
-    /// Per destination service, every attempt as the callers' proxies see it.
-    pub services: Vec<FlowStats>,
-    /// Per destination service, calls after the policy stack (retries): outcomes and attempts,
-    /// over all its callers.
-    pub service_calls: Vec<CallStats>,
-    /// Per policy point (a calling service, or the gateway, and a destination), in the
-    /// order of `points`: the same figures, caller by caller.
-    pub point_calls: Vec<CallStats>,
-    pub points: Vec<PolicyPoint>,
-    /// Work (service time) of finished jobs (measured ones), and the part of it whose
-    /// answers went into a request answered ok (goodput).
-    pub work_ns: u128,
-    pub goodput_ns: u128,
-    pub stations: Vec<StationStats>,
-    /// Responses that reached a caller after it had given up.
-    pub late_responses: u64,
-    /// Every crash and how long the registry and the callers' views took to notice.
-    pub detections: Vec<Detection>,
-    /// Per config change: the proxies it reached and the longest propagation delay.
-    pub config_applied: Vec<(u32, SimDuration)>,
-    /// Registry reads by the views that timed out (the view kept its last list).
-    pub registry_read_timeouts: u64,
-    /// Per instance with probes: what its kubelet's probes did.
-    pub probes: Vec<Option<crate::discovery::probe::ProbeCounters>>,
-    /// The scenario's SLOs and those of the run options, judged.
-    pub slos: Vec<crate::slo::SloResult>,
-    /// Every fault occurrence, with its detection and recovery, and the window tallies.
-    pub occurrences: Vec<Occurrence>,
-    /// The run's faults: the scenario's, then the chaos monkey's (occurrences index them).
-    pub faults: Vec<crate::model::Fault>,
-    /// Each alerting rule's record.
-    pub alerts: Vec<crate::alert::AlertResult>,
-    /// Each user invariant's verdict.
-    pub invariants: Vec<crate::invariant::InvariantResult>,
-    pub scores: Scores,
-    /// Per service with an autoscaler, in service order: what it decided.
-    pub autoscaling: Vec<Autoscaling>,
-    /// Where attempts went by their caller's zone, when the scenario has clusters or
-    /// locality balancing.
-    pub locality: Option<LocalityStats>,
-    /// Each rollout's analysis steps and outcome, in the scenario's order.
-    pub rollouts: Vec<crate::rollout::RolloutRecord>,
-    /// What mesh security did (`None`: the scenario has no `security` block).
-    pub security: Option<crate::security::SecurityReport>,
-}
-
-pub use locality::{LOCALITY_HEADER, LocalityStats, write_locality_csv};
+pub use locality::{LOCALITY_HEADER, write_locality_csv};
 
 #[derive(Clone, Copy, Debug)]
 enum Event {
@@ -643,34 +543,6 @@ struct FaultEffect {
     slowdown: f64,
     /// The latency fault delaying requests, if any.
     delay: Option<u32>,
-}
-
-/// One occurrence of a fault, and how the mesh met it.
-#[derive(Clone, Copy, Debug)]
-pub struct Occurrence {
-    pub fault: u32,
-    pub start: SimTime,
-    pub end: Option<SimTime>,
-    /// The first breaker opening, outlier ejection, health-check flip or alert firing
-    /// after its start.
-    pub detected: Option<SimTime>,
-    /// The first alert firing after its start.
-    pub alerted: Option<SimTime>,
-    /// The start of the first window, at or after its end, whose availability is back to
-    /// the level before the first fault.
-    pub recovered: Option<SimTime>,
-}
-
-/// Requests in windows with and without a fault, and the peak retry amplification.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Scores {
-    pub ok_in_faults: u64,
-    pub total_in_faults: u64,
-    pub ok_outside: u64,
-    pub total_outside: u64,
-    /// ok / total in the windows before the first fault began (`None`: no such window).
-    pub baseline: Option<f64>,
-    pub peak_amplification: f64,
 }
 
 /// What the active network faults do, folded (see `refresh_network`).

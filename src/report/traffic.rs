@@ -4,7 +4,7 @@
 use super::{round, station_json};
 use crate::metrics::StationTotals;
 use crate::model::Scenario;
-use crate::sim::RunResult;
+use crate::result::RunResult;
 use serde_json::{Map, Value, json};
 
 /// Columns of `rollout.csv`: one row per analysis tick of each rollout.

@@ -17,7 +17,7 @@
 //! None of this runs without an autoscaler: `autoscalers` is empty, no event is pushed.
 
 use super::*;
-use crate::autoscale::{Autoscaler, Decision, Metric, Metrics};
+use crate::autoscale::{Autoscaler, Metric, Metrics};
 
 /// `autoscaling.csv`: one row per evaluation.
 pub const AUTOSCALING_HEADER: [&str; 9] =
@@ -25,25 +25,6 @@ pub const AUTOSCALING_HEADER: [&str; 9] =
 
 /// Decisions kept in the run's result per service (the rest are counted).
 const DECISIONS_KEPT: usize = 1000;
-
-/// What a service's autoscaler did over the run.
-#[derive(Clone, Debug)]
-pub struct Autoscaling {
-    pub service: ServiceId,
-    /// Evaluations that changed the replica count, in time order (at most 1,000).
-    pub decisions: Vec<Decision>,
-    /// Changes beyond those kept.
-    pub decisions_dropped: u64,
-    pub evaluations: u64,
-    /// The replica count it managed: lowest and highest.
-    pub replicas_min: u32,
-    pub replicas_max: u32,
-    /// The first scale-out decision, and the first pod of the service ready after it.
-    pub first_scale_out: Option<SimTime>,
-    pub first_ready_after_scale_out: Option<SimTime>,
-    /// The managed replica count integrated over the run (a cost figure).
-    pub replica_seconds: f64,
-}
 
 /// One pod's marks at the last evaluation.
 #[derive(Clone, Copy)]

@@ -104,23 +104,6 @@ impl Checker {
     }
 }
 
-/// A crash and how long each part of the mesh took to notice it.
-#[derive(Clone, Debug)]
-pub struct Detection {
-    pub instance: InstanceId,
-    pub crashed_at: SimTime,
-    /// When the registry stopped listing the instance (expiry or deregistration).
-    pub registry_at: Option<SimTime>,
-    /// Views that listed the instance at the crash, and the delays after which each
-    /// stopped listing it (views that never did are not in `delays`).
-    pub views: u32,
-    pub delays: Vec<SimDuration>,
-    /// Whether the instance restarted before every view noticed.
-    pub restarted_at: Option<SimTime>,
-    /// Delays after which each proxy's health checks marked it unhealthy.
-    pub check_delays: Vec<SimDuration>,
-}
-
 pub const EVENTS_HEADER: [&str; 5] = ["time_s", "instance", "service", "event", "detail"];
 
 impl Sim<'_, '_> {

@@ -34,22 +34,6 @@ pub(super) fn site_zone(sc: &Scenario, site: usize) -> ZoneId {
     if site == GATEWAY_SITE { sc.gateway.zone } else { sc.instances[site - 1].zone }
 }
 
-/// Attempts by their caller's zone: to the same zone, to another zone of the caller's
-/// cluster, to another cluster.
-#[derive(Clone, Debug, Default)]
-pub struct LocalityStats {
-    /// Per caller zone, over measured attempts.
-    pub totals: Vec<[u64; 3]>,
-    /// Per time-series window (from 0), per caller zone, over every attempt.
-    pub windows: Vec<Vec<[u64; 3]>>,
-}
-
-impl LocalityStats {
-    pub(super) fn new(zones: usize) -> LocalityStats {
-        LocalityStats { totals: vec![[0; 3]; zones], windows: Vec::new() }
-    }
-}
-
 /// Whether a scenario reports locality: it has clusters or locality balancing.
 pub(super) fn enabled(sc: &Scenario) -> bool {
     sc.topology.declared || sc.policies.locality.iter().any(Option::is_some)
