@@ -13,14 +13,15 @@
 mod arrivals;
 mod autoscale;
 mod calls;
+mod event;
 mod event_loop;
+mod event_queue;
 mod faults;
 mod guards;
 mod hosts;
 mod lifecycle;
 mod locality;
-mod queue;
-mod security;
+mod sidecars;
 mod slab;
 mod station;
 mod tracing;
@@ -28,9 +29,10 @@ mod traffic;
 mod window;
 
 pub use autoscale::AUTOSCALING_HEADER;
+use event::{CheckOutcome, Event};
+pub use event_queue::{EventQueue, Lane};
 pub use lifecycle::EVENTS_HEADER;
 use lifecycle::{Life, View};
-pub use queue::{EventQueue, Lane};
 pub use window::ALERTS_HEADER;
 
 use crate::balance::{Balancer, Host};
@@ -122,88 +124,6 @@ pub enum RunError {
 
 pub use locality::{LOCALITY_HEADER, write_locality_csv};
 
-#[derive(Clone, Copy, Debug)]
-enum Event {
-    /// The next open-loop request arrives.
-    Arrival,
-    /// A closed-loop user sends its next request.
-    UserWake(u32),
-    /// An attempt's request message reaches the callee instance.
-    Deliver(Key),
-    /// A job's local work is done.
-    ComputeDone(Key),
-    /// An attempt's response reaches the caller.
-    Respond(Key, Outcome),
-    /// An attempt's per-try timeout fires.
-    AttemptTimeout(Key),
-    /// A call's overall timeout (its deadline across attempts) fires.
-    CallTimeout(Key),
-    /// A call's backoff before its next attempt is over.
-    Retry(Key),
-    /// A call's hedging delay is over: send another attempt if no answer came.
-    Hedge(Key),
-    /// A queued call's delay is over: try it again in the background.
-    Redeliver(Key),
-    /// A call held back by a delay injected at its proxy may start (`held` slab).
-    ReleaseCall(Key),
-    /// A circuit breaker (proxy, unit) is due to change state by itself.
-    BreakerWake(u32, u32),
-    /// A proxy's bulkhead has a waiter whose wait runs out.
-    BulkheadExpire(u32),
-    /// A proxy's outlier detector runs its interval sweep.
-    OutlierSweep(u32),
-    /// A request held by a gateway rate limiter may go on, or is refused (429).
-    Admit(Key),
-    Deny(Key),
-    /// A service's rate limiter refuses an attempt (429), after holding it (Resilience4j).
-    ServerDeny(Key),
-    /// The warm-up ends: measured station integrals start here.
-    WarmupEnd,
-    /// Fault `i` of the scenario begins, or ends.
-    FaultStart(u32),
-    FaultEnd(u32),
-    /// The next extra arrival of load fault `i` (of the given occurrence).
-    LoadArrival(u32, u32),
-    /// Lifecycle action `i` of the scenario.
-    Lifecycle(u32),
-    /// An instance (of the given start epoch) is through its start-up time.
-    StartupDone(u32, u32),
-    /// An instance (of the given epoch) sends its heartbeat to the registry.
-    Heartbeat(u32, u32),
-    /// The registry expires entries whose TTL ran out.
-    RegistryExpire,
-    /// A cached view fetches the registry's list again.
-    Refresh(u32),
-    /// A slow registry's answer to a view's read arrives.
-    RefreshDone(u32),
-    /// A health checker has checks due.
-    HealthCheck(u32),
-    /// A check of (checker, host) ended: pass, network failure or timeout.
-    CheckResult(u32, u32, CheckOutcome),
-    /// An instance's kubelet has probes due (instance, epoch of the kubelet's schedule).
-    Probe(u32, u32),
-    /// A probe of (instance, kind index) ended.
-    ProbeDone(u32, u8, CheckOutcome),
-    /// Config change `i` leaves the control plane.
-    ConfigPush(u32),
-    /// Config change `i` reaches proxy `p`.
-    ConfigApply(u32, u32),
-    /// Autoscaler `i` evaluates (at a multiple of its interval).
-    Autoscale(u32),
-    /// Rollout `i` runs its analysis.
-    RolloutTick(u32),
-    /// A sidecar's certificate agent (site, timer generation) has a rotation, retry or
-    /// expiry due.
-    Cert(u32, u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-enum CheckOutcome {
-    Pass,
-    Refused,
-    Timeout,
-}
-
 struct Request {
     route: RouteId,
     arrived: SimTime,
@@ -243,17 +163,43 @@ struct Deferred {
     left: u32,
 }
 
-/// A call entering its caller's proxy while faults act on call paths, and held there if a
-/// delay fault holds it back.
-struct HeldCall {
+/// Who makes a call and to what: the call's identity as it enters its caller's proxy,
+/// copied along (and kept in the `held` slab while a delay fault holds the call back).
+#[derive(Clone, Copy)]
+struct CallSite {
     parent: Parent,
     caller: Caller,
+    /// The calling site (`GATEWAY_SITE`, or 1 + the instance).
     site: u32,
     zone: ZoneId,
     endpoint: EndpointId,
     client: u64,
     measured: bool,
+    /// A fallback or background call, which has no fallback of its own.
     is_fallback: bool,
+}
+
+/// Where the caller's proxy sends a call: the proxy, the destination service and the
+/// policy it runs for the call now.
+#[derive(Clone, Copy)]
+struct Route<'s> {
+    proxy: u32,
+    service: ServiceId,
+    policy: &'s CallPolicy,
+    /// The proxy has a guard (see `Call::guarded`).
+    guarded: bool,
+}
+
+/// What each attempt of a call carries from the call: the proxy sending it, where to, and
+/// for whom.
+#[derive(Clone, Copy)]
+struct Target {
+    proxy: u32,
+    service: ServiceId,
+    endpoint: EndpointId,
+    caller_zone: ZoneId,
+    client: u64,
+    measured: bool,
 }
 
 /// A call through a caller's proxy: one or more attempts under the call's policy.
@@ -299,35 +245,37 @@ struct Call<'s> {
     subset: u32,
 }
 
-impl<'s> Call<'s> {
-    /// A call entering its proxy: no attempt made yet, no deadline carried, no backoff.
-    #[allow(clippy::too_many_arguments)]
+impl Call<'_> {
+    /// What each of the call's attempts carries.
     #[inline(always)]
-    fn new(
-        parent: Parent,
-        caller: Caller,
-        policy: &'s CallPolicy,
-        guarded: bool,
-        caller_zone: ZoneId,
-        proxy: u32,
-        service: ServiceId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-        subset: u32,
-    ) -> Call<'s> {
+    fn target(&self) -> Target {
+        Target {
+            proxy: self.proxy,
+            service: self.service,
+            endpoint: self.endpoint,
+            caller_zone: self.caller_zone,
+            client: self.client,
+            measured: self.measured,
+        }
+    }
+}
+
+impl<'s> Call<'s> {
+    /// A call entering its proxy along `route`: no attempt made yet, no deadline carried,
+    /// no backoff; `subset` is the version routing chose (`groups::ANY`: any).
+    #[inline(always)]
+    fn new(from: &CallSite, route: Route<'s>, subset: u32) -> Call<'s> {
         Call {
-            parent,
-            caller,
-            policy,
-            guarded,
-            caller_zone,
-            proxy,
-            service,
-            endpoint,
-            client,
-            measured,
+            parent: from.parent,
+            caller: from.caller,
+            policy: route.policy,
+            guarded: route.guarded,
+            caller_zone: from.zone,
+            proxy: route.proxy,
+            service: route.service,
+            endpoint: from.endpoint,
+            client: from.client,
+            measured: from.measured,
             attempts: 0,
             inflight: InFlight::EMPTY,
             hedges: 0,
@@ -338,7 +286,7 @@ impl<'s> Call<'s> {
             retry_charged_timeout: false,
             queued: false,
             queued_unit: u32::MAX,
-            is_fallback,
+            is_fallback: from.is_fallback,
             work: 0,
             subset,
         }
@@ -434,44 +382,32 @@ struct Attempt {
 }
 
 impl Attempt {
-    /// An attempt sent now to `host` (`instance`) by `proxy`: a first try, with no
+    /// An attempt sent now to `host` (`instance`) by `to.proxy`: a first try, with no
     /// deadline, breaker unit, bulkhead permit or per-try timeout (the general call path
     /// sets those it has).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn new(
-        owner: Owner,
-        proxy: u32,
-        host: usize,
-        instance: InstanceId,
-        service: ServiceId,
-        endpoint: EndpointId,
-        caller_zone: ZoneId,
-        client: u64,
-        measured: bool,
-        sent: SimTime,
-    ) -> Attempt {
+    fn new(owner: Owner, to: Target, host: usize, instance: InstanceId, sent: SimTime) -> Attempt {
         Attempt {
             owner,
             deadline: SimTime::MAX,
             breaker: u32::MAX,
             retry: false,
             permit: false,
-            caller_zone,
-            proxy,
+            caller_zone: to.caller_zone,
+            proxy: to.proxy,
             host: host as u32,
             instance,
-            service,
-            endpoint,
+            service: to.service,
+            endpoint: to.endpoint,
             sent,
-            client,
+            client: to.client,
             has_timeout: false,
             lost: false,
             hung: false,
             delayed: false,
             limited: false,
             abandoned: false,
-            measured,
+            measured: to.measured,
             work: 0,
             span: NO_SPAN,
         }
@@ -575,7 +511,7 @@ struct Sim<'s, 'h> {
     attempts: Slab<Attempt>,
     jobs: Slab<Job>,
     deferred: Slab<Deferred>,
-    held: Slab<HeldCall>,
+    held: Slab<CallSite>,
     instances: Vec<InstanceState>,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
     proxy_of: Vec<u32>,
@@ -743,7 +679,7 @@ struct Sim<'s, 'h> {
     /// Versions, routing and rollouts (`None`: the scenario has none).
     traffic: Option<Box<traffic::State>>,
     /// Mesh security's state (`None`: no `security` block, nothing to do).
-    security: Option<Box<security::SecState>>,
+    security: Option<Box<sidecars::SecState>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -1320,7 +1256,7 @@ impl<'s, 'h> Sim<'s, 'h> {
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
         let point_names = points.iter().map(|p| p.name(sc)).collect();
-        let security = sc.security.as_ref().map(|_| Box::new(security::SecState::new(sc, seed, &proxy_site)));
+        let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, &proxy_site)));
         Ok(Sim {
             sc,
             now: SimTime::ZERO,

@@ -100,16 +100,16 @@ impl Sim<'_, '_> {
         if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);
             let zone = self.sc.gateway.zone;
-            return self.start_call(
-                Parent::Request(req),
-                Caller::Gateway,
-                GATEWAY_SITE,
+            return self.start_call(CallSite {
+                parent: Parent::Request(req),
+                caller: Caller::Gateway,
+                site: GATEWAY_SITE as u32,
                 zone,
                 endpoint,
                 client,
                 measured,
-                false,
-            );
+                is_fallback: false,
+            });
         }
         // The gateway's rate limits: the global one, then the route's.
         let now = self.now;
@@ -173,15 +173,15 @@ impl Sim<'_, '_> {
         let r = self.requests.get(req).expect("an admitted request is live");
         let (route, client, measured) = (r.route, r.client, r.measured);
         let endpoint = self.route_endpoint(route);
-        self.start_call(
-            Parent::Request(req),
-            Caller::Gateway,
-            GATEWAY_SITE,
-            self.sc.gateway.zone,
+        self.start_call(CallSite {
+            parent: Parent::Request(req),
+            caller: Caller::Gateway,
+            site: GATEWAY_SITE as u32,
+            zone: self.sc.gateway.zone,
             endpoint,
             client,
             measured,
-            false,
-        );
+            is_fallback: false,
+        });
     }
 }

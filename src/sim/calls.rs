@@ -8,45 +8,33 @@
 
 use super::*;
 
+/// How a direct call ended: its attempts (1, or 0 if none was sent), its outcome, and the
+/// work (service time, ns) behind a success.
+#[derive(Clone, Copy)]
+struct DirectEnd {
+    attempts: u64,
+    outcome: Outcome,
+    work: u64,
+}
+
 impl<'s> Sim<'s, '_> {
-    /// A call from `caller` (at calling site `site`) to `endpoint` enters the caller's
-    /// proxy. Error and delay faults on its call path act first, as Istio's fault filter
+    /// A call (`from`: who calls what, from which site) enters the caller's proxy.
+    /// Error and delay faults on its call path act first, as Istio's fault filter
     /// does before the router: an abort fails the call at once with its status (never
     /// sent, so not retried and unseen by breakers and outlier detection); a delay holds
     /// the call back, and its timeouts start when it is released.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(super) fn start_call(
-        &mut self,
-        parent: Parent,
-        caller: Caller,
-        site: usize,
-        caller_zone: ZoneId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-    ) {
+    pub(super) fn start_call(&mut self, from: CallSite) {
         if !self.call_faults.is_empty() {
-            let call = HeldCall {
-                parent,
-                caller,
-                site: site as u32,
-                zone: caller_zone,
-                endpoint,
-                client,
-                measured,
-                is_fallback,
-            };
-            return self.start_faulted_call(call);
+            return self.start_faulted_call(from);
         }
-        self.begin_call(parent, caller, site, caller_zone, endpoint, client, measured, is_fallback, None);
+        self.begin_call(from, None);
     }
 
     /// `start_call` while faults act on call paths.
     #[cold]
     #[inline(never)]
-    fn start_faulted_call(&mut self, h: HeldCall) {
+    fn start_faulted_call(&mut self, h: CallSite) {
         let (caller, endpoint) = (h.caller, h.endpoint);
         let mut abort = None;
         let service = self.sc.endpoints[endpoint.idx()].service;
@@ -76,50 +64,28 @@ impl<'s> Sim<'s, '_> {
             let key = self.held.insert(h);
             return self.events.push(self.now + hold, Event::ReleaseCall(key));
         }
-        self.begin_call(
-            h.parent,
-            caller,
-            h.site as usize,
-            h.zone,
-            endpoint,
-            h.client,
-            h.measured,
-            h.is_fallback,
-            abort,
-        );
+        self.begin_call(h, abort);
     }
 
     /// A call held back by an injected delay goes on into its proxy.
     pub(super) fn release_call(&mut self, key: Key) {
         let h = self.held.remove(key).expect("a held call is live until released");
-        let site = h.site as usize;
-        self.begin_call(h.parent, h.caller, site, h.zone, h.endpoint, h.client, h.measured, h.is_fallback, None);
+        self.begin_call(h, None);
     }
 
     /// The call enters its proxy: direct without a policy or a guard, else through its
     /// policy stack (or, with `abort`, failing at once with that status).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn begin_call(
-        &mut self,
-        parent: Parent,
-        caller: Caller,
-        site: usize,
-        caller_zone: ZoneId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-        abort: Option<u16>,
-    ) {
+    fn begin_call(&mut self, from: CallSite, abort: Option<u16>) {
         let sc = self.sc;
+        let endpoint = from.endpoint;
         let service = sc.endpoints[endpoint.idx()].service;
-        let proxy = self.proxy_of[site * sc.services.len() + service.idx()];
+        let proxy = self.proxy_of[from.site as usize * sc.services.len() + service.idx()];
         debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
         // The policy as this proxy has it now (control-plane pushes arrive proxy by proxy).
         let policy = match self.proxy_config[proxy as usize] {
-            0 => sc.policies.call(caller, endpoint),
-            v => &sc.config_changes[v as usize - 1].call[caller.idx() * sc.endpoints.len() + endpoint.idx()],
+            0 => sc.policies.call(from.caller, endpoint),
+            v => &sc.config_changes[v as usize - 1].call[from.caller.idx() * sc.endpoints.len() + endpoint.idx()],
         };
         let guarded = self.guarded[proxy as usize];
         if self.direct_calls
@@ -128,62 +94,30 @@ impl<'s> Sim<'s, '_> {
             && policy.is_plain()
             && self.host_groups[proxy as usize].is_none()
         {
-            return self.dispatch_direct(parent, proxy, service, endpoint, client, measured, caller_zone);
+            let to = Target {
+                proxy,
+                service,
+                endpoint,
+                caller_zone: from.zone,
+                client: from.client,
+                measured: from.measured,
+            };
+            return self.dispatch_direct(from.parent, to);
         }
-        self.begin_policy_call(
-            parent,
-            caller,
-            policy,
-            guarded,
-            proxy,
-            service,
-            caller_zone,
-            endpoint,
-            client,
-            measured,
-            is_fallback,
-            abort,
-        );
+        self.begin_policy_call(from, Route { proxy, service, policy, guarded }, abort);
     }
 
     /// A call enters its policy stack (or, with `abort`, fails at once with that status).
-    #[allow(clippy::too_many_arguments)]
     #[inline(never)]
-    fn begin_policy_call(
-        &mut self,
-        parent: Parent,
-        caller: Caller,
-        policy: &'s CallPolicy,
-        guarded: bool,
-        proxy: u32,
-        service: ServiceId,
-        caller_zone: ZoneId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-        abort: Option<u16>,
-    ) {
+    fn begin_policy_call(&mut self, from: CallSite, route: Route<'s>, abort: Option<u16>) {
+        let (parent, policy, guarded, proxy) = (from.parent, route.policy, route.guarded, route.proxy);
         // Routing picks the version (subset) before the first attempt.
         let (subset, mirror) = if self.traffic.is_some() {
-            self.route_call(parent, caller, service, endpoint, client)
+            self.route_call(parent, from.caller, route.service, from.endpoint, from.client)
         } else {
             (crate::balance::groups::ANY, crate::balance::groups::ANY)
         };
-        let call = self.calls.insert(Call::new(
-            parent,
-            caller,
-            policy,
-            guarded,
-            caller_zone,
-            proxy,
-            service,
-            endpoint,
-            client,
-            measured,
-            is_fallback,
-            subset,
-        ));
+        let call = self.calls.insert(Call::new(&from, route, subset));
         if let Some(status) = abort {
             return self.refuse(call, Outcome::Error(status));
         }
@@ -221,7 +155,15 @@ impl<'s> Sim<'s, '_> {
             self.push_after(h.delay, true, Event::Hedge(call));
         }
         if mirror != crate::balance::groups::ANY {
-            self.send_mirror(caller, proxy, caller_zone, service, endpoint, client, measured, mirror);
+            let to = Target {
+                proxy,
+                service: route.service,
+                endpoint: from.endpoint,
+                caller_zone: from.zone,
+                client: from.client,
+                measured: from.measured,
+            };
+            self.send_mirror(from.caller, to, mirror);
         }
         if guarded {
             self.send_attempt(call);
@@ -349,18 +291,7 @@ impl<'s> Sim<'s, '_> {
             permit,
             retry: c.attempts > 1,
             has_timeout: per_try.is_some(),
-            ..Attempt::new(
-                Owner::Call(call),
-                c.proxy,
-                host,
-                instance,
-                service,
-                endpoint,
-                caller_zone,
-                client,
-                c.measured,
-                now,
-            )
+            ..Attempt::new(Owner::Call(call), c.target(), host, instance, now)
         });
         let measured = c.measured;
         c.inflight.push(attempt);
@@ -381,41 +312,21 @@ impl<'s> Sim<'s, '_> {
     /// A direct call (`Owner::Direct`: no policy, no guard) picks its instance and sends
     /// its one attempt, as `begin_call` and `dispatch_attempt` would for such a call, draw
     /// for draw, without keeping a `Call`.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn dispatch_direct(
-        &mut self,
-        parent: Parent,
-        proxy: u32,
-        service: ServiceId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        caller_zone: ZoneId,
-    ) {
+    fn dispatch_direct(&mut self, parent: Parent, to: Target) {
         self.direct_count += 1;
-        let p = proxy as usize;
-        let Some(host) = self.pick_plain(p, client, false, 0, false) else {
+        let p = to.proxy as usize;
+        let Some(host) = self.pick_plain(p, to.client, false, 0, false) else {
             // No healthy upstream: the call fails unsent with 503, as `refuse` has it.
-            self.services[service.idx()].record_unsent(Outcome::Error(503), measured);
-            return self.direct_done(parent, proxy, endpoint, measured, 0, Outcome::Error(503), 0);
+            self.services[to.service.idx()].record_unsent(Outcome::Error(503), to.measured);
+            let end = DirectEnd { attempts: 0, outcome: Outcome::Error(503), work: 0 };
+            return self.direct_done(parent, to.proxy, to.endpoint, to.measured, end);
         };
         self.balancer_sent(p, host);
-        let instance = self.sc.services[service.idx()].instances[host];
-        let attempt = self.attempts.insert(Attempt::new(
-            Owner::Direct(parent),
-            proxy,
-            host,
-            instance,
-            service,
-            endpoint,
-            caller_zone,
-            client,
-            measured,
-            self.now,
-        ));
-        self.note_attempt(attempt, caller_zone, instance, measured);
-        self.transmit(attempt, p, service, caller_zone, instance, None);
+        let instance = self.sc.services[to.service.idx()].instances[host];
+        let attempt = self.attempts.insert(Attempt::new(Owner::Direct(parent), to, host, instance, self.now));
+        self.note_attempt(attempt, to.caller_zone, instance, to.measured);
+        self.transmit(attempt, p, to.service, to.caller_zone, instance, None);
     }
 
     /// A new attempt's place in the locality figures and in the trace.
@@ -458,21 +369,11 @@ impl<'s> Sim<'s, '_> {
         }
     }
 
-    /// A direct call ended with `outcome` after `attempts` attempts (1, or 0 if none was
-    /// sent): counted at its policy point as `finish_call` counts a call, and its parent
-    /// learns of it.
-    #[allow(clippy::too_many_arguments)]
+    /// A direct call ended (`end`): counted at its policy point as `finish_call` counts a
+    /// call, and its parent learns of it.
     #[inline(always)]
-    fn direct_done(
-        &mut self,
-        parent: Parent,
-        proxy: u32,
-        endpoint: EndpointId,
-        measured: bool,
-        attempts: u64,
-        outcome: Outcome,
-        work: u64,
-    ) {
+    fn direct_done(&mut self, parent: Parent, proxy: u32, endpoint: EndpointId, measured: bool, end: DirectEnd) {
+        let DirectEnd { attempts, outcome, work } = end;
         self.count_call(proxy, measured, |s| {
             s.counts.add(outcome);
             s.attempts += attempts;
@@ -655,7 +556,7 @@ impl<'s> Sim<'s, '_> {
         } else if let Owner::Direct(parent) = a.owner {
             self.account_attempt(&a, outcome);
             let work = if outcome.is_ok() { a.work } else { 0 };
-            self.direct_done(parent, a.proxy, a.endpoint, a.measured, 1, outcome, work);
+            self.direct_done(parent, a.proxy, a.endpoint, a.measured, DirectEnd { attempts: 1, outcome, work });
         } else {
             self.attempt_done(attempt, &a, outcome);
         }
@@ -701,7 +602,13 @@ impl<'s> Sim<'s, '_> {
             Owner::Call(call) => call,
             Owner::Direct(parent) => {
                 let work = if outcome.is_ok() { a.work } else { 0 };
-                return self.direct_done(parent, a.proxy, a.endpoint, a.measured, 1, outcome, work);
+                return self.direct_done(
+                    parent,
+                    a.proxy,
+                    a.endpoint,
+                    a.measured,
+                    DirectEnd { attempts: 1, outcome, work },
+                );
             }
         };
         let Some(c) = self.calls.get_mut(call) else {
@@ -998,9 +905,17 @@ impl<'s> Sim<'s, '_> {
     pub(super) fn redeliver(&mut self, key: Key) {
         let d = self.deferred.get_mut(key).expect("a queued call is live until it ends");
         d.left -= 1;
-        let (caller, site, zone, endpoint, client, measured) =
-            (d.caller, d.site as usize, d.zone, d.endpoint, d.client, d.measured);
-        self.start_call(Parent::Deferred(key), caller, site, zone, endpoint, client, measured, true);
+        let from = CallSite {
+            parent: Parent::Deferred(key),
+            caller: d.caller,
+            site: d.site,
+            zone: d.zone,
+            endpoint: d.endpoint,
+            client: d.client,
+            measured: d.measured,
+            is_fallback: true,
+        };
+        self.start_call(from);
     }
 
     /// A background try of a queued call ended: done, or queued again while tries are left.
@@ -1026,9 +941,16 @@ impl<'s> Sim<'s, '_> {
 
     /// Calls the fallback endpoint for a failed call; its outcome goes to the same parent.
     fn start_fallback(&mut self, failed: &Call, endpoint: EndpointId) {
-        let site = self.proxy_site[failed.proxy as usize].0 as usize;
-        let (parent, caller, zone) = (failed.parent, failed.caller, failed.caller_zone);
-        self.start_call(parent, caller, site, zone, endpoint, failed.client, failed.measured, true);
+        self.start_call(CallSite {
+            parent: failed.parent,
+            caller: failed.caller,
+            site: self.proxy_site[failed.proxy as usize].0,
+            zone: failed.caller_zone,
+            endpoint,
+            client: failed.client,
+            measured: failed.measured,
+            is_fallback: true,
+        });
     }
 
     /// The request ends with `outcome`; `work` is the service time behind a successful answer.

@@ -288,11 +288,13 @@ impl Sim<'_, '_> {
         let (instance, client, measured) = (j.instance, j.client, j.measured);
         let inst = &sc.instances[instance.idx()];
         let caller = Caller::Service(inst.service);
-        let site = 1 + instance.idx();
+        let site = 1 + instance.idx() as u32;
         let list: &[u16] = if ep.calls_mode == CallsMode::Sequence { &to_call } else { &parallel };
         for &i in list {
             let target = ep.calls[i as usize].endpoint;
-            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured, false);
+            let (parent, zone) = (Parent::Job(job, i), inst.zone);
+            let from = CallSite { parent, caller, site, zone, endpoint: target, client, measured, is_fallback: false };
+            self.start_call(from);
         }
     }
 

@@ -184,33 +184,20 @@ impl Sim<'_, '_> {
 
     /// Sends a mirrored copy of a call to `subset`: through the same proxy, outside its
     /// policy (no timeout, retries, breaker or bulkhead), its answer dropped.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn send_mirror(
-        &mut self,
-        caller: Caller,
-        proxy: u32,
-        caller_zone: ZoneId,
-        service: ServiceId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        subset: u32,
-    ) {
+    pub(super) fn send_mirror(&mut self, caller: Caller, to: Target, subset: u32) {
         // A mirrored copy has no policy of its own, and no fallback (as a fallback call).
-        let call = self.calls.insert(Call::new(
-            Parent::Mirror,
+        let from = CallSite {
+            parent: Parent::Mirror,
             caller,
-            &MIRROR_POLICY,
-            false,
-            caller_zone,
-            proxy,
-            service,
-            endpoint,
-            client,
-            measured,
-            true,
-            subset,
-        ));
+            site: u32::MAX,
+            zone: to.caller_zone,
+            endpoint: to.endpoint,
+            client: to.client,
+            measured: to.measured,
+            is_fallback: true,
+        };
+        let route = Route { proxy: to.proxy, service: to.service, policy: &MIRROR_POLICY, guarded: false };
+        let call = self.calls.insert(Call::new(&from, route, subset));
         self.dispatch_attempt(call, u32::MAX, false);
     }
 
