@@ -21,6 +21,7 @@ mod guards;
 mod hosts;
 mod lifecycle;
 mod locality;
+mod network;
 mod sidecars;
 mod slab;
 mod station;
@@ -481,19 +482,6 @@ struct FaultEffect {
     delay: Option<u32>,
 }
 
-/// What the active network faults do, folded (see `refresh_network`).
-#[derive(Default)]
-struct NetFaults {
-    active: bool,
-    /// By ordered zone pair (`from * zones + to`): partitioned, the chance a message
-    /// survives the loss faults, and the latency fault adding delay (`u32::MAX`: none).
-    zone_block: Vec<bool>,
-    zone_keep: Vec<f64>,
-    zone_delay: Vec<u32>,
-    /// By ordered node pair (0 the gateway, 1 + service id): partitioned.
-    node_block: Vec<bool>,
-}
-
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
 
@@ -604,12 +592,9 @@ struct Sim<'s, 'h> {
     /// The first error writing transitions, reported when the run ends.
     deferred_error: Option<csv::Error>,
     endpoint_rngs: Vec<Stream>,
-    link_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
-    /// Network faults active now, by index, and their folded effect; the stream that
-    /// draws their losses.
-    net_faults: Vec<u32>,
-    net: NetFaults,
+    /// The links and the network faults.
+    network: network::Network<'s>,
     /// The instances each fault's current (or last) occurrence hits.
     fault_targets: Vec<Vec<InstanceId>>,
     /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
@@ -624,7 +609,6 @@ struct Sim<'s, 'h> {
     faults_active: u32,
     window_faulted: bool,
     scores: Scores,
-    net_rng: Stream,
     arrivals: Option<Arrivals>,
     mix: Mix,
     client_rng: Stream,
@@ -1104,7 +1088,6 @@ impl<'s, 'h> Sim<'s, 'h> {
             .iter()
             .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
             .collect();
-        let link_rngs = sc.network.links.iter().map(|l| seed.stream(&format!("link/{}", l.name))).collect();
         let arrivals = match &sc.workload.load {
             Load::Open { process, schedule } => {
                 Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
@@ -1333,10 +1316,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             transitions,
             deferred_error: None,
             endpoint_rngs,
-            link_rngs,
             fault_rngs,
-            net_faults: Vec::new(),
-            net: NetFaults::default(),
+            network: network::Network::new(sc, seed),
             fault_targets: Vec::new(),
             fault_live: vec![u32::MAX; sc.faults.len()],
             call_faults: Vec::new(),
@@ -1345,7 +1326,6 @@ impl<'s, 'h> Sim<'s, 'h> {
             faults_active: 0,
             window_faulted: false,
             scores: Scores::default(),
-            net_rng: seed.stream("network/faults"),
             arrivals,
             mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
             client_rng: seed.stream("workload/clients"),

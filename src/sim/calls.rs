@@ -359,7 +359,7 @@ impl<'s> Sim<'s, '_> {
         if self.security.is_some() {
             return self.secure_send(attempt, caller_zone, to_zone);
         }
-        if self.net.active && self.nodes_cut(self.caller_node(p), 1 + service.idx()) {
+        if self.network.faulted() && self.network.nodes_cut(self.caller_node(p), 1 + service.idx()) {
             return self.lose(attempt, caller_zone, to_zone);
         }
         match self.transit(caller_zone, to_zone) {
@@ -404,62 +404,10 @@ impl<'s> Sim<'s, '_> {
         self.finish_call(call, outcome);
     }
 
-    /// A message's fate on the link between two zones: its delay and whether that delay
-    /// is constant, or `None` if the message is lost.
+    /// A message's fate on the link between two zones (see `Network::transit`).
     #[inline(always)]
     pub(super) fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
-        if self.net.active {
-            return self.faulty_transit(from, to);
-        }
-        let id = self.sc.network.link(from, to).idx();
-        let link = &self.sc.network.links[id];
-        if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
-            return None;
-        }
-        match link.latency {
-            Dist::Constant(d) => Some((d, true)),
-            ref dist => Some((dist.sample(&mut self.link_rngs[id]), false)),
-        }
-    }
-
-    /// `transit` while network faults are active: the link's own loss and latency, then
-    /// the faults' partitions, losses and added delays.
-    #[cold]
-    #[inline(never)]
-    fn faulty_transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
-        let id = self.sc.network.link(from, to).idx();
-        let link = &self.sc.network.links[id];
-        if link.loss > 0.0 && self.link_rngs[id].random::<f64>() < link.loss {
-            return None;
-        }
-        let base = match link.latency {
-            Dist::Constant(d) => (d, true),
-            ref dist => (dist.sample(&mut self.link_rngs[id]), false),
-        };
-        let k = from.idx() * self.sc.zones.len() + to.idx();
-        if self.net.zone_block[k] {
-            return None;
-        }
-        let keep = self.net.zone_keep[k];
-        if keep < 1.0 && self.net_rng.random::<f64>() >= keep {
-            return None;
-        }
-        match self.net.zone_delay[k] {
-            u32::MAX => Some(base),
-            f => match &self.sc.faults[f as usize].kind {
-                FaultKind::LinkLatency { delay, .. } => {
-                    Some((base.0 + delay.sample(&mut self.fault_rngs[f as usize]), false))
-                }
-                _ => Some(base),
-            },
-        }
-    }
-
-    /// Whether a partition between services cuts messages from node `from` to node `to`
-    /// (0 the gateway, 1 + service id).
-    #[inline]
-    pub(super) fn nodes_cut(&self, from: usize, to: usize) -> bool {
-        self.net.active && self.net.node_block.get(from * (1 + self.sc.services.len()) + to).copied().unwrap_or(false)
+        self.network.transit(from, to, &mut self.fault_rngs)
     }
 
     /// The node of proxy `p`'s caller.
@@ -488,8 +436,7 @@ impl<'s> Sim<'s, '_> {
             Owner::Direct(_) => false,
         };
         if !a.has_timeout && !call_timeout {
-            let id = self.sc.network.link(from, to);
-            let d = self.sc.network.links[id.idx()].latency.sample(&mut self.link_rngs[id.idx()]);
+            let d = self.network.lost_delay(from, to);
             self.events.push(self.now + d, Event::Respond(attempt, Outcome::Dropped));
         }
     }
@@ -535,7 +482,7 @@ impl<'s> Sim<'s, '_> {
             return;
         }
         let to = a.caller_zone;
-        if self.net.active && self.nodes_cut(1 + a.service.idx(), self.caller_node(a.proxy as usize)) {
+        if self.network.faulted() && self.network.nodes_cut(1 + a.service.idx(), self.caller_node(a.proxy as usize)) {
             return self.lose(attempt, from, to);
         }
         match self.transit(from, to) {

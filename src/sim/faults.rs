@@ -110,13 +110,7 @@ impl Sim<'_, '_> {
                 return;
             }
             ref k if k.is_network() => {
-                if starts {
-                    self.net_faults.push(index);
-                } else {
-                    self.net_faults.retain(|&f| f != index);
-                }
-                self.refresh_network();
-                return;
+                return self.network.fault(index, starts);
             }
             FaultKind::Load { .. } => {
                 if starts {
@@ -192,58 +186,6 @@ impl Sim<'_, '_> {
         st.workers = workers;
         st.stats.capacity = u64::from(workers);
         self.fill_workers(inst);
-    }
-}
-
-impl Sim<'_, '_> {
-    /// Folds the active network faults into per-link and per-node tables.
-    fn refresh_network(&mut self) {
-        let sc = self.sc;
-        let nz = sc.zones.len();
-        let nodes = 1 + sc.services.len();
-        let net = &mut self.net;
-        net.zone_block = vec![false; nz * nz];
-        net.zone_keep = vec![1.0; nz * nz];
-        net.zone_delay = vec![u32::MAX; nz * nz];
-        net.node_block = vec![false; nodes * nodes];
-        let pairs = |between: &Option<(Vec<ZoneId>, Vec<ZoneId>)>| -> Vec<usize> {
-            match between {
-                None => (0..nz * nz).collect(),
-                Some((a, b)) => a
-                    .iter()
-                    .flat_map(|x| b.iter().flat_map(move |y| [x.idx() * nz + y.idx(), y.idx() * nz + x.idx()]))
-                    .collect(),
-            }
-        };
-        for &f in &self.net_faults {
-            match &sc.faults[f as usize].kind {
-                FaultKind::Partition { by_zone, from, to, one_way } => {
-                    let n = if *by_zone { nz } else { nodes };
-                    let table = if *by_zone { &mut net.zone_block } else { &mut net.node_block };
-                    for &a in from {
-                        for &b in to {
-                            table[a as usize * n + b as usize] = true;
-                            if !one_way {
-                                table[b as usize * n + a as usize] = true;
-                            }
-                        }
-                    }
-                }
-                FaultKind::Loss { between, probability } => {
-                    for k in pairs(between) {
-                        net.zone_keep[k] *= 1.0 - probability;
-                    }
-                }
-                FaultKind::LinkLatency { between, .. } => {
-                    // Overlapping delay faults: the later one in the list wins.
-                    for k in pairs(between) {
-                        net.zone_delay[k] = f;
-                    }
-                }
-                _ => {}
-            }
-        }
-        net.active = !self.net_faults.is_empty();
     }
 }
 

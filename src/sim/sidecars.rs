@@ -220,7 +220,7 @@ impl Sim<'_, '_> {
         let a = self.attempts.get(attempt).expect("an attempt being sent is live");
         let (p, host, instance, service) = (a.proxy as usize, a.host as usize, a.instance, a.service);
         let caller_node = self.points[self.proxy_point[p] as usize].caller.idx();
-        if self.net.active && self.nodes_cut(caller_node, 1 + service.idx()) {
+        if self.network.faulted() && self.network.nodes_cut(caller_node, 1 + service.idx()) {
             return self.lose(attempt, from, to);
         }
         let site = self.proxy_site[p].0 as usize;
