@@ -22,6 +22,7 @@ mod hosts;
 mod lifecycle;
 mod locality;
 mod network;
+mod recorder;
 mod sidecars;
 mod slab;
 mod station;
@@ -38,7 +39,7 @@ pub use window::ALERTS_HEADER;
 
 use crate::balance::{Balancer, Host};
 use crate::dist::Dist;
-use crate::metrics::{CallStats, FlowStats, StationStats};
+use crate::metrics::{CallStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
 use crate::resilience::backoff::Backoff;
@@ -48,9 +49,7 @@ use crate::resilience::bulkhead::{Admission, Bulkhead};
 use crate::resilience::limiter::{Permit, RateLimiter};
 use crate::resilience::outlier::{HostOutcome, OutlierDetector};
 use crate::resilience::shedder::{Shedder, Verdict};
-use crate::result::{
-    Autoscaling, Detection, LimitKind, LocalityStats, Occurrence, PolicyPoint, RunResult, Scores, Stop,
-};
+use crate::result::{Autoscaling, Detection, LimitKind, LocalityStats, Occurrence, RunResult, Scores, Stop};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
@@ -509,8 +508,6 @@ struct Sim<'s, 'h> {
     host_groups: Vec<Option<crate::balance::groups::HostGroups>>,
     /// Per proxy, its locality balancing (priority loads), if its policy has it.
     localities: Vec<Option<locality::LocalityProxy>>,
-    /// Attempts by locality, when the scenario reports it.
-    locality_stats: Option<LocalityStats>,
     /// Cross-cluster discovery delays (ideal discovery), if any cluster has one.
     remote: Option<locality::RemoteDiscovery>,
     proxy_rngs: Vec<Stream>,
@@ -547,21 +544,14 @@ struct Sim<'s, 'h> {
     fault_ends: Vec<SimTime>,
     recoveries: Vec<Vec<Option<SimDuration>>>,
     detections: Vec<Detection>,
-    events_csv: Option<csv::Writer<&'h mut dyn Write>>,
-    /// Each alerting rule's alert, and where their changes go.
+    /// Each alerting rule's alert.
     alerts: Vec<crate::alert::Alert>,
-    alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
-    /// Spans of sampled requests, when the run writes traces.
-    tracer: Option<crate::trace::Tracer<'h>>,
     checker: Option<&'h mut crate::check::Checker>,
     /// Per proxy, for the checker: HALF_OPEN permits, semaphore bulkhead permits and
     /// Envoy `max_retries` (`u32::MAX`: none).
     guard_limits: Vec<(u32, u32, u32)>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
-    /// Requests and jobs holding a span: while there are none, no new attempt has a
-    /// traced maker.
-    span_owners: u32,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
@@ -588,9 +578,6 @@ struct Sim<'s, 'h> {
     /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
     /// rules and no invariant checker in the run, which follow calls.
     direct_calls: bool,
-    transitions: Option<csv::Writer<&'h mut dyn Write>>,
-    /// The first error writing transitions, reported when the run ends.
-    deferred_error: Option<csv::Error>,
     endpoint_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
     /// The links and the network faults.
@@ -626,40 +613,14 @@ struct Sim<'s, 'h> {
     issued_measured: u64,
     direct_count: u64,
     in_flight_max_seen: u64,
-    late_responses: u64,
     events_done: u64,
     windows_done: u64,
     /// Lanes of the event queue for constant delays, by delay.
     const_lanes: Vec<(SimDuration, Lane)>,
-    // Metrics.
-    total: FlowStats,
-    routes: Vec<FlowStats>,
-    services: Vec<FlowStats>,
-    /// Each proxy's policy point, and the points in order (gateway first, then callers
-    /// and destinations by id).
-    proxy_point: Vec<u32>,
-    points: Vec<PolicyPoint>,
-    /// Per policy point: calls as their callers see them, after retries, over the measured
-    /// run and over the current window.
-    point_calls: Vec<CallStats>,
-    point_window: Vec<CallStats>,
-    /// Work (service time) of finished jobs and its goodput part (see `RunResult`): measured, and
-    /// over the current window (all jobs).
-    work_ns: u128,
-    goodput_ns: u128,
-    window_work_ns: u128,
-    window_goodput_ns: u128,
-    window_end: SimTime,
-    window_start: SimTime,
-    timeseries: Option<csv::Writer<&'h mut dyn Write>>,
-    /// The cells of a time-series row, reused row after row; each policy point's name.
-    row: window::Row,
-    point_names: Vec<String>,
-    route_windows: Option<&'h mut RouteWindowFn<'h>>,
-    /// The services' autoscalers (empty: none, and no autoscaling event), and where
-    /// their evaluations go.
+    /// The figures, windows, CSV rows and spans of the run.
+    recorder: recorder::Recorder<'h>,
+    /// The services' autoscalers (empty: none, and no autoscaling event).
     autoscalers: Vec<autoscale::Scaler>,
-    autoscaling_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Versions, routing and rollouts (`None`: the scenario has none).
     traffic: Option<Box<traffic::State>>,
     /// Mesh security's state (`None`: no `security` block, nothing to do).
@@ -716,7 +677,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     if let Some(w) = alerts {
         let mut w = csv::WriterBuilder::new().from_writer(w);
         w.write_record(ALERTS_HEADER)?;
-        sim.alerts_csv = Some(w);
+        sim.recorder.alerts_csv = Some(w);
     }
     let rate = opts.trace_sampling.unwrap_or(sc.trace_sampling);
     if !(0.0..=1.0).contains(&rate) {
@@ -726,7 +687,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     // and checked but written nowhere (the tracer draws from its own streams only).
     if traces_otlp.is_some() || trace_chrome.is_some() || checker.is_some() {
         let s = RootSeed(seed);
-        sim.tracer = Some(crate::trace::Tracer::new(
+        sim.recorder.tracer = Some(crate::trace::Tracer::new(
             rate,
             s.stream("trace/sample"),
             s.stream("trace/ids"),
@@ -734,11 +695,11 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             trace_chrome,
         ));
     }
-    sim.route_windows = route_windows;
+    sim.recorder.route_windows = route_windows;
     if let Some(w) = autoscaling.filter(|_| sc.services.iter().any(|s| s.autoscaler.is_some())) {
         let mut w = csv::WriterBuilder::new().from_writer(w);
         w.write_record(AUTOSCALING_HEADER)?;
-        sim.autoscaling_csv = Some(w);
+        sim.recorder.autoscaling_csv = Some(w);
     }
     let mut checker = checker;
     if let Some(c) = checker.as_deref_mut() {
@@ -768,38 +729,38 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     let stop = sim.run_loop(&mut progress)?;
     let checker = sim.checker.take();
     sim.flush_final(sim.now)?;
-    sim.total.merge_latencies(sim.routes.iter(), true);
+    sim.recorder.total.merge_latencies(sim.recorder.routes.iter(), true);
     for st in &mut sim.instances {
         st.stats.close_totals(sim.now);
     }
-    if let Some(w) = sim.timeseries.as_mut() {
+    if let Some(w) = sim.recorder.timeseries.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.transitions.as_mut() {
+    if let Some(w) = sim.recorder.transitions.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.events_csv.as_mut() {
+    if let Some(w) = sim.recorder.events_csv.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.alerts_csv.as_mut() {
+    if let Some(w) = sim.recorder.alerts_csv.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.autoscaling_csv.as_mut() {
+    if let Some(w) = sim.recorder.autoscaling_csv.as_mut() {
         w.flush()?;
     }
     let autoscaling = sim.autoscaling_results(sim.now);
-    if let Some(t) = sim.tracer.as_mut() {
+    if let Some(t) = sim.recorder.tracer.as_mut() {
         t.finish()?;
     }
-    if let Some(e) = sim.deferred_error.take() {
+    if let Some(e) = sim.recorder.deferred_error.take() {
         return Err(e.into());
     }
-    let in_flight_measured = sim.issued_measured - sim.total.counts.total();
+    let in_flight_measured = sim.issued_measured - sim.recorder.total.counts.total();
     let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let slos = sim.judge_slos();
     let rollouts = sim.take_rollouts();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
-    for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
+    for (point, stats) in sim.recorder.points.iter().zip(&sim.recorder.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
     }
     let result = RunResult {
@@ -814,16 +775,16 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         direct_calls: sim.direct_count,
         in_flight_measured,
         in_flight_max_seen: sim.in_flight_max_seen,
-        total: sim.total,
-        routes: sim.routes,
-        services: sim.services,
+        total: sim.recorder.total,
+        routes: sim.recorder.routes,
+        services: sim.recorder.services,
         service_calls,
-        point_calls: sim.point_calls,
-        points: sim.points,
-        work_ns: sim.work_ns,
-        goodput_ns: sim.goodput_ns,
+        point_calls: sim.recorder.point_calls,
+        points: sim.recorder.points,
+        work_ns: sim.recorder.work_ns,
+        goodput_ns: sim.recorder.goodput_ns,
         stations: sim.instances.into_iter().map(|i| i.stats).collect(),
-        late_responses: sim.late_responses,
+        late_responses: sim.recorder.late_responses,
         detections: sim.detections,
         config_applied: sim.config_applied,
         registry_read_timeouts: sim.registry_read_timeouts,
@@ -856,7 +817,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             .collect(),
         scores: sim.scores,
         autoscaling,
-        locality: sim.locality_stats,
+        locality: sim.recorder.locality_stats,
         rollouts,
         security: sim.security.take().map(|s| s.finish(sim.now)),
     };
@@ -972,17 +933,6 @@ impl Sim<'_, '_> {
     /// A key as one number, for the checker's reports.
     fn key_id(k: Key) -> u64 {
         (u64::from(k.index) << 32) | u64::from(k.generation)
-    }
-
-    /// Counts something about a call at its proxy's policy point: in the window, and in
-    /// the run's figures if the call is measured.
-    #[inline(always)]
-    fn count_call(&mut self, proxy: u32, measured: bool, f: impl Fn(&mut CallStats)) {
-        let i = self.proxy_point[proxy as usize] as usize;
-        f(&mut self.point_window[i]);
-        if measured {
-            f(&mut self.point_calls[i]);
-        }
     }
 }
 
@@ -1130,40 +1080,6 @@ impl<'s, 'h> Sim<'s, 'h> {
             })
             .collect();
         let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
-        // Rows after the header come as one pre-quoted field each (`window::Row`).
-        let mut timeseries = timeseries
-            .map(|w| csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Never).flexible(true).from_writer(w));
-        if let Some(w) = timeseries.as_mut() {
-            w.write_record(TIMESERIES_HEADER)?;
-        }
-        let mut transitions = transitions.map(|w| csv::WriterBuilder::new().from_writer(w));
-        if let Some(w) = transitions.as_mut() {
-            w.write_record(TRANSITIONS_HEADER)?;
-        }
-        let caller_of = |site: u32| {
-            if site as usize == GATEWAY_SITE {
-                Caller::Gateway
-            } else {
-                Caller::Service(sc.instances[site as usize - 1].service)
-            }
-        };
-        let mut points: Vec<PolicyPoint> = proxy_site
-            .iter()
-            .map(|&(site, destination)| PolicyPoint { caller: caller_of(site), destination })
-            .collect();
-        points.sort();
-        points.dedup();
-        let proxy_point = proxy_site
-            .iter()
-            .map(|&(site, destination)| {
-                let point = PolicyPoint { caller: caller_of(site), destination };
-                points.binary_search(&point).expect("every proxy's point is listed") as u32
-            })
-            .collect();
-        let mut events_csv = events.map(|w| csv::WriterBuilder::new().from_writer(w));
-        if let Some(w) = events_csv.as_mut() {
-            w.write_record(EVENTS_HEADER)?;
-        }
         let registry = sc
             .discovery
             .registry
@@ -1238,8 +1154,8 @@ impl<'s, 'h> Sim<'s, 'h> {
             .collect();
         let last_ok =
             proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
-        let point_names = points.iter().map(|p| p.name(sc)).collect();
         let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, &proxy_site)));
+        let recorder = recorder::Recorder::new(sc, &proxy_site, timeseries, transitions, events)?;
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
@@ -1255,7 +1171,6 @@ impl<'s, 'h> Sim<'s, 'h> {
             balancers,
             host_groups,
             localities: proxy_site.iter().map(|&(site, dest)| locality::proxy(sc, seed, site as usize, dest)).collect(),
-            locality_stats: locality::enabled(sc).then(|| LocalityStats::new(sc.zones.len())),
             remote: locality::RemoteDiscovery::new(sc, &proxy_site),
             proxy_rngs,
             budgets,
@@ -1284,14 +1199,10 @@ impl<'s, 'h> Sim<'s, 'h> {
             fault_ends: Vec::new(),
             recoveries: Vec::new(),
             detections: Vec::new(),
-            events_csv,
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
-            alerts_csv: None,
-            tracer: None,
             checker: None,
             guard_limits: Vec::new(),
             invariants_broken: vec![(0, None); sc.invariants.len()],
-            span_owners: 0,
             checkers,
             proxy_checker,
             check_rng,
@@ -1313,8 +1224,6 @@ impl<'s, 'h> Sim<'s, 'h> {
                     local.expect("an endpoint belongs to its service") as u32
                 })
                 .collect(),
-            transitions,
-            deferred_error: None,
             endpoint_rngs,
             fault_rngs,
             network: network::Network::new(sc, seed),
@@ -1344,30 +1253,12 @@ impl<'s, 'h> Sim<'s, 'h> {
             issued_measured: 0,
             direct_count: 0,
             in_flight_max_seen: 0,
-            late_responses: 0,
-            total: FlowStats::default(),
-            routes: vec![FlowStats::default(); sc.gateway.routes.len()],
-            services: vec![FlowStats::default(); nsvc],
-            proxy_point,
-            point_calls: vec![CallStats::default(); points.len()],
-            point_window: vec![CallStats::default(); points.len()],
-            points,
-            work_ns: 0,
-            goodput_ns: 0,
-            window_work_ns: 0,
-            window_goodput_ns: 0,
-            window_start: SimTime::ZERO,
-            window_end: SimTime::ZERO + sc.metrics_interval,
-            timeseries,
-            row: window::Row::default(),
-            point_names,
-            route_windows: None,
             security,
+            recorder,
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),
             autoscalers: Vec::new(),
-            autoscaling_csv: None,
             traffic: traffic::State::new(sc, seed),
         })
     }

@@ -88,7 +88,7 @@ impl Sim<'_, '_> {
         self.issued_measured += u64::from(measured);
         let req =
             self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client, span: NO_SPAN });
-        if let Some(t) = self.tracer.as_mut()
+        if let Some(t) = self.recorder.tracer.as_mut()
             && t.sample()
         {
             self.trace_request(req, route_id);

@@ -146,7 +146,7 @@ impl Sim<'_, '_> {
         }
         let name = &sc.services[service.idx()].name;
         let value = metric_text(metric_kind, d.metric);
-        if let Some(w) = self.autoscaling_csv.as_mut() {
+        if let Some(w) = self.recorder.autoscaling_csv.as_mut() {
             let row = [
                 format!("{:.6}", now.as_secs_f64()),
                 name.clone(),
@@ -159,7 +159,7 @@ impl Sim<'_, '_> {
                 d.reason.name().to_string(),
             ];
             if let Err(e) = w.write_record(&row) {
-                self.deferred_error.get_or_insert(e);
+                self.recorder.deferred_error.get_or_insert(e);
             }
         }
         if d.to != d.from {

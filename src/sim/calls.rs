@@ -318,7 +318,7 @@ impl<'s> Sim<'s, '_> {
         let p = to.proxy as usize;
         let Some(host) = self.pick_plain(p, to.client, false, 0, false) else {
             // No healthy upstream: the call fails unsent with 503, as `refuse` has it.
-            self.services[to.service.idx()].record_unsent(Outcome::Error(503), to.measured);
+            self.recorder.services[to.service.idx()].record_unsent(Outcome::Error(503), to.measured);
             let end = DirectEnd { attempts: 0, outcome: Outcome::Error(503), work: 0 };
             return self.direct_done(parent, to.proxy, to.endpoint, to.measured, end);
         };
@@ -332,10 +332,10 @@ impl<'s> Sim<'s, '_> {
     /// A new attempt's place in the locality figures and in the trace.
     #[inline(always)]
     fn note_attempt(&mut self, attempt: Key, caller_zone: ZoneId, instance: InstanceId, measured: bool) {
-        if self.locality_stats.is_some() {
+        if self.recorder.locality_stats.is_some() {
             self.count_locality(caller_zone, instance, measured);
         }
-        if self.span_owners > 0 {
+        if self.recorder.span_owners > 0 {
             self.trace_attempt(attempt);
         }
     }
@@ -374,7 +374,7 @@ impl<'s> Sim<'s, '_> {
     #[inline(always)]
     fn direct_done(&mut self, parent: Parent, proxy: u32, endpoint: EndpointId, measured: bool, end: DirectEnd) {
         let DirectEnd { attempts, outcome, work } = end;
-        self.count_call(proxy, measured, |s| {
+        self.recorder.count_call(proxy, measured, |s| {
             s.counts.add(outcome);
             s.attempts += attempts;
         });
@@ -400,7 +400,7 @@ impl<'s> Sim<'s, '_> {
     /// at once (it is not retried: the guard would refuse again).
     pub(super) fn refuse(&mut self, call: Key, outcome: Outcome) {
         let c = self.calls.get(call).expect("a refused call is live");
-        self.services[c.service.idx()].record_unsent(outcome, c.measured);
+        self.recorder.services[c.service.idx()].record_unsent(outcome, c.measured);
         self.finish_call(call, outcome);
     }
 
@@ -413,7 +413,7 @@ impl<'s> Sim<'s, '_> {
     /// The node of proxy `p`'s caller.
     #[inline]
     fn caller_node(&self, p: usize) -> usize {
-        self.points[self.proxy_point[p] as usize].caller.idx()
+        self.recorder.points[self.recorder.proxy_point[p] as usize].caller.idx()
     }
 
     /// A message of `attempt` was lost. The caller learns at a timeout if one watches the
@@ -475,7 +475,7 @@ impl<'s> Sim<'s, '_> {
         if a.abandoned {
             let span = a.span;
             self.attempts.remove(attempt);
-            self.late_responses += 1;
+            self.recorder.late_responses += 1;
             if span != NO_SPAN {
                 self.release_span(span);
             }
@@ -499,7 +499,7 @@ impl<'s> Sim<'s, '_> {
             self.release_conn(attempt, matches!(outcome, Outcome::Ok | Outcome::Error(_)));
         }
         if a.abandoned {
-            self.late_responses += 1;
+            self.recorder.late_responses += 1;
         } else if let Owner::Direct(parent) = a.owner {
             self.account_attempt(&a, outcome);
             let work = if outcome.is_ok() { a.work } else { 0 };
@@ -622,7 +622,7 @@ impl<'s> Sim<'s, '_> {
             let active: u32 = self.balancers[a.proxy as usize].outstanding().iter().sum();
             if !b.try_retry(self.now, active, is_timeout) {
                 let (proxy, measured) = (c.proxy, c.measured);
-                self.count_call(proxy, measured, |s| s.retries_denied += 1);
+                self.recorder.count_call(proxy, measured, |s| s.retries_denied += 1);
                 return self.finish_call(call, outcome);
             }
             c.retry_pending = true;
@@ -651,7 +651,7 @@ impl<'s> Sim<'s, '_> {
             let others = c.inflight;
             if outcome.is_ok() && a.retry {
                 let (proxy, measured) = (c.proxy, c.measured);
-                self.count_call(proxy, measured, |s| s.hedges_won += 1);
+                self.recorder.count_call(proxy, measured, |s| s.hedges_won += 1);
             }
             for &k in others.keys() {
                 self.cancel_attempt(k);
@@ -687,7 +687,7 @@ impl<'s> Sim<'s, '_> {
         let c = self.calls.get_mut(call).expect("a hedged call is live");
         c.hedges += 1;
         let (proxy, measured) = (c.proxy, c.measured);
-        self.count_call(proxy, measured, |s| s.hedges += 1);
+        self.recorder.count_call(proxy, measured, |s| s.hedges += 1);
         self.send_attempt(call);
     }
 
@@ -753,7 +753,7 @@ impl<'s> Sim<'s, '_> {
         let p = a.proxy as usize;
         let rtt = self.now.since(a.sent);
         self.balancer_done(p, a.host as usize, rtt);
-        self.services[a.service.idx()].record(rtt, outcome, a.measured);
+        self.recorder.services[a.service.idx()].record(rtt, outcome, a.measured);
         // Checked here, so that an unguarded proxy makes no call at all.
         if a.breaker != u32::MAX {
             self.breaker_result(p, a.breaker, rtt, outcome);
@@ -787,7 +787,7 @@ impl<'s> Sim<'s, '_> {
             }
         }
         let attempts = u64::from(c.attempts);
-        self.count_call(c.proxy, c.measured, |s| {
+        self.recorder.count_call(c.proxy, c.measured, |s| {
             s.counts.add(outcome);
             s.attempts += attempts;
             s.retries += attempts.saturating_sub(1);
@@ -815,18 +815,18 @@ impl<'s> Sim<'s, '_> {
                     fresh
                 }
                 Fallback::Service { endpoint, .. } => {
-                    self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
+                    self.recorder.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
                     return self.start_fallback(&c, *endpoint);
                 }
                 Fallback::Queue { delay, max_redeliveries } => {
-                    self.count_call(c.proxy, c.measured, |s| s.deferred += 1);
+                    self.recorder.count_call(c.proxy, c.measured, |s| s.deferred += 1);
                     self.defer(&c, *delay, *max_redeliveries);
                     outcome = Outcome::Ok;
                     true
                 }
             };
             if used {
-                self.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
+                self.recorder.count_call(c.proxy, c.measured, |s| s.fallbacks += 1);
             }
         }
         self.tell_parent(c.parent, outcome, c.work);
@@ -873,16 +873,16 @@ impl<'s> Sim<'s, '_> {
         let (proxy, measured) = (d.proxy, d.measured);
         if outcome.is_ok() {
             self.deferred.remove(key);
-            self.count_call(proxy, measured, |s| s.deferred_ok += 1);
-            self.window_goodput_ns += u128::from(work);
+            self.recorder.count_call(proxy, measured, |s| s.deferred_ok += 1);
+            self.recorder.window_goodput_ns += u128::from(work);
             if measured {
-                self.goodput_ns += u128::from(work);
+                self.recorder.goodput_ns += u128::from(work);
             }
         } else if d.left > 0 {
             self.events.push(self.now + d.delay, Event::Redeliver(key));
         } else {
             self.deferred.remove(key);
-            self.count_call(proxy, measured, |s| s.deferred_failed += 1);
+            self.recorder.count_call(proxy, measured, |s| s.deferred_failed += 1);
         }
     }
 
@@ -911,14 +911,14 @@ impl<'s> Sim<'s, '_> {
         }
         if outcome.is_ok() {
             let work = u128::from(work);
-            self.window_goodput_ns += work;
+            self.recorder.window_goodput_ns += work;
             if r.measured {
-                self.goodput_ns += work;
+                self.recorder.goodput_ns += work;
             }
         }
         let latency = self.now.since(r.arrived);
-        self.routes[r.route.idx()].record(latency, outcome, r.measured);
-        self.total.record_aggregate(latency, outcome, r.measured);
+        self.recorder.routes[r.route.idx()].record(latency, outcome, r.measured);
+        self.recorder.total.record_aggregate(latency, outcome, r.measured);
         if let (Some(u), Load::Closed { think_time, .. }) = (r.user, &self.sc.workload.load) {
             let t = self.now + think_time.sample(&mut self.think_rng);
             self.events.push(t, Event::UserWake(u));

@@ -30,7 +30,7 @@ impl Sim<'_, '_> {
         let limits = &self.sc.run;
         // While arrivals are open (so no drain deadline runs), an event before the end of
         // arrivals and of the window needs no check but its order: one comparison tells.
-        let mut check_at = self.stop_at.min(self.window_end);
+        let mut check_at = self.stop_at.min(self.recorder.window_end);
         while let Some((t, ev)) = self.events.pop() {
             if self.arrivals_open && t < check_at {
                 self.check_order(t, ev);
@@ -38,7 +38,7 @@ impl Sim<'_, '_> {
                 if let Some(stop) = self.checks(t, ev)? {
                     return Ok(stop);
                 }
-                check_at = self.stop_at.min(self.window_end);
+                check_at = self.stop_at.min(self.recorder.window_end);
             }
             if self.events_done >= limits.events_max {
                 let message = format!(
@@ -113,9 +113,9 @@ impl Sim<'_, '_> {
             return Ok(Some(Stop::Limit { kind: LimitKind::DrainTimeout, message }));
         }
         self.check_order(t, ev);
-        if t >= self.window_end {
+        if t >= self.recorder.window_end {
             // A long idle gap means many empty windows; bound them like events.
-            let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
+            let pending = (t.0 - self.recorder.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
             if self.windows_done.saturating_add(pending) > self.sc.run.events_max {
                 let message = format!(
                     "the time series would need more than {} windows (run.eventsMax) to reach simulated \

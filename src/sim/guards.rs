@@ -180,7 +180,7 @@ impl Sim<'_, '_> {
         let mut ejections = 0;
         for e in d.drain_events() {
             ejections += u64::from(e.ejected);
-            if let Some(w) = self.transitions.as_mut() {
+            if let Some(w) = self.recorder.transitions.as_mut() {
                 let caller = site_name(sc, site as usize);
                 let svc = &sc.services[dest.idx()];
                 let (from, to) = if e.ejected { ("HEALTHY", "EJECTED") } else { ("EJECTED", "HEALTHY") };
@@ -199,13 +199,13 @@ impl Sim<'_, '_> {
                     },
                 ];
                 if let Err(err) = w.write_record(&row) {
-                    self.deferred_error.get_or_insert(err);
+                    self.recorder.deferred_error.get_or_insert(err);
                 }
             }
         }
         if ejections > 0 {
             // Whole run, warm-up included: ejections are state, not a measured rate.
-            self.count_call(p as u32, true, |s| s.ejections += ejections);
+            self.recorder.count_call(p as u32, true, |s| s.ejections += ejections);
             self.note_detection();
         }
     }
@@ -263,7 +263,7 @@ impl Sim<'_, '_> {
             if let Some(c) = self.checker.as_deref_mut() {
                 c.observe(crate::check::Obs::BreakerState { proxy: p as u32, unit, to: t.to, permits });
             }
-            if let Some(w) = self.transitions.as_mut() {
+            if let Some(w) = self.recorder.transitions.as_mut() {
                 let sc = self.sc;
                 let caller = site_name(sc, site as usize);
                 let svc = &sc.services[dest.idx()];
@@ -288,12 +288,12 @@ impl Sim<'_, '_> {
                 ];
                 if let Err(e) = w.write_record(&row) {
                     // Reported when the run ends; the run itself goes on.
-                    self.deferred_error.get_or_insert(e);
+                    self.recorder.deferred_error.get_or_insert(e);
                 }
             }
         }
         if opens > 0 {
-            self.count_call(p as u32, true, |s| s.breaker_opens += opens);
+            self.recorder.count_call(p as u32, true, |s| s.breaker_opens += opens);
             self.note_detection();
         }
     }

@@ -157,10 +157,10 @@ impl Sim<'_, '_> {
 
     /// A row of `events.csv`, now, for `who` (an instance, or the gateway) of `service`.
     pub(super) fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
-        let Some(w) = self.events_csv.as_mut() else { return };
+        let Some(w) = self.recorder.events_csv.as_mut() else { return };
         let time = format!("{:.6}", self.now.as_secs_f64());
         if let Err(e) = w.write_record([time.as_str(), who, service, event, detail]) {
-            self.deferred_error.get_or_insert(e);
+            self.recorder.deferred_error.get_or_insert(e);
         }
     }
 

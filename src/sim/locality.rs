@@ -55,7 +55,7 @@ impl Sim<'_, '_> {
         };
         let window = (self.now.0 / sc.metrics_interval.as_nanos().max(1)) as usize;
         let zones = sc.zones.len();
-        let Some(l) = self.locality_stats.as_mut() else { return };
+        let Some(l) = self.recorder.locality_stats.as_mut() else { return };
         if measured {
             l.totals[from.idx()][kind] += 1;
         }

@@ -219,7 +219,7 @@ impl Sim<'_, '_> {
         let security = sc.security.as_deref().expect("called only with security on");
         let a = self.attempts.get(attempt).expect("an attempt being sent is live");
         let (p, host, instance, service) = (a.proxy as usize, a.host as usize, a.instance, a.service);
-        let caller_node = self.points[self.proxy_point[p] as usize].caller.idx();
+        let caller_node = self.recorder.points[self.recorder.proxy_point[p] as usize].caller.idx();
         if self.network.faulted() && self.network.nodes_cut(caller_node, 1 + service.idx()) {
             return self.lose(attempt, from, to);
         }

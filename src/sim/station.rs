@@ -80,7 +80,7 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
             behaviour: self.behaviour_of(instance),
         });
-        if self.tracer.is_some() {
+        if self.recorder.tracer.is_some() {
             let parent = self.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
             if parent != NO_SPAN {
                 self.trace_job(job, parent);
@@ -349,9 +349,9 @@ impl Sim<'_, '_> {
         if outcome.is_ok() {
             a.work = j.work + work;
         }
-        self.window_work_ns += u128::from(work);
+        self.recorder.window_work_ns += u128::from(work);
         if j.measured {
-            self.work_ns += u128::from(work);
+            self.recorder.work_ns += u128::from(work);
         }
         let st = &mut self.instances[j.instance.idx()].stats;
         st.touch(now);

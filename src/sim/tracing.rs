@@ -20,7 +20,7 @@ fn outcome_attrs(outcome: Outcome) -> Vec<(&'static str, Attr)> {
 impl Sim<'_, '_> {
     /// Tells the checker, if one watches, that the span in `slot` started.
     fn observe_span_start(&mut self, slot: u32) {
-        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref()) {
+        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.recorder.tracer.as_ref()) {
             let (trace, id, parent) = t.ids(slot);
             ch.observe(crate::check::Obs::SpanStart { trace, id, parent });
         }
@@ -29,7 +29,7 @@ impl Sim<'_, '_> {
     /// Tells the checker, if one watches, that the span in `slot` ends now (unless it
     /// already did: the tracer ends a span once).
     fn observe_span_end(&mut self, slot: u32) {
-        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.tracer.as_ref())
+        if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.recorder.tracer.as_ref())
             && !t.is_ended(slot)
         {
             ch.observe(crate::check::Obs::SpanEnd { id: t.ids(slot).1 });
@@ -39,7 +39,7 @@ impl Sim<'_, '_> {
     /// A new request, sampled: its root span starts now.
     #[cold]
     pub(super) fn trace_request(&mut self, req: Key, route: RouteId) {
-        let tracer = self.tracer.as_mut().expect("called with a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let r = &self.sc.gateway.routes[route.idx()];
         let client = self.requests.get(req).map_or(0, |q| q.client);
         let attrs = vec![("meshsim.route", Attr::Str(r.name.clone())), ("meshsim.client", Attr::Int(client as i64))];
@@ -47,7 +47,7 @@ impl Sim<'_, '_> {
         self.observe_span_start(slot);
         if let Some(q) = self.requests.get_mut(req) {
             q.span = slot;
-            self.span_owners += 1;
+            self.recorder.span_owners += 1;
         }
     }
 
@@ -55,10 +55,10 @@ impl Sim<'_, '_> {
     pub(super) fn end_request_span(&mut self, slot: u32, outcome: Outcome) {
         self.observe_span_end(slot);
         let now = self.now;
-        let tracer = self.tracer.as_mut().expect("a traced request has a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("a traced request has a tracer");
         tracer.end(slot, now, status(outcome), outcome_attrs(outcome));
         tracer.release(slot);
-        self.span_owners -= 1;
+        self.recorder.span_owners -= 1;
     }
 
     /// A new attempt of a call whose maker is traced gets a client span under the maker's.
@@ -73,9 +73,13 @@ impl Sim<'_, '_> {
                 let hedged = c.policy.hedging.is_some();
                 (c.parent, c.caller, c.attempts, a.retry && !hedged, a.retry && hedged)
             }
-            Owner::Direct(parent) => {
-                (parent, self.points[self.proxy_point[a.proxy as usize] as usize].caller, 1, false, false)
-            }
+            Owner::Direct(parent) => (
+                parent,
+                self.recorder.points[self.recorder.proxy_point[a.proxy as usize] as usize].caller,
+                1,
+                false,
+                false,
+            ),
         };
         let parent = match parent {
             Parent::Request(r) => self.requests.get(r).map_or(NO_SPAN, |r| r.span),
@@ -101,7 +105,7 @@ impl Sim<'_, '_> {
             ("server.address", Attr::Str(sc.instances[a.instance.idx()].name.clone())),
         ];
         let now = self.now;
-        let tracer = self.tracer.as_mut().expect("called with a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Client, name, caller_service, attrs);
         self.observe_span_start(slot);
         self.attempts.get_mut(attempt).expect("a new attempt is live").span = slot;
@@ -112,7 +116,7 @@ impl Sim<'_, '_> {
     pub(super) fn end_attempt_span(&mut self, slot: u32, outcome: Option<Outcome>) {
         self.observe_span_end(slot);
         let now = self.now;
-        let tracer = self.tracer.as_mut().expect("a traced attempt has a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("a traced attempt has a tracer");
         match outcome {
             Some(o) => tracer.end(slot, now, status(o), outcome_attrs(o)),
             None => tracer.end(slot, now, SpanStatus::Error, vec![("meshsim.outcome", Attr::Str("cancelled".into()))]),
@@ -122,7 +126,7 @@ impl Sim<'_, '_> {
     /// The attempt's state is gone: its slot is freed once its span has ended.
     #[cold]
     pub(super) fn release_span(&mut self, slot: u32) {
-        if let Some(t) = self.tracer.as_mut() {
+        if let Some(t) = self.recorder.tracer.as_mut() {
             t.release(slot);
         }
     }
@@ -137,11 +141,11 @@ impl Sim<'_, '_> {
         let name = format!("{service}/{}", sc.endpoints[j.endpoint.idx()].name);
         let attrs = vec![("service.instance.id", Attr::Str(inst.name.clone()))];
         let now = self.now;
-        let tracer = self.tracer.as_mut().expect("called with a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Server, name, service, attrs);
         self.observe_span_start(slot);
         self.jobs.get_mut(job).expect("a new job is live").span = slot;
-        self.span_owners += 1;
+        self.recorder.span_owners += 1;
     }
 
     /// A traced job ends: answered with `outcome`, or lost with its instance.
@@ -149,7 +153,7 @@ impl Sim<'_, '_> {
     pub(super) fn end_job_span(&mut self, slot: u32, outcome: Option<Outcome>) {
         self.observe_span_end(slot);
         let now = self.now;
-        let tracer = self.tracer.as_mut().expect("a traced job has a tracer");
+        let tracer = self.recorder.tracer.as_mut().expect("a traced job has a tracer");
         match outcome {
             Some(o) => tracer.end(slot, now, status(o), outcome_attrs(o)),
             None => {
@@ -157,6 +161,6 @@ impl Sim<'_, '_> {
             }
         }
         tracer.release(slot);
-        self.span_owners -= 1;
+        self.recorder.span_owners -= 1;
     }
 }
