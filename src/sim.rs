@@ -55,6 +55,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
 use rand::Rng;
 use slab::{Key, Slab};
+use station::FaultEffect;
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -446,41 +447,6 @@ struct ProxyBreakers {
     failure_on: FailureOn,
 }
 
-struct InstanceState {
-    /// Workers available now: the instance's own, or fewer during a capacity fault.
-    workers: u32,
-    queue: VecDeque<Key>,
-    stats: StationStats,
-    /// Faults acting on this instance, by index, in the scenario's order.
-    faults: Vec<u32>,
-    /// The effect of those faults, folded by `refresh_faults`.
-    effect: FaultEffect,
-    /// The service's rate limiter for this instance (its own, or shared), an index into
-    /// `server_limiters`; `u32::MAX`: none.
-    limiter: u32,
-    /// The instance's load shedder and the status of a shed request.
-    shedder: Option<(Shedder, u16)>,
-    life: Life,
-    /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
-    epoch: u32,
-    /// Passing its readiness probe (always, without one): only a ready instance is sent
-    /// requests (ideal discovery) or listed by a registrar.
-    ready: bool,
-    /// The kubelet's probes of this instance, if its service has any.
-    kubelet: Option<Box<lifecycle::Kubelet>>,
-}
-
-/// What the active faults do to one instance.
-#[derive(Clone, Copy, Debug)]
-struct FaultEffect {
-    /// Injected failure: probability and status, and the fault whose stream draws it.
-    error: Option<(f64, u16, u32)>,
-    /// Service-time multiplier, the instance's own slowdown included.
-    slowdown: f64,
-    /// The latency fault delaying requests, if any.
-    delay: Option<u32>,
-}
-
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
 
@@ -499,7 +465,8 @@ struct Sim<'s, 'h> {
     jobs: Slab<Job>,
     deferred: Slab<Deferred>,
     held: Slab<CallSite>,
-    instances: Vec<InstanceState>,
+    /// The instances as queueing stations.
+    stations: station::Stations,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
     proxy_of: Vec<u32>,
     balancers: Vec<Balancer>,
@@ -525,8 +492,6 @@ struct Sim<'s, 'h> {
     /// The gateway's rate limiters: over all routes, and per route.
     gateway_limiter: Option<RateLimiter>,
     route_limiters: Vec<Option<RateLimiter>>,
-    /// The services' rate limiters (per instance or per service).
-    server_limiters: Vec<RateLimiter>,
     /// Whether instances can stop, crash or start, or proxies see only a view: else every
     /// instance runs and every proxy sees them all, and the checks are skipped.
     lifecycle_on: bool,
@@ -578,7 +543,6 @@ struct Sim<'s, 'h> {
     /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
     /// rules and no invariant checker in the run, which follow calls.
     direct_calls: bool,
-    endpoint_rngs: Vec<Stream>,
     fault_rngs: Vec<Stream>,
     /// The links and the network faults.
     network: network::Network<'s>,
@@ -730,7 +694,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     let checker = sim.checker.take();
     sim.flush_final(sim.now)?;
     sim.recorder.total.merge_latencies(sim.recorder.routes.iter(), true);
-    for st in &mut sim.instances {
+    for st in &mut sim.stations.instances {
         st.stats.close_totals(sim.now);
     }
     if let Some(w) = sim.recorder.timeseries.as_mut() {
@@ -756,7 +720,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         return Err(e.into());
     }
     let in_flight_measured = sim.issued_measured - sim.recorder.total.counts.total();
-    let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
+    let probes = sim.stations.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let slos = sim.judge_slos();
     let rollouts = sim.take_rollouts();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
@@ -783,7 +747,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         points: sim.recorder.points,
         work_ns: sim.recorder.work_ns,
         goodput_ns: sim.recorder.goodput_ns,
-        stations: sim.instances.into_iter().map(|i| i.stats).collect(),
+        stations: sim.stations.instances.into_iter().map(|i| i.stats).collect(),
         late_responses: sim.recorder.late_responses,
         detections: sim.detections,
         config_applied: sim.config_applied,
@@ -1033,52 +997,12 @@ impl<'s, 'h> Sim<'s, 'h> {
                 }
             }
         }
-        let endpoint_rngs = sc
-            .endpoints
-            .iter()
-            .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
-            .collect();
         let arrivals = match &sc.workload.load {
             Load::Open { process, schedule } => {
                 Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
             }
             Load::Closed { .. } => None,
         };
-        let mut server_limiters = Vec::new();
-        let mut service_limiter = vec![u32::MAX; nsvc];
-        let instances = sc
-            .instances
-            .iter()
-            .map(|i| {
-                let svc = &sc.services[i.service.idx()];
-                let limiter = match &svc.rate_limit {
-                    None => u32::MAX,
-                    Some((config, scope)) => {
-                        let shared = &mut service_limiter[i.service.idx()];
-                        if *scope == LimiterScope::Service && *shared != u32::MAX {
-                            *shared
-                        } else {
-                            server_limiters.push(RateLimiter::new(config, SimTime::ZERO));
-                            *shared = server_limiters.len() as u32 - 1;
-                            *shared
-                        }
-                    }
-                };
-                InstanceState {
-                    workers: i.workers,
-                    queue: VecDeque::new(),
-                    stats: StationStats::with_capacity(i.workers),
-                    faults: Vec::new(),
-                    effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
-                    limiter,
-                    shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
-                    life: if i.initially_running { Life::Running } else { Life::Stopped },
-                    epoch: 0,
-                    ready: true,
-                    kubelet: svc.probes.as_ref().map(|c| Box::new(lifecycle::Kubelet::new(c))),
-                }
-            })
-            .collect();
         let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
         let registry = sc
             .discovery
@@ -1166,7 +1090,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             jobs: Slab::new(),
             deferred: Slab::new(),
             held: Slab::new(),
-            instances,
+            stations: station::Stations::new(sc, seed),
             proxy_of,
             balancers,
             host_groups,
@@ -1186,7 +1110,6 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .iter()
                 .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
                 .collect(),
-            server_limiters,
             lifecycle_on,
             registry,
             registry_wake: SimTime::MAX,
@@ -1224,7 +1147,6 @@ impl<'s, 'h> Sim<'s, 'h> {
                     local.expect("an endpoint belongs to its service") as u32
                 })
                 .collect(),
-            endpoint_rngs,
             fault_rngs,
             network: network::Network::new(sc, seed),
             fault_targets: Vec::new(),

@@ -87,8 +87,8 @@ impl Sim<'_, '_> {
             .instances
             .iter()
             .map(|&i| {
-                let ready = self.is_running(i) && self.instances[i.idx()].ready;
-                let st = &mut self.instances[i.idx()];
+                let ready = self.is_running(i) && self.stations.instances[i.idx()].ready;
+                let st = &mut self.stations.instances[i.idx()];
                 let (busy, queue) = st.stats.busy_queue_areas(now);
                 Mark { busy, queue, epoch: st.epoch, ready }
             })
@@ -108,7 +108,7 @@ impl Sim<'_, '_> {
         let s = &self.autoscalers[index as usize];
         let mut metrics = Metrics::default();
         for (&inst, (before, after)) in sc.services[service.idx()].instances.iter().zip(s.marks.iter().zip(&marks)) {
-            let st = &self.instances[inst.idx()];
+            let st = &self.stations.instances[inst.idx()];
             match st.life {
                 Life::Stopped | Life::Draining => {}
                 Life::Down { hang: true } if st.ready => metrics.missing += 1,

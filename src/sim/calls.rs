@@ -447,7 +447,7 @@ impl<'s> Sim<'s, '_> {
         let a = self.attempts.get_mut(attempt).expect("a delivered attempt is live");
         let (instance, endpoint, client, measured, deadline) =
             (a.instance, a.endpoint, a.client, a.measured, a.deadline);
-        if let Some(fault) = self.instances[instance.idx()].effect.delay
+        if let Some(fault) = self.stations.instances[instance.idx()].effect.delay
             && !a.delayed
         {
             // A latency fault holds the request back before the instance sees it.

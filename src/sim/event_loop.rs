@@ -176,7 +176,7 @@ impl Sim<'_, '_> {
             Event::Deny(req) => self.finish_request(req, Outcome::Error(429), 0),
             Event::ServerDeny(attempt) => self.server_deny(attempt),
             Event::WarmupEnd => {
-                for st in &mut self.instances {
+                for st in &mut self.stations.instances {
                     st.stats.mark_warmup(self.now);
                 }
             }

@@ -141,7 +141,7 @@ impl Sim<'_, '_> {
             _ => {}
         }
         for &inst in &targets {
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             if starts {
                 // Kept sorted so overlapping faults fold in the scenario's order.
                 if let Err(pos) = st.faults.binary_search(&index) {
@@ -158,7 +158,7 @@ impl Sim<'_, '_> {
     fn refresh_faults(&mut self, inst: InstanceId) {
         let sc = self.sc;
         let base = &sc.instances[inst.idx()];
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         let mut effect = FaultEffect { error: None, slowdown: base.slowdown, delay: None };
         let mut workers = base.workers;
         for &f in &st.faults {

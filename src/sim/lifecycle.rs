@@ -117,7 +117,7 @@ impl Sim<'_, '_> {
             if inst.initially_running {
                 // Running since before the run: started and ready (probes keep checking).
                 self.kubelet_start(InstanceId(i as u32));
-                self.instances[i].ready = true;
+                self.stations.instances[i].ready = true;
             }
         }
         if self.registry.is_some() {
@@ -167,7 +167,7 @@ impl Sim<'_, '_> {
     /// The process dies. Its jobs are lost: their callers get a reset (or, if the host
     /// hangs, nothing until their timeouts). It stops heartbeating.
     pub(super) fn crash(&mut self, inst: InstanceId, hang: bool) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if matches!(st.life, Life::Down { .. } | Life::Stopped) {
             return;
         }
@@ -175,7 +175,7 @@ impl Sim<'_, '_> {
         st.epoch += 1;
         let lost = self.jobs.keys_where(|j| j.instance == inst);
         let zone = self.sc.instances[inst.idx()].zone;
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         st.queue.clear();
         st.stats.touch(self.now);
         for &job in &lost {
@@ -183,7 +183,7 @@ impl Sim<'_, '_> {
             if j.span != NO_SPAN {
                 self.end_job_span(j.span, None);
             }
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             st.stats.in_system -= 1;
             let sojourn = u128::from(self.now.since(j.arrived).as_nanos());
             for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, j.measured)] {
@@ -199,7 +199,7 @@ impl Sim<'_, '_> {
                 self.respond(j.attempt, Outcome::Dropped, zone);
             }
         }
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         st.stats.busy = 0;
         st.stats.queued = 0;
         let (service, host) = (self.sc.instances[inst.idx()].service.idx(), self.host_of(inst));
@@ -228,7 +228,7 @@ impl Sim<'_, '_> {
     /// Graceful stop: out of the registry at once, new requests refused, the others
     /// finished; then stopped.
     pub(super) fn stop(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if !matches!(st.life, Life::Running | Life::Starting) {
             return;
         }
@@ -246,7 +246,7 @@ impl Sim<'_, '_> {
     /// A draining instance with nothing left stops.
     #[inline]
     pub(super) fn check_drained(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if st.life == Life::Draining && st.stats.in_system == 0 {
             st.life = Life::Stopped;
             self.log_event(inst, "stopped", "");
@@ -255,7 +255,7 @@ impl Sim<'_, '_> {
 
     /// Starts a stopped or crashed instance; it serves after its start-up time.
     pub(super) fn start(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         let was = st.life;
         if !matches!(was, Life::Down { .. } | Life::Stopped) {
             return;
@@ -273,10 +273,10 @@ impl Sim<'_, '_> {
         }
         self.log_event(inst, if matches!(was, Life::Down { .. }) { "restarted" } else { "started" }, "");
         self.note_routable(inst);
-        if self.instances[inst.idx()].kubelet.is_some() {
+        if self.stations.instances[inst.idx()].kubelet.is_some() {
             // A hung container the kubelet restarts was never stopped: stop it first.
             self.kubelet_stop(inst);
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             st.ready = st.kubelet.as_ref().is_some_and(|k| k.set.config().readiness.is_none());
             self.kubelet_start(inst);
         }
@@ -286,7 +286,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_startup_done(&mut self, inst: u32, epoch: u32) {
         let inst = InstanceId(inst);
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if st.epoch != epoch || st.life != Life::Starting {
             return;
         }
@@ -315,7 +315,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn kubelet_start(&mut self, inst: InstanceId) {
         let now = self.now;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         let events = k.set.start(now);
         self.apply_probe_events(inst, events);
         self.arm_kubelet(inst);
@@ -323,7 +323,7 @@ impl Sim<'_, '_> {
 
     fn kubelet_stop(&mut self, inst: InstanceId) {
         let now = self.now;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if !k.set.is_running() {
             return;
         }
@@ -333,7 +333,7 @@ impl Sim<'_, '_> {
     }
 
     fn arm_kubelet(&mut self, inst: InstanceId) {
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if let Some((at, _)) = k.set.next_due() {
             k.epoch += 1;
             self.events.push(at.max(self.now), Event::Probe(inst.0, k.epoch));
@@ -345,8 +345,8 @@ impl Sim<'_, '_> {
     pub(super) fn on_probe(&mut self, inst: u32, epoch: u32) {
         let now = self.now;
         let inst = InstanceId(inst);
-        let life = self.instances[inst.idx()].life;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let life = self.stations.instances[inst.idx()].life;
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if k.epoch != epoch {
             return;
         }
@@ -372,7 +372,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_probe_done(&mut self, inst: u32, kind: u8, outcome: CheckOutcome) {
         let now = self.now;
         let inst = InstanceId(inst);
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         let Some(ticket) = k.tickets[kind as usize].take() else { return };
         let result = match outcome {
             CheckOutcome::Pass => ProbeResult::Success,
@@ -400,7 +400,7 @@ impl Sim<'_, '_> {
             match e {
                 ProbeEvent::Started => {}
                 ProbeEvent::Ready => {
-                    let st = &mut self.instances[inst.idx()];
+                    let st = &mut self.stations.instances[inst.idx()];
                     if !st.ready {
                         st.ready = true;
                         if st.life == Life::Running {
@@ -409,7 +409,7 @@ impl Sim<'_, '_> {
                     }
                 }
                 ProbeEvent::Unready => {
-                    let st = &mut self.instances[inst.idx()];
+                    let st = &mut self.stations.instances[inst.idx()];
                     if st.ready {
                         st.ready = false;
                         self.log_event(inst, "unready", "readiness probe");
@@ -426,15 +426,15 @@ impl Sim<'_, '_> {
                     };
                     self.log_event(inst, "killed", why);
                     // The kubelet kills the container and starts it again.
-                    if let Some(k) = self.instances[inst.idx()].kubelet.as_mut() {
+                    if let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() {
                         k.tickets = [None; 3];
                         k.epoch += 1;
                     }
-                    let hang = self.instances[inst.idx()].life == (Life::Down { hang: true });
+                    let hang = self.stations.instances[inst.idx()].life == (Life::Down { hang: true });
                     if !hang {
                         self.crash(inst, false);
                     }
-                    self.instances[inst.idx()].life = Life::Down { hang: false };
+                    self.stations.instances[inst.idx()].life = Life::Down { hang: false };
                     self.start(inst);
                 }
             }
@@ -447,13 +447,13 @@ impl Sim<'_, '_> {
         let up: Vec<InstanceId> = all
             .iter()
             .copied()
-            .filter(|i| matches!(self.instances[i.idx()].life, Life::Running | Life::Starting))
+            .filter(|i| matches!(self.stations.instances[i.idx()].life, Life::Running | Life::Starting))
             .collect();
         if (up.len() as u32) < n {
             let down: Vec<InstanceId> = all
                 .iter()
                 .copied()
-                .filter(|i| matches!(self.instances[i.idx()].life, Life::Stopped | Life::Down { .. }))
+                .filter(|i| matches!(self.stations.instances[i.idx()].life, Life::Stopped | Life::Down { .. }))
                 .take(n as usize - up.len())
                 .collect();
             for i in down {
@@ -470,7 +470,7 @@ impl Sim<'_, '_> {
     /// still runs as far as anyone can tell, until a probe or a check finds it out.
     #[inline]
     pub(super) fn is_routable(&self, inst: InstanceId) -> bool {
-        let st = &self.instances[inst.idx()];
+        let st = &self.stations.instances[inst.idx()];
         matches!(st.life, Life::Running | Life::Down { hang: true }) && st.ready
     }
 
@@ -478,14 +478,14 @@ impl Sim<'_, '_> {
     /// it has but refuses new requests, so no).
     #[inline]
     pub(super) fn is_running(&self, inst: InstanceId) -> bool {
-        self.instances[inst.idx()].life == Life::Running
+        self.stations.instances[inst.idx()].life == Life::Running
     }
 
     /// A request reached an instance that is not running: refused at once (connection
     /// refused), or never answered if the host hangs.
     pub(super) fn refuse_dead(&mut self, attempt: Key, inst: InstanceId, measured: bool) {
         let zone = self.sc.instances[inst.idx()].zone;
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
             if on {
                 t.to_dead += 1;
@@ -525,7 +525,7 @@ impl Sim<'_, '_> {
         } else {
             self.log_event(inst, "registered", "");
         }
-        let epoch = self.instances[inst.idx()].epoch;
+        let epoch = self.stations.instances[inst.idx()].epoch;
         if let Some(h) = self.sc.discovery.registry.as_ref().and_then(|r| r.heartbeat_interval) {
             // Consul lists an entry at its check's first pass: heartbeat at once.
             self.heartbeat(inst);
@@ -566,7 +566,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_heartbeat(&mut self, inst: u32, epoch: u32) {
         let inst = InstanceId(inst);
-        let st = &self.instances[inst.idx()];
+        let st = &self.stations.instances[inst.idx()];
         if st.epoch != epoch || st.life != Life::Running {
             return;
         }
@@ -711,7 +711,7 @@ impl Sim<'_, '_> {
             let (from, service) = (ch.zone, ch.service);
             let inst = self.sc.services[service.idx()].instances[host];
             let to = self.sc.instances[inst.idx()].zone;
-            let answer = match self.instances[inst.idx()].life {
+            let answer = match self.stations.instances[inst.idx()].life {
                 Life::Down { hang: true } => None,
                 Life::Running => Some(CheckOutcome::Pass),
                 _ => Some(CheckOutcome::Refused),

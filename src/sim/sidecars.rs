@@ -122,7 +122,7 @@ impl Sim<'_, '_> {
         if self.sec().agent_gen[site] != generation {
             return;
         }
-        if site != GATEWAY_SITE && matches!(self.instances[site - 1].life, Life::Down { .. } | Life::Stopped) {
+        if site != GATEWAY_SITE && matches!(self.stations.instances[site - 1].life, Life::Down { .. } | Life::Stopped) {
             // The pod is gone, and its agent with it; a restart starts a new one.
             let s = self.sec();
             s.agents[site].stop();
@@ -200,7 +200,7 @@ impl Sim<'_, '_> {
 
     /// The life (epoch) of a calling site's process: the gateway never restarts.
     fn site_epoch(&self, site: usize) -> u32 {
-        if site == GATEWAY_SITE { 0 } else { self.instances[site - 1].epoch }
+        if site == GATEWAY_SITE { 0 } else { self.stations.instances[site - 1].epoch }
     }
 
     /// Sends `attempt` from its proxy to its instance over a pooled connection, or over
@@ -224,7 +224,7 @@ impl Sim<'_, '_> {
             return self.lose(attempt, from, to);
         }
         let site = self.proxy_site[p].0 as usize;
-        let epochs = (self.site_epoch(site), self.instances[instance.idx()].epoch);
+        let epochs = (self.site_epoch(site), self.stations.instances[instance.idx()].epoch);
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mut setup = SimDuration::ZERO;
         let mut conn = match s.pools[p][host].take(now, security.idle_timeout, epochs) {

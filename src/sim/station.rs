@@ -5,6 +5,103 @@ use super::*;
 use crate::metrics::StationTotals;
 use crate::resilience::limiter::Permit;
 
+/// The stations owner: each instance's workers, queue, station figures, active faults,
+/// rate limiter, load shedder and life (with its kubelet's probes), the services' rate
+/// limiters, and the endpoints' streams (service times, injected errors).
+///
+/// **Invariant:** an instance's `queue` holds only jobs waiting for one of its workers,
+/// and `workers` is the number free now (never above the instance's own); a request
+/// reaches a station only through `accept`.
+pub(super) struct Stations {
+    pub(super) instances: Vec<InstanceState>,
+    /// The services' rate limiters (per instance or per service).
+    pub(super) server_limiters: Vec<RateLimiter>,
+    /// One stream per endpoint (`endpoint/<service>/<endpoint>`).
+    pub(super) endpoint_rngs: Vec<Stream>,
+}
+
+impl Stations {
+    pub(super) fn new(sc: &Scenario, seed: RootSeed) -> Stations {
+        let nsvc = sc.services.len();
+        let endpoint_rngs = sc
+            .endpoints
+            .iter()
+            .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
+            .collect();
+        let mut server_limiters = Vec::new();
+        let mut service_limiter = vec![u32::MAX; nsvc];
+        let instances = sc
+            .instances
+            .iter()
+            .map(|i| {
+                let svc = &sc.services[i.service.idx()];
+                let limiter = match &svc.rate_limit {
+                    None => u32::MAX,
+                    Some((config, scope)) => {
+                        let shared = &mut service_limiter[i.service.idx()];
+                        if *scope == LimiterScope::Service && *shared != u32::MAX {
+                            *shared
+                        } else {
+                            server_limiters.push(RateLimiter::new(config, SimTime::ZERO));
+                            *shared = server_limiters.len() as u32 - 1;
+                            *shared
+                        }
+                    }
+                };
+                InstanceState {
+                    workers: i.workers,
+                    queue: VecDeque::new(),
+                    stats: StationStats::with_capacity(i.workers),
+                    faults: Vec::new(),
+                    effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
+                    limiter,
+                    shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
+                    life: if i.initially_running { Life::Running } else { Life::Stopped },
+                    epoch: 0,
+                    ready: true,
+                    kubelet: svc.probes.as_ref().map(|c| Box::new(lifecycle::Kubelet::new(c))),
+                }
+            })
+            .collect();
+        Stations { instances, server_limiters, endpoint_rngs }
+    }
+}
+
+pub(super) struct InstanceState {
+    /// Workers available now: the instance's own, or fewer during a capacity fault.
+    pub(super) workers: u32,
+    pub(super) queue: VecDeque<Key>,
+    pub(super) stats: StationStats,
+    /// Faults acting on this instance, by index, in the scenario's order.
+    pub(super) faults: Vec<u32>,
+    /// The effect of those faults, folded by `refresh_faults`.
+    pub(super) effect: FaultEffect,
+    /// The service's rate limiter for this instance (its own, or shared), an index into
+    /// `server_limiters`; `u32::MAX`: none.
+    pub(super) limiter: u32,
+    /// The instance's load shedder and the status of a shed request.
+    pub(super) shedder: Option<(Shedder, u16)>,
+    pub(super) life: Life,
+    /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
+    pub(super) epoch: u32,
+    /// Passing its readiness probe (always, without one): only a ready instance is sent
+    /// requests (ideal discovery) or listed by a registrar.
+    pub(super) ready: bool,
+    /// The kubelet's probes of this instance, if its service has any.
+    pub(super) kubelet: Option<Box<lifecycle::Kubelet>>,
+}
+
+/// What the active faults do to one instance.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FaultEffect {
+    /// Injected failure: probability and status, and the fault whose stream draws it.
+    pub(super) error: Option<(f64, u16, u32)>,
+    /// Service-time multiplier, the instance's own slowdown included.
+    pub(super) slowdown: f64,
+    /// The latency fault delaying requests, if any.
+    pub(super) delay: Option<u32>,
+}
+
 impl Sim<'_, '_> {
     /// The request of `attempt`, carrying `deadline`, arrives at `instance`.
     pub(super) fn accept(
@@ -25,7 +122,7 @@ impl Sim<'_, '_> {
         if self.lifecycle_on && !self.is_running(instance) {
             return self.refuse_dead(attempt, instance, measured);
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         if let Some((probability, status, fault)) = st.effect.error {
             // Injected failure (Istio's fault.abort): answered at once, no worker taken.
             if self.fault_rngs[fault as usize].random::<f64>() < probability {
@@ -35,7 +132,7 @@ impl Sim<'_, '_> {
         if st.limiter != u32::MAX && !self.server_admits(attempt, instance) {
             return;
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         let has_worker = st.stats.busy < u64::from(st.workers);
         if let Some((shedder, status)) = st.shedder.as_mut().filter(|_| !has_worker)
             && shedder.on_arrival(now, st.queue.len() as u32) == crate::resilience::shedder::Admit::Shed
@@ -86,7 +183,7 @@ impl Sim<'_, '_> {
                 self.trace_job(job, parent);
             }
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         if has_worker {
             if let Some((shedder, _)) = st.shedder.as_mut() {
                 // Taken at once: a dequeue with no wait, which resets CoDel's clock.
@@ -113,7 +210,7 @@ impl Sim<'_, '_> {
             return false;
         }
         let ep = j.endpoint;
-        let inst = &mut self.instances[j.instance.idx()];
+        let inst = &mut self.stations.instances[j.instance.idx()];
         let st = &mut inst.stats;
         st.touch(now);
         st.busy += 1;
@@ -130,7 +227,7 @@ impl Sim<'_, '_> {
         } else {
             &traffic::behaviour(sc, &self.endpoint_local, ep, j.behaviour).service_time
         };
-        let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
+        let mut d = dist.sample(&mut self.stations.endpoint_rngs[ep.idx()]);
         let slowdown = inst.effect.slowdown;
         if slowdown != 1.0 {
             d = SimDuration::from_secs_f64(d.as_secs_f64() * slowdown);
@@ -156,8 +253,8 @@ impl Sim<'_, '_> {
             return true;
         }
         let measured = a.measured;
-        let st = &mut self.instances[instance.idx()];
-        let limiter = &mut self.server_limiters[st.limiter as usize];
+        let st = &mut self.stations.instances[instance.idx()];
+        let limiter = &mut self.stations.server_limiters[st.limiter as usize];
         match limiter.acquire(now) {
             Permit::Now => true,
             Permit::After(d) => {
@@ -192,7 +289,7 @@ impl Sim<'_, '_> {
     /// A job the load shedder drops as a worker takes it: answered at once with the
     /// shedder's status; no work is done for it.
     fn shed_job(&mut self, job: Key) {
-        let st = &mut self.instances[self.jobs.get(job).expect("a shed job is live").instance.idx()];
+        let st = &mut self.stations.instances[self.jobs.get(job).expect("a shed job is live").instance.idx()];
         let status = st.shedder.as_ref().map_or(503, |(_, s)| *s);
         self.end_unstarted(job, Outcome::Error(status), |t| t.shed += 1);
     }
@@ -208,7 +305,7 @@ impl Sim<'_, '_> {
         if j.span != NO_SPAN {
             self.end_job_span(j.span, Some(outcome));
         }
-        let st = &mut self.instances[j.instance.idx()].stats;
+        let st = &mut self.stations.instances[j.instance.idx()].stats;
         st.touch(self.now);
         st.in_system -= 1;
         // It leaves the station as a (fast) error, so Little's law still balances.
@@ -248,7 +345,7 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let j = self.jobs.get_mut(job).expect("a job making calls is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
-        let rng = &mut self.endpoint_rngs[j.endpoint.idx()];
+        let rng = &mut self.stations.endpoint_rngs[j.endpoint.idx()];
         let mut to_call: [u16; 1] = [u16::MAX];
         let mut parallel: Vec<u16> = Vec::new();
         match ep.calls_mode {
@@ -333,7 +430,7 @@ impl Sim<'_, '_> {
         };
         let outcome = if j.failed {
             Outcome::Error(ep.dependency_failure_status)
-        } else if error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < error_rate {
+        } else if error_rate > 0.0 && self.stations.endpoint_rngs[j.endpoint.idx()].random::<f64>() < error_rate {
             Outcome::Error(error_status)
         } else {
             Outcome::Ok
@@ -353,7 +450,7 @@ impl Sim<'_, '_> {
         if j.measured {
             self.recorder.work_ns += u128::from(work);
         }
-        let st = &mut self.instances[j.instance.idx()].stats;
+        let st = &mut self.stations.instances[j.instance.idx()].stats;
         st.touch(now);
         st.in_system -= 1;
         let sojourn = u128::from(now.since(j.arrived).as_nanos());
@@ -384,7 +481,7 @@ impl Sim<'_, '_> {
     }
 
     pub(super) fn release_worker(&mut self, instance: InstanceId) {
-        let st = &mut self.instances[instance.idx()].stats;
+        let st = &mut self.stations.instances[instance.idx()].stats;
         st.touch(self.now);
         st.busy -= 1;
         self.fill_workers(instance);
@@ -396,7 +493,7 @@ impl Sim<'_, '_> {
     pub(super) fn fill_workers(&mut self, instance: InstanceId) {
         let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
         loop {
-            let st = &mut self.instances[instance.idx()];
+            let st = &mut self.stations.instances[instance.idx()];
             if st.stats.busy >= u64::from(st.workers) {
                 return;
             }

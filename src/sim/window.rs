@@ -29,7 +29,7 @@ impl Sim<'_, '_> {
     pub(super) fn write_window(&mut self, end: SimTime) -> Result<(), RunError> {
         self.windows_done += 1;
         let start = self.recorder.window_start;
-        for st in &mut self.instances {
+        for st in &mut self.stations.instances {
             st.stats.close_window(end);
         }
         self.recorder.total.merge_latencies(self.recorder.routes.iter(), false);
@@ -63,7 +63,7 @@ impl Sim<'_, '_> {
         for f in self.recorder.routes.iter_mut().chain(self.recorder.services.iter_mut()) {
             f.reset_window();
         }
-        for st in &mut self.instances {
+        for st in &mut self.stations.instances {
             st.stats.reset_window();
         }
         Ok(())
@@ -545,7 +545,7 @@ impl Sim<'_, '_> {
             }
             row.write(w)?;
         }
-        for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
+        for (inst, st) in sc.instances.iter().zip(self.stations.instances.iter()) {
             let t = &st.stats.window;
             let done = t.completed + t.errors;
             let ns = end.since(start).as_nanos() as f64;
