@@ -20,6 +20,7 @@ mod faults;
 mod guards;
 mod hosts;
 mod lifecycle;
+mod live;
 mod locality;
 mod network;
 mod recorder;
@@ -53,8 +54,9 @@ use crate::result::{Autoscaling, Detection, LimitKind, LocalityStats, Occurrence
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
+use live::{Attempt, Call, CallSite, Deferred, Job, NO_SPAN, Owner, Parent, Request, Route, Target};
 use rand::Rng;
-use slab::{Key, Slab};
+use slab::Key;
 use station::FaultEffect;
 use std::collections::VecDeque;
 use std::io::Write;
@@ -125,319 +127,6 @@ pub enum RunError {
 
 pub use locality::{LOCALITY_HEADER, write_locality_csv};
 
-struct Request {
-    route: RouteId,
-    arrived: SimTime,
-    user: Option<u32>,
-    measured: bool,
-    client: u64,
-    /// Its root span's slot in the tracer (`NO_SPAN`: not traced).
-    span: u32,
-}
-
-/// The span slot of something not traced.
-const NO_SPAN: u32 = u32::MAX;
-
-#[derive(Clone, Copy)]
-enum Parent {
-    Request(Key),
-    /// The job and the index of the call in its endpoint's `calls`.
-    Job(Key, u16),
-    /// A queued call, tried again in the background (`deferred` slab).
-    Deferred(Key),
-    /// A mirrored copy of a call: nobody waits for its answer.
-    Mirror,
-}
-
-/// A call a queue-for-later fallback answered as pending, to be made again later.
-struct Deferred {
-    caller: Caller,
-    site: u32,
-    zone: ZoneId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    /// The proxy whose policy point counts its fate.
-    proxy: u32,
-    delay: SimDuration,
-    /// Background tries left.
-    left: u32,
-}
-
-/// Who makes a call and to what: the call's identity as it enters its caller's proxy,
-/// copied along (and kept in the `held` slab while a delay fault holds the call back).
-#[derive(Clone, Copy)]
-struct CallSite {
-    parent: Parent,
-    caller: Caller,
-    /// The calling site (`GATEWAY_SITE`, or 1 + the instance).
-    site: u32,
-    zone: ZoneId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    /// A fallback or background call, which has no fallback of its own.
-    is_fallback: bool,
-}
-
-/// Where the caller's proxy sends a call: the proxy, the destination service and the
-/// policy it runs for the call now.
-#[derive(Clone, Copy)]
-struct Route<'s> {
-    proxy: u32,
-    service: ServiceId,
-    policy: &'s CallPolicy,
-    /// The proxy has a guard (see `Call::guarded`).
-    guarded: bool,
-}
-
-/// What each attempt of a call carries from the call: the proxy sending it, where to, and
-/// for whom.
-#[derive(Clone, Copy)]
-struct Target {
-    proxy: u32,
-    service: ServiceId,
-    endpoint: EndpointId,
-    caller_zone: ZoneId,
-    client: u64,
-    measured: bool,
-}
-
-/// A call through a caller's proxy: one or more attempts under the call's policy.
-struct Call<'s> {
-    parent: Parent,
-    caller: Caller,
-    /// The caller's policy for this endpoint, resolved once.
-    policy: &'s CallPolicy,
-    /// The proxy has a guard (a retry budget, circuit breakers, a bulkhead or outlier
-    /// detection); without one, an attempt goes straight to balancing.
-    guarded: bool,
-    caller_zone: ZoneId,
-    proxy: u32,
-    service: ServiceId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    /// Attempts made so far, the first included.
-    attempts: u32,
-    /// The attempts in flight: one, or several when hedging.
-    inflight: InFlight,
-    /// Hedges sent so far (attempts after the first, by hedging).
-    hedges: u32,
-    /// The call's deadline as it travels to the callee (`SimTime::MAX`: none carried).
-    deadline: SimTime,
-    /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
-    tried: u64,
-    /// Backoff state, from the first retry on.
-    backoff: Option<Backoff>,
-    /// A retry the budget allowed has not reported its result yet; and whether the
-    /// budget charged it as a retry after a timeout.
-    retry_pending: bool,
-    retry_charged_timeout: bool,
-    /// Waiting for a bulkhead permit, holding this breaker unit's permission
-    /// (`u32::MAX`: none).
-    queued: bool,
-    queued_unit: u32,
-    /// This call is itself a fallback, which has no fallback of its own.
-    is_fallback: bool,
-    /// Work (service time, ns) (ns) behind the successful answer, once one came.
-    work: u64,
-    /// The destination subset (version) routing chose for it (`groups::ANY`: any).
-    subset: u32,
-}
-
-impl Call<'_> {
-    /// What each of the call's attempts carries.
-    #[inline(always)]
-    fn target(&self) -> Target {
-        Target {
-            proxy: self.proxy,
-            service: self.service,
-            endpoint: self.endpoint,
-            caller_zone: self.caller_zone,
-            client: self.client,
-            measured: self.measured,
-        }
-    }
-}
-
-impl<'s> Call<'s> {
-    /// A call entering its proxy along `route`: no attempt made yet, no deadline carried,
-    /// no backoff; `subset` is the version routing chose (`groups::ANY`: any).
-    #[inline(always)]
-    fn new(from: &CallSite, route: Route<'s>, subset: u32) -> Call<'s> {
-        Call {
-            parent: from.parent,
-            caller: from.caller,
-            policy: route.policy,
-            guarded: route.guarded,
-            caller_zone: from.zone,
-            proxy: route.proxy,
-            service: route.service,
-            endpoint: from.endpoint,
-            client: from.client,
-            measured: from.measured,
-            attempts: 0,
-            inflight: InFlight::EMPTY,
-            hedges: 0,
-            deadline: SimTime::MAX,
-            tried: 0,
-            backoff: None,
-            retry_pending: false,
-            retry_charged_timeout: false,
-            queued: false,
-            queued_unit: u32::MAX,
-            is_fallback: from.is_fallback,
-            work: 0,
-            subset,
-        }
-    }
-}
-
-/// The attempts of one call in flight at once (at most gRPC's 5 hedges).
-#[derive(Clone, Copy)]
-struct InFlight {
-    keys: [Key; 5],
-    len: u8,
-}
-
-impl InFlight {
-    const EMPTY: InFlight = InFlight { keys: [Key::NONE; 5], len: 0 };
-
-    fn push(&mut self, k: Key) {
-        self.keys[self.len as usize] = k;
-        self.len += 1;
-    }
-
-    #[inline]
-    fn remove(&mut self, k: Key) {
-        if self.len == 1 && self.keys[0] == k {
-            // The common case: the call's only attempt.
-            self.len = 0;
-        } else if let Some(i) = self.keys[..self.len as usize].iter().position(|&x| x == k) {
-            self.keys[i] = self.keys[self.len as usize - 1];
-            self.len -= 1;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn keys(&self) -> &[Key] {
-        &self.keys[..self.len as usize]
-    }
-}
-
-/// Who waits for an attempt's answer.
-#[derive(Clone, Copy)]
-enum Owner {
-    /// A call with a policy or a guard (timeouts, retries, hedging, a fallback, a
-    /// propagated deadline, a breaker, a bulkhead, a budget, outlier detection).
-    Call(Key),
-    /// A direct call: no policy and no guard at its proxy, nor routing or a checker in the
-    /// run, so the call is its one attempt and no `Call` is kept; the answer goes straight
-    /// to the call's parent (`calls.rs`, `dispatch_direct`). Figures and draws are those
-    /// the general path gives.
-    Direct(Parent),
-}
-
-/// One attempt of a call: a request to one instance and its answer.
-#[derive(Clone, Copy)]
-struct Attempt {
-    owner: Owner,
-    /// The deadline the request carries to the callee (`SimTime::MAX`: none).
-    deadline: SimTime,
-    /// The breaker unit that permitted this attempt, `u32::MAX` without a breaker.
-    breaker: u32,
-    /// A retry (not the call's first attempt).
-    retry: bool,
-    /// Holds a permit of its proxy's bulkhead.
-    permit: bool,
-    caller_zone: ZoneId,
-    proxy: u32,
-    host: u32,
-    instance: InstanceId,
-    service: ServiceId,
-    endpoint: EndpointId,
-    sent: SimTime,
-    client: u64,
-    /// Whether a per-try timeout watches this attempt.
-    has_timeout: bool,
-    /// The request or the response was lost on a link.
-    lost: bool,
-    /// Lost to a hung host: the caller sees a timeout, not a loss.
-    hung: bool,
-    /// A latency fault already held this request back once.
-    delayed: bool,
-    /// The callee's rate limiter already let this request in (after a wait).
-    limited: bool,
-    /// The caller gave up (timeout); the state stays until the callee's answer is back.
-    abandoned: bool,
-    measured: bool,
-    /// Work (service time, ns) (ns) behind the callee's answer, if it was a success: its own job's and
-    /// that of the successful calls the job made.
-    work: u64,
-    /// Its client span's slot (`NO_SPAN`: not traced).
-    span: u32,
-}
-
-impl Attempt {
-    /// An attempt sent now to `host` (`instance`) by `to.proxy`: a first try, with no
-    /// deadline, breaker unit, bulkhead permit or per-try timeout (the general call path
-    /// sets those it has).
-    #[inline(always)]
-    fn new(owner: Owner, to: Target, host: usize, instance: InstanceId, sent: SimTime) -> Attempt {
-        Attempt {
-            owner,
-            deadline: SimTime::MAX,
-            breaker: u32::MAX,
-            retry: false,
-            permit: false,
-            caller_zone: to.caller_zone,
-            proxy: to.proxy,
-            host: host as u32,
-            instance,
-            service: to.service,
-            endpoint: to.endpoint,
-            sent,
-            client: to.client,
-            has_timeout: false,
-            lost: false,
-            hung: false,
-            delayed: false,
-            limited: false,
-            abandoned: false,
-            measured: to.measured,
-            work: 0,
-            span: NO_SPAN,
-        }
-    }
-}
-
-struct Job {
-    attempt: Key,
-    /// No work starts past this (`SimTime::MAX`: no deadline was propagated).
-    deadline: SimTime,
-    instance: InstanceId,
-    endpoint: EndpointId,
-    arrived: SimTime,
-    started: SimTime,
-    compute: SimDuration,
-    next_call: u16,
-    pending: u16,
-    failed: bool,
-    holds_worker: bool,
-    client: u64,
-    measured: bool,
-    /// Work (service time, ns) (ns) behind the successful answers of the job's own calls.
-    work: u64,
-    /// Its server span's slot (`NO_SPAN`: not traced).
-    span: u32,
-    /// The version whose endpoint behaviour the job follows (`u32::MAX`: its service's).
-    behaviour: u32,
-}
-
 /// The circuit breakers of one proxy for one destination, one per scope unit.
 struct ProxyBreakers {
     units: Vec<CircuitBreaker>,
@@ -459,12 +148,8 @@ struct Sim<'s, 'h> {
     sc: &'s Scenario,
     now: SimTime,
     events: EventQueue<Event>,
-    requests: Slab<Request>,
-    calls: Slab<Call<'s>>,
-    attempts: Slab<Attempt>,
-    jobs: Slab<Job>,
-    deferred: Slab<Deferred>,
-    held: Slab<CallSite>,
+    /// The work in flight: requests, calls, attempts, jobs, queued and held calls.
+    live: live::Live<'s>,
     /// The instances as queueing stations.
     stations: station::Stations,
     /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
@@ -1084,12 +769,7 @@ impl<'s, 'h> Sim<'s, 'h> {
             sc,
             now: SimTime::ZERO,
             events: EventQueue::new(),
-            requests: Slab::new(),
-            calls: Slab::new(),
-            attempts: Slab::new(),
-            jobs: Slab::new(),
-            deferred: Slab::new(),
-            held: Slab::new(),
+            live: live::Live::new(),
             stations: station::Stations::new(sc, seed),
             proxy_of,
             balancers,

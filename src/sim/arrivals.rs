@@ -86,8 +86,14 @@ impl Sim<'_, '_> {
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);
-        let req =
-            self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client, span: NO_SPAN });
+        let req = self.live.requests.insert(Request {
+            route: route_id,
+            arrived: self.now,
+            user,
+            measured,
+            client,
+            span: NO_SPAN,
+        });
         if let Some(t) = self.recorder.tracer.as_mut()
             && t.sample()
         {
@@ -96,7 +102,7 @@ impl Sim<'_, '_> {
         if self.checker.is_some() {
             self.observe(crate::check::Obs::RequestArrived(Self::key_id(req)));
         }
-        self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
+        self.in_flight_max_seen = self.in_flight_max_seen.max(self.live.requests.len() as u64);
         if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);
             let zone = self.sc.gateway.zone;
@@ -170,7 +176,7 @@ impl Sim<'_, '_> {
 
     /// A request passed the gateway's rate limits: its route's call starts.
     pub(super) fn admit(&mut self, req: Key) {
-        let r = self.requests.get(req).expect("an admitted request is live");
+        let r = self.live.requests.get(req).expect("an admitted request is live");
         let (route, client, measured) = (r.route, r.client, r.measured);
         let endpoint = self.route_endpoint(route);
         self.start_call(CallSite {

@@ -170,7 +170,7 @@ impl Sim<'_, '_> {
             self.event_row("autoscaler", name, event, &detail);
             self.scale(service, d.to);
         }
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.events.push(now + interval, Event::Autoscale(index));
         }
     }

@@ -61,7 +61,7 @@ impl<'s> Sim<'s, '_> {
             }
         }
         if abort.is_none() && !hold.is_zero() {
-            let key = self.held.insert(h);
+            let key = self.live.held.insert(h);
             return self.events.push(self.now + hold, Event::ReleaseCall(key));
         }
         self.begin_call(h, abort);
@@ -69,7 +69,7 @@ impl<'s> Sim<'s, '_> {
 
     /// A call held back by an injected delay goes on into its proxy.
     pub(super) fn release_call(&mut self, key: Key) {
-        let h = self.held.remove(key).expect("a held call is live until released");
+        let h = self.live.held.remove(key).expect("a held call is live until released");
         self.begin_call(h, None);
     }
 
@@ -117,13 +117,15 @@ impl<'s> Sim<'s, '_> {
         } else {
             (crate::balance::groups::ANY, crate::balance::groups::ANY)
         };
-        let call = self.calls.insert(Call::new(&from, route, subset));
+        let call = self.live.calls.insert(Call::new(&from, route, subset));
         if let Some(status) = abort {
             return self.refuse(call, Outcome::Error(status));
         }
         // The request's deadline, as the job making this call received it.
         let inherited = match parent {
-            Parent::Job(job, _) if policy.propagate_deadline => self.jobs.get(job).map_or(SimTime::MAX, |j| j.deadline),
+            Parent::Job(job, _) if policy.propagate_deadline => {
+                self.live.jobs.get(job).map_or(SimTime::MAX, |j| j.deadline)
+            }
             _ => SimTime::MAX,
         };
         if inherited <= self.now {
@@ -149,7 +151,7 @@ impl<'s> Sim<'s, '_> {
             self.events.push_sorted(inherited, Event::CallTimeout(call));
         }
         if policy.propagate_deadline {
-            self.calls.get_mut(call).expect("a call just made is live").deadline = own.min(inherited);
+            self.live.calls.get_mut(call).expect("a call just made is live").deadline = own.min(inherited);
         }
         if let Some(h) = &policy.hedging {
             self.push_after(h.delay, true, Event::Hedge(call));
@@ -177,7 +179,7 @@ impl<'s> Sim<'s, '_> {
     /// for a permit, or fails fast as overloaded).
     pub(super) fn send_attempt(&mut self, call: Key) {
         let now = self.now;
-        let c = self.calls.get(call).expect("a call making an attempt is live");
+        let c = self.live.calls.get(call).expect("a call making an attempt is live");
         if !c.guarded {
             return self.dispatch_attempt(call, u32::MAX, false);
         }
@@ -213,7 +215,7 @@ impl<'s> Sim<'s, '_> {
                     return self.breaker_release(p, unit);
                 }
                 Admission::Queued => {
-                    let c = self.calls.get_mut(call).expect("a queued call is live");
+                    let c = self.live.calls.get_mut(call).expect("a queued call is live");
                     c.queued = true;
                     c.queued_unit = unit;
                     return self.arm_bulkhead(p);
@@ -234,7 +236,7 @@ impl<'s> Sim<'s, '_> {
     pub(super) fn dispatch_attempt(&mut self, call: Key, mut unit: u32, permit: bool) {
         let sc = self.sc;
         let now = self.now;
-        let c = self.calls.get(call).expect("a call making an attempt is live");
+        let c = self.live.calls.get(call).expect("a call making an attempt is live");
         let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
         let (policy, guarded, subset) = (c.policy, c.guarded, c.subset);
         let per_instance = guarded && self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
@@ -251,7 +253,7 @@ impl<'s> Sim<'s, '_> {
             // The call was permitted and failed (503, no healthy upstream): the
             // breaker records it, as Resilience4j around the client would.
             self.breaker_result(p, unit, SimDuration::ZERO, Outcome::Error(503));
-            let hedge = !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
+            let hedge = !self.live.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
             if !hedge {
                 self.refuse(call, Outcome::Error(503));
             }
@@ -263,7 +265,7 @@ impl<'s> Sim<'s, '_> {
                 if permit {
                     self.bulkhead_leave(p);
                 }
-                let hedge = !self.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
+                let hedge = !self.live.calls.get(call).expect("a call making an attempt is live").inflight.is_empty();
                 if !hedge {
                     self.refuse(call, Outcome::ShortCircuited);
                 }
@@ -279,13 +281,13 @@ impl<'s> Sim<'s, '_> {
             let (cached, routable) = (self.proxy_view[p] != u32::MAX, self.ideal_visible(p, inst));
             self.observe(crate::check::Obs::Sent { instance: inst.0, cached, routable });
         }
-        let c = self.calls.get_mut(call).expect("a call making an attempt is live");
+        let c = self.live.calls.get_mut(call).expect("a call making an attempt is live");
         c.attempts += 1;
         c.tried |= 1 << (host % 64);
         let instance = sc.services[service.idx()].instances[host];
         let per_try = policy.retry.as_ref().and_then(|r| r.per_try_timeout);
         let caller_zone = c.caller_zone;
-        let attempt = self.attempts.insert(Attempt {
+        let attempt = self.live.attempts.insert(Attempt {
             deadline: c.deadline,
             breaker: unit,
             permit,
@@ -303,7 +305,7 @@ impl<'s> Sim<'s, '_> {
                 .map(|h| h.max_attempts)
                 .or(policy.retry.as_ref().map(|r| r.max_attempts))
                 .unwrap_or(1);
-            let n = self.calls.get(call).expect("a call making an attempt is live").attempts;
+            let n = self.live.calls.get(call).expect("a call making an attempt is live").attempts;
             self.observe(crate::check::Obs::Attempt { call: Self::key_id(call), n, max });
         }
         self.transmit(attempt, p, service, caller_zone, instance, per_try);
@@ -324,7 +326,7 @@ impl<'s> Sim<'s, '_> {
         };
         self.balancer_sent(p, host);
         let instance = self.sc.services[to.service.idx()].instances[host];
-        let attempt = self.attempts.insert(Attempt::new(Owner::Direct(parent), to, host, instance, self.now));
+        let attempt = self.live.attempts.insert(Attempt::new(Owner::Direct(parent), to, host, instance, self.now));
         self.note_attempt(attempt, to.caller_zone, instance, to.measured);
         self.transmit(attempt, p, to.service, to.caller_zone, instance, None);
     }
@@ -399,7 +401,7 @@ impl<'s> Sim<'s, '_> {
     /// The breaker or the bulkhead refused the attempt: nothing is sent and the call fails
     /// at once (it is not retried: the guard would refuse again).
     pub(super) fn refuse(&mut self, call: Key, outcome: Outcome) {
-        let c = self.calls.get(call).expect("a refused call is live");
+        let c = self.live.calls.get(call).expect("a refused call is live");
         self.recorder.services[c.service.idx()].record_unsent(outcome, c.measured);
         self.finish_call(call, outcome);
     }
@@ -420,19 +422,19 @@ impl<'s> Sim<'s, '_> {
     /// attempt or its call; otherwise, as with a reset connection, when the message would
     /// have arrived.
     pub(super) fn lose(&mut self, attempt: Key, from: ZoneId, to: ZoneId) {
-        let a = self.attempts.get_mut(attempt).expect("an attempt in transit is live");
+        let a = self.live.attempts.get_mut(attempt).expect("an attempt in transit is live");
         a.lost = true;
         if a.abandoned {
             // Nobody waits for this answer any more.
             let span = a.span;
-            self.attempts.remove(attempt);
+            self.live.attempts.remove(attempt);
             if span != NO_SPAN {
                 self.release_span(span);
             }
             return;
         }
         let call_timeout = match a.owner {
-            Owner::Call(call) => self.calls.get(call).is_some_and(|c| c.policy.timeout.is_some()),
+            Owner::Call(call) => self.live.calls.get(call).is_some_and(|c| c.policy.timeout.is_some()),
             Owner::Direct(_) => false,
         };
         if !a.has_timeout && !call_timeout {
@@ -444,7 +446,7 @@ impl<'s> Sim<'s, '_> {
     /// The request of `attempt` reaches its instance.
     pub(super) fn deliver(&mut self, attempt: Key) {
         let now = self.now;
-        let a = self.attempts.get_mut(attempt).expect("a delivered attempt is live");
+        let a = self.live.attempts.get_mut(attempt).expect("a delivered attempt is live");
         let (instance, endpoint, client, measured, deadline) =
             (a.instance, a.endpoint, a.client, a.measured, a.deadline);
         if let Some(fault) = self.stations.instances[instance.idx()].effect.delay
@@ -471,10 +473,10 @@ impl<'s> Sim<'s, '_> {
         if self.traffic.is_some() {
             self.on_destination_answer(attempt, outcome);
         }
-        let a = self.attempts.get(attempt).expect("an attempt being answered is live");
+        let a = self.live.attempts.get(attempt).expect("an attempt being answered is live");
         if a.abandoned {
             let span = a.span;
-            self.attempts.remove(attempt);
+            self.live.attempts.remove(attempt);
             self.recorder.late_responses += 1;
             if span != NO_SPAN {
                 self.release_span(span);
@@ -494,7 +496,7 @@ impl<'s> Sim<'s, '_> {
 
     #[inline(always)]
     pub(super) fn on_response(&mut self, attempt: Key, outcome: Outcome) {
-        let a = self.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
+        let a = self.live.attempts.remove(attempt).expect("an attempt whose answer arrives is live");
         if self.security.is_some() {
             self.release_conn(attempt, matches!(outcome, Outcome::Ok | Outcome::Error(_)));
         }
@@ -523,7 +525,7 @@ impl<'s> Sim<'s, '_> {
     /// answer is back, unless its message was lost and no answer will come. Returns the
     /// attempt if it was still awaited; a stale or already abandoned one gives `None`.
     fn abandon_attempt(&mut self, attempt: Key) -> Option<Attempt> {
-        let a = self.attempts.get_mut(attempt)?;
+        let a = self.live.attempts.get_mut(attempt)?;
         if a.abandoned {
             return None;
         }
@@ -533,7 +535,7 @@ impl<'s> Sim<'s, '_> {
             self.release_conn(attempt, false);
         }
         if a.lost {
-            self.attempts.remove(attempt);
+            self.live.attempts.remove(attempt);
             if a.span != NO_SPAN {
                 self.release_span(a.span);
             }
@@ -558,7 +560,7 @@ impl<'s> Sim<'s, '_> {
                 );
             }
         };
-        let Some(c) = self.calls.get_mut(call) else {
+        let Some(c) = self.live.calls.get_mut(call) else {
             // The call already ended (its overall timeout fired).
             return;
         };
@@ -646,7 +648,7 @@ impl<'s> Sim<'s, '_> {
     /// cancelled; a non-fatal failure sends the next hedge at once (if any is left) or
     /// waits for the others; a fatal one cancels them and ends the call (gRPC's rules).
     fn hedge_done(&mut self, call: Key, a: &Attempt, outcome: Outcome, max_attempts: u32, non_fatal: RetryOn) {
-        let c = self.calls.get(call).expect("a hedged call whose attempt ended is live");
+        let c = self.live.calls.get(call).expect("a hedged call whose attempt ended is live");
         if outcome.is_ok() || !non_fatal.matches(outcome) {
             let others = c.inflight;
             if outcome.is_ok() && a.retry {
@@ -684,7 +686,7 @@ impl<'s> Sim<'s, '_> {
     }
 
     fn send_hedge(&mut self, call: Key) {
-        let c = self.calls.get_mut(call).expect("a hedged call is live");
+        let c = self.live.calls.get_mut(call).expect("a hedged call is live");
         c.hedges += 1;
         let (proxy, measured) = (c.proxy, c.measured);
         self.recorder.count_call(proxy, measured, |s| s.hedges += 1);
@@ -692,14 +694,14 @@ impl<'s> Sim<'s, '_> {
     }
 
     pub(super) fn on_hedge(&mut self, call: Key) {
-        let Some(c) = self.calls.get(call) else { return };
+        let Some(c) = self.live.calls.get(call) else { return };
         let h = c.policy.hedging.as_ref().expect("a hedge timer has a policy");
         if c.attempts >= h.max_attempts {
             return;
         }
         let delay = h.delay;
         self.send_hedge(call);
-        if let Some(c) = self.calls.get(call)
+        if let Some(c) = self.live.calls.get(call)
             && c.attempts < c.policy.hedging.as_ref().map_or(0, |h| h.max_attempts)
         {
             self.push_after(delay, true, Event::Hedge(call));
@@ -708,13 +710,13 @@ impl<'s> Sim<'s, '_> {
 
     pub(super) fn on_retry(&mut self, call: Key) {
         // A stale key: the call's deadline passed during the backoff.
-        if self.calls.get(call).is_some() {
+        if self.live.calls.get(call).is_some() {
             self.send_attempt(call);
         }
     }
 
     pub(super) fn on_call_timeout(&mut self, call: Key) {
-        let Some(c) = self.calls.get(call) else {
+        let Some(c) = self.live.calls.get(call) else {
             return;
         };
         if c.queued {
@@ -768,7 +770,7 @@ impl<'s> Sim<'s, '_> {
 
     /// The call ends with `outcome`: its parent learns of it.
     fn finish_call(&mut self, call: Key, outcome: Outcome) {
-        let c = self.calls.remove(call).expect("a finishing call is live");
+        let c = self.live.calls.remove(call).expect("a finishing call is live");
         if self.checker.is_some() {
             self.observe(crate::check::Obs::CallEnded(Self::key_id(call)));
         }
@@ -834,7 +836,7 @@ impl<'s> Sim<'s, '_> {
 
     /// Queues a failed call to be made again after `delay` (queue-for-later).
     fn defer(&mut self, failed: &Call, delay: SimDuration, tries: u32) {
-        let key = self.deferred.insert(Deferred {
+        let key = self.live.deferred.insert(Deferred {
             caller: failed.caller,
             site: self.proxy_site[failed.proxy as usize].0,
             zone: failed.caller_zone,
@@ -850,7 +852,7 @@ impl<'s> Sim<'s, '_> {
 
     /// A queued call's turn: it is made again, with its policy but no fallback.
     pub(super) fn redeliver(&mut self, key: Key) {
-        let d = self.deferred.get_mut(key).expect("a queued call is live until it ends");
+        let d = self.live.deferred.get_mut(key).expect("a queued call is live until it ends");
         d.left -= 1;
         let from = CallSite {
             parent: Parent::Deferred(key),
@@ -869,10 +871,10 @@ impl<'s> Sim<'s, '_> {
     /// The work behind a success is goodput: the request was answered (pending) and its
     /// call is now done.
     fn deferred_done(&mut self, key: Key, outcome: Outcome, work: u64) {
-        let d = self.deferred.get(key).expect("a queued call is live until it ends");
+        let d = self.live.deferred.get(key).expect("a queued call is live until it ends");
         let (proxy, measured) = (d.proxy, d.measured);
         if outcome.is_ok() {
-            self.deferred.remove(key);
+            self.live.deferred.remove(key);
             self.recorder.count_call(proxy, measured, |s| s.deferred_ok += 1);
             self.recorder.window_goodput_ns += u128::from(work);
             if measured {
@@ -881,7 +883,7 @@ impl<'s> Sim<'s, '_> {
         } else if d.left > 0 {
             self.events.push(self.now + d.delay, Event::Redeliver(key));
         } else {
-            self.deferred.remove(key);
+            self.live.deferred.remove(key);
             self.recorder.count_call(proxy, measured, |s| s.deferred_failed += 1);
         }
     }
@@ -902,7 +904,7 @@ impl<'s> Sim<'s, '_> {
 
     /// The request ends with `outcome`; `work` is the service time behind a successful answer.
     pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome, work: u64) {
-        let r = self.requests.remove(req).expect("a request with a call in flight is live");
+        let r = self.live.requests.remove(req).expect("a request with a call in flight is live");
         if self.checker.is_some() {
             self.observe(crate::check::Obs::RequestEnded(Self::key_id(req)));
         }

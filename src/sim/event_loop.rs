@@ -51,7 +51,7 @@ impl Sim<'_, '_> {
             self.now = t;
             self.events_done += 1;
             self.dispatch(ev);
-            if self.requests.len() as u64 > limits.in_flight_max {
+            if self.live.requests.len() as u64 > limits.in_flight_max {
                 let message = format!(
                     "more than {} requests in flight (run.inFlightMax) at simulated time {t}: \
                      the offered load exceeds what the mesh can serve",
@@ -89,25 +89,25 @@ impl Sim<'_, '_> {
             self.close_arrivals(self.stop_at);
         }
         if !self.arrivals_open
-            && self.requests.is_empty()
-            && self.calls.is_empty()
-            && self.attempts.is_empty()
-            && self.jobs.is_empty()
-            && self.deferred.is_empty()
-            && self.held.is_empty()
+            && self.live.requests.is_empty()
+            && self.live.calls.is_empty()
+            && self.live.attempts.is_empty()
+            && self.live.jobs.is_empty()
+            && self.live.deferred.is_empty()
+            && self.live.held.is_empty()
         {
             // Only stale timers and idle users are left.
             return Ok(Some(Stop::Completed));
         }
         if t > self.drain_deadline {
-            if self.requests.is_empty() {
+            if self.live.requests.is_empty() {
                 // Every request is answered; what remains is work nobody waits for.
                 return Ok(Some(Stop::Completed));
             }
             let message = format!(
                 "{} requests were still in flight {} after arrivals stopped (run.drainTimeout); \
                  the mesh may be overloaded, or raise the drain timeout",
-                self.requests.len(),
+                self.live.requests.len(),
                 self.sc.run.drain_timeout
             );
             return Ok(Some(Stop::Limit { kind: LimitKind::DrainTimeout, message }));

@@ -74,7 +74,7 @@ impl Sim<'_, '_> {
                 let limit = self.guard_limits[p].1;
                 self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
             }
-            match self.calls.get_mut(call) {
+            match self.live.calls.get_mut(call) {
                 Some(c) if c.queued => {
                     c.queued = false;
                     let unit = c.queued_unit;
@@ -104,7 +104,7 @@ impl Sim<'_, '_> {
         let expired = self.bulkheads[p].as_mut().map(|b| b.expire(self.now)).unwrap_or_default();
         for t in expired {
             let call = from_ticket(t);
-            let c = self.calls.get_mut(call).expect("a waiting call is live");
+            let c = self.live.calls.get_mut(call).expect("a waiting call is live");
             c.queued = false;
             let unit = c.queued_unit;
             self.breaker_release(p, unit);
@@ -158,7 +158,7 @@ impl Sim<'_, '_> {
         let next = d.next_interval();
         self.after_outlier(p);
         // Sweeps go on while there is work; a run with nothing left in flight stops them.
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.events.push(next, Event::OutlierSweep(p as u32));
         }
     }

@@ -173,13 +173,13 @@ impl Sim<'_, '_> {
         }
         st.life = Life::Down { hang };
         st.epoch += 1;
-        let lost = self.jobs.keys_where(|j| j.instance == inst);
+        let lost = self.live.jobs.keys_where(|j| j.instance == inst);
         let zone = self.sc.instances[inst.idx()].zone;
         let st = &mut self.stations.instances[inst.idx()];
         st.queue.clear();
         st.stats.touch(self.now);
         for &job in &lost {
-            let j = self.jobs.remove(job).expect("a job just listed is live");
+            let j = self.live.jobs.remove(job).expect("a job just listed is live");
             if j.span != NO_SPAN {
                 self.end_job_span(j.span, None);
             }
@@ -385,7 +385,7 @@ impl Sim<'_, '_> {
             self.log_event(inst, "probe-failed", kind.name());
         }
         self.apply_probe_events(inst, events);
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.arm_kubelet(inst);
         }
     }
@@ -502,7 +502,7 @@ impl Sim<'_, '_> {
     /// A hung host never answers `attempt`: the caller learns at its timeout, which it
     /// sees as a timeout. (Without any timeout it learns as of a lost message.)
     fn hang_up(&mut self, attempt: Key, from: ZoneId) {
-        let a = self.attempts.get_mut(attempt).expect("an attempt at a hung host is live");
+        let a = self.live.attempts.get_mut(attempt).expect("an attempt at a hung host is live");
         a.hung = true;
         let to = a.caller_zone;
         self.lose(attempt, from, to);
@@ -597,7 +597,7 @@ impl Sim<'_, '_> {
             self.log_event(inst, "expired", "no heartbeat within the ttl");
         }
         // Expiry checks go on while there is work; a run with nothing in flight stops them.
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.arm_registry();
         }
     }
@@ -626,7 +626,7 @@ impl Sim<'_, '_> {
             self.events.push(now + d, Event::RefreshDone(v));
         }
         let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.events.push(next, Event::Refresh(v));
         }
     }
@@ -724,7 +724,7 @@ impl Sim<'_, '_> {
             };
             self.events.push(at, Event::CheckResult(c, host as u32, outcome));
         }
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.arm_checker(c);
         }
     }
@@ -768,7 +768,7 @@ impl Sim<'_, '_> {
                 }
             }
         }
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.arm_checker(c);
         }
     }

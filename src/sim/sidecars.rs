@@ -217,7 +217,7 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let now = self.now;
         let security = sc.security.as_deref().expect("called only with security on");
-        let a = self.attempts.get(attempt).expect("an attempt being sent is live");
+        let a = self.live.attempts.get(attempt).expect("an attempt being sent is live");
         let (p, host, instance, service) = (a.proxy as usize, a.host as usize, a.instance, a.service);
         let caller_node = self.recorder.points[self.recorder.proxy_point[p] as usize].caller.idx();
         if self.network.faulted() && self.network.nodes_cut(caller_node, 1 + service.idx()) {
@@ -313,7 +313,7 @@ impl Sim<'_, '_> {
         }
         let security = sc.security.as_deref().expect("called only with security on");
         let service = sc.instances[instance.idx()].service;
-        let a = self.attempts.get(attempt).expect("a delivered attempt is live");
+        let a = self.live.attempts.get(attempt).expect("a delivered attempt is live");
         let site = self.proxy_site[a.proxy as usize].0 as usize;
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mtls =

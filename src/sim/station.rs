@@ -159,7 +159,7 @@ impl Sim<'_, '_> {
         if measured {
             st.stats.totals.arrivals += 1;
         }
-        let job = self.jobs.insert(Job {
+        let job = self.live.jobs.insert(Job {
             attempt,
             deadline,
             instance,
@@ -178,7 +178,7 @@ impl Sim<'_, '_> {
             behaviour: self.behaviour_of(instance),
         });
         if self.recorder.tracer.is_some() {
-            let parent = self.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
+            let parent = self.live.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
             if parent != NO_SPAN {
                 self.trace_job(job, parent);
             }
@@ -204,7 +204,7 @@ impl Sim<'_, '_> {
     pub(super) fn start_job(&mut self, job: Key) -> bool {
         let now = self.now;
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job being started is live");
+        let j = self.live.jobs.get_mut(job).expect("a job being started is live");
         if now >= j.deadline {
             self.expire_job(job);
             return false;
@@ -248,7 +248,7 @@ impl Sim<'_, '_> {
     /// after Resilience4j's hold), or held until its permit.
     fn server_admits(&mut self, attempt: Key, instance: InstanceId) -> bool {
         let now = self.now;
-        let a = self.attempts.get_mut(attempt).expect("an arriving attempt is live");
+        let a = self.live.attempts.get_mut(attempt).expect("an arriving attempt is live");
         if a.limited {
             return true;
         }
@@ -282,14 +282,14 @@ impl Sim<'_, '_> {
 
     /// A service's rate limit refuses the attempt: 429.
     pub(super) fn server_deny(&mut self, attempt: Key) {
-        let instance = self.attempts.get(attempt).expect("a refused attempt is live").instance;
+        let instance = self.live.attempts.get(attempt).expect("a refused attempt is live").instance;
         self.respond(attempt, Outcome::Error(429), self.sc.instances[instance.idx()].zone);
     }
 
     /// A job the load shedder drops as a worker takes it: answered at once with the
     /// shedder's status; no work is done for it.
     fn shed_job(&mut self, job: Key) {
-        let st = &mut self.stations.instances[self.jobs.get(job).expect("a shed job is live").instance.idx()];
+        let st = &mut self.stations.instances[self.live.jobs.get(job).expect("a shed job is live").instance.idx()];
         let status = st.shedder.as_ref().map_or(503, |(_, s)| *s);
         self.end_unstarted(job, Outcome::Error(status), |t| t.shed += 1);
     }
@@ -301,7 +301,7 @@ impl Sim<'_, '_> {
 
     /// A job that leaves without being started, answered with `outcome` (an error).
     fn end_unstarted(&mut self, job: Key, outcome: Outcome, count: impl Fn(&mut StationTotals)) {
-        let j = self.jobs.remove(job).expect("an expiring job is live");
+        let j = self.live.jobs.remove(job).expect("an expiring job is live");
         if j.span != NO_SPAN {
             self.end_job_span(j.span, Some(outcome));
         }
@@ -327,7 +327,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_compute_done(&mut self, job: Key) {
         let sc = self.sc;
         // A stale key: the instance crashed and its jobs were lost.
-        let Some(j) = self.jobs.get_mut(job) else { return };
+        let Some(j) = self.live.jobs.get_mut(job) else { return };
         let instance = j.instance;
         if sc.endpoints[j.endpoint.idx()].calls.is_empty() {
             return self.finish_job(job);
@@ -343,7 +343,7 @@ impl Sim<'_, '_> {
     /// the job when there is nothing left to call.
     pub(super) fn advance_calls(&mut self, job: Key) {
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job making calls is live");
+        let j = self.live.jobs.get_mut(job).expect("a job making calls is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
         let rng = &mut self.stations.endpoint_rngs[j.endpoint.idx()];
         let mut to_call: [u16; 1] = [u16::MAX];
@@ -400,7 +400,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome, work: u64) {
         let sc = self.sc;
         // A stale key: the instance crashed while the call was out.
-        let Some(j) = self.jobs.get_mut(job) else { return };
+        let Some(j) = self.live.jobs.get_mut(job) else { return };
         j.work += work;
         let ep = &sc.endpoints[j.endpoint.idx()];
         if !outcome.is_ok() && ep.calls[index as usize].required {
@@ -420,7 +420,7 @@ impl Sim<'_, '_> {
     pub(super) fn finish_job(&mut self, job: Key) {
         let now = self.now;
         let sc = self.sc;
-        let j = self.jobs.remove(job).expect("a finishing job is live");
+        let j = self.live.jobs.remove(job).expect("a finishing job is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
         let (error_rate, error_status) = if j.behaviour == u32::MAX {
             (ep.error_rate, ep.error_status)
@@ -439,7 +439,7 @@ impl Sim<'_, '_> {
             self.end_job_span(j.span, Some(outcome));
         }
         let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
-        let a = self.attempts.get_mut(j.attempt).expect("a job's attempt is live");
+        let a = self.live.attempts.get_mut(j.attempt).expect("a job's attempt is live");
         let abandoned = a.abandoned;
         // Work is the job's own service time (not the time it held a worker waiting).
         let work = j.compute.as_nanos();
@@ -510,7 +510,7 @@ impl Sim<'_, '_> {
             st.stats.touch(self.now);
             st.stats.queued -= 1;
             if let Some((shedder, _)) = st.shedder.as_mut() {
-                let waited = self.now.since(self.jobs.get(job).expect("a queued job is live").arrived);
+                let waited = self.now.since(self.live.jobs.get(job).expect("a queued job is live").arrived);
                 if shedder.on_dequeue(self.now, waited, st.queue.len() as u32) == Verdict::Shed {
                     self.shed_job(job);
                     continue;

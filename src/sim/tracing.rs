@@ -41,11 +41,11 @@ impl Sim<'_, '_> {
     pub(super) fn trace_request(&mut self, req: Key, route: RouteId) {
         let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let r = &self.sc.gateway.routes[route.idx()];
-        let client = self.requests.get(req).map_or(0, |q| q.client);
+        let client = self.live.requests.get(req).map_or(0, |q| q.client);
         let attrs = vec![("meshsim.route", Attr::Str(r.name.clone())), ("meshsim.client", Attr::Int(client as i64))];
         let slot = tracer.root(self.now, format!("gateway {}", r.name), "gateway", attrs);
         self.observe_span_start(slot);
-        if let Some(q) = self.requests.get_mut(req) {
+        if let Some(q) = self.live.requests.get_mut(req) {
             q.span = slot;
             self.recorder.span_owners += 1;
         }
@@ -65,11 +65,11 @@ impl Sim<'_, '_> {
     /// Only called while some request or job has a span (`span_owners`): else no maker can.
     #[cold]
     pub(super) fn trace_attempt(&mut self, attempt: Key) {
-        let a = self.attempts.get(attempt).expect("a new attempt is live");
+        let a = self.live.attempts.get(attempt).expect("a new attempt is live");
         // A direct call is its one attempt: the first, neither a retry nor a hedge.
         let (parent, calling, n, retry, hedge) = match a.owner {
             Owner::Call(call) => {
-                let Some(c) = self.calls.get(call) else { return };
+                let Some(c) = self.live.calls.get(call) else { return };
                 let hedged = c.policy.hedging.is_some();
                 (c.parent, c.caller, c.attempts, a.retry && !hedged, a.retry && hedged)
             }
@@ -82,8 +82,8 @@ impl Sim<'_, '_> {
             ),
         };
         let parent = match parent {
-            Parent::Request(r) => self.requests.get(r).map_or(NO_SPAN, |r| r.span),
-            Parent::Job(j, _) => self.jobs.get(j).map_or(NO_SPAN, |j| j.span),
+            Parent::Request(r) => self.live.requests.get(r).map_or(NO_SPAN, |r| r.span),
+            Parent::Job(j, _) => self.live.jobs.get(j).map_or(NO_SPAN, |j| j.span),
             Parent::Deferred(_) | Parent::Mirror => NO_SPAN,
         };
         if parent == NO_SPAN {
@@ -108,7 +108,7 @@ impl Sim<'_, '_> {
         let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Client, name, caller_service, attrs);
         self.observe_span_start(slot);
-        self.attempts.get_mut(attempt).expect("a new attempt is live").span = slot;
+        self.live.attempts.get_mut(attempt).expect("a new attempt is live").span = slot;
     }
 
     /// The caller is done with an attempt (an answer, a timeout, a cancelled hedge).
@@ -135,7 +135,7 @@ impl Sim<'_, '_> {
     #[cold]
     pub(super) fn trace_job(&mut self, job: Key, parent: u32) {
         let sc = self.sc;
-        let j = self.jobs.get(job).expect("a new job is live");
+        let j = self.live.jobs.get(job).expect("a new job is live");
         let inst = &sc.instances[j.instance.idx()];
         let service = sc.services[inst.service.idx()].name.as_str();
         let name = format!("{service}/{}", sc.endpoints[j.endpoint.idx()].name);
@@ -144,7 +144,7 @@ impl Sim<'_, '_> {
         let tracer = self.recorder.tracer.as_mut().expect("called with a tracer");
         let slot = tracer.child(parent, now, SpanKind::Server, name, service, attrs);
         self.observe_span_start(slot);
-        self.jobs.get_mut(job).expect("a new job is live").span = slot;
+        self.live.jobs.get_mut(job).expect("a new job is live").span = slot;
         self.recorder.span_owners += 1;
     }
 

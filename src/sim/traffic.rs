@@ -139,7 +139,7 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let s = service.idx();
         let route = match parent {
-            Parent::Request(r) => self.requests.get(r).map(|r| r.route),
+            Parent::Request(r) => self.live.requests.get(r).map(|r| r.route),
             _ => None,
         };
         let t = self.traffic.as_deref_mut().expect("routing runs with traffic state");
@@ -197,7 +197,7 @@ impl Sim<'_, '_> {
             is_fallback: true,
         };
         let route = Route { proxy: to.proxy, service: to.service, policy: &MIRROR_POLICY, guarded: false };
-        let call = self.calls.insert(Call::new(&from, route, subset));
+        let call = self.live.calls.insert(Call::new(&from, route, subset));
         self.dispatch_attempt(call, u32::MAX, false);
     }
 
@@ -220,7 +220,7 @@ impl Sim<'_, '_> {
     #[inline(never)]
     pub(super) fn on_destination_answer(&mut self, attempt: Key, outcome: Outcome) {
         let now = self.now;
-        let a = self.attempts.get(attempt).expect("an attempt being answered is live");
+        let a = self.live.attempts.get(attempt).expect("an attempt being answered is live");
         let t = self.traffic.as_deref_mut().expect("answers are noted with traffic state");
         let r = t.canary_of[a.instance.idx()];
         if r == u32::MAX {
@@ -235,7 +235,7 @@ impl Sim<'_, '_> {
             _ => true,
         };
         let mirrored = match a.owner {
-            Owner::Call(call) => matches!(self.calls.get(call).map(|c| c.parent), Some(Parent::Mirror)),
+            Owner::Call(call) => matches!(self.live.calls.get(call).map(|c| c.parent), Some(Parent::Mirror)),
             Owner::Direct(parent) => matches!(parent, Parent::Mirror),
         };
         let run = &mut t.runs[r as usize];
