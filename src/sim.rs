@@ -23,6 +23,7 @@ mod lifecycle;
 mod live;
 mod locality;
 mod network;
+mod proxies;
 mod recorder;
 mod sidecars;
 mod slab;
@@ -127,15 +128,6 @@ pub enum RunError {
 
 pub use locality::{LOCALITY_HEADER, write_locality_csv};
 
-/// The circuit breakers of one proxy for one destination, one per scope unit.
-struct ProxyBreakers {
-    units: Vec<CircuitBreaker>,
-    /// The earliest wake-up scheduled per unit (`SimTime::MAX`: none).
-    wake: Vec<SimTime>,
-    scope: BreakerScope,
-    failure_on: FailureOn,
-}
-
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
 
@@ -152,31 +144,8 @@ struct Sim<'s, 'h> {
     live: live::Live<'s>,
     /// The instances as queueing stations.
     stations: station::Stations,
-    /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
-    proxy_of: Vec<u32>,
-    balancers: Vec<Balancer>,
-    /// Per proxy, its hosts split by subset and priority, each group with its own
-    /// balancer (`None`: one balancer over all hosts, `balancers[p]`, picks).
-    host_groups: Vec<Option<crate::balance::groups::HostGroups>>,
-    /// Per proxy, its locality balancing (priority loads), if its policy has it.
-    localities: Vec<Option<locality::LocalityProxy>>,
-    /// Cross-cluster discovery delays (ideal discovery), if any cluster has one.
-    remote: Option<locality::RemoteDiscovery>,
-    proxy_rngs: Vec<Stream>,
-    /// Retry budget of each proxy, if its policy has one.
-    budgets: Vec<Option<RetryBudget>>,
-    /// Circuit breakers of each proxy, if its policy has them.
-    breakers: Vec<Option<ProxyBreakers>>,
-    /// Bulkhead of each proxy, if its policy has one, and its scheduled expiry check.
-    bulkheads: Vec<Option<Bulkhead>>,
-    bulkhead_wake: Vec<SimTime>,
-    /// Outlier detector of each proxy, if its policy has one, with the panic threshold.
-    outliers: Vec<Option<(OutlierDetector, f64)>>,
-    /// Whether each proxy has any of the guards above.
-    guarded: Vec<bool>,
-    /// The gateway's rate limiters: over all routes, and per route.
-    gateway_limiter: Option<RateLimiter>,
-    route_limiters: Vec<Option<RateLimiter>>,
+    /// The proxies: per calling site and destination, balancing and guards.
+    proxies: proxies::Proxies,
     /// Whether instances can stop, crash or start, or proxies see only a view: else every
     /// instance runs and every proxy sees them all, and the checks are skipped.
     lifecycle_on: bool,
@@ -197,18 +166,13 @@ struct Sim<'s, 'h> {
     /// Each alerting rule's alert.
     alerts: Vec<crate::alert::Alert>,
     checker: Option<&'h mut crate::check::Checker>,
-    /// Per proxy, for the checker: HALF_OPEN permits, semaphore bulkhead permits and
-    /// Envoy `max_retries` (`u32::MAX`: none).
-    guard_limits: Vec<(u32, u32, u32)>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
     /// Active health checkers, and each proxy's (`u32::MAX`: none).
     checkers: Vec<lifecycle::Checker>,
     proxy_checker: Vec<u32>,
     check_rng: Stream,
-    /// The config version each proxy runs: 0 the scenario's policies, `i` after change
-    /// `i - 1` reached it; and the stream drawing propagation delays.
-    proxy_config: Vec<u32>,
+    /// The stream drawing config propagation delays.
     config_rng: Stream,
     /// The gateway's current weights per route with traffic shifting, and the stream
     /// that splits requests by them.
@@ -216,15 +180,6 @@ struct Sim<'s, 'h> {
     split_rng: Stream,
     /// Per config change: proxies it reached, and the longest delay.
     config_applied: Vec<(u32, SimDuration)>,
-    /// Each proxy's calling site and destination, for names in reports.
-    proxy_site: Vec<(u32, ServiceId)>,
-    /// Each endpoint's index among its service's endpoints.
-    endpoint_local: Vec<u32>,
-    /// When each proxy last had a good answer from each endpoint of its destination
-    /// (`SimTime::MAX`: never), for cache fallbacks.
-    last_ok: Vec<Vec<SimTime>>,
-    /// Whether any policy has a cache fallback (else `last_ok` is not kept up).
-    caches_answers: bool,
     /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
     /// rules and no invariant checker in the run, which follow calls.
     direct_calls: bool,
@@ -352,7 +307,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     }
     let mut checker = checker;
     if let Some(c) = checker.as_deref_mut() {
-        sim.guard_limits = sim.guard_limits();
+        sim.proxies.guard_limits = sim.guard_limits();
         c.expect_budgets(&sim.budget_configs());
     }
     sim.checker = checker;
@@ -535,7 +490,8 @@ impl Sim<'_, '_> {
         use crate::resilience::budget::BudgetConfig;
         use crate::resilience::bulkhead::BulkheadConfig;
         let sc = self.sc;
-        self.proxy_site
+        self.proxies
+            .proxy_site
             .iter()
             .map(|&(site, dest)| {
                 let caller = if site as usize == GATEWAY_SITE {
@@ -564,7 +520,8 @@ impl Sim<'_, '_> {
     /// Each proxy's retry budget, for the checker to recount.
     fn budget_configs(&self) -> Vec<Option<crate::resilience::budget::BudgetConfig>> {
         let sc = self.sc;
-        self.proxy_site
+        self.proxies
+            .proxy_site
             .iter()
             .enumerate()
             .map(|(p, &(site, dest))| {
@@ -574,7 +531,7 @@ impl Sim<'_, '_> {
                     Caller::Service(sc.instances[site as usize - 1].service)
                 };
                 // A proxy without guards never consults its budget.
-                if self.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
+                if self.proxies.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
             })
             .collect()
     }
@@ -596,92 +553,8 @@ impl<'s, 'h> Sim<'s, 'h> {
         events: Option<&'h mut dyn Write>,
     ) -> Result<Self, RunError> {
         let nsvc = sc.services.len();
-        let sites = 1 + sc.instances.len();
-        let mut proxy_of = vec![u32::MAX; sites * nsvc];
-        let mut balancers = Vec::new();
-        let mut host_groups = Vec::new();
-        let mut proxy_rngs = Vec::new();
-        let mut budgets = Vec::new();
-        let mut breakers = Vec::new();
-        let mut bulkheads = Vec::new();
-        let mut outliers = Vec::new();
-        let mut proxy_site = Vec::new();
-        let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
-        let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
-            let slot = &mut proxy_of[site * nsvc + dest.idx()];
-            if *slot != u32::MAX {
-                return;
-            }
-            *slot = balancers.len() as u32;
-            let svc = &sc.services[dest.idx()];
-            let hosts: Vec<Host> = svc
-                .instances
-                .iter()
-                .map(|&i| Host { name: sc.instances[i.idx()].name.clone(), weight: sc.instances[i.idx()].weight })
-                .collect();
-            let mut rng = seed.stream(&format!("proxy/{site_name}/{}", svc.name));
-            let config = sc.policies.balancer(caller, dest);
-            // Rings depend only on the destination's hosts and the ring size: build each once.
-            let balancer = match rings.iter().position(|(d, c, _)| *d == dest && c == config) {
-                Some(i) => Balancer::from_ring(rings[i].2.clone(), hosts.len()),
-                None => {
-                    let b = Balancer::new(config, &hosts, SimTime::ZERO, &mut rng);
-                    if let Some(ring) = b.ring() {
-                        rings.push((dest, config.clone(), ring.clone()));
-                    }
-                    b
-                }
-            };
-            balancers.push(balancer);
-            host_groups.push(hosts::host_groups(sc, seed, site, dest, config, &hosts));
-            proxy_rngs.push(rng);
-            budgets.push(sc.policies.budget(caller, dest).map(|b| RetryBudget::new(b, SimTime::ZERO)));
-            breakers.push(sc.policies.breaker(caller, dest).map(|b| {
-                let units = match b.scope {
-                    BreakerScope::Service => 1,
-                    BreakerScope::Endpoint => svc.endpoints.len(),
-                    BreakerScope::Instance => svc.instances.len(),
-                };
-                ProxyBreakers {
-                    units: (0..units).map(|_| CircuitBreaker::new(&b.config, SimTime::ZERO)).collect(),
-                    wake: vec![SimTime::MAX; units],
-                    scope: b.scope,
-                    failure_on: b.failure_on,
-                }
-            }));
-            proxy_site.push((site as u32, dest));
-            bulkheads.push(sc.policies.bulkhead(caller, dest).map(Bulkhead::new));
-            outliers.push(sc.policies.outlier(caller, dest).map(|o| {
-                (OutlierDetector::new(&o.config, svc.instances.len(), SimTime::ZERO), o.healthy_panic_threshold)
-            }));
-        };
-        for r in &sc.gateway.routes {
-            add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
-            for &(service, _, _) in &r.split {
-                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, service);
-            }
-        }
-        // A fallback to another service needs a proxy for it too.
-        let fallback_dest = |caller: Caller, e: EndpointId| match sc.policies.call(caller, e).fallback {
-            Some(Fallback::Service { service, .. }) => Some(service),
-            _ => None,
-        };
-        for r in &sc.gateway.routes {
-            if let Some(alt) = fallback_dest(Caller::Gateway, r.endpoint) {
-                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, alt);
-            }
-        }
-        for (i, inst) in sc.instances.iter().enumerate() {
-            let caller = Caller::Service(inst.service);
-            for &e in &sc.services[inst.service.idx()].endpoints {
-                for c in &sc.endpoints[e.idx()].calls {
-                    add_proxy(1 + i, &inst.name, caller, c.service);
-                    if let Some(alt) = fallback_dest(caller, c.endpoint) {
-                        add_proxy(1 + i, &inst.name, caller, alt);
-                    }
-                }
-            }
-        }
+        let proxies = proxies::Proxies::new(sc, seed);
+        let proxy_site = &proxies.proxy_site;
         let arrivals = match &sc.workload.load {
             Load::Open { process, schedule } => {
                 Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
@@ -758,38 +631,15 @@ impl<'s, 'h> Sim<'s, 'h> {
                 .iter()
                 .any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop | FaultKind::ZoneOutage { .. }))
             || sc.services.iter().any(|s| s.autoscaler.is_some());
-        let guarded = (0..balancers.len())
-            .map(|p| budgets[p].is_some() || breakers[p].is_some() || bulkheads[p].is_some() || outliers[p].is_some())
-            .collect();
-        let last_ok =
-            proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
-        let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, &proxy_site)));
-        let recorder = recorder::Recorder::new(sc, &proxy_site, timeseries, transitions, events)?;
+        let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, proxy_site)));
+        let recorder = recorder::Recorder::new(sc, proxy_site, timeseries, transitions, events)?;
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
             events: EventQueue::new(),
             live: live::Live::new(),
             stations: station::Stations::new(sc, seed),
-            proxy_of,
-            balancers,
-            host_groups,
-            localities: proxy_site.iter().map(|&(site, dest)| locality::proxy(sc, seed, site as usize, dest)).collect(),
-            remote: locality::RemoteDiscovery::new(sc, &proxy_site),
-            proxy_rngs,
-            budgets,
-            breakers,
-            bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
-            bulkheads,
-            outliers,
-            guarded,
-            gateway_limiter: sc.gateway.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)),
-            route_limiters: sc
-                .gateway
-                .routes
-                .iter()
-                .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
-                .collect(),
+            proxies,
             lifecycle_on,
             registry,
             registry_wake: SimTime::MAX,
@@ -804,29 +654,15 @@ impl<'s, 'h> Sim<'s, 'h> {
             detections: Vec::new(),
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
             checker: None,
-            guard_limits: Vec::new(),
             invariants_broken: vec![(0, None); sc.invariants.len()],
             checkers,
             proxy_checker,
             check_rng,
-            proxy_config: vec![0; proxy_site.len()],
             config_rng: seed.stream("control-plane/propagation"),
             route_weights: sc.gateway.routes.iter().map(|r| r.split.iter().map(|&(_, _, w)| w).collect()).collect(),
             split_rng: seed.stream("gateway/split"),
             config_applied: vec![(0, SimDuration::ZERO); sc.config_changes.len()],
-            proxy_site,
-            last_ok,
-            caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),
             direct_calls: false,
-            endpoint_local: sc
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let local = sc.services[e.service.idx()].endpoints.iter().position(|x| x.idx() == i);
-                    local.expect("an endpoint belongs to its service") as u32
-                })
-                .collect(),
             fault_rngs,
             network: network::Network::new(sc, seed),
             fault_targets: Vec::new(),

@@ -103,7 +103,7 @@ impl Sim<'_, '_> {
             self.observe(crate::check::Obs::RequestArrived(Self::key_id(req)));
         }
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.live.requests.len() as u64);
-        if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
+        if self.proxies.gateway_limiter.is_none() && self.proxies.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);
             let zone = self.sc.gateway.zone;
             return self.start_call(CallSite {
@@ -121,8 +121,9 @@ impl Sim<'_, '_> {
         let now = self.now;
         let mut wait = SimDuration::ZERO;
         let mut denied = None;
-        for limiter in
-            [self.gateway_limiter.as_mut(), self.route_limiters[route_id.idx()].as_mut()].into_iter().flatten()
+        for limiter in [self.proxies.gateway_limiter.as_mut(), self.proxies.route_limiters[route_id.idx()].as_mut()]
+            .into_iter()
+            .flatten()
         {
             match limiter.acquire(now) {
                 Permit::Now => {}

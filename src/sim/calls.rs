@@ -80,19 +80,19 @@ impl<'s> Sim<'s, '_> {
         let sc = self.sc;
         let endpoint = from.endpoint;
         let service = sc.endpoints[endpoint.idx()].service;
-        let proxy = self.proxy_of[from.site as usize * sc.services.len() + service.idx()];
+        let proxy = self.proxies.proxy_of[from.site as usize * sc.services.len() + service.idx()];
         debug_assert_ne!(proxy, u32::MAX, "every calling site has a proxy for its destinations");
         // The policy as this proxy has it now (control-plane pushes arrive proxy by proxy).
-        let policy = match self.proxy_config[proxy as usize] {
+        let policy = match self.proxies.proxy_config[proxy as usize] {
             0 => sc.policies.call(from.caller, endpoint),
             v => &sc.config_changes[v as usize - 1].call[from.caller.idx() * sc.endpoints.len() + endpoint.idx()],
         };
-        let guarded = self.guarded[proxy as usize];
+        let guarded = self.proxies.guarded[proxy as usize];
         if self.direct_calls
             && !guarded
             && abort.is_none()
             && policy.is_plain()
-            && self.host_groups[proxy as usize].is_none()
+            && self.proxies.host_groups[proxy as usize].is_none()
         {
             let to = Target {
                 proxy,
@@ -133,7 +133,7 @@ impl<'s> Sim<'s, '_> {
             // expired deadline, the call fails at once, unsent.
             return self.refuse(call, Outcome::Timeout);
         }
-        if guarded && let Some(b) = self.budgets[proxy as usize].as_mut() {
+        if guarded && let Some(b) = self.proxies.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
             if let Some(ch) = self.checker.as_deref_mut() {
                 ch.observe(crate::check::Obs::BudgetRequest { proxy });
@@ -186,7 +186,7 @@ impl<'s> Sim<'s, '_> {
         let (p, endpoint) = (c.proxy as usize, c.endpoint);
         // A breaker per service or endpoint is asked before balancing; one per instance
         // after the balancer picked its instance.
-        let per_instance = self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
+        let per_instance = self.proxies.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
         // A hedge the guards refuse is simply not sent while other attempts are out.
         let hedge = !c.inflight.is_empty();
         let mut unit = u32::MAX;
@@ -201,12 +201,12 @@ impl<'s> Sim<'s, '_> {
         }
         // The bulkhead is the innermost guard, as in Resilience4j's recommended order.
         let mut permit = false;
-        if let Some(bh) = self.bulkheads[p].as_mut() {
+        if let Some(bh) = self.proxies.bulkheads[p].as_mut() {
             match bh.try_enter(now, ticket(call), false) {
                 Admission::Admitted => {
                     permit = true;
                     if self.checker.is_some() {
-                        let limit = self.guard_limits[p].1;
+                        let limit = self.proxies.guard_limits[p].1;
                         self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
                     }
                 }
@@ -239,9 +239,10 @@ impl<'s> Sim<'s, '_> {
         let c = self.live.calls.get(call).expect("a call making an attempt is live");
         let (p, endpoint, service, client, tried) = (c.proxy as usize, c.endpoint, c.service, c.client, c.tried);
         let (policy, guarded, subset) = (c.policy, c.guarded, c.subset);
-        let per_instance = guarded && self.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
+        let per_instance =
+            guarded && self.proxies.breakers[p].as_ref().is_some_and(|b| b.scope == BreakerScope::Instance);
         let avoid = policy.retry.as_ref().is_some_and(|r| r.avoid_previous_hosts) && tried != 0;
-        let picked = if self.host_groups[p].is_some() {
+        let picked = if self.proxies.host_groups[p].is_some() {
             self.pick_grouped(p, subset, client, avoid, tried, guarded)
         } else {
             self.pick_plain(p, client, avoid, tried, guarded)
@@ -380,9 +381,9 @@ impl<'s> Sim<'s, '_> {
             s.counts.add(outcome);
             s.attempts += attempts;
         });
-        if outcome.is_ok() && self.caches_answers {
-            let local = self.endpoint_local[endpoint.idx()] as usize;
-            self.last_ok[proxy as usize][local] = self.now;
+        if outcome.is_ok() && self.proxies.caches_answers {
+            let local = self.proxies.endpoint_local[endpoint.idx()] as usize;
+            self.proxies.last_ok[proxy as usize][local] = self.now;
         }
         self.tell_parent(parent, outcome, work);
     }
@@ -576,7 +577,7 @@ impl<'s> Sim<'s, '_> {
             return self.finish_call(call, outcome);
         };
         let retryable = r.retry_on.matches(outcome);
-        if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
+        if let Some(b) = self.proxies.budgets[a.proxy as usize].as_mut() {
             // Budgets hear of successes and of the failures the policy would retry (gRPC
             // counts only those), and a retry's own result settles its charge.
             if outcome.is_ok() || retryable {
@@ -620,8 +621,8 @@ impl<'s> Sim<'s, '_> {
             return self.finish_call(call, outcome);
         }
         let is_timeout = outcome == Outcome::Timeout;
-        if let Some(b) = self.budgets[a.proxy as usize].as_mut() {
-            let active: u32 = self.balancers[a.proxy as usize].outstanding().iter().sum();
+        if let Some(b) = self.proxies.budgets[a.proxy as usize].as_mut() {
+            let active: u32 = self.proxies.balancers[a.proxy as usize].outstanding().iter().sum();
             if !b.try_retry(self.now, active, is_timeout) {
                 let (proxy, measured) = (c.proxy, c.measured);
                 self.recorder.count_call(proxy, measured, |s| s.retries_denied += 1);
@@ -630,13 +631,13 @@ impl<'s> Sim<'s, '_> {
             c.retry_pending = true;
             c.retry_charged_timeout = is_timeout;
             if let Some(ch) = self.checker.as_deref_mut() {
-                let limit = self.guard_limits[a.proxy as usize].2;
+                let limit = self.proxies.guard_limits[a.proxy as usize].2;
                 ch.observe(crate::check::Obs::RetryStart { proxy: a.proxy, limit, after_timeout: is_timeout });
             }
         }
         let retry_number = c.attempts;
         let backoff = c.backoff.get_or_insert_with(|| Backoff::new(&r.backoff));
-        let delay = backoff.next_delay(retry_number, &mut self.proxy_rngs[a.proxy as usize]);
+        let delay = backoff.next_delay(retry_number, &mut self.proxies.proxy_rngs[a.proxy as usize]);
         if delay.is_zero() {
             self.send_attempt(call);
         } else {
@@ -722,7 +723,7 @@ impl<'s> Sim<'s, '_> {
         if c.queued {
             // Still waiting for a bulkhead permit: give up the place and the breaker's leave.
             let (p, unit) = (c.proxy as usize, c.queued_unit);
-            if let Some(bh) = self.bulkheads[p].as_mut() {
+            if let Some(bh) = self.proxies.bulkheads[p].as_mut() {
                 bh.cancel(ticket(call));
             }
             self.breaker_release(p, unit);
@@ -760,7 +761,7 @@ impl<'s> Sim<'s, '_> {
         if a.breaker != u32::MAX {
             self.breaker_result(p, a.breaker, rtt, outcome);
         }
-        if self.outliers[p].is_some() {
+        if self.proxies.outliers[p].is_some() {
             self.outlier_result(p, a.host as usize, outcome);
         }
         if a.permit {
@@ -781,7 +782,7 @@ impl<'s> Sim<'s, '_> {
         if c.retry_pending {
             // The call ended (its deadline) with an allowed retry still out: Envoy counts a
             // retry until the request ends.
-            if let Some(b) = self.budgets[c.proxy as usize].as_mut() {
+            if let Some(b) = self.proxies.budgets[c.proxy as usize].as_mut() {
                 b.on_retry_done(self.now);
                 if let Some(ch) = self.checker.as_deref_mut() {
                     ch.observe(crate::check::Obs::RetryEnd { proxy: c.proxy });
@@ -794,11 +795,11 @@ impl<'s> Sim<'s, '_> {
             s.attempts += attempts;
             s.retries += attempts.saturating_sub(1);
         });
-        let local = self.endpoint_local[c.endpoint.idx()] as usize;
+        let local = self.proxies.endpoint_local[c.endpoint.idx()] as usize;
         let mut outcome = outcome;
         if outcome.is_ok() {
-            if self.caches_answers {
-                self.last_ok[c.proxy as usize][local] = self.now;
+            if self.proxies.caches_answers {
+                self.proxies.last_ok[c.proxy as usize][local] = self.now;
             }
         } else if !c.is_fallback
             && let Some(fb) = &c.policy.fallback
@@ -809,7 +810,7 @@ impl<'s> Sim<'s, '_> {
                     true
                 }
                 Fallback::Cache { ttl } => {
-                    let at = self.last_ok[c.proxy as usize][local];
+                    let at = self.proxies.last_ok[c.proxy as usize][local];
                     let fresh = at != SimTime::MAX && self.now.since(at) <= *ttl;
                     if fresh {
                         outcome = Outcome::Ok;
@@ -838,7 +839,7 @@ impl<'s> Sim<'s, '_> {
     fn defer(&mut self, failed: &Call, delay: SimDuration, tries: u32) {
         let key = self.live.deferred.insert(Deferred {
             caller: failed.caller,
-            site: self.proxy_site[failed.proxy as usize].0,
+            site: self.proxies.proxy_site[failed.proxy as usize].0,
             zone: failed.caller_zone,
             endpoint: failed.endpoint,
             client: failed.client,
@@ -893,7 +894,7 @@ impl<'s> Sim<'s, '_> {
         self.start_call(CallSite {
             parent: failed.parent,
             caller: failed.caller,
-            site: self.proxy_site[failed.proxy as usize].0,
+            site: self.proxies.proxy_site[failed.proxy as usize].0,
             zone: failed.caller_zone,
             endpoint,
             client: failed.client,

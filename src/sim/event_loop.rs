@@ -18,8 +18,8 @@ impl Sim<'_, '_> {
         for (i, c) in self.sc.config_changes.iter().enumerate() {
             self.events.push(c.at, Event::ConfigPush(i as u32));
         }
-        for p in 0..self.outliers.len() {
-            if let Some((d, _)) = &self.outliers[p] {
+        for p in 0..self.proxies.outliers.len() {
+            if let Some((d, _)) = &self.proxies.outliers[p] {
                 self.events.push(d.next_interval(), Event::OutlierSweep(p as u32));
             }
         }

@@ -674,7 +674,7 @@ impl Sim<'_, '_> {
         }
         match self.proxy_view[p] {
             u32::MAX => {
-                let dest = self.proxy_site[p].1;
+                let dest = self.proxies.proxy_site[p].1;
                 self.ideal_visible(p, self.sc.services[dest.idx()].instances[host])
             }
             v => self.views[v as usize].visible[host],
@@ -748,7 +748,7 @@ impl Sim<'_, '_> {
                     if !change.healthy {
                         self.note_detection();
                     }
-                    let site = self.proxy_site[p as usize].0 as usize;
+                    let site = self.proxies.proxy_site[p as usize].0 as usize;
                     let by = site_name(self.sc, site);
                     self.log_event(inst, event, &format!("health checks by {by}"));
                     if !change.healthy {
@@ -784,7 +784,7 @@ impl Sim<'_, '_> {
     /// A config change leaves the control plane: each proxy gets it after its own delay.
     pub(super) fn on_config_push(&mut self, i: u32) {
         let change = &self.sc.config_changes[i as usize];
-        for p in 0..self.proxy_site.len() {
+        for p in 0..self.proxies.proxy_site.len() {
             let d = change.propagation.sample(&mut self.config_rng) + self.push_slowdown();
             self.events.push(self.now + d, Event::ConfigApply(i, p as u32));
         }
@@ -831,12 +831,12 @@ impl Sim<'_, '_> {
         if p == u32::MAX {
             return self.apply_route_weights(i);
         }
-        if self.proxy_config[p as usize] > i {
+        if self.proxies.proxy_config[p as usize] > i {
             return;
         }
-        self.proxy_config[p as usize] = i + 1;
+        self.proxies.proxy_config[p as usize] = i + 1;
         let sc = self.sc;
-        let (site, dest) = self.proxy_site[p as usize];
+        let (site, dest) = self.proxies.proxy_site[p as usize];
         let who = site_name(sc, site as usize);
         let service = match site as usize {
             GATEWAY_SITE => "gateway",

@@ -128,7 +128,7 @@ impl Sim<'_, '_> {
     /// discovery delay of its cluster ago.
     #[inline]
     pub(super) fn ideal_visible(&self, p: usize, inst: InstanceId) -> bool {
-        let Some(r) = self.remote.as_ref() else { return self.is_routable(inst) };
+        let Some(r) = self.proxies.remote.as_ref() else { return self.is_routable(inst) };
         let topo = &self.sc.topology;
         let cluster = topo.cluster_of(self.sc.instances[inst.idx()].zone);
         let delay = topo.clusters[cluster as usize].discovery_delay;
@@ -141,12 +141,12 @@ impl Sim<'_, '_> {
     /// Records a change of `inst`'s routability for remote clusters (a no-op without
     /// cross-cluster delays or when nothing changed).
     pub(super) fn note_routable(&mut self, inst: InstanceId) {
-        if self.remote.is_none() {
+        if self.proxies.remote.is_none() {
             return;
         }
         let now_routable = self.is_routable(inst);
         let now = self.now;
-        let h = &mut self.remote.as_mut().expect("checked above").history[inst.idx()];
+        let h = &mut self.proxies.remote.as_mut().expect("checked above").history[inst.idx()];
         let &(at, last) = h.last().expect("a history starts with the state at time 0");
         if last == now_routable {
             return;

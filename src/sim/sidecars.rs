@@ -223,7 +223,7 @@ impl Sim<'_, '_> {
         if self.network.faulted() && self.network.nodes_cut(caller_node, 1 + service.idx()) {
             return self.lose(attempt, from, to);
         }
-        let site = self.proxy_site[p].0 as usize;
+        let site = self.proxies.proxy_site[p].0 as usize;
         let epochs = (self.site_epoch(site), self.stations.instances[instance.idx()].epoch);
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mut setup = SimDuration::ZERO;
@@ -314,7 +314,7 @@ impl Sim<'_, '_> {
         let security = sc.security.as_deref().expect("called only with security on");
         let service = sc.instances[instance.idx()].service;
         let a = self.live.attempts.get(attempt).expect("a delivered attempt is live");
-        let site = self.proxy_site[a.proxy as usize].0 as usize;
+        let site = self.proxies.proxy_site[a.proxy as usize].0 as usize;
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mtls =
             s.held.get(attempt.index as usize).is_some_and(|h| h.generation == attempt.generation && h.conn.mtls);

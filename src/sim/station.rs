@@ -225,7 +225,7 @@ impl Sim<'_, '_> {
         let dist = if j.behaviour == u32::MAX {
             &sc.endpoints[ep.idx()].service_time
         } else {
-            &traffic::behaviour(sc, &self.endpoint_local, ep, j.behaviour).service_time
+            &traffic::behaviour(sc, &self.proxies.endpoint_local, ep, j.behaviour).service_time
         };
         let mut d = dist.sample(&mut self.stations.endpoint_rngs[ep.idx()]);
         let slowdown = inst.effect.slowdown;
@@ -425,7 +425,7 @@ impl Sim<'_, '_> {
         let (error_rate, error_status) = if j.behaviour == u32::MAX {
             (ep.error_rate, ep.error_status)
         } else {
-            let b = traffic::behaviour(sc, &self.endpoint_local, j.endpoint, j.behaviour);
+            let b = traffic::behaviour(sc, &self.proxies.endpoint_local, j.endpoint, j.behaviour);
             (b.error_rate, b.error_status)
         };
         let outcome = if j.failed {

@@ -90,7 +90,7 @@ impl Sim<'_, '_> {
             return;
         }
         let sc = self.sc;
-        let caller = site_name(sc, self.proxy_site[a.proxy as usize].0 as usize);
+        let caller = site_name(sc, self.proxies.proxy_site[a.proxy as usize].0 as usize);
         let caller_service = match calling {
             Caller::Gateway => "gateway",
             Caller::Service(s) => sc.services[s.idx()].name.as_str(),

@@ -508,7 +508,7 @@ impl Sim<'_, '_> {
         // Breaker units open and half-open at the window's end, per policy point.
         let mut open = vec![0u32; self.recorder.points.len()];
         let mut half_open = vec![0u32; self.recorder.points.len()];
-        for (p, b) in self.breakers.iter().enumerate() {
+        for (p, b) in self.proxies.breakers.iter().enumerate() {
             let Some(b) = b else { continue };
             let i = self.recorder.proxy_point[p] as usize;
             for u in &b.units {
@@ -521,7 +521,7 @@ impl Sim<'_, '_> {
         }
         let has_breakers: Vec<bool> = {
             let mut v = vec![false; self.recorder.points.len()];
-            for (p, b) in self.breakers.iter().enumerate() {
+            for (p, b) in self.proxies.breakers.iter().enumerate() {
                 v[self.recorder.proxy_point[p] as usize] |= b.is_some();
             }
             v
