@@ -13,6 +13,7 @@
 mod arrivals;
 mod autoscale;
 mod calls;
+mod discovery;
 mod event;
 mod event_loop;
 mod event_queue;
@@ -36,7 +37,7 @@ pub use autoscale::AUTOSCALING_HEADER;
 use event::{CheckOutcome, Event};
 pub use event_queue::{EventQueue, Lane};
 pub use lifecycle::EVENTS_HEADER;
-use lifecycle::{Life, View};
+use lifecycle::Life;
 pub use window::ALERTS_HEADER;
 
 use crate::balance::{Balancer, Host};
@@ -146,21 +147,10 @@ struct Sim<'s, 'h> {
     stations: station::Stations,
     /// The proxies: per calling site and destination, balancing and guards.
     proxies: proxies::Proxies,
-    /// Whether instances can stop, crash or start, or proxies see only a view: else every
-    /// instance runs and every proxy sees them all, and the checks are skipped.
-    lifecycle_on: bool,
-    registry: Option<crate::discovery::registry::Registry>,
-    registry_wake: SimTime,
-    /// Cached views, and each proxy's (`u32::MAX`: none, it knows at once who runs).
-    views: Vec<View>,
-    proxy_view: Vec<u32>,
-    view_rng: Stream,
-    /// Draws the registry's read latencies; reads that timed out.
-    registry_rng: Stream,
-    registry_read_timeouts: u64,
-    /// SLOs, the ends of the faults, and per SLO and fault end the recovery so far.
+    /// The registry, the proxies' views and health checks.
+    discovery: discovery::Discovery,
+    /// SLOs, and per SLO and fault end (`faults.fault_ends`) the recovery so far.
     slos: Vec<crate::slo::Slo>,
-    fault_ends: Vec<SimTime>,
     recoveries: Vec<Vec<Option<SimDuration>>>,
     detections: Vec<Detection>,
     /// Each alerting rule's alert.
@@ -168,44 +158,19 @@ struct Sim<'s, 'h> {
     checker: Option<&'h mut crate::check::Checker>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
-    /// Active health checkers, and each proxy's (`u32::MAX`: none).
-    checkers: Vec<lifecycle::Checker>,
-    proxy_checker: Vec<u32>,
-    check_rng: Stream,
     /// The stream drawing config propagation delays.
     config_rng: Stream,
-    /// The gateway's current weights per route with traffic shifting, and the stream
-    /// that splits requests by them.
-    route_weights: Vec<Vec<u32>>,
-    split_rng: Stream,
     /// Per config change: proxies it reached, and the longest delay.
     config_applied: Vec<(u32, SimDuration)>,
     /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
     /// rules and no invariant checker in the run, which follow calls.
     direct_calls: bool,
-    fault_rngs: Vec<Stream>,
     /// The links and the network faults.
     network: network::Network<'s>,
-    /// The instances each fault's current (or last) occurrence hits.
-    fault_targets: Vec<Vec<InstanceId>>,
-    /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
-    /// changes), `u32::MAX` when not active.
-    fault_live: Vec<u32>,
-    /// Error and delay faults on call paths active now, and slow config pushes.
-    call_faults: Vec<u32>,
-    slow_pushes: Vec<u32>,
-    /// Resilience scores: every fault occurrence so far, faults active now, whether the
-    /// current window saw one, and the window tallies.
-    occurrences: Vec<Occurrence>,
-    faults_active: u32,
-    window_faulted: bool,
-    scores: Scores,
-    arrivals: Option<Arrivals>,
-    mix: Mix,
-    client_rng: Stream,
-    /// Whether any balancer hashes on the client id.
-    needs_client: bool,
-    think_rng: Stream,
+    /// The scenario's faults as they come and go, and the resilience scores.
+    faults: faults::Faults,
+    /// Where requests come from.
+    workload: arrivals::Workload,
     // Run control.
     stop_at: SimTime,
     requests_limit: u64,
@@ -314,7 +279,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     sim.direct_calls = !opts.no_direct_calls && sim.checker.is_none() && sim.traffic.is_none();
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
-    sim.fault_ends = sc
+    sim.faults.fault_ends = sc
         .faults
         .iter()
         .filter_map(|f| f.end.map(|end| (f, end)))
@@ -327,9 +292,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             (0..n).map(move |k| end + SimDuration::from_nanos(k * f.repeat.map_or(0, |r| r.as_nanos())))
         })
         .collect();
-    sim.fault_ends.sort();
-    sim.fault_ends.dedup();
-    sim.recoveries = vec![vec![None; sim.fault_ends.len()]; sim.slos.len()];
+    sim.faults.fault_ends.sort();
+    sim.faults.fault_ends.dedup();
+    sim.recoveries = vec![vec![None; sim.faults.fault_ends.len()]; sim.slos.len()];
     let stop = sim.run_loop(&mut progress)?;
     let checker = sim.checker.take();
     sim.flush_final(sim.now)?;
@@ -391,10 +356,10 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         late_responses: sim.recorder.late_responses,
         detections: sim.detections,
         config_applied: sim.config_applied,
-        registry_read_timeouts: sim.registry_read_timeouts,
+        registry_read_timeouts: sim.discovery.registry_read_timeouts,
         probes,
         slos,
-        occurrences: sim.occurrences,
+        occurrences: sim.faults.occurrences,
         faults: sc.faults.clone(),
         invariants: sc
             .invariants
@@ -419,7 +384,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
                 firing_at_end: matches!(a.state, crate::alert::AlertState::Firing { .. }),
             })
             .collect(),
-        scores: sim.scores,
+        scores: sim.faults.scores,
         autoscaling,
         locality: sim.recorder.locality_stats,
         rollouts,
@@ -552,85 +517,9 @@ impl<'s, 'h> Sim<'s, 'h> {
         transitions: Option<&'h mut dyn Write>,
         events: Option<&'h mut dyn Write>,
     ) -> Result<Self, RunError> {
-        let nsvc = sc.services.len();
         let proxies = proxies::Proxies::new(sc, seed);
         let proxy_site = &proxies.proxy_site;
-        let arrivals = match &sc.workload.load {
-            Load::Open { process, schedule } => {
-                Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
-            }
-            Load::Closed { .. } => None,
-        };
-        let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
-        let registry = sc
-            .discovery
-            .registry
-            .as_ref()
-            .map(|r| crate::discovery::registry::Registry::new(&r.config, nsvc, SimTime::ZERO));
-        let mut views = Vec::new();
-        let mut proxy_view = vec![u32::MAX; proxy_site.len()];
-        match sc.discovery.mode {
-            DiscoveryMode::Ideal => {}
-            DiscoveryMode::Client => {
-                for (p, &(_, dest)) in proxy_site.iter().enumerate() {
-                    proxy_view[p] = views.len() as u32;
-                    views.push(View::new(dest, sc.services[dest.idx()].instances.len()));
-                }
-            }
-            DiscoveryMode::Server => {
-                for (d, svc) in sc.services.iter().enumerate() {
-                    let v = views.len() as u32;
-                    views.push(View::new(ServiceId(d as u32), svc.instances.len()));
-                    for (p, &(_, dest)) in proxy_site.iter().enumerate() {
-                        if dest.idx() == d {
-                            proxy_view[p] = v;
-                        }
-                    }
-                }
-            }
-        }
-        let mut checkers = Vec::new();
-        let mut proxy_checker = vec![u32::MAX; proxy_site.len()];
-        let mut check_rng = seed.stream("discovery/health-checks");
-        if let Some((by, config)) = &sc.discovery.health_check {
-            match by {
-                CheckBy::Proxy => {
-                    for (p, &(site, dest)) in proxy_site.iter().enumerate() {
-                        let zone = if site as usize == GATEWAY_SITE {
-                            sc.gateway.zone
-                        } else {
-                            sc.instances[site as usize - 1].zone
-                        };
-                        proxy_checker[p] = checkers.len() as u32;
-                        checkers.push(lifecycle::Checker::new(
-                            config,
-                            lifecycle::CheckOwner::Proxy(p as u32),
-                            dest,
-                            zone,
-                            sc,
-                            &mut check_rng,
-                        ));
-                    }
-                }
-                CheckBy::Registry => {
-                    let zone = sc.discovery.registry.as_ref().map_or(sc.gateway.zone, |r| r.zone);
-                    for d in 0..nsvc {
-                        let (owner, dest) = (lifecycle::CheckOwner::Registry, ServiceId(d as u32));
-                        checkers.push(lifecycle::Checker::new(config, owner, dest, zone, sc, &mut check_rng));
-                    }
-                }
-            }
-        }
-        let lifecycle_on = !sc.lifecycle.is_empty()
-            || !checkers.is_empty()
-            || sc.services.iter().any(|s| s.probes.is_some())
-            || registry.is_some()
-            || sc.instances.iter().any(|i| !i.initially_running)
-            || sc
-                .faults
-                .iter()
-                .any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop | FaultKind::ZoneOutage { .. }))
-            || sc.services.iter().any(|s| s.autoscaler.is_some());
+        let discovery = discovery::Discovery::new(sc, seed, proxy_site);
         let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, proxy_site)));
         let recorder = recorder::Recorder::new(sc, proxy_site, timeseries, transitions, events)?;
         Ok(Sim {
@@ -640,47 +529,19 @@ impl<'s, 'h> Sim<'s, 'h> {
             live: live::Live::new(),
             stations: station::Stations::new(sc, seed),
             proxies,
-            lifecycle_on,
-            registry,
-            registry_wake: SimTime::MAX,
-            views,
-            proxy_view,
-            view_rng: seed.stream("discovery/refresh"),
-            registry_rng: seed.stream("discovery/registry-latency"),
-            registry_read_timeouts: 0,
+            discovery,
             slos: Vec::new(),
-            fault_ends: Vec::new(),
             recoveries: Vec::new(),
             detections: Vec::new(),
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
             checker: None,
             invariants_broken: vec![(0, None); sc.invariants.len()],
-            checkers,
-            proxy_checker,
-            check_rng,
             config_rng: seed.stream("control-plane/propagation"),
-            route_weights: sc.gateway.routes.iter().map(|r| r.split.iter().map(|&(_, _, w)| w).collect()).collect(),
-            split_rng: seed.stream("gateway/split"),
             config_applied: vec![(0, SimDuration::ZERO); sc.config_changes.len()],
             direct_calls: false,
-            fault_rngs,
             network: network::Network::new(sc, seed),
-            fault_targets: Vec::new(),
-            fault_live: vec![u32::MAX; sc.faults.len()],
-            call_faults: Vec::new(),
-            slow_pushes: Vec::new(),
-            occurrences: Vec::new(),
-            faults_active: 0,
-            window_faulted: false,
-            scores: Scores::default(),
-            arrivals,
-            mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
-            client_rng: seed.stream("workload/clients"),
-            // Routing by header and a rollout's user impact need client ids too.
-            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. }))
-                || !sc.headers.is_empty()
-                || !sc.rollouts.is_empty(),
-            think_rng: seed.stream("workload/think"),
+            faults: faults::Faults::new(sc, seed),
+            workload: arrivals::Workload::new(sc, seed),
             stop_at: duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
             requests_limit: requests.unwrap_or(u64::MAX),
             arrivals_open: true,

@@ -25,7 +25,7 @@ impl<'s> Sim<'s, '_> {
     /// the call back, and its timeouts start when it is released.
     #[inline(always)]
     pub(super) fn start_call(&mut self, from: CallSite) {
-        if !self.call_faults.is_empty() {
+        if !self.faults.call_faults.is_empty() {
             return self.start_faulted_call(from);
         }
         self.begin_call(from, None);
@@ -39,13 +39,13 @@ impl<'s> Sim<'s, '_> {
         let mut abort = None;
         let service = self.sc.endpoints[endpoint.idx()].service;
         let mut hold = SimDuration::ZERO;
-        for k in 0..self.call_faults.len() {
-            let f = self.call_faults[k] as usize;
+        for k in 0..self.faults.call_faults.len() {
+            let f = self.faults.call_faults[k] as usize;
             let fault = &self.sc.faults[f];
             if !fault.path.is_some_and(|p| p.matches(caller, service, endpoint)) {
                 continue;
             }
-            let rng = &mut self.fault_rngs[f];
+            let rng = &mut self.faults.fault_rngs[f];
             match &fault.kind {
                 FaultKind::Error { probability, status }
                     if abort.is_none() && (*probability >= 1.0 || rng.random::<f64>() < *probability) =>
@@ -279,7 +279,7 @@ impl<'s> Sim<'s, '_> {
             let inst = self.sc.services[service.idx()].instances[host];
             // Routable as the proxy's cluster knows it: another cluster's changes arrive
             // one discovery delay late (`sim/locality.rs`).
-            let (cached, routable) = (self.proxy_view[p] != u32::MAX, self.ideal_visible(p, inst));
+            let (cached, routable) = (self.discovery.proxy_view[p] != u32::MAX, self.ideal_visible(p, inst));
             self.observe(crate::check::Obs::Sent { instance: inst.0, cached, routable });
         }
         let c = self.live.calls.get_mut(call).expect("a call making an attempt is live");
@@ -410,7 +410,7 @@ impl<'s> Sim<'s, '_> {
     /// A message's fate on the link between two zones (see `Network::transit`).
     #[inline(always)]
     pub(super) fn transit(&mut self, from: ZoneId, to: ZoneId) -> Option<(SimDuration, bool)> {
-        self.network.transit(from, to, &mut self.fault_rngs)
+        self.network.transit(from, to, &mut self.faults.fault_rngs)
     }
 
     /// The node of proxy `p`'s caller.
@@ -456,7 +456,7 @@ impl<'s> Sim<'s, '_> {
             // A latency fault holds the request back before the instance sees it.
             a.delayed = true;
             if let FaultKind::Latency { delay, probability } = &self.sc.faults[fault as usize].kind {
-                let rng = &mut self.fault_rngs[fault as usize];
+                let rng = &mut self.faults.fault_rngs[fault as usize];
                 if *probability >= 1.0 || rng.random::<f64>() < *probability {
                     let d = delay.sample(rng);
                     return self.events.push(now + d, Event::Deliver(attempt));
@@ -923,7 +923,7 @@ impl<'s> Sim<'s, '_> {
         self.recorder.routes[r.route.idx()].record(latency, outcome, r.measured);
         self.recorder.total.record_aggregate(latency, outcome, r.measured);
         if let (Some(u), Load::Closed { think_time, .. }) = (r.user, &self.sc.workload.load) {
-            let t = self.now + think_time.sample(&mut self.think_rng);
+            let t = self.now + think_time.sample(&mut self.workload.think_rng);
             self.events.push(t, Event::UserWake(u));
         }
     }

@@ -6,7 +6,7 @@ impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
         self.schedule_faults();
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.start_lifecycle();
         }
         if self.sc.services.iter().any(|s| s.autoscaler.is_some()) {

@@ -65,7 +65,7 @@ impl Sim<'_, '_> {
         tried: u64,
         guarded: bool,
     ) -> Option<usize> {
-        let reselect = avoid || self.lifecycle_on || (guarded && self.proxies.outliers[p].is_some());
+        let reselect = avoid || self.discovery.lifecycle_on || (guarded && self.proxies.outliers[p].is_some());
         if !reselect {
             // The common case: the balancer's pick stands.
             return Some(self.proxies.balancers[p].pick(self.now, client, &mut self.proxies.proxy_rngs[p]));
@@ -101,7 +101,7 @@ impl Sim<'_, '_> {
                 host = self.proxies.balancers[p].pick(now, client, &mut self.proxies.proxy_rngs[p]);
             }
         }
-        if self.lifecycle_on && !self.host_visible(p, host) {
+        if self.discovery.lifecycle_on && !self.host_visible(p, host) {
             // Balance over the hosts the proxy sees (its view, or those running): pick again,
             // then take the next one it sees; with none, Envoy's "no healthy upstream".
             let hosts = self.proxies.balancers[p].host_count();
@@ -141,7 +141,7 @@ impl Sim<'_, '_> {
     /// in panic) and, with a lifecycle, in its view and passing its health checks.
     #[inline]
     pub(super) fn host_usable(&self, p: usize, host: usize, guarded: bool) -> bool {
-        !(guarded && self.host_ejected(p, host)) && (!self.lifecycle_on || self.host_visible(p, host))
+        !(guarded && self.host_ejected(p, host)) && (!self.discovery.lifecycle_on || self.host_visible(p, host))
     }
 
     /// Whether proxy `p` knows of `host` at all: in its view (with ideal discovery,
@@ -149,12 +149,12 @@ impl Sim<'_, '_> {
     /// from EDS, over which a priority's health and panic are counted.
     #[inline]
     fn host_listed(&self, p: usize, host: usize) -> bool {
-        if !self.lifecycle_on {
+        if !self.discovery.lifecycle_on {
             return true;
         }
-        match self.proxy_view[p] {
+        match self.discovery.proxy_view[p] {
             u32::MAX => self.ideal_visible(p, self.sc.services[self.proxies.proxy_site[p].1.idx()].instances[host]),
-            v => self.views[v as usize].visible[host],
+            v => self.discovery.views[v as usize].visible[host],
         }
     }
 
@@ -163,7 +163,7 @@ impl Sim<'_, '_> {
     #[inline]
     fn host_healthy(&self, p: usize, host: usize, guarded: bool) -> bool {
         let ejected = guarded && self.proxies.outliers[p].as_ref().is_some_and(|(d, _)| d.is_ejected(host));
-        !ejected && (!self.lifecycle_on || self.host_visible(p, host))
+        !ejected && (!self.discovery.lifecycle_on || self.host_visible(p, host))
     }
 
     /// The group of `subset`'s family that proxy `p` sends its next attempt to, and

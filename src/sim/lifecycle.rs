@@ -120,7 +120,7 @@ impl Sim<'_, '_> {
                 self.stations.instances[i].ready = true;
             }
         }
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             for (i, inst) in sc.instances.iter().enumerate() {
                 if inst.initially_running {
                     self.register(InstanceId(i as u32));
@@ -128,10 +128,10 @@ impl Sim<'_, '_> {
             }
             self.arm_registry();
         }
-        for v in 0..self.views.len() {
+        for v in 0..self.discovery.views.len() {
             self.refresh_view(v as u32);
         }
-        for c in 0..self.checkers.len() {
+        for c in 0..self.discovery.checkers.len() {
             self.arm_checker(c as u32);
         }
     }
@@ -203,7 +203,8 @@ impl Sim<'_, '_> {
         st.stats.busy = 0;
         st.stats.queued = 0;
         let (service, host) = (self.sc.instances[inst.idx()].service.idx(), self.host_of(inst));
-        let views = self.views.iter().filter(|v| v.cache.service() == service && v.visible[host]).count() as u32;
+        let views =
+            self.discovery.views.iter().filter(|v| v.cache.service() == service && v.visible[host]).count() as u32;
         self.detections.push(Detection {
             instance: inst,
             crashed_at: self.now,
@@ -237,7 +238,7 @@ impl Sim<'_, '_> {
         self.log_event(inst, "stopping", "");
         self.note_routable(inst);
         self.kubelet_stop(inst);
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             self.deregister(inst);
         }
         self.check_drained(inst);
@@ -305,7 +306,7 @@ impl Sim<'_, '_> {
         if !self.autoscalers.is_empty() {
             self.autoscale_pod_ready(inst);
         }
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             self.register(inst);
             self.arm_registry();
         }
@@ -518,7 +519,7 @@ impl Sim<'_, '_> {
     fn register(&mut self, inst: InstanceId) {
         let service = self.sc.instances[inst.idx()].service.idx();
         let now = self.now;
-        let Some(reg) = self.registry.as_mut() else { return };
+        let Some(reg) = self.discovery.registry.as_mut() else { return };
         if reg.register(now, service, inst.idx()).is_err() {
             // Unavailable: a self-registering instance tries again at its next heartbeat.
             self.log_event(inst, "register-failed", "registry unavailable");
@@ -535,7 +536,7 @@ impl Sim<'_, '_> {
 
     fn deregister(&mut self, inst: InstanceId) {
         let now = self.now;
-        let Some(reg) = self.registry.as_mut() else { return };
+        let Some(reg) = self.discovery.registry.as_mut() else { return };
         match reg.deregister(now, inst.idx()) {
             Ok(()) => {
                 self.note_registry_gone(inst);
@@ -553,7 +554,7 @@ impl Sim<'_, '_> {
             return;
         }
         let now = self.now;
-        let reg = self.registry.as_mut().expect("heartbeats go to a registry");
+        let reg = self.discovery.registry.as_mut().expect("heartbeats go to a registry");
         if let Err(RegistryError::NotRegistered(_)) = reg.heartbeat(now, inst.idx()) {
             // Evicted (Eureka answers 404): register again.
             let service = self.sc.instances[inst.idx()].service.idx();
@@ -578,19 +579,19 @@ impl Sim<'_, '_> {
 
     /// Schedules the registry's next expiry check, if earlier than the one scheduled.
     pub(super) fn arm_registry(&mut self) {
-        let Some(at) = self.registry.as_ref().and_then(|r| r.next_expiry()) else { return };
-        if at < self.registry_wake || self.registry_wake < self.now {
-            self.registry_wake = at;
+        let Some(at) = self.discovery.registry.as_ref().and_then(|r| r.next_expiry()) else { return };
+        if at < self.discovery.registry_wake || self.discovery.registry_wake < self.now {
+            self.discovery.registry_wake = at;
             self.events.push(at.max(self.now), Event::RegistryExpire);
         }
     }
 
     pub(super) fn on_registry_expire(&mut self) {
-        if self.registry_wake == self.now {
-            self.registry_wake = SimTime::MAX;
+        if self.discovery.registry_wake == self.now {
+            self.discovery.registry_wake = SimTime::MAX;
         }
         let now = self.now;
-        let expired = self.registry.as_mut().map(|r| r.expire_due(now)).unwrap_or_default();
+        let expired = self.discovery.registry.as_mut().map(|r| r.expire_due(now)).unwrap_or_default();
         for e in expired {
             let inst = InstanceId(e.instance as u32);
             self.note_registry_gone(inst);
@@ -617,15 +618,20 @@ impl Sim<'_, '_> {
     pub(super) fn refresh_view(&mut self, v: u32) {
         let now = self.now;
         let reg = self.sc.discovery.registry.as_ref().expect("views come from a registry");
-        let d = if now == SimTime::ZERO { SimDuration::ZERO } else { reg.latency.sample(&mut self.registry_rng) };
+        let d =
+            if now == SimTime::ZERO { SimDuration::ZERO } else { reg.latency.sample(&mut self.discovery.registry_rng) };
         if d.is_zero() {
             self.apply_view(v);
         } else if d > reg.read_timeout {
-            self.registry_read_timeouts += 1;
+            self.discovery.registry_read_timeouts += 1;
         } else {
             self.events.push(now + d, Event::RefreshDone(v));
         }
-        let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
+        let next = self.discovery.views[v as usize].cache.next_refresh(
+            now,
+            &self.sc.discovery.refresh,
+            &mut self.discovery.view_rng,
+        );
         if self.arrivals_open || !self.live.requests.is_empty() {
             self.events.push(next, Event::Refresh(v));
         }
@@ -634,8 +640,8 @@ impl Sim<'_, '_> {
     /// The registry's answer reaches a view (unchanged if the registry is unavailable).
     pub(super) fn apply_view(&mut self, v: u32) {
         let now = self.now;
-        let reg = self.registry.as_ref().expect("views come from a registry");
-        let view = &mut self.views[v as usize];
+        let reg = self.discovery.registry.as_ref().expect("views come from a registry");
+        let view = &mut self.discovery.views[v as usize];
         if let Refresh::Updated { .. } = view.cache.refresh(now, reg) {
             let svc = &self.sc.services[view.cache.service()];
             let before = std::mem::replace(&mut view.visible, vec![false; svc.instances.len()]);
@@ -667,17 +673,17 @@ impl Sim<'_, '_> {
     /// ideal discovery, running), and passing the proxy's health checks if it has them.
     #[inline]
     pub(super) fn host_visible(&self, p: usize, host: usize) -> bool {
-        if let Some(c) = self.checkers.get(self.proxy_checker[p] as usize)
+        if let Some(c) = self.discovery.checkers.get(self.discovery.proxy_checker[p] as usize)
             && !c.hc.is_healthy(host)
         {
             return false;
         }
-        match self.proxy_view[p] {
+        match self.discovery.proxy_view[p] {
             u32::MAX => {
                 let dest = self.proxies.proxy_site[p].1;
                 self.ideal_visible(p, self.sc.services[dest.idx()].instances[host])
             }
-            v => self.views[v as usize].visible[host],
+            v => self.discovery.views[v as usize].visible[host],
         }
     }
 }
@@ -687,7 +693,7 @@ impl Sim<'_, '_> {
 
     /// Schedules checker `c`'s next due check, if earlier than the one scheduled.
     fn arm_checker(&mut self, c: u32) {
-        let ch = &mut self.checkers[c as usize];
+        let ch = &mut self.discovery.checkers[c as usize];
         let Some((at, _)) = ch.hc.next_due() else { return };
         if at < ch.wake || ch.wake < self.now {
             ch.wake = at;
@@ -698,14 +704,14 @@ impl Sim<'_, '_> {
     /// Sends every check that is due: each crosses the network to its host and back.
     pub(super) fn on_health_check(&mut self, c: u32) {
         let now = self.now;
-        if self.checkers[c as usize].wake == now {
-            self.checkers[c as usize].wake = SimTime::MAX;
+        if self.discovery.checkers[c as usize].wake == now {
+            self.discovery.checkers[c as usize].wake = SimTime::MAX;
         }
-        while let Some((at, host)) = self.checkers[c as usize].hc.next_due() {
+        while let Some((at, host)) = self.discovery.checkers[c as usize].hc.next_due() {
             if at > now {
                 break;
             }
-            let ch = &mut self.checkers[c as usize];
+            let ch = &mut self.discovery.checkers[c as usize];
             let ticket = ch.hc.start_check(now, host);
             ch.pending[host] = Some(ticket);
             let (from, service) = (ch.zone, ch.service);
@@ -731,14 +737,14 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_check_result(&mut self, c: u32, host: u32, outcome: CheckOutcome) {
         let now = self.now;
-        let ch = &mut self.checkers[c as usize];
+        let ch = &mut self.discovery.checkers[c as usize];
         let Some(ticket) = ch.pending[host as usize].take() else { return };
         let result = match outcome {
             CheckOutcome::Pass => CheckResult::Pass,
             CheckOutcome::Refused => CheckResult::NetworkFailure,
             CheckOutcome::Timeout => CheckResult::Timeout,
         };
-        let change = ch.hc.on_result(now, ticket, result, &mut self.check_rng);
+        let change = ch.hc.on_result(now, ticket, result, &mut self.discovery.check_rng);
         let (owner, service) = (ch.owner, ch.service);
         if let Some(change) = change {
             let inst = self.sc.services[service.idx()].instances[change.host];
@@ -759,7 +765,7 @@ impl Sim<'_, '_> {
                 }
                 CheckOwner::Registry => {
                     self.log_event(inst, event, "health checks by the registry");
-                    if let Some(reg) = self.registry.as_mut()
+                    if let Some(reg) = self.discovery.registry.as_mut()
                         && reg.set_health(now, inst.idx(), change.healthy).is_ok()
                         && !change.healthy
                     {
@@ -798,10 +804,10 @@ impl Sim<'_, '_> {
     /// The further delay slow-config-push faults active now add to one receiver's push.
     fn push_slowdown(&mut self) -> SimDuration {
         let mut extra = SimDuration::ZERO;
-        for k in 0..self.slow_pushes.len() {
-            let f = self.slow_pushes[k] as usize;
+        for k in 0..self.faults.slow_pushes.len() {
+            let f = self.faults.slow_pushes[k] as usize;
             if let FaultKind::SlowConfigPush { delay, probability } = &self.sc.faults[f].kind {
-                let rng = &mut self.fault_rngs[f];
+                let rng = &mut self.faults.fault_rngs[f];
                 if *probability >= 1.0 || rng.random::<f64>() < *probability {
                     extra += delay.sample(rng);
                 }
@@ -814,7 +820,7 @@ impl Sim<'_, '_> {
     fn apply_route_weights(&mut self, i: u32) {
         for (r, w) in self.sc.config_changes[i as usize].route_weights.iter().enumerate() {
             if let Some(w) = w {
-                self.route_weights[r].clone_from(w);
+                self.workload.route_weights[r].clone_from(w);
             }
         }
         self.event_row("gateway", "gateway", "config-applied", &format!("change {i}: route weights"));

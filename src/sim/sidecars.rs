@@ -307,7 +307,7 @@ impl Sim<'_, '_> {
     #[inline(never)]
     pub(super) fn deny(&mut self, attempt: Key, instance: InstanceId, endpoint: EndpointId) -> bool {
         let sc = self.sc;
-        if self.lifecycle_on && !self.is_running(instance) {
+        if self.discovery.lifecycle_on && !self.is_running(instance) {
             // A process that is not running refuses the connection (see `accept`).
             return false;
         }

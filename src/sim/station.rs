@@ -119,13 +119,13 @@ impl Sim<'_, '_> {
         if self.traffic.is_some() {
             self.note_arrival(attempt);
         }
-        if self.lifecycle_on && !self.is_running(instance) {
+        if self.discovery.lifecycle_on && !self.is_running(instance) {
             return self.refuse_dead(attempt, instance, measured);
         }
         let st = &mut self.stations.instances[instance.idx()];
         if let Some((probability, status, fault)) = st.effect.error {
             // Injected failure (Istio's fault.abort): answered at once, no worker taken.
-            if self.fault_rngs[fault as usize].random::<f64>() < probability {
+            if self.faults.fault_rngs[fault as usize].random::<f64>() < probability {
                 return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
             }
         }
@@ -319,7 +319,7 @@ impl Sim<'_, '_> {
         }
         let zone = self.sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.check_drained(j.instance);
         }
     }
@@ -475,7 +475,7 @@ impl Sim<'_, '_> {
         }
         let zone = sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.check_drained(j.instance);
         }
     }

@@ -78,8 +78,8 @@ impl Sim<'_, '_> {
         for (k, inv) in sc.invariants.iter().enumerate() {
             let applies = match inv.when {
                 When::Always => true,
-                When::DuringFaults => self.window_faulted,
-                When::OutsideFaults => !self.window_faulted,
+                When::DuringFaults => self.faults.window_faulted,
+                When::OutsideFaults => !self.faults.window_faulted,
             };
             if !applies {
                 continue;
@@ -155,7 +155,7 @@ impl Sim<'_, '_> {
             let Some(change) = self.alerts[k].evaluate(rule.for_, end, holds) else { continue };
             if change == crate::alert::AlertChange::Firing {
                 self.note_detection_at(end);
-                for o in self.occurrences.iter_mut().filter(|o| o.alerted.is_none() && o.start <= end) {
+                for o in self.faults.occurrences.iter_mut().filter(|o| o.alerted.is_none() && o.start <= end) {
                     o.alerted = Some(end);
                 }
             }
@@ -380,21 +380,21 @@ impl Sim<'_, '_> {
     fn tally_scores(&mut self, start: SimTime) {
         let c = &self.recorder.total.window_counts;
         let (ok, total) = (c.ok, c.total());
-        let sc = &mut self.scores;
-        if self.window_faulted {
+        let sc = &mut self.faults.scores;
+        if self.faults.window_faulted {
             sc.ok_in_faults += ok;
             sc.total_in_faults += total;
         } else {
             sc.ok_outside += ok;
             sc.total_outside += total;
-            if self.occurrences.is_empty() && total > 0 {
+            if self.faults.occurrences.is_empty() && total > 0 {
                 sc.baseline = Some(sc.ok_outside as f64 / sc.total_outside as f64);
             }
         }
         let availability = if total > 0 { Some(ok as f64 / total as f64) } else { None };
         let target = sc.baseline.unwrap_or(1.0) * 0.99;
         if availability.is_some_and(|a| a >= target) {
-            for o in self.occurrences.iter_mut() {
+            for o in self.faults.occurrences.iter_mut() {
                 if o.recovered.is_none() && o.end.is_some_and(|e| start >= e) {
                     o.recovered = Some(start);
                 }
@@ -404,7 +404,7 @@ impl Sim<'_, '_> {
             sc.peak_amplification = sc.peak_amplification.max(p.attempts as f64 / p.counts.total() as f64);
         }
         // The next window has a fault if one is still active when it begins.
-        self.window_faulted = self.faults_active > 0;
+        self.faults.window_faulted = self.faults.faults_active > 0;
     }
 
     /// For each SLO, whether this window (starting at `start`) is within it: the first
@@ -416,7 +416,7 @@ impl Sim<'_, '_> {
             if !slo.holds(v) {
                 continue;
             }
-            for (j, &end) in self.fault_ends.iter().enumerate() {
+            for (j, &end) in self.faults.fault_ends.iter().enumerate() {
                 if start >= end && self.recoveries[k][j].is_none() {
                     self.recoveries[k][j] = Some(start.since(end));
                 }
@@ -433,6 +433,7 @@ impl Sim<'_, '_> {
                 let flow = slo.route.map_or(&self.recorder.total, |r| &self.recorder.routes[r.idx()]);
                 let measured = slo.measure(flow, false);
                 let recoveries: Vec<_> = self
+                    .faults
                     .fault_ends
                     .iter()
                     .zip(&self.recoveries[k])
@@ -455,10 +456,11 @@ impl Sim<'_, '_> {
         let Some(sid) = sc.services.iter().position(|s| s.name == service) else { return };
         let svc = &sc.services[sid];
         row.set(col::INSTANCES_UP, svc.instances.iter().filter(|&&i| self.is_running(i)).count() as u64);
-        if let Some(reg) = &self.registry {
+        if let Some(reg) = &self.discovery.registry {
             row.set(col::REGISTRY_LISTED, reg.view(sid).map_or(0, |v| v.instances.len()) as u64);
         }
-        let views: Vec<u32> = self.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
+        let views: Vec<u32> =
+            self.discovery.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
         if !views.is_empty() {
             let mean = f64::from(views.iter().sum::<u32>()) / views.len() as f64;
             row.set_fixed(col::VIEW_MEAN, 3, mean);
@@ -493,7 +495,7 @@ impl Sim<'_, '_> {
                 .set_fixed(col::LATENCY_P95_MS, 3, p95)
                 .set_fixed(col::LATENCY_P99_MS, 3, p99)
                 .set_fixed(col::LATENCY_MAX_MS, 3, l.max_ms());
-            if scope == "service" && self.lifecycle_on {
+            if scope == "service" && self.discovery.lifecycle_on {
                 self.discovery_cells(row, name);
             }
             if scope == "total" {
