@@ -6,9 +6,25 @@
 //! calls (each through the instance's own proxy) and answers over the link. Timeouts end
 //! a call at the caller only; the callee's work goes on and is counted as wasted.
 //!
-//! State lives in generational slabs (`requests`, `calls`, `attempts`, `jobs`), so memory is bounded
-//! by the work in flight, and an event that refers to finished work (a timeout after the
-//! response) finds a stale key and does nothing.
+//! The loop is a few owners, each built by its own constructor (`Sim::new` composes
+//! them) and each holding its own state; `Sim` adds the clock, the event queue and run
+//! control, and `event_loop.rs` hands each event to the code of the owner it concerns:
+//! - `live.rs`: the work in flight, in generational slabs (requests, calls, attempts,
+//!   jobs, queued and held calls), so memory is bounded by it and an event that refers
+//!   to finished work (a timeout after the response) finds a stale key and does nothing;
+//! - `proxies.rs`: per calling site and destination, balancing and guards;
+//! - `station.rs`: the instances as queueing stations;
+//! - `network.rs`: the links and network faults, which decide each message's fate;
+//! - `discovery.rs`, `faults.rs`, `arrivals.rs` (`Workload`): the registry and views,
+//!   the scenario's faults, and where requests come from;
+//! - `recorder.rs`: the figures, windows, CSV rows and spans, which record and never
+//!   decide.
+//!
+//! A request's life: `arrivals.rs` issues it, `calls.rs` takes its call through the
+//! gateway's proxy (`traffic.rs` routing, `guards.rs` breaker and bulkhead, `hosts.rs`
+//! balancing), `sidecars.rs` and `network.rs` carry the attempt, `station.rs` runs the
+//! job (whose downstream calls go through `calls.rs` again) and answers, and `calls.rs`
+//! brings the answer back through the guards to the request, which `recorder.rs` counts.
 
 mod arrivals;
 mod autoscale;
@@ -272,8 +288,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     }
     let mut checker = checker;
     if let Some(c) = checker.as_deref_mut() {
-        sim.proxies.guard_limits = sim.guard_limits();
-        c.expect_budgets(&sim.budget_configs());
+        sim.proxies.guard_limits = sim.proxies.guard_limits(sc);
+        c.expect_budgets(&sim.proxies.budget_configs(sc));
     }
     sim.checker = checker;
     sim.direct_calls = !opts.no_direct_calls && sim.checker.is_none() && sim.traffic.is_none();
@@ -447,58 +463,6 @@ impl Sim<'_, '_> {
         if let Some(c) = self.checker.as_deref_mut() {
             c.observe(obs);
         }
-    }
-
-    /// The limits the checker holds each proxy's guards to.
-    fn guard_limits(&self) -> Vec<(u32, u32, u32)> {
-        use crate::resilience::breaker::BreakerConfig;
-        use crate::resilience::budget::BudgetConfig;
-        use crate::resilience::bulkhead::BulkheadConfig;
-        let sc = self.sc;
-        self.proxies
-            .proxy_site
-            .iter()
-            .map(|&(site, dest)| {
-                let caller = if site as usize == GATEWAY_SITE {
-                    Caller::Gateway
-                } else {
-                    Caller::Service(sc.instances[site as usize - 1].service)
-                };
-                let permits = match sc.policies.breaker(caller, dest).map(|b| &b.config) {
-                    Some(BreakerConfig::Resilience4j(c)) => c.permitted_calls_in_half_open_state,
-                    Some(_) => 1,
-                    None => u32::MAX,
-                };
-                let bulkhead = match sc.policies.bulkhead(caller, dest) {
-                    Some(BulkheadConfig::Semaphore { max_concurrent_calls, .. }) => *max_concurrent_calls,
-                    _ => u32::MAX,
-                };
-                let retries = match sc.policies.budget(caller, dest) {
-                    Some(BudgetConfig::EnvoyMaxRetries { max_retries }) => *max_retries,
-                    _ => u32::MAX,
-                };
-                (permits, bulkhead, retries)
-            })
-            .collect()
-    }
-
-    /// Each proxy's retry budget, for the checker to recount.
-    fn budget_configs(&self) -> Vec<Option<crate::resilience::budget::BudgetConfig>> {
-        let sc = self.sc;
-        self.proxies
-            .proxy_site
-            .iter()
-            .enumerate()
-            .map(|(p, &(site, dest))| {
-                let caller = if site as usize == GATEWAY_SITE {
-                    Caller::Gateway
-                } else {
-                    Caller::Service(sc.instances[site as usize - 1].service)
-                };
-                // A proxy without guards never consults its budget.
-                if self.proxies.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
-            })
-            .collect()
     }
 
     /// A key as one number, for the checker's reports.

@@ -208,4 +208,44 @@ impl Proxies {
             }),
         );
     }
+
+    /// The limits the checker holds each proxy's guards to.
+    pub(super) fn guard_limits(&self, sc: &Scenario) -> Vec<(u32, u32, u32)> {
+        use crate::resilience::breaker::BreakerConfig;
+        use crate::resilience::budget::BudgetConfig;
+        use crate::resilience::bulkhead::BulkheadConfig;
+        self.proxy_site
+            .iter()
+            .map(|&(site, dest)| {
+                let caller = locality::site_caller(sc, site as usize);
+                let permits = match sc.policies.breaker(caller, dest).map(|b| &b.config) {
+                    Some(BreakerConfig::Resilience4j(c)) => c.permitted_calls_in_half_open_state,
+                    Some(_) => 1,
+                    None => u32::MAX,
+                };
+                let bulkhead = match sc.policies.bulkhead(caller, dest) {
+                    Some(BulkheadConfig::Semaphore { max_concurrent_calls, .. }) => *max_concurrent_calls,
+                    _ => u32::MAX,
+                };
+                let retries = match sc.policies.budget(caller, dest) {
+                    Some(BudgetConfig::EnvoyMaxRetries { max_retries }) => *max_retries,
+                    _ => u32::MAX,
+                };
+                (permits, bulkhead, retries)
+            })
+            .collect()
+    }
+
+    /// Each proxy's retry budget, for the checker to recount.
+    pub(super) fn budget_configs(&self, sc: &Scenario) -> Vec<Option<crate::resilience::budget::BudgetConfig>> {
+        self.proxy_site
+            .iter()
+            .enumerate()
+            .map(|(p, &(site, dest))| {
+                let caller = locality::site_caller(sc, site as usize);
+                // A proxy without guards never consults its budget.
+                if self.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
+            })
+            .collect()
+    }
 }
