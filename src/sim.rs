@@ -24,8 +24,9 @@
 //! gateway's proxy (`traffic.rs` routing, `guards.rs` breaker and bulkhead, `hosts.rs`
 //! balancing), `sidecars.rs` and `network.rs` carry the attempt, `station.rs` runs the
 //! job (whose downstream calls go through `calls.rs` again) and answers, and `calls.rs`
-//! brings the answer back through the guards to the request, which `recorder.rs` counts.
+//! carries the answer (`answers.rs`) back through the guards to the request, which `recorder.rs` counts.
 
+mod answers;
 mod arrivals;
 mod autoscale;
 mod calls;
