@@ -30,6 +30,7 @@ mod answers;
 mod arrivals;
 mod autoscale;
 mod calls;
+mod control_plane;
 mod discovery;
 mod event;
 mod event_loop;
