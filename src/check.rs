@@ -19,7 +19,7 @@
 
 use crate::resilience::breaker::BreakerState;
 use crate::resilience::budget::BudgetConfig;
-use crate::sim::RunResult;
+use crate::result::RunResult;
 use crate::time::{SimDuration, SimTime};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -520,7 +520,7 @@ impl Checker {
         for (i, st) in r.stations.iter().enumerate() {
             let t = &st.totals;
             let done = t.completed + t.errors;
-            if done < 1000 || secs <= 0.0 || !matches!(r.stop, crate::sim::Stop::Completed) {
+            if done < 1000 || secs <= 0.0 || !matches!(r.stop, crate::result::Stop::Completed) {
                 continue;
             }
             let l = t.area_in_system as f64 / 1e9 / secs;

@@ -25,6 +25,7 @@ pub mod output;
 pub mod plot;
 pub mod report;
 pub mod resilience;
+pub mod result;
 pub mod rng;
 pub mod rollout;
 pub mod rundata;
@@ -39,6 +40,7 @@ pub mod traffic;
 pub mod workload;
 
 pub use model::Scenario;
+pub use result::{RunResult, Stop};
 pub use scenario::{Issue, ScenarioError};
 
 /// Reads and validates a scenario file, its `sweep` block included.
@@ -57,5 +59,5 @@ pub fn load_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
 pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     scenario::load_str_with(text, file, sweep::check_block)
 }
-pub use sim::{Hooks, RunError, RunOptions, RunResult, Stop, run};
+pub use sim::{Hooks, RunError, RunOptions, run};
 pub use time::{SimDuration, SimTime};

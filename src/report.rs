@@ -10,7 +10,7 @@ mod security;
 use crate::metrics::{CallStats, Counts, FlowStats, Latency, StationTotals};
 use crate::model::Scenario;
 use crate::output::measured_secs;
-use crate::sim::{LimitKind, RunResult, Stop};
+use crate::result::{LimitKind, RunResult, Stop};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
@@ -169,7 +169,7 @@ fn alerts_json(r: &RunResult) -> Value {
 
 /// Per caller zone (with its cluster), the share of measured attempts that stayed in the
 /// zone, went to another zone of the cluster, or crossed to another cluster.
-fn locality_json(sc: &Scenario, l: &crate::sim::LocalityStats) -> Value {
+fn locality_json(sc: &Scenario, l: &crate::result::LocalityStats) -> Value {
     let pct =
         |n: u64, total: u64| if total > 0 { json!(round(100.0 * n as f64 / total as f64, 4)) } else { Value::Null };
     let mut zones = Map::new();

@@ -6,36 +6,61 @@
 //! calls (each through the instance's own proxy) and answers over the link. Timeouts end
 //! a call at the caller only; the callee's work goes on and is counted as wasted.
 //!
-//! State lives in generational slabs (`requests`, `calls`, `attempts`, `jobs`), so memory is bounded
-//! by the work in flight, and an event that refers to finished work (a timeout after the
-//! response) finds a stale key and does nothing.
+//! The loop is a few owners, each built by its own constructor (`Sim::new` composes
+//! them) and each holding its own state; `Sim` adds the clock, the event queue and run
+//! control, and `event_loop.rs` hands each event to the code of the owner it concerns:
+//! - `live.rs`: the work in flight, in generational slabs (requests, calls, attempts,
+//!   jobs, queued and held calls), so memory is bounded by it and an event that refers
+//!   to finished work (a timeout after the response) finds a stale key and does nothing;
+//! - `proxies.rs`: per calling site and destination, balancing and guards;
+//! - `station.rs`: the instances as queueing stations;
+//! - `network.rs`: the links and network faults, which decide each message's fate;
+//! - `discovery.rs`, `faults.rs`, `arrivals.rs` (`Workload`): the registry and views,
+//!   the scenario's faults, and where requests come from;
+//! - `recorder.rs`: the figures, windows, CSV rows and spans, which record and never
+//!   decide.
+//!
+//! A request's life: `arrivals.rs` issues it, `calls.rs` takes its call through the
+//! gateway's proxy (`traffic.rs` routing, `guards.rs` breaker and bulkhead, `hosts.rs`
+//! balancing), `sidecars.rs` and `network.rs` carry the attempt, `station.rs` runs the
+//! job (whose downstream calls go through `calls.rs` again) and answers, and `calls.rs`
+//! carries the answer (`answers.rs`) back through the guards to the request, which `recorder.rs` counts.
 
+mod answers;
 mod arrivals;
 mod autoscale;
 mod calls;
+mod control_plane;
+mod discovery;
+mod event;
 mod event_loop;
+mod event_queue;
 mod faults;
 mod guards;
 mod hosts;
 mod lifecycle;
+mod live;
 mod locality;
-mod queue;
-mod security;
+mod network;
+mod proxies;
+mod recorder;
+mod sidecars;
 mod slab;
 mod station;
 mod tracing;
 mod traffic;
 mod window;
 
-pub use autoscale::{AUTOSCALING_HEADER, Autoscaling};
-pub use lifecycle::{Detection, EVENTS_HEADER};
-use lifecycle::{Life, View};
-pub use queue::{EventQueue, Lane};
+pub use autoscale::AUTOSCALING_HEADER;
+use event::{CheckOutcome, Event};
+pub use event_queue::{EventQueue, Lane};
+pub use lifecycle::EVENTS_HEADER;
+use lifecycle::Life;
 pub use window::ALERTS_HEADER;
 
 use crate::balance::{Balancer, Host};
 use crate::dist::Dist;
-use crate::metrics::{CallStats, FlowStats, StationStats};
+use crate::metrics::{CallStats, StationStats};
 use crate::model::*;
 use crate::outcome::Outcome;
 use crate::resilience::backoff::Backoff;
@@ -45,11 +70,14 @@ use crate::resilience::bulkhead::{Admission, Bulkhead};
 use crate::resilience::limiter::{Permit, RateLimiter};
 use crate::resilience::outlier::{HostOutcome, OutlierDetector};
 use crate::resilience::shedder::{Shedder, Verdict};
+use crate::result::{Autoscaling, Detection, LimitKind, LocalityStats, Occurrence, RunResult, Scores, Stop};
 use crate::rng::{RootSeed, Stream};
 use crate::time::{SimDuration, SimTime};
 use crate::workload::{Arrivals, Mix};
+use live::{Attempt, Call, CallSite, Deferred, Job, NO_SPAN, Owner, Parent, Request, Route, Target};
 use rand::Rng;
-use slab::{Key, Slab};
+use slab::Key;
+use station::FaultEffect;
 use std::collections::VecDeque;
 use std::io::Write;
 
@@ -69,41 +97,6 @@ pub struct RunOptions {
     /// guard (which otherwise goes direct: `Owner::Direct`). The outputs are the same,
     /// only slower: the tests compare the two.
     pub no_direct_calls: bool,
-}
-
-/// A policy point: calls from `caller` (the gateway or a service's instances) to
-/// `destination`, which share one policy stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PolicyPoint {
-    pub caller: Caller,
-    pub destination: ServiceId,
-}
-
-impl PolicyPoint {
-    /// `gateway->catalog`, `order->payment`.
-    pub fn name(&self, sc: &Scenario) -> String {
-        let from = match self.caller {
-            Caller::Gateway => "gateway",
-            Caller::Service(s) => sc.services[s.idx()].name.as_str(),
-        };
-        format!("{from}->{}", sc.services[self.destination.idx()].name)
-    }
-}
-
-/// Why the run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// Arrivals stopped and every request finished.
-    Completed,
-    /// A limit ended the run early; the message says which and what to do.
-    Limit { kind: LimitKind, message: String },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimitKind {
-    EventsMax,
-    InFlightMax,
-    DrainTimeout,
 }
 
 /// What the progress callback is told, every 65,536 events.
@@ -152,539 +145,7 @@ pub enum RunError {
     Csv(#[from] csv::Error),
 }
 
-/// Everything a finished run measured.
-#[derive(Clone, Debug)]
-pub struct RunResult {
-    pub seed: u64,
-    pub stop: Stop,
-    /// Simulated time when the run ended.
-    pub end: SimTime,
-    /// When arrivals stopped (the duration, or the last request).
-    pub arrivals_end: SimTime,
-    pub warmup: SimTime,
-    pub events: u64,
-    /// Requests issued, and those issued after the warm-up (the measured ones).
-    pub requests: u64,
-    pub requests_measured: u64,
-    /// Calls that went direct (no policy, no guard: `RunOptions::no_direct_calls`).
-    pub direct_calls: u64,
-    /// Measured requests still in flight when the run ended (non-zero only at a limit).
-    pub in_flight_measured: u64,
-    pub in_flight_max_seen: u64,
-    /// All requests at the gateway, whatever their route.
-    pub total: FlowStats,
-    pub routes: Vec<FlowStats>,
-    /// Per destination service, every attempt as the callers' proxies see it.
-    pub services: Vec<FlowStats>,
-    /// Per destination service, calls after the policy stack (retries): outcomes and attempts,
-    /// over all its callers.
-    pub service_calls: Vec<CallStats>,
-    /// Per policy point (a calling service, or the gateway, and a destination), in the
-    /// order of `points`: the same figures, caller by caller.
-    pub point_calls: Vec<CallStats>,
-    pub points: Vec<PolicyPoint>,
-    /// Work (service time) of finished jobs (measured ones), and the part of it whose
-    /// answers went into a request answered ok (goodput).
-    pub work_ns: u128,
-    pub goodput_ns: u128,
-    pub stations: Vec<StationStats>,
-    /// Responses that reached a caller after it had given up.
-    pub late_responses: u64,
-    /// Every crash and how long the registry and the callers' views took to notice.
-    pub detections: Vec<Detection>,
-    /// Per config change: the proxies it reached and the longest propagation delay.
-    pub config_applied: Vec<(u32, SimDuration)>,
-    /// Registry reads by the views that timed out (the view kept its last list).
-    pub registry_read_timeouts: u64,
-    /// Per instance with probes: what its kubelet's probes did.
-    pub probes: Vec<Option<crate::discovery::probe::ProbeCounters>>,
-    /// The scenario's SLOs and those of the run options, judged.
-    pub slos: Vec<crate::slo::SloResult>,
-    /// Every fault occurrence, with its detection and recovery, and the window tallies.
-    pub occurrences: Vec<Occurrence>,
-    /// The run's faults: the scenario's, then the chaos monkey's (occurrences index them).
-    pub faults: Vec<crate::model::Fault>,
-    /// Each alerting rule's record.
-    pub alerts: Vec<crate::alert::AlertResult>,
-    /// Each user invariant's verdict.
-    pub invariants: Vec<crate::invariant::InvariantResult>,
-    pub scores: Scores,
-    /// Per service with an autoscaler, in service order: what it decided.
-    pub autoscaling: Vec<Autoscaling>,
-    /// Where attempts went by their caller's zone, when the scenario has clusters or
-    /// locality balancing.
-    pub locality: Option<LocalityStats>,
-    /// Each rollout's analysis steps and outcome, in the scenario's order.
-    pub rollouts: Vec<crate::rollout::RolloutRecord>,
-    /// What mesh security did (`None`: the scenario has no `security` block).
-    pub security: Option<crate::security::SecurityReport>,
-}
-
-pub use locality::{LOCALITY_HEADER, LocalityStats, write_locality_csv};
-
-#[derive(Clone, Copy, Debug)]
-enum Event {
-    /// The next open-loop request arrives.
-    Arrival,
-    /// A closed-loop user sends its next request.
-    UserWake(u32),
-    /// An attempt's request message reaches the callee instance.
-    Deliver(Key),
-    /// A job's local work is done.
-    ComputeDone(Key),
-    /// An attempt's response reaches the caller.
-    Respond(Key, Outcome),
-    /// An attempt's per-try timeout fires.
-    AttemptTimeout(Key),
-    /// A call's overall timeout (its deadline across attempts) fires.
-    CallTimeout(Key),
-    /// A call's backoff before its next attempt is over.
-    Retry(Key),
-    /// A call's hedging delay is over: send another attempt if no answer came.
-    Hedge(Key),
-    /// A queued call's delay is over: try it again in the background.
-    Redeliver(Key),
-    /// A call held back by a delay injected at its proxy may start (`held` slab).
-    ReleaseCall(Key),
-    /// A circuit breaker (proxy, unit) is due to change state by itself.
-    BreakerWake(u32, u32),
-    /// A proxy's bulkhead has a waiter whose wait runs out.
-    BulkheadExpire(u32),
-    /// A proxy's outlier detector runs its interval sweep.
-    OutlierSweep(u32),
-    /// A request held by a gateway rate limiter may go on, or is refused (429).
-    Admit(Key),
-    Deny(Key),
-    /// A service's rate limiter refuses an attempt (429), after holding it (Resilience4j).
-    ServerDeny(Key),
-    /// The warm-up ends: measured station integrals start here.
-    WarmupEnd,
-    /// Fault `i` of the scenario begins, or ends.
-    FaultStart(u32),
-    FaultEnd(u32),
-    /// The next extra arrival of load fault `i` (of the given occurrence).
-    LoadArrival(u32, u32),
-    /// Lifecycle action `i` of the scenario.
-    Lifecycle(u32),
-    /// An instance (of the given start epoch) is through its start-up time.
-    StartupDone(u32, u32),
-    /// An instance (of the given epoch) sends its heartbeat to the registry.
-    Heartbeat(u32, u32),
-    /// The registry expires entries whose TTL ran out.
-    RegistryExpire,
-    /// A cached view fetches the registry's list again.
-    Refresh(u32),
-    /// A slow registry's answer to a view's read arrives.
-    RefreshDone(u32),
-    /// A health checker has checks due.
-    HealthCheck(u32),
-    /// A check of (checker, host) ended: pass, network failure or timeout.
-    CheckResult(u32, u32, CheckOutcome),
-    /// An instance's kubelet has probes due (instance, epoch of the kubelet's schedule).
-    Probe(u32, u32),
-    /// A probe of (instance, kind index) ended.
-    ProbeDone(u32, u8, CheckOutcome),
-    /// Config change `i` leaves the control plane.
-    ConfigPush(u32),
-    /// Config change `i` reaches proxy `p`.
-    ConfigApply(u32, u32),
-    /// Autoscaler `i` evaluates (at a multiple of its interval).
-    Autoscale(u32),
-    /// Rollout `i` runs its analysis.
-    RolloutTick(u32),
-    /// A sidecar's certificate agent (site, timer generation) has a rotation, retry or
-    /// expiry due.
-    Cert(u32, u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-enum CheckOutcome {
-    Pass,
-    Refused,
-    Timeout,
-}
-
-struct Request {
-    route: RouteId,
-    arrived: SimTime,
-    user: Option<u32>,
-    measured: bool,
-    client: u64,
-    /// Its root span's slot in the tracer (`NO_SPAN`: not traced).
-    span: u32,
-}
-
-/// The span slot of something not traced.
-const NO_SPAN: u32 = u32::MAX;
-
-#[derive(Clone, Copy)]
-enum Parent {
-    Request(Key),
-    /// The job and the index of the call in its endpoint's `calls`.
-    Job(Key, u16),
-    /// A queued call, tried again in the background (`deferred` slab).
-    Deferred(Key),
-    /// A mirrored copy of a call: nobody waits for its answer.
-    Mirror,
-}
-
-/// A call a queue-for-later fallback answered as pending, to be made again later.
-struct Deferred {
-    caller: Caller,
-    site: u32,
-    zone: ZoneId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    /// The proxy whose policy point counts its fate.
-    proxy: u32,
-    delay: SimDuration,
-    /// Background tries left.
-    left: u32,
-}
-
-/// A call entering its caller's proxy while faults act on call paths, and held there if a
-/// delay fault holds it back.
-struct HeldCall {
-    parent: Parent,
-    caller: Caller,
-    site: u32,
-    zone: ZoneId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    is_fallback: bool,
-}
-
-/// A call through a caller's proxy: one or more attempts under the call's policy.
-struct Call<'s> {
-    parent: Parent,
-    caller: Caller,
-    /// The caller's policy for this endpoint, resolved once.
-    policy: &'s CallPolicy,
-    /// The proxy has a guard (a retry budget, circuit breakers, a bulkhead or outlier
-    /// detection); without one, an attempt goes straight to balancing.
-    guarded: bool,
-    caller_zone: ZoneId,
-    proxy: u32,
-    service: ServiceId,
-    endpoint: EndpointId,
-    client: u64,
-    measured: bool,
-    /// Attempts made so far, the first included.
-    attempts: u32,
-    /// The attempts in flight: one, or several when hedging.
-    inflight: InFlight,
-    /// Hedges sent so far (attempts after the first, by hedging).
-    hedges: u32,
-    /// The call's deadline as it travels to the callee (`SimTime::MAX`: none carried).
-    deadline: SimTime,
-    /// Hosts tried, as a bit set over host index mod 64 (Envoy's previous-hosts predicate).
-    tried: u64,
-    /// Backoff state, from the first retry on.
-    backoff: Option<Backoff>,
-    /// A retry the budget allowed has not reported its result yet; and whether the
-    /// budget charged it as a retry after a timeout.
-    retry_pending: bool,
-    retry_charged_timeout: bool,
-    /// Waiting for a bulkhead permit, holding this breaker unit's permission
-    /// (`u32::MAX`: none).
-    queued: bool,
-    queued_unit: u32,
-    /// This call is itself a fallback, which has no fallback of its own.
-    is_fallback: bool,
-    /// Work (service time, ns) (ns) behind the successful answer, once one came.
-    work: u64,
-    /// The destination subset (version) routing chose for it (`groups::ANY`: any).
-    subset: u32,
-}
-
-impl<'s> Call<'s> {
-    /// A call entering its proxy: no attempt made yet, no deadline carried, no backoff.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn new(
-        parent: Parent,
-        caller: Caller,
-        policy: &'s CallPolicy,
-        guarded: bool,
-        caller_zone: ZoneId,
-        proxy: u32,
-        service: ServiceId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        is_fallback: bool,
-        subset: u32,
-    ) -> Call<'s> {
-        Call {
-            parent,
-            caller,
-            policy,
-            guarded,
-            caller_zone,
-            proxy,
-            service,
-            endpoint,
-            client,
-            measured,
-            attempts: 0,
-            inflight: InFlight::EMPTY,
-            hedges: 0,
-            deadline: SimTime::MAX,
-            tried: 0,
-            backoff: None,
-            retry_pending: false,
-            retry_charged_timeout: false,
-            queued: false,
-            queued_unit: u32::MAX,
-            is_fallback,
-            work: 0,
-            subset,
-        }
-    }
-}
-
-/// The attempts of one call in flight at once (at most gRPC's 5 hedges).
-#[derive(Clone, Copy)]
-struct InFlight {
-    keys: [Key; 5],
-    len: u8,
-}
-
-impl InFlight {
-    const EMPTY: InFlight = InFlight { keys: [Key::NONE; 5], len: 0 };
-
-    fn push(&mut self, k: Key) {
-        self.keys[self.len as usize] = k;
-        self.len += 1;
-    }
-
-    #[inline]
-    fn remove(&mut self, k: Key) {
-        if self.len == 1 && self.keys[0] == k {
-            // The common case: the call's only attempt.
-            self.len = 0;
-        } else if let Some(i) = self.keys[..self.len as usize].iter().position(|&x| x == k) {
-            self.keys[i] = self.keys[self.len as usize - 1];
-            self.len -= 1;
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn keys(&self) -> &[Key] {
-        &self.keys[..self.len as usize]
-    }
-}
-
-/// Who waits for an attempt's answer.
-#[derive(Clone, Copy)]
-enum Owner {
-    /// A call with a policy or a guard (timeouts, retries, hedging, a fallback, a
-    /// propagated deadline, a breaker, a bulkhead, a budget, outlier detection).
-    Call(Key),
-    /// A direct call: no policy and no guard at its proxy, nor routing or a checker in the
-    /// run, so the call is its one attempt and no `Call` is kept; the answer goes straight
-    /// to the call's parent (`calls.rs`, `dispatch_direct`). Figures and draws are those
-    /// the general path gives.
-    Direct(Parent),
-}
-
-/// One attempt of a call: a request to one instance and its answer.
-#[derive(Clone, Copy)]
-struct Attempt {
-    owner: Owner,
-    /// The deadline the request carries to the callee (`SimTime::MAX`: none).
-    deadline: SimTime,
-    /// The breaker unit that permitted this attempt, `u32::MAX` without a breaker.
-    breaker: u32,
-    /// A retry (not the call's first attempt).
-    retry: bool,
-    /// Holds a permit of its proxy's bulkhead.
-    permit: bool,
-    caller_zone: ZoneId,
-    proxy: u32,
-    host: u32,
-    instance: InstanceId,
-    service: ServiceId,
-    endpoint: EndpointId,
-    sent: SimTime,
-    client: u64,
-    /// Whether a per-try timeout watches this attempt.
-    has_timeout: bool,
-    /// The request or the response was lost on a link.
-    lost: bool,
-    /// Lost to a hung host: the caller sees a timeout, not a loss.
-    hung: bool,
-    /// A latency fault already held this request back once.
-    delayed: bool,
-    /// The callee's rate limiter already let this request in (after a wait).
-    limited: bool,
-    /// The caller gave up (timeout); the state stays until the callee's answer is back.
-    abandoned: bool,
-    measured: bool,
-    /// Work (service time, ns) (ns) behind the callee's answer, if it was a success: its own job's and
-    /// that of the successful calls the job made.
-    work: u64,
-    /// Its client span's slot (`NO_SPAN`: not traced).
-    span: u32,
-}
-
-impl Attempt {
-    /// An attempt sent now to `host` (`instance`) by `proxy`: a first try, with no
-    /// deadline, breaker unit, bulkhead permit or per-try timeout (the general call path
-    /// sets those it has).
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn new(
-        owner: Owner,
-        proxy: u32,
-        host: usize,
-        instance: InstanceId,
-        service: ServiceId,
-        endpoint: EndpointId,
-        caller_zone: ZoneId,
-        client: u64,
-        measured: bool,
-        sent: SimTime,
-    ) -> Attempt {
-        Attempt {
-            owner,
-            deadline: SimTime::MAX,
-            breaker: u32::MAX,
-            retry: false,
-            permit: false,
-            caller_zone,
-            proxy,
-            host: host as u32,
-            instance,
-            service,
-            endpoint,
-            sent,
-            client,
-            has_timeout: false,
-            lost: false,
-            hung: false,
-            delayed: false,
-            limited: false,
-            abandoned: false,
-            measured,
-            work: 0,
-            span: NO_SPAN,
-        }
-    }
-}
-
-struct Job {
-    attempt: Key,
-    /// No work starts past this (`SimTime::MAX`: no deadline was propagated).
-    deadline: SimTime,
-    instance: InstanceId,
-    endpoint: EndpointId,
-    arrived: SimTime,
-    started: SimTime,
-    compute: SimDuration,
-    next_call: u16,
-    pending: u16,
-    failed: bool,
-    holds_worker: bool,
-    client: u64,
-    measured: bool,
-    /// Work (service time, ns) (ns) behind the successful answers of the job's own calls.
-    work: u64,
-    /// Its server span's slot (`NO_SPAN`: not traced).
-    span: u32,
-    /// The version whose endpoint behaviour the job follows (`u32::MAX`: its service's).
-    behaviour: u32,
-}
-
-/// The circuit breakers of one proxy for one destination, one per scope unit.
-struct ProxyBreakers {
-    units: Vec<CircuitBreaker>,
-    /// The earliest wake-up scheduled per unit (`SimTime::MAX`: none).
-    wake: Vec<SimTime>,
-    scope: BreakerScope,
-    failure_on: FailureOn,
-}
-
-struct InstanceState {
-    /// Workers available now: the instance's own, or fewer during a capacity fault.
-    workers: u32,
-    queue: VecDeque<Key>,
-    stats: StationStats,
-    /// Faults acting on this instance, by index, in the scenario's order.
-    faults: Vec<u32>,
-    /// The effect of those faults, folded by `refresh_faults`.
-    effect: FaultEffect,
-    /// The service's rate limiter for this instance (its own, or shared), an index into
-    /// `server_limiters`; `u32::MAX`: none.
-    limiter: u32,
-    /// The instance's load shedder and the status of a shed request.
-    shedder: Option<(Shedder, u16)>,
-    life: Life,
-    /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
-    epoch: u32,
-    /// Passing its readiness probe (always, without one): only a ready instance is sent
-    /// requests (ideal discovery) or listed by a registrar.
-    ready: bool,
-    /// The kubelet's probes of this instance, if its service has any.
-    kubelet: Option<Box<lifecycle::Kubelet>>,
-}
-
-/// What the active faults do to one instance.
-#[derive(Clone, Copy, Debug)]
-struct FaultEffect {
-    /// Injected failure: probability and status, and the fault whose stream draws it.
-    error: Option<(f64, u16, u32)>,
-    /// Service-time multiplier, the instance's own slowdown included.
-    slowdown: f64,
-    /// The latency fault delaying requests, if any.
-    delay: Option<u32>,
-}
-
-/// One occurrence of a fault, and how the mesh met it.
-#[derive(Clone, Copy, Debug)]
-pub struct Occurrence {
-    pub fault: u32,
-    pub start: SimTime,
-    pub end: Option<SimTime>,
-    /// The first breaker opening, outlier ejection, health-check flip or alert firing
-    /// after its start.
-    pub detected: Option<SimTime>,
-    /// The first alert firing after its start.
-    pub alerted: Option<SimTime>,
-    /// The start of the first window, at or after its end, whose availability is back to
-    /// the level before the first fault.
-    pub recovered: Option<SimTime>,
-}
-
-/// Requests in windows with and without a fault, and the peak retry amplification.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Scores {
-    pub ok_in_faults: u64,
-    pub total_in_faults: u64,
-    pub ok_outside: u64,
-    pub total_outside: u64,
-    /// ok / total in the windows before the first fault began (`None`: no such window).
-    pub baseline: Option<f64>,
-    pub peak_amplification: f64,
-}
-
-/// What the active network faults do, folded (see `refresh_network`).
-#[derive(Default)]
-struct NetFaults {
-    active: bool,
-    /// By ordered zone pair (`from * zones + to`): partitioned, the chance a message
-    /// survives the loss faults, and the latency fault adding delay (`u32::MAX`: none).
-    zone_block: Vec<bool>,
-    zone_keep: Vec<f64>,
-    zone_delay: Vec<u32>,
-    /// By ordered node pair (0 the gateway, 1 + service id): partitioned.
-    node_block: Vec<bool>,
-}
+pub use locality::{LOCALITY_HEADER, write_locality_csv};
 
 /// Caller sites: the gateway, then each instance's sidecar proxy.
 const GATEWAY_SITE: usize = 0;
@@ -698,131 +159,36 @@ struct Sim<'s, 'h> {
     sc: &'s Scenario,
     now: SimTime,
     events: EventQueue<Event>,
-    requests: Slab<Request>,
-    calls: Slab<Call<'s>>,
-    attempts: Slab<Attempt>,
-    jobs: Slab<Job>,
-    deferred: Slab<Deferred>,
-    held: Slab<HeldCall>,
-    instances: Vec<InstanceState>,
-    /// `proxy_of[site * services + service]`, `u32::MAX` where the site never calls it.
-    proxy_of: Vec<u32>,
-    balancers: Vec<Balancer>,
-    /// Per proxy, its hosts split by subset and priority, each group with its own
-    /// balancer (`None`: one balancer over all hosts, `balancers[p]`, picks).
-    host_groups: Vec<Option<crate::balance::groups::HostGroups>>,
-    /// Per proxy, its locality balancing (priority loads), if its policy has it.
-    localities: Vec<Option<locality::LocalityProxy>>,
-    /// Attempts by locality, when the scenario reports it.
-    locality_stats: Option<LocalityStats>,
-    /// Cross-cluster discovery delays (ideal discovery), if any cluster has one.
-    remote: Option<locality::RemoteDiscovery>,
-    proxy_rngs: Vec<Stream>,
-    /// Retry budget of each proxy, if its policy has one.
-    budgets: Vec<Option<RetryBudget>>,
-    /// Circuit breakers of each proxy, if its policy has them.
-    breakers: Vec<Option<ProxyBreakers>>,
-    /// Bulkhead of each proxy, if its policy has one, and its scheduled expiry check.
-    bulkheads: Vec<Option<Bulkhead>>,
-    bulkhead_wake: Vec<SimTime>,
-    /// Outlier detector of each proxy, if its policy has one, with the panic threshold.
-    outliers: Vec<Option<(OutlierDetector, f64)>>,
-    /// Whether each proxy has any of the guards above.
-    guarded: Vec<bool>,
-    /// The gateway's rate limiters: over all routes, and per route.
-    gateway_limiter: Option<RateLimiter>,
-    route_limiters: Vec<Option<RateLimiter>>,
-    /// The services' rate limiters (per instance or per service).
-    server_limiters: Vec<RateLimiter>,
-    /// Whether instances can stop, crash or start, or proxies see only a view: else every
-    /// instance runs and every proxy sees them all, and the checks are skipped.
-    lifecycle_on: bool,
-    registry: Option<crate::discovery::registry::Registry>,
-    registry_wake: SimTime,
-    /// Cached views, and each proxy's (`u32::MAX`: none, it knows at once who runs).
-    views: Vec<View>,
-    proxy_view: Vec<u32>,
-    view_rng: Stream,
-    /// Draws the registry's read latencies; reads that timed out.
-    registry_rng: Stream,
-    registry_read_timeouts: u64,
-    /// SLOs, the ends of the faults, and per SLO and fault end the recovery so far.
+    /// The work in flight: requests, calls, attempts, jobs, queued and held calls.
+    live: live::Live<'s>,
+    /// The instances as queueing stations.
+    stations: station::Stations,
+    /// The proxies: per calling site and destination, balancing and guards.
+    proxies: proxies::Proxies,
+    /// The registry, the proxies' views and health checks.
+    discovery: discovery::Discovery,
+    /// SLOs, and per SLO and fault end (`faults.fault_ends`) the recovery so far.
     slos: Vec<crate::slo::Slo>,
-    fault_ends: Vec<SimTime>,
     recoveries: Vec<Vec<Option<SimDuration>>>,
     detections: Vec<Detection>,
-    events_csv: Option<csv::Writer<&'h mut dyn Write>>,
-    /// Each alerting rule's alert, and where their changes go.
+    /// Each alerting rule's alert.
     alerts: Vec<crate::alert::Alert>,
-    alerts_csv: Option<csv::Writer<&'h mut dyn Write>>,
-    /// Spans of sampled requests, when the run writes traces.
-    tracer: Option<crate::trace::Tracer<'h>>,
     checker: Option<&'h mut crate::check::Checker>,
-    /// Per proxy, for the checker: HALF_OPEN permits, semaphore bulkhead permits and
-    /// Envoy `max_retries` (`u32::MAX`: none).
-    guard_limits: Vec<(u32, u32, u32)>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
-    /// Requests and jobs holding a span: while there are none, no new attempt has a
-    /// traced maker.
-    span_owners: u32,
-    /// Active health checkers, and each proxy's (`u32::MAX`: none).
-    checkers: Vec<lifecycle::Checker>,
-    proxy_checker: Vec<u32>,
-    check_rng: Stream,
-    /// The config version each proxy runs: 0 the scenario's policies, `i` after change
-    /// `i - 1` reached it; and the stream drawing propagation delays.
-    proxy_config: Vec<u32>,
+    /// The stream drawing config propagation delays.
     config_rng: Stream,
-    /// The gateway's current weights per route with traffic shifting, and the stream
-    /// that splits requests by them.
-    route_weights: Vec<Vec<u32>>,
-    split_rng: Stream,
     /// Per config change: proxies it reached, and the longest delay.
     config_applied: Vec<(u32, SimDuration)>,
-    /// Each proxy's calling site and destination, for names in reports.
-    proxy_site: Vec<(u32, ServiceId)>,
-    /// Each endpoint's index among its service's endpoints.
-    endpoint_local: Vec<u32>,
-    /// When each proxy last had a good answer from each endpoint of its destination
-    /// (`SimTime::MAX`: never), for cache fallbacks.
-    last_ok: Vec<Vec<SimTime>>,
-    /// Whether any policy has a cache fallback (else `last_ok` is not kept up).
-    caches_answers: bool,
     /// Calls without a policy or a guard may go direct (`Owner::Direct`): no routing
     /// rules and no invariant checker in the run, which follow calls.
     direct_calls: bool,
-    transitions: Option<csv::Writer<&'h mut dyn Write>>,
-    /// The first error writing transitions, reported when the run ends.
-    deferred_error: Option<csv::Error>,
-    endpoint_rngs: Vec<Stream>,
-    link_rngs: Vec<Stream>,
-    fault_rngs: Vec<Stream>,
-    /// Network faults active now, by index, and their folded effect; the stream that
-    /// draws their losses.
-    net_faults: Vec<u32>,
-    net: NetFaults,
-    /// The instances each fault's current (or last) occurrence hits.
-    fault_targets: Vec<Vec<InstanceId>>,
-    /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
-    /// changes), `u32::MAX` when not active.
-    fault_live: Vec<u32>,
-    /// Error and delay faults on call paths active now, and slow config pushes.
-    call_faults: Vec<u32>,
-    slow_pushes: Vec<u32>,
-    /// Resilience scores: every fault occurrence so far, faults active now, whether the
-    /// current window saw one, and the window tallies.
-    occurrences: Vec<Occurrence>,
-    faults_active: u32,
-    window_faulted: bool,
-    scores: Scores,
-    net_rng: Stream,
-    arrivals: Option<Arrivals>,
-    mix: Mix,
-    client_rng: Stream,
-    /// Whether any balancer hashes on the client id.
-    needs_client: bool,
-    think_rng: Stream,
+    /// The links and the network faults.
+    network: network::Network<'s>,
+    /// The scenario's faults as they come and go, and the resilience scores.
+    faults: faults::Faults,
+    /// Where requests come from.
+    workload: arrivals::Workload,
     // Run control.
     stop_at: SimTime,
     requests_limit: u64,
@@ -834,44 +200,18 @@ struct Sim<'s, 'h> {
     issued_measured: u64,
     direct_count: u64,
     in_flight_max_seen: u64,
-    late_responses: u64,
     events_done: u64,
     windows_done: u64,
     /// Lanes of the event queue for constant delays, by delay.
     const_lanes: Vec<(SimDuration, Lane)>,
-    // Metrics.
-    total: FlowStats,
-    routes: Vec<FlowStats>,
-    services: Vec<FlowStats>,
-    /// Each proxy's policy point, and the points in order (gateway first, then callers
-    /// and destinations by id).
-    proxy_point: Vec<u32>,
-    points: Vec<PolicyPoint>,
-    /// Per policy point: calls as their callers see them, after retries, over the measured
-    /// run and over the current window.
-    point_calls: Vec<CallStats>,
-    point_window: Vec<CallStats>,
-    /// Work (service time) of finished jobs and its goodput part (see `RunResult`): measured, and
-    /// over the current window (all jobs).
-    work_ns: u128,
-    goodput_ns: u128,
-    window_work_ns: u128,
-    window_goodput_ns: u128,
-    window_end: SimTime,
-    window_start: SimTime,
-    timeseries: Option<csv::Writer<&'h mut dyn Write>>,
-    /// The cells of a time-series row, reused row after row; each policy point's name.
-    row: window::Row,
-    point_names: Vec<String>,
-    route_windows: Option<&'h mut RouteWindowFn<'h>>,
-    /// The services' autoscalers (empty: none, and no autoscaling event), and where
-    /// their evaluations go.
+    /// The figures, windows, CSV rows and spans of the run.
+    recorder: recorder::Recorder<'h>,
+    /// The services' autoscalers (empty: none, and no autoscaling event).
     autoscalers: Vec<autoscale::Scaler>,
-    autoscaling_csv: Option<csv::Writer<&'h mut dyn Write>>,
     /// Versions, routing and rollouts (`None`: the scenario has none).
     traffic: Option<Box<traffic::State>>,
     /// Mesh security's state (`None`: no `security` block, nothing to do).
-    security: Option<Box<security::SecState>>,
+    security: Option<Box<sidecars::SecState>>,
 }
 
 /// Runs a validated scenario to its end.
@@ -924,7 +264,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     if let Some(w) = alerts {
         let mut w = csv::WriterBuilder::new().from_writer(w);
         w.write_record(ALERTS_HEADER)?;
-        sim.alerts_csv = Some(w);
+        sim.recorder.alerts_csv = Some(w);
     }
     let rate = opts.trace_sampling.unwrap_or(sc.trace_sampling);
     if !(0.0..=1.0).contains(&rate) {
@@ -934,7 +274,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     // and checked but written nowhere (the tracer draws from its own streams only).
     if traces_otlp.is_some() || trace_chrome.is_some() || checker.is_some() {
         let s = RootSeed(seed);
-        sim.tracer = Some(crate::trace::Tracer::new(
+        sim.recorder.tracer = Some(crate::trace::Tracer::new(
             rate,
             s.stream("trace/sample"),
             s.stream("trace/ids"),
@@ -942,22 +282,22 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             trace_chrome,
         ));
     }
-    sim.route_windows = route_windows;
+    sim.recorder.route_windows = route_windows;
     if let Some(w) = autoscaling.filter(|_| sc.services.iter().any(|s| s.autoscaler.is_some())) {
         let mut w = csv::WriterBuilder::new().from_writer(w);
         w.write_record(AUTOSCALING_HEADER)?;
-        sim.autoscaling_csv = Some(w);
+        sim.recorder.autoscaling_csv = Some(w);
     }
     let mut checker = checker;
     if let Some(c) = checker.as_deref_mut() {
-        sim.guard_limits = sim.guard_limits();
-        c.expect_budgets(&sim.budget_configs());
+        sim.proxies.guard_limits = sim.proxies.guard_limits(sc);
+        c.expect_budgets(&sim.proxies.budget_configs(sc));
     }
     sim.checker = checker;
     sim.direct_calls = !opts.no_direct_calls && sim.checker.is_none() && sim.traffic.is_none();
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
     // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
-    sim.fault_ends = sc
+    sim.faults.fault_ends = sc
         .faults
         .iter()
         .filter_map(|f| f.end.map(|end| (f, end)))
@@ -970,44 +310,44 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
             (0..n).map(move |k| end + SimDuration::from_nanos(k * f.repeat.map_or(0, |r| r.as_nanos())))
         })
         .collect();
-    sim.fault_ends.sort();
-    sim.fault_ends.dedup();
-    sim.recoveries = vec![vec![None; sim.fault_ends.len()]; sim.slos.len()];
+    sim.faults.fault_ends.sort();
+    sim.faults.fault_ends.dedup();
+    sim.recoveries = vec![vec![None; sim.faults.fault_ends.len()]; sim.slos.len()];
     let stop = sim.run_loop(&mut progress)?;
     let checker = sim.checker.take();
     sim.flush_final(sim.now)?;
-    sim.total.merge_latencies(sim.routes.iter(), true);
-    for st in &mut sim.instances {
+    sim.recorder.total.merge_latencies(sim.recorder.routes.iter(), true);
+    for st in &mut sim.stations.instances {
         st.stats.close_totals(sim.now);
     }
-    if let Some(w) = sim.timeseries.as_mut() {
+    if let Some(w) = sim.recorder.timeseries.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.transitions.as_mut() {
+    if let Some(w) = sim.recorder.transitions.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.events_csv.as_mut() {
+    if let Some(w) = sim.recorder.events_csv.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.alerts_csv.as_mut() {
+    if let Some(w) = sim.recorder.alerts_csv.as_mut() {
         w.flush()?;
     }
-    if let Some(w) = sim.autoscaling_csv.as_mut() {
+    if let Some(w) = sim.recorder.autoscaling_csv.as_mut() {
         w.flush()?;
     }
     let autoscaling = sim.autoscaling_results(sim.now);
-    if let Some(t) = sim.tracer.as_mut() {
+    if let Some(t) = sim.recorder.tracer.as_mut() {
         t.finish()?;
     }
-    if let Some(e) = sim.deferred_error.take() {
+    if let Some(e) = sim.recorder.deferred_error.take() {
         return Err(e.into());
     }
-    let in_flight_measured = sim.issued_measured - sim.total.counts.total();
-    let probes = sim.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
+    let in_flight_measured = sim.issued_measured - sim.recorder.total.counts.total();
+    let probes = sim.stations.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
     let slos = sim.judge_slos();
     let rollouts = sim.take_rollouts();
     let mut service_calls = vec![CallStats::default(); sc.services.len()];
-    for (point, stats) in sim.points.iter().zip(&sim.point_calls) {
+    for (point, stats) in sim.recorder.points.iter().zip(&sim.recorder.point_calls) {
         service_calls[point.destination.idx()].merge(stats);
     }
     let result = RunResult {
@@ -1022,22 +362,22 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
         direct_calls: sim.direct_count,
         in_flight_measured,
         in_flight_max_seen: sim.in_flight_max_seen,
-        total: sim.total,
-        routes: sim.routes,
-        services: sim.services,
+        total: sim.recorder.total,
+        routes: sim.recorder.routes,
+        services: sim.recorder.services,
         service_calls,
-        point_calls: sim.point_calls,
-        points: sim.points,
-        work_ns: sim.work_ns,
-        goodput_ns: sim.goodput_ns,
-        stations: sim.instances.into_iter().map(|i| i.stats).collect(),
-        late_responses: sim.late_responses,
+        point_calls: sim.recorder.point_calls,
+        points: sim.recorder.points,
+        work_ns: sim.recorder.work_ns,
+        goodput_ns: sim.recorder.goodput_ns,
+        stations: sim.stations.instances.into_iter().map(|i| i.stats).collect(),
+        late_responses: sim.recorder.late_responses,
         detections: sim.detections,
         config_applied: sim.config_applied,
-        registry_read_timeouts: sim.registry_read_timeouts,
+        registry_read_timeouts: sim.discovery.registry_read_timeouts,
         probes,
         slos,
-        occurrences: sim.occurrences,
+        occurrences: sim.faults.occurrences,
         faults: sc.faults.clone(),
         invariants: sc
             .invariants
@@ -1062,9 +402,9 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
                 firing_at_end: matches!(a.state, crate::alert::AlertState::Firing { .. }),
             })
             .collect(),
-        scores: sim.scores,
+        scores: sim.faults.scores,
         autoscaling,
-        locality: sim.locality_stats,
+        locality: sim.recorder.locality_stats,
         rollouts,
         security: sim.security.take().map(|s| s.finish(sim.now)),
     };
@@ -1086,70 +426,9 @@ impl Sim<'_, '_> {
         }
     }
 
-    /// The limits the checker holds each proxy's guards to.
-    fn guard_limits(&self) -> Vec<(u32, u32, u32)> {
-        use crate::resilience::breaker::BreakerConfig;
-        use crate::resilience::budget::BudgetConfig;
-        use crate::resilience::bulkhead::BulkheadConfig;
-        let sc = self.sc;
-        self.proxy_site
-            .iter()
-            .map(|&(site, dest)| {
-                let caller = if site as usize == GATEWAY_SITE {
-                    Caller::Gateway
-                } else {
-                    Caller::Service(sc.instances[site as usize - 1].service)
-                };
-                let permits = match sc.policies.breaker(caller, dest).map(|b| &b.config) {
-                    Some(BreakerConfig::Resilience4j(c)) => c.permitted_calls_in_half_open_state,
-                    Some(_) => 1,
-                    None => u32::MAX,
-                };
-                let bulkhead = match sc.policies.bulkhead(caller, dest) {
-                    Some(BulkheadConfig::Semaphore { max_concurrent_calls, .. }) => *max_concurrent_calls,
-                    _ => u32::MAX,
-                };
-                let retries = match sc.policies.budget(caller, dest) {
-                    Some(BudgetConfig::EnvoyMaxRetries { max_retries }) => *max_retries,
-                    _ => u32::MAX,
-                };
-                (permits, bulkhead, retries)
-            })
-            .collect()
-    }
-
-    /// Each proxy's retry budget, for the checker to recount.
-    fn budget_configs(&self) -> Vec<Option<crate::resilience::budget::BudgetConfig>> {
-        let sc = self.sc;
-        self.proxy_site
-            .iter()
-            .enumerate()
-            .map(|(p, &(site, dest))| {
-                let caller = if site as usize == GATEWAY_SITE {
-                    Caller::Gateway
-                } else {
-                    Caller::Service(sc.instances[site as usize - 1].service)
-                };
-                // A proxy without guards never consults its budget.
-                if self.guarded[p] { sc.policies.budget(caller, dest).copied() } else { None }
-            })
-            .collect()
-    }
-
     /// A key as one number, for the checker's reports.
     fn key_id(k: Key) -> u64 {
         (u64::from(k.index) << 32) | u64::from(k.generation)
-    }
-
-    /// Counts something about a call at its proxy's policy point: in the window, and in
-    /// the run's figures if the call is measured.
-    #[inline(always)]
-    fn count_call(&mut self, proxy: u32, measured: bool, f: impl Fn(&mut CallStats)) {
-        let i = self.proxy_point[proxy as usize] as usize;
-        f(&mut self.point_window[i]);
-        if measured {
-            f(&mut self.point_calls[i]);
-        }
     }
 }
 
@@ -1163,348 +442,31 @@ impl<'s, 'h> Sim<'s, 'h> {
         transitions: Option<&'h mut dyn Write>,
         events: Option<&'h mut dyn Write>,
     ) -> Result<Self, RunError> {
-        let nsvc = sc.services.len();
-        let sites = 1 + sc.instances.len();
-        let mut proxy_of = vec![u32::MAX; sites * nsvc];
-        let mut balancers = Vec::new();
-        let mut host_groups = Vec::new();
-        let mut proxy_rngs = Vec::new();
-        let mut budgets = Vec::new();
-        let mut breakers = Vec::new();
-        let mut bulkheads = Vec::new();
-        let mut outliers = Vec::new();
-        let mut proxy_site = Vec::new();
-        let mut rings: Vec<(ServiceId, BalancerConfig, crate::balance::Ring)> = Vec::new();
-        let mut add_proxy = |site: usize, site_name: &str, caller: Caller, dest: ServiceId| {
-            let slot = &mut proxy_of[site * nsvc + dest.idx()];
-            if *slot != u32::MAX {
-                return;
-            }
-            *slot = balancers.len() as u32;
-            let svc = &sc.services[dest.idx()];
-            let hosts: Vec<Host> = svc
-                .instances
-                .iter()
-                .map(|&i| Host { name: sc.instances[i.idx()].name.clone(), weight: sc.instances[i.idx()].weight })
-                .collect();
-            let mut rng = seed.stream(&format!("proxy/{site_name}/{}", svc.name));
-            let config = sc.policies.balancer(caller, dest);
-            // Rings depend only on the destination's hosts and the ring size: build each once.
-            let balancer = match rings.iter().position(|(d, c, _)| *d == dest && c == config) {
-                Some(i) => Balancer::from_ring(rings[i].2.clone(), hosts.len()),
-                None => {
-                    let b = Balancer::new(config, &hosts, SimTime::ZERO, &mut rng);
-                    if let Some(ring) = b.ring() {
-                        rings.push((dest, config.clone(), ring.clone()));
-                    }
-                    b
-                }
-            };
-            balancers.push(balancer);
-            host_groups.push(hosts::host_groups(sc, seed, site, dest, config, &hosts));
-            proxy_rngs.push(rng);
-            budgets.push(sc.policies.budget(caller, dest).map(|b| RetryBudget::new(b, SimTime::ZERO)));
-            breakers.push(sc.policies.breaker(caller, dest).map(|b| {
-                let units = match b.scope {
-                    BreakerScope::Service => 1,
-                    BreakerScope::Endpoint => svc.endpoints.len(),
-                    BreakerScope::Instance => svc.instances.len(),
-                };
-                ProxyBreakers {
-                    units: (0..units).map(|_| CircuitBreaker::new(&b.config, SimTime::ZERO)).collect(),
-                    wake: vec![SimTime::MAX; units],
-                    scope: b.scope,
-                    failure_on: b.failure_on,
-                }
-            }));
-            proxy_site.push((site as u32, dest));
-            bulkheads.push(sc.policies.bulkhead(caller, dest).map(Bulkhead::new));
-            outliers.push(sc.policies.outlier(caller, dest).map(|o| {
-                (OutlierDetector::new(&o.config, svc.instances.len(), SimTime::ZERO), o.healthy_panic_threshold)
-            }));
-        };
-        for r in &sc.gateway.routes {
-            add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, r.service);
-            for &(service, _, _) in &r.split {
-                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, service);
-            }
-        }
-        // A fallback to another service needs a proxy for it too.
-        let fallback_dest = |caller: Caller, e: EndpointId| match sc.policies.call(caller, e).fallback {
-            Some(Fallback::Service { service, .. }) => Some(service),
-            _ => None,
-        };
-        for r in &sc.gateway.routes {
-            if let Some(alt) = fallback_dest(Caller::Gateway, r.endpoint) {
-                add_proxy(GATEWAY_SITE, "gateway", Caller::Gateway, alt);
-            }
-        }
-        for (i, inst) in sc.instances.iter().enumerate() {
-            let caller = Caller::Service(inst.service);
-            for &e in &sc.services[inst.service.idx()].endpoints {
-                for c in &sc.endpoints[e.idx()].calls {
-                    add_proxy(1 + i, &inst.name, caller, c.service);
-                    if let Some(alt) = fallback_dest(caller, c.endpoint) {
-                        add_proxy(1 + i, &inst.name, caller, alt);
-                    }
-                }
-            }
-        }
-        let endpoint_rngs = sc
-            .endpoints
-            .iter()
-            .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
-            .collect();
-        let link_rngs = sc.network.links.iter().map(|l| seed.stream(&format!("link/{}", l.name))).collect();
-        let arrivals = match &sc.workload.load {
-            Load::Open { process, schedule } => {
-                Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
-            }
-            Load::Closed { .. } => None,
-        };
-        let mut server_limiters = Vec::new();
-        let mut service_limiter = vec![u32::MAX; nsvc];
-        let instances = sc
-            .instances
-            .iter()
-            .map(|i| {
-                let svc = &sc.services[i.service.idx()];
-                let limiter = match &svc.rate_limit {
-                    None => u32::MAX,
-                    Some((config, scope)) => {
-                        let shared = &mut service_limiter[i.service.idx()];
-                        if *scope == LimiterScope::Service && *shared != u32::MAX {
-                            *shared
-                        } else {
-                            server_limiters.push(RateLimiter::new(config, SimTime::ZERO));
-                            *shared = server_limiters.len() as u32 - 1;
-                            *shared
-                        }
-                    }
-                };
-                InstanceState {
-                    workers: i.workers,
-                    queue: VecDeque::new(),
-                    stats: StationStats::with_capacity(i.workers),
-                    faults: Vec::new(),
-                    effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
-                    limiter,
-                    shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
-                    life: if i.initially_running { Life::Running } else { Life::Stopped },
-                    epoch: 0,
-                    ready: true,
-                    kubelet: svc.probes.as_ref().map(|c| Box::new(lifecycle::Kubelet::new(c))),
-                }
-            })
-            .collect();
-        let fault_rngs = (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect();
-        // Rows after the header come as one pre-quoted field each (`window::Row`).
-        let mut timeseries = timeseries
-            .map(|w| csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Never).flexible(true).from_writer(w));
-        if let Some(w) = timeseries.as_mut() {
-            w.write_record(TIMESERIES_HEADER)?;
-        }
-        let mut transitions = transitions.map(|w| csv::WriterBuilder::new().from_writer(w));
-        if let Some(w) = transitions.as_mut() {
-            w.write_record(TRANSITIONS_HEADER)?;
-        }
-        let caller_of = |site: u32| {
-            if site as usize == GATEWAY_SITE {
-                Caller::Gateway
-            } else {
-                Caller::Service(sc.instances[site as usize - 1].service)
-            }
-        };
-        let mut points: Vec<PolicyPoint> = proxy_site
-            .iter()
-            .map(|&(site, destination)| PolicyPoint { caller: caller_of(site), destination })
-            .collect();
-        points.sort();
-        points.dedup();
-        let proxy_point = proxy_site
-            .iter()
-            .map(|&(site, destination)| {
-                let point = PolicyPoint { caller: caller_of(site), destination };
-                points.binary_search(&point).expect("every proxy's point is listed") as u32
-            })
-            .collect();
-        let mut events_csv = events.map(|w| csv::WriterBuilder::new().from_writer(w));
-        if let Some(w) = events_csv.as_mut() {
-            w.write_record(EVENTS_HEADER)?;
-        }
-        let registry = sc
-            .discovery
-            .registry
-            .as_ref()
-            .map(|r| crate::discovery::registry::Registry::new(&r.config, nsvc, SimTime::ZERO));
-        let mut views = Vec::new();
-        let mut proxy_view = vec![u32::MAX; proxy_site.len()];
-        match sc.discovery.mode {
-            DiscoveryMode::Ideal => {}
-            DiscoveryMode::Client => {
-                for (p, &(_, dest)) in proxy_site.iter().enumerate() {
-                    proxy_view[p] = views.len() as u32;
-                    views.push(View::new(dest, sc.services[dest.idx()].instances.len()));
-                }
-            }
-            DiscoveryMode::Server => {
-                for (d, svc) in sc.services.iter().enumerate() {
-                    let v = views.len() as u32;
-                    views.push(View::new(ServiceId(d as u32), svc.instances.len()));
-                    for (p, &(_, dest)) in proxy_site.iter().enumerate() {
-                        if dest.idx() == d {
-                            proxy_view[p] = v;
-                        }
-                    }
-                }
-            }
-        }
-        let mut checkers = Vec::new();
-        let mut proxy_checker = vec![u32::MAX; proxy_site.len()];
-        let mut check_rng = seed.stream("discovery/health-checks");
-        if let Some((by, config)) = &sc.discovery.health_check {
-            match by {
-                CheckBy::Proxy => {
-                    for (p, &(site, dest)) in proxy_site.iter().enumerate() {
-                        let zone = if site as usize == GATEWAY_SITE {
-                            sc.gateway.zone
-                        } else {
-                            sc.instances[site as usize - 1].zone
-                        };
-                        proxy_checker[p] = checkers.len() as u32;
-                        checkers.push(lifecycle::Checker::new(
-                            config,
-                            lifecycle::CheckOwner::Proxy(p as u32),
-                            dest,
-                            zone,
-                            sc,
-                            &mut check_rng,
-                        ));
-                    }
-                }
-                CheckBy::Registry => {
-                    let zone = sc.discovery.registry.as_ref().map_or(sc.gateway.zone, |r| r.zone);
-                    for d in 0..nsvc {
-                        let (owner, dest) = (lifecycle::CheckOwner::Registry, ServiceId(d as u32));
-                        checkers.push(lifecycle::Checker::new(config, owner, dest, zone, sc, &mut check_rng));
-                    }
-                }
-            }
-        }
-        let lifecycle_on = !sc.lifecycle.is_empty()
-            || !checkers.is_empty()
-            || sc.services.iter().any(|s| s.probes.is_some())
-            || registry.is_some()
-            || sc.instances.iter().any(|i| !i.initially_running)
-            || sc
-                .faults
-                .iter()
-                .any(|f| matches!(f.kind, FaultKind::Crash { .. } | FaultKind::Stop | FaultKind::ZoneOutage { .. }))
-            || sc.services.iter().any(|s| s.autoscaler.is_some());
-        let guarded = (0..balancers.len())
-            .map(|p| budgets[p].is_some() || breakers[p].is_some() || bulkheads[p].is_some() || outliers[p].is_some())
-            .collect();
-        let last_ok =
-            proxy_site.iter().map(|&(_, dest)| vec![SimTime::MAX; sc.services[dest.idx()].endpoints.len()]).collect();
-        let point_names = points.iter().map(|p| p.name(sc)).collect();
-        let security = sc.security.as_ref().map(|_| Box::new(security::SecState::new(sc, seed, &proxy_site)));
+        let proxies = proxies::Proxies::new(sc, seed);
+        let proxy_site = &proxies.proxy_site;
+        let discovery = discovery::Discovery::new(sc, seed, proxy_site);
+        let security = sc.security.as_ref().map(|_| Box::new(sidecars::SecState::new(sc, seed, proxy_site)));
+        let recorder = recorder::Recorder::new(sc, proxy_site, timeseries, transitions, events)?;
         Ok(Sim {
             sc,
             now: SimTime::ZERO,
             events: EventQueue::new(),
-            requests: Slab::new(),
-            calls: Slab::new(),
-            attempts: Slab::new(),
-            jobs: Slab::new(),
-            deferred: Slab::new(),
-            held: Slab::new(),
-            instances,
-            proxy_of,
-            balancers,
-            host_groups,
-            localities: proxy_site.iter().map(|&(site, dest)| locality::proxy(sc, seed, site as usize, dest)).collect(),
-            locality_stats: locality::enabled(sc).then(|| LocalityStats::new(sc.zones.len())),
-            remote: locality::RemoteDiscovery::new(sc, &proxy_site),
-            proxy_rngs,
-            budgets,
-            breakers,
-            bulkhead_wake: vec![SimTime::MAX; bulkheads.len()],
-            bulkheads,
-            outliers,
-            guarded,
-            gateway_limiter: sc.gateway.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)),
-            route_limiters: sc
-                .gateway
-                .routes
-                .iter()
-                .map(|r| r.rate_limit.as_ref().map(|l| RateLimiter::new(l, SimTime::ZERO)))
-                .collect(),
-            server_limiters,
-            lifecycle_on,
-            registry,
-            registry_wake: SimTime::MAX,
-            views,
-            proxy_view,
-            view_rng: seed.stream("discovery/refresh"),
-            registry_rng: seed.stream("discovery/registry-latency"),
-            registry_read_timeouts: 0,
+            live: live::Live::new(),
+            stations: station::Stations::new(sc, seed),
+            proxies,
+            discovery,
             slos: Vec::new(),
-            fault_ends: Vec::new(),
             recoveries: Vec::new(),
             detections: Vec::new(),
-            events_csv,
             alerts: vec![crate::alert::Alert::default(); sc.alerts.len()],
-            alerts_csv: None,
-            tracer: None,
             checker: None,
-            guard_limits: Vec::new(),
             invariants_broken: vec![(0, None); sc.invariants.len()],
-            span_owners: 0,
-            checkers,
-            proxy_checker,
-            check_rng,
-            proxy_config: vec![0; proxy_site.len()],
             config_rng: seed.stream("control-plane/propagation"),
-            route_weights: sc.gateway.routes.iter().map(|r| r.split.iter().map(|&(_, _, w)| w).collect()).collect(),
-            split_rng: seed.stream("gateway/split"),
             config_applied: vec![(0, SimDuration::ZERO); sc.config_changes.len()],
-            proxy_site,
-            last_ok,
-            caches_answers: sc.policies.call.iter().any(|p| matches!(p.fallback, Some(Fallback::Cache { .. }))),
             direct_calls: false,
-            endpoint_local: sc
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let local = sc.services[e.service.idx()].endpoints.iter().position(|x| x.idx() == i);
-                    local.expect("an endpoint belongs to its service") as u32
-                })
-                .collect(),
-            transitions,
-            deferred_error: None,
-            endpoint_rngs,
-            link_rngs,
-            fault_rngs,
-            net_faults: Vec::new(),
-            net: NetFaults::default(),
-            fault_targets: Vec::new(),
-            fault_live: vec![u32::MAX; sc.faults.len()],
-            call_faults: Vec::new(),
-            slow_pushes: Vec::new(),
-            occurrences: Vec::new(),
-            faults_active: 0,
-            window_faulted: false,
-            scores: Scores::default(),
-            net_rng: seed.stream("network/faults"),
-            arrivals,
-            mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
-            client_rng: seed.stream("workload/clients"),
-            // Routing by header and a rollout's user impact need client ids too.
-            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. }))
-                || !sc.headers.is_empty()
-                || !sc.rollouts.is_empty(),
-            think_rng: seed.stream("workload/think"),
+            network: network::Network::new(sc, seed),
+            faults: faults::Faults::new(sc, seed),
+            workload: arrivals::Workload::new(sc, seed),
             stop_at: duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
             requests_limit: requests.unwrap_or(u64::MAX),
             arrivals_open: true,
@@ -1515,30 +477,12 @@ impl<'s, 'h> Sim<'s, 'h> {
             issued_measured: 0,
             direct_count: 0,
             in_flight_max_seen: 0,
-            late_responses: 0,
-            total: FlowStats::default(),
-            routes: vec![FlowStats::default(); sc.gateway.routes.len()],
-            services: vec![FlowStats::default(); nsvc],
-            proxy_point,
-            point_calls: vec![CallStats::default(); points.len()],
-            point_window: vec![CallStats::default(); points.len()],
-            points,
-            work_ns: 0,
-            goodput_ns: 0,
-            window_work_ns: 0,
-            window_goodput_ns: 0,
-            window_start: SimTime::ZERO,
-            window_end: SimTime::ZERO + sc.metrics_interval,
-            timeseries,
-            row: window::Row::default(),
-            point_names,
-            route_windows: None,
             security,
+            recorder,
             events_done: 0,
             windows_done: 0,
             const_lanes: Vec::new(),
             autoscalers: Vec::new(),
-            autoscaling_csv: None,
             traffic: traffic::State::new(sc, seed),
         })
     }

@@ -22,7 +22,7 @@
 use crate::metrics::{Counts, Latency};
 use crate::model::Scenario;
 use crate::output::measured_secs;
-use crate::sim::RunResult;
+use crate::result::RunResult;
 use std::collections::BTreeMap;
 
 /// The header, exactly as Locust writes it.

@@ -12,7 +12,7 @@
 
 use crate::metrics::{CallStats, Counts, Latency, StationTotals};
 use crate::model::{Caller, Scenario};
-use crate::sim::{RunResult, Stop};
+use crate::result::{RunResult, Stop};
 use std::fmt::Write as _;
 
 /// Upper bounds (`le`, seconds) of the latency histograms' buckets: Prometheus' default

@@ -4,7 +4,7 @@
 use super::round;
 use crate::autoscale::Metric;
 use crate::model::{FaultKind, Scenario};
-use crate::sim::{Autoscaling, RunResult};
+use crate::result::{Autoscaling, RunResult};
 use serde_json::{Map, Value, json};
 
 pub(super) fn autoscaling_json(sc: &Scenario, r: &RunResult) -> Value {

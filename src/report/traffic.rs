@@ -5,7 +5,7 @@ use super::{round, station_json};
 use crate::metrics::StationTotals;
 use crate::model::Scenario;
 use crate::output::rollout;
-use crate::sim::RunResult;
+use crate::result::RunResult;
 use serde_json::{Map, Value, json};
 
 /// `services.<name>.versions`: each version's instances, served and failed requests,

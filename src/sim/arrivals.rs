@@ -2,6 +2,47 @@
 
 use super::*;
 
+/// The workload owner: where requests come from. Open-loop arrivals or closed-loop users
+/// (their think times), the mix of routes, the client ids, and the gateway's traffic
+/// shifting weights, each with its own stream.
+///
+/// **Invariant:** client ids are drawn only when something reads them (`needs_client`),
+/// so a scenario without hashing, header routing or rollouts draws none.
+pub(super) struct Workload {
+    pub(super) arrivals: Option<Arrivals>,
+    pub(super) mix: Mix,
+    pub(super) client_rng: Stream,
+    /// Whether any balancer hashes on the client id.
+    pub(super) needs_client: bool,
+    pub(super) think_rng: Stream,
+    /// The gateway's current weights per route with traffic shifting, and the stream
+    /// that splits requests by them.
+    pub(super) route_weights: Vec<Vec<u32>>,
+    pub(super) split_rng: Stream,
+}
+
+impl Workload {
+    pub(super) fn new(sc: &Scenario, seed: RootSeed) -> Workload {
+        Workload {
+            arrivals: match &sc.workload.load {
+                Load::Open { process, schedule } => {
+                    Some(Arrivals::new(*process, schedule, seed.stream("workload/arrivals")))
+                }
+                Load::Closed { .. } => None,
+            },
+            mix: Mix::new(&sc.workload.mix, seed.stream("workload/mix")),
+            client_rng: seed.stream("workload/clients"),
+            // Routing by header and a rollout's user impact need client ids too.
+            needs_client: sc.policies.balancer.iter().any(|b| matches!(b, BalancerConfig::RingHash { .. }))
+                || !sc.headers.is_empty()
+                || !sc.rollouts.is_empty(),
+            think_rng: seed.stream("workload/think"),
+            route_weights: sc.gateway.routes.iter().map(|r| r.split.iter().map(|&(_, _, w)| w).collect()).collect(),
+            split_rng: seed.stream("gateway/split"),
+        }
+    }
+}
+
 impl Sim<'_, '_> {
     pub(super) fn start_load(&mut self) {
         match &self.sc.workload.load {
@@ -9,7 +50,7 @@ impl Sim<'_, '_> {
             Load::Closed { users, think_time } => {
                 // Each user starts after one think time, so users do not all fire at once.
                 for u in 0..*users {
-                    let t = SimTime::ZERO + think_time.sample(&mut self.think_rng);
+                    let t = SimTime::ZERO + think_time.sample(&mut self.workload.think_rng);
                     self.events.push(t, Event::UserWake(u));
                 }
             }
@@ -42,7 +83,7 @@ impl Sim<'_, '_> {
 
     #[inline]
     pub(super) fn schedule_next_arrival(&mut self) {
-        let arrivals = self.arrivals.as_mut().expect("open loop has arrivals");
+        let arrivals = self.workload.arrivals.as_mut().expect("open loop has arrivals");
         match arrivals.next(self.now) {
             Some(t) if t < self.stop_at => self.events.push(t, Event::Arrival),
             Some(_) => self.close_arrivals(self.stop_at),
@@ -57,7 +98,11 @@ impl Sim<'_, '_> {
         }
         // Client ids matter only to hashing balancers; the draw has its own stream, so
         // skipping it when unused changes no other draw.
-        let client = if self.needs_client { self.client_rng.random_range(0..self.sc.workload.clients) } else { 0 };
+        let client = if self.workload.needs_client {
+            self.workload.client_rng.random_range(0..self.sc.workload.clients)
+        } else {
+            0
+        };
         self.issue(client, None);
         if self.issued >= self.requests_limit {
             self.close_arrivals(self.now);
@@ -82,13 +127,19 @@ impl Sim<'_, '_> {
 
     /// A new request on `route`, or on one the workload's mix picks.
     pub(super) fn issue_on(&mut self, route: Option<RouteId>, client: u64, user: Option<u32>) {
-        let route_id = route.unwrap_or_else(|| self.mix.pick());
+        let route_id = route.unwrap_or_else(|| self.workload.mix.pick());
         let measured = self.now >= self.warmup;
         self.issued += 1;
         self.issued_measured += u64::from(measured);
-        let req =
-            self.requests.insert(Request { route: route_id, arrived: self.now, user, measured, client, span: NO_SPAN });
-        if let Some(t) = self.tracer.as_mut()
+        let req = self.live.requests.insert(Request {
+            route: route_id,
+            arrived: self.now,
+            user,
+            measured,
+            client,
+            span: NO_SPAN,
+        });
+        if let Some(t) = self.recorder.tracer.as_mut()
             && t.sample()
         {
             self.trace_request(req, route_id);
@@ -96,27 +147,28 @@ impl Sim<'_, '_> {
         if self.checker.is_some() {
             self.observe(crate::check::Obs::RequestArrived(Self::key_id(req)));
         }
-        self.in_flight_max_seen = self.in_flight_max_seen.max(self.requests.len() as u64);
-        if self.gateway_limiter.is_none() && self.route_limiters[route_id.idx()].is_none() {
+        self.in_flight_max_seen = self.in_flight_max_seen.max(self.live.requests.len() as u64);
+        if self.proxies.gateway_limiter.is_none() && self.proxies.route_limiters[route_id.idx()].is_none() {
             let endpoint = self.route_endpoint(route_id);
             let zone = self.sc.gateway.zone;
-            return self.start_call(
-                Parent::Request(req),
-                Caller::Gateway,
-                GATEWAY_SITE,
+            return self.start_call(CallSite {
+                parent: Parent::Request(req),
+                caller: Caller::Gateway,
+                site: GATEWAY_SITE as u32,
                 zone,
                 endpoint,
                 client,
                 measured,
-                false,
-            );
+                is_fallback: false,
+            });
         }
         // The gateway's rate limits: the global one, then the route's.
         let now = self.now;
         let mut wait = SimDuration::ZERO;
         let mut denied = None;
-        for limiter in
-            [self.gateway_limiter.as_mut(), self.route_limiters[route_id.idx()].as_mut()].into_iter().flatten()
+        for limiter in [self.proxies.gateway_limiter.as_mut(), self.proxies.route_limiters[route_id.idx()].as_mut()]
+            .into_iter()
+            .flatten()
         {
             match limiter.acquire(now) {
                 Permit::Now => {}
@@ -156,9 +208,9 @@ impl Sim<'_, '_> {
     #[inline(never)]
     fn split_endpoint(&mut self, route: RouteId) -> EndpointId {
         let r = &self.sc.gateway.routes[route.idx()];
-        let weights = &self.route_weights[route.idx()];
+        let weights = &self.workload.route_weights[route.idx()];
         let total: u64 = weights.iter().map(|&w| u64::from(w)).sum();
-        let mut x = self.split_rng.random_range(0..total);
+        let mut x = self.workload.split_rng.random_range(0..total);
         for (k, &w) in weights.iter().enumerate() {
             if x < u64::from(w) {
                 return r.split[k].1;
@@ -170,18 +222,18 @@ impl Sim<'_, '_> {
 
     /// A request passed the gateway's rate limits: its route's call starts.
     pub(super) fn admit(&mut self, req: Key) {
-        let r = self.requests.get(req).expect("an admitted request is live");
+        let r = self.live.requests.get(req).expect("an admitted request is live");
         let (route, client, measured) = (r.route, r.client, r.measured);
         let endpoint = self.route_endpoint(route);
-        self.start_call(
-            Parent::Request(req),
-            Caller::Gateway,
-            GATEWAY_SITE,
-            self.sc.gateway.zone,
+        self.start_call(CallSite {
+            parent: Parent::Request(req),
+            caller: Caller::Gateway,
+            site: GATEWAY_SITE as u32,
+            zone: self.sc.gateway.zone,
             endpoint,
             client,
             measured,
-            false,
-        );
+            is_fallback: false,
+        });
     }
 }

@@ -17,32 +17,13 @@
 //! None of this runs without an autoscaler: `autoscalers` is empty, no event is pushed.
 
 use super::*;
-use crate::autoscale::{Autoscaler, Decision, Metric, Metrics};
+use crate::autoscale::{Autoscaler, Metric, Metrics};
 
 /// `autoscaling.csv`: one row per evaluation.
 pub use crate::output::autoscaling::HEADER as AUTOSCALING_HEADER;
 
 /// Decisions kept in the run's result per service (the rest are counted).
 const DECISIONS_KEPT: usize = 1000;
-
-/// What a service's autoscaler did over the run.
-#[derive(Clone, Debug)]
-pub struct Autoscaling {
-    pub service: ServiceId,
-    /// Evaluations that changed the replica count, in time order (at most 1,000).
-    pub decisions: Vec<Decision>,
-    /// Changes beyond those kept.
-    pub decisions_dropped: u64,
-    pub evaluations: u64,
-    /// The replica count it managed: lowest and highest.
-    pub replicas_min: u32,
-    pub replicas_max: u32,
-    /// The first scale-out decision, and the first pod of the service ready after it.
-    pub first_scale_out: Option<SimTime>,
-    pub first_ready_after_scale_out: Option<SimTime>,
-    /// The managed replica count integrated over the run (a cost figure).
-    pub replica_seconds: f64,
-}
 
 /// One pod's marks at the last evaluation.
 #[derive(Clone, Copy)]
@@ -105,8 +86,8 @@ impl Sim<'_, '_> {
             .instances
             .iter()
             .map(|&i| {
-                let ready = self.is_running(i) && self.instances[i.idx()].ready;
-                let st = &mut self.instances[i.idx()];
+                let ready = self.is_running(i) && self.stations.instances[i.idx()].ready;
+                let st = &mut self.stations.instances[i.idx()];
                 let (busy, queue) = st.stats.busy_queue_areas(now);
                 Mark { busy, queue, epoch: st.epoch, ready }
             })
@@ -126,7 +107,7 @@ impl Sim<'_, '_> {
         let s = &self.autoscalers[index as usize];
         let mut metrics = Metrics::default();
         for (&inst, (before, after)) in sc.services[service.idx()].instances.iter().zip(s.marks.iter().zip(&marks)) {
-            let st = &self.instances[inst.idx()];
+            let st = &self.stations.instances[inst.idx()];
             match st.life {
                 Life::Stopped | Life::Draining => {}
                 Life::Down { hang: true } if st.ready => metrics.missing += 1,
@@ -164,7 +145,7 @@ impl Sim<'_, '_> {
         }
         let name = &sc.services[service.idx()].name;
         let value = metric_text(metric_kind, d.metric);
-        if let Some(w) = self.autoscaling_csv.as_mut() {
+        if let Some(w) = self.recorder.autoscaling_csv.as_mut() {
             let row = [
                 format!("{:.6}", now.as_secs_f64()),
                 name.clone(),
@@ -177,7 +158,7 @@ impl Sim<'_, '_> {
                 d.reason.name().to_string(),
             ];
             if let Err(e) = w.write_record(&row) {
-                self.deferred_error.get_or_insert(e);
+                self.recorder.deferred_error.get_or_insert(e);
             }
         }
         if d.to != d.from {
@@ -188,7 +169,7 @@ impl Sim<'_, '_> {
             self.event_row("autoscaler", name, event, &detail);
             self.scale(service, d.to);
         }
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.events.push(now + interval, Event::Autoscale(index));
         }
     }

@@ -6,7 +6,7 @@ impl Sim<'_, '_> {
     pub(super) fn run_loop(&mut self, progress: &mut Option<&mut dyn FnMut(Progress)>) -> Result<Stop, RunError> {
         self.start_load();
         self.schedule_faults();
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.start_lifecycle();
         }
         if self.sc.services.iter().any(|s| s.autoscaler.is_some()) {
@@ -18,8 +18,8 @@ impl Sim<'_, '_> {
         for (i, c) in self.sc.config_changes.iter().enumerate() {
             self.events.push(c.at, Event::ConfigPush(i as u32));
         }
-        for p in 0..self.outliers.len() {
-            if let Some((d, _)) = &self.outliers[p] {
+        for p in 0..self.proxies.outliers.len() {
+            if let Some((d, _)) = &self.proxies.outliers[p] {
                 self.events.push(d.next_interval(), Event::OutlierSweep(p as u32));
             }
         }
@@ -30,7 +30,7 @@ impl Sim<'_, '_> {
         let limits = &self.sc.run;
         // While arrivals are open (so no drain deadline runs), an event before the end of
         // arrivals and of the window needs no check but its order: one comparison tells.
-        let mut check_at = self.stop_at.min(self.window_end);
+        let mut check_at = self.stop_at.min(self.recorder.window_end);
         while let Some((t, ev)) = self.events.pop() {
             if self.arrivals_open && t < check_at {
                 self.check_order(t, ev);
@@ -38,7 +38,7 @@ impl Sim<'_, '_> {
                 if let Some(stop) = self.checks(t, ev)? {
                     return Ok(stop);
                 }
-                check_at = self.stop_at.min(self.window_end);
+                check_at = self.stop_at.min(self.recorder.window_end);
             }
             if self.events_done >= limits.events_max {
                 let message = format!(
@@ -51,7 +51,7 @@ impl Sim<'_, '_> {
             self.now = t;
             self.events_done += 1;
             self.dispatch(ev);
-            if self.requests.len() as u64 > limits.in_flight_max {
+            if self.live.requests.len() as u64 > limits.in_flight_max {
                 let message = format!(
                     "more than {} requests in flight (run.inFlightMax) at simulated time {t}: \
                      the offered load exceeds what the mesh can serve",
@@ -89,33 +89,33 @@ impl Sim<'_, '_> {
             self.close_arrivals(self.stop_at);
         }
         if !self.arrivals_open
-            && self.requests.is_empty()
-            && self.calls.is_empty()
-            && self.attempts.is_empty()
-            && self.jobs.is_empty()
-            && self.deferred.is_empty()
-            && self.held.is_empty()
+            && self.live.requests.is_empty()
+            && self.live.calls.is_empty()
+            && self.live.attempts.is_empty()
+            && self.live.jobs.is_empty()
+            && self.live.deferred.is_empty()
+            && self.live.held.is_empty()
         {
             // Only stale timers and idle users are left.
             return Ok(Some(Stop::Completed));
         }
         if t > self.drain_deadline {
-            if self.requests.is_empty() {
+            if self.live.requests.is_empty() {
                 // Every request is answered; what remains is work nobody waits for.
                 return Ok(Some(Stop::Completed));
             }
             let message = format!(
                 "{} requests were still in flight {} after arrivals stopped (run.drainTimeout); \
                  the mesh may be overloaded, or raise the drain timeout",
-                self.requests.len(),
+                self.live.requests.len(),
                 self.sc.run.drain_timeout
             );
             return Ok(Some(Stop::Limit { kind: LimitKind::DrainTimeout, message }));
         }
         self.check_order(t, ev);
-        if t >= self.window_end {
+        if t >= self.recorder.window_end {
             // A long idle gap means many empty windows; bound them like events.
-            let pending = (t.0 - self.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
+            let pending = (t.0 - self.recorder.window_end.0) / self.sc.metrics_interval.as_nanos() + 1;
             if self.windows_done.saturating_add(pending) > self.sc.run.events_max {
                 let message = format!(
                     "the time series would need more than {} windows (run.eventsMax) to reach simulated \
@@ -176,7 +176,7 @@ impl Sim<'_, '_> {
             Event::Deny(req) => self.finish_request(req, Outcome::Error(429), 0),
             Event::ServerDeny(attempt) => self.server_deny(attempt),
             Event::WarmupEnd => {
-                for st in &mut self.instances {
+                for st in &mut self.stations.instances {
                     st.stats.mark_warmup(self.now);
                 }
             }

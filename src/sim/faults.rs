@@ -3,9 +3,54 @@
 
 use super::*;
 
+/// The faults owner: each fault's stream, the instances its occurrence hits, which
+/// faults act now on call paths and config pushes, every occurrence so far with the
+/// window tallies of the resilience scores, and the ends of the occurrences (for SLO
+/// recovery).
+///
+/// **Invariant:** `fault_live[i]` is `u32::MAX` exactly while fault `i` is not active;
+/// `faults_active` counts the active ones. Network faults are the network owner's.
+pub(super) struct Faults {
+    /// One stream per fault (`fault/<index>`).
+    pub(super) fault_rngs: Vec<Stream>,
+    /// The instances each fault's current (or last) occurrence hits.
+    pub(super) fault_targets: Vec<Vec<InstanceId>>,
+    /// Per fault: its occurrence number while it lasts (load faults stop arriving when it
+    /// changes), `u32::MAX` when not active.
+    pub(super) fault_live: Vec<u32>,
+    /// Error and delay faults on call paths active now, and slow config pushes.
+    pub(super) call_faults: Vec<u32>,
+    pub(super) slow_pushes: Vec<u32>,
+    /// Resilience scores: every fault occurrence so far, faults active now, whether the
+    /// current window saw one, and the window tallies.
+    pub(super) occurrences: Vec<Occurrence>,
+    pub(super) faults_active: u32,
+    pub(super) window_faulted: bool,
+    pub(super) scores: Scores,
+    /// Every occurrence's end, repeats included, sorted (set by `run`).
+    pub(super) fault_ends: Vec<SimTime>,
+}
+
+impl Faults {
+    pub(super) fn new(sc: &Scenario, seed: RootSeed) -> Faults {
+        Faults {
+            fault_rngs: (0..sc.faults.len()).map(|i| seed.stream(&format!("fault/{i}"))).collect(),
+            fault_targets: Vec::new(),
+            fault_live: vec![u32::MAX; sc.faults.len()],
+            call_faults: Vec::new(),
+            slow_pushes: Vec::new(),
+            occurrences: Vec::new(),
+            faults_active: 0,
+            window_faulted: false,
+            scores: Scores::default(),
+            fault_ends: Vec::new(),
+        }
+    }
+}
+
 impl Sim<'_, '_> {
     pub(super) fn schedule_faults(&mut self) {
-        self.fault_targets = vec![Vec::new(); self.sc.faults.len()];
+        self.faults.fault_targets = vec![Vec::new(); self.sc.faults.len()];
         for (i, f) in self.sc.faults.iter().enumerate() {
             self.events.push(f.start, Event::FaultStart(i as u32));
         }
@@ -23,13 +68,13 @@ impl Sim<'_, '_> {
             Select::Fixed(c) => (c as usize).min(n),
             Select::FixedPercent(p) => ((n as f64) * p / 100.0).floor() as usize,
             Select::RandomMaxPercent(max) => {
-                let p = self.fault_rngs[index as usize].random_range(0..=max);
+                let p = self.faults.fault_rngs[index as usize].random_range(0..=max);
                 (n * p as usize) / 100
             }
         };
         // A partial Fisher-Yates shuffle picks k distinct candidates.
         let mut pool = all.clone();
-        let rng = &mut self.fault_rngs[index as usize];
+        let rng = &mut self.faults.fault_rngs[index as usize];
         for i in 0..k {
             let j = rng.random_range(i..n);
             pool.swap(i, j);
@@ -43,7 +88,7 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let f = &sc.faults[index as usize];
         if starts {
-            self.occurrences.push(Occurrence {
+            self.faults.occurrences.push(Occurrence {
                 fault: index,
                 start: self.now,
                 end: None,
@@ -51,12 +96,12 @@ impl Sim<'_, '_> {
                 alerted: None,
                 recovered: None,
             });
-            self.faults_active += 1;
-            self.window_faulted = true;
+            self.faults.faults_active += 1;
+            self.faults.window_faulted = true;
         } else {
-            self.faults_active = self.faults_active.saturating_sub(1);
+            self.faults.faults_active = self.faults.faults_active.saturating_sub(1);
             let now = self.now;
-            if let Some(o) = self.occurrences.iter_mut().rev().find(|o| o.fault == index && o.end.is_none()) {
+            if let Some(o) = self.faults.occurrences.iter_mut().rev().find(|o| o.fault == index && o.end.is_none()) {
                 o.end = Some(now);
             }
         }
@@ -64,7 +109,7 @@ impl Sim<'_, '_> {
             // Each occurrence picks its instances, ends after the fault's duration, and
             // with a repeat interval schedules the next one.
             let targets = self.select_targets(index);
-            self.fault_targets[index as usize] = targets;
+            self.faults.fault_targets[index as usize] = targets;
             if let Some(end) = f.end {
                 self.events.push(self.now + end.since(f.start), Event::FaultEnd(index));
             }
@@ -80,13 +125,13 @@ impl Sim<'_, '_> {
         if f.path.is_some() {
             // Error and delay injection at the callers' proxies.
             if starts {
-                self.call_faults.push(index);
+                self.faults.call_faults.push(index);
             } else {
-                self.call_faults.retain(|&x| x != index);
+                self.faults.call_faults.retain(|&x| x != index);
             }
             return;
         }
-        let targets = self.fault_targets[index as usize].clone();
+        let targets = self.faults.fault_targets[index as usize].clone();
         match sc.faults[index as usize].kind {
             FaultKind::Crash { hang } => {
                 for &inst in &targets {
@@ -110,35 +155,29 @@ impl Sim<'_, '_> {
                 return;
             }
             ref k if k.is_network() => {
-                if starts {
-                    self.net_faults.push(index);
-                } else {
-                    self.net_faults.retain(|&f| f != index);
-                }
-                self.refresh_network();
-                return;
+                return self.network.fault(index, starts);
             }
             FaultKind::Load { .. } => {
                 if starts {
-                    let occurrence = self.occurrences.len() as u32;
-                    self.fault_live[index as usize] = occurrence;
+                    let occurrence = self.faults.occurrences.len() as u32;
+                    self.faults.fault_live[index as usize] = occurrence;
                     self.schedule_load_arrival(index, occurrence);
                 } else {
-                    self.fault_live[index as usize] = u32::MAX;
+                    self.faults.fault_live[index as usize] = u32::MAX;
                 }
                 return;
             }
             FaultKind::SlowConfigPush { .. } => {
                 if starts {
-                    self.slow_pushes.push(index);
+                    self.faults.slow_pushes.push(index);
                 } else {
-                    self.slow_pushes.retain(|&x| x != index);
+                    self.faults.slow_pushes.retain(|&x| x != index);
                 }
                 return;
             }
             FaultKind::RegistryOutage => {
                 let now = self.now;
-                if let Some(r) = self.registry.as_mut() {
+                if let Some(r) = self.discovery.registry.as_mut() {
                     r.set_available(now, !starts);
                 }
                 self.arm_registry();
@@ -147,7 +186,7 @@ impl Sim<'_, '_> {
             _ => {}
         }
         for &inst in &targets {
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             if starts {
                 // Kept sorted so overlapping faults fold in the scenario's order.
                 if let Err(pos) = st.faults.binary_search(&index) {
@@ -164,7 +203,7 @@ impl Sim<'_, '_> {
     fn refresh_faults(&mut self, inst: InstanceId) {
         let sc = self.sc;
         let base = &sc.instances[inst.idx()];
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         let mut effect = FaultEffect { error: None, slowdown: base.slowdown, delay: None };
         let mut workers = base.workers;
         for &f in &st.faults {
@@ -196,58 +235,6 @@ impl Sim<'_, '_> {
 }
 
 impl Sim<'_, '_> {
-    /// Folds the active network faults into per-link and per-node tables.
-    fn refresh_network(&mut self) {
-        let sc = self.sc;
-        let nz = sc.zones.len();
-        let nodes = 1 + sc.services.len();
-        let net = &mut self.net;
-        net.zone_block = vec![false; nz * nz];
-        net.zone_keep = vec![1.0; nz * nz];
-        net.zone_delay = vec![u32::MAX; nz * nz];
-        net.node_block = vec![false; nodes * nodes];
-        let pairs = |between: &Option<(Vec<ZoneId>, Vec<ZoneId>)>| -> Vec<usize> {
-            match between {
-                None => (0..nz * nz).collect(),
-                Some((a, b)) => a
-                    .iter()
-                    .flat_map(|x| b.iter().flat_map(move |y| [x.idx() * nz + y.idx(), y.idx() * nz + x.idx()]))
-                    .collect(),
-            }
-        };
-        for &f in &self.net_faults {
-            match &sc.faults[f as usize].kind {
-                FaultKind::Partition { by_zone, from, to, one_way } => {
-                    let n = if *by_zone { nz } else { nodes };
-                    let table = if *by_zone { &mut net.zone_block } else { &mut net.node_block };
-                    for &a in from {
-                        for &b in to {
-                            table[a as usize * n + b as usize] = true;
-                            if !one_way {
-                                table[b as usize * n + a as usize] = true;
-                            }
-                        }
-                    }
-                }
-                FaultKind::Loss { between, probability } => {
-                    for k in pairs(between) {
-                        net.zone_keep[k] *= 1.0 - probability;
-                    }
-                }
-                FaultKind::LinkLatency { between, .. } => {
-                    // Overlapping delay faults: the later one in the list wins.
-                    for k in pairs(between) {
-                        net.zone_delay[k] = f;
-                    }
-                }
-                _ => {}
-            }
-        }
-        net.active = !self.net_faults.is_empty();
-    }
-}
-
-impl Sim<'_, '_> {
     /// A detection signal (a breaker opened, a host was ejected or failed its checks):
     /// every occurrence under way or ended but not yet detected counts it.
     pub(super) fn note_detection(&mut self) {
@@ -256,7 +243,7 @@ impl Sim<'_, '_> {
 
     /// As `note_detection`, at `t` (at or after every occurrence's start).
     pub(super) fn note_detection_at(&mut self, t: SimTime) {
-        for o in self.occurrences.iter_mut().filter(|o| o.detected.is_none_or(|d| d > t) && o.start <= t) {
+        for o in self.faults.occurrences.iter_mut().filter(|o| o.detected.is_none_or(|d| d > t) && o.start <= t) {
             o.detected = Some(t);
         }
     }
@@ -266,18 +253,22 @@ impl Sim<'_, '_> {
     /// The next extra arrival of a load fault: Poisson at its rate, from its own stream.
     fn schedule_load_arrival(&mut self, index: u32, occurrence: u32) {
         let FaultKind::Load { rate, .. } = self.sc.faults[index as usize].kind else { return };
-        let u: f64 = self.fault_rngs[index as usize].random::<f64>();
+        let u: f64 = self.faults.fault_rngs[index as usize].random::<f64>();
         let gap = SimDuration::from_secs_f64(-(1.0 - u).ln() / rate);
         self.events.push(self.now + gap, Event::LoadArrival(index, occurrence));
     }
 
     /// An extra request of a load fault, on its route or by the workload's mix.
     pub(super) fn on_load_arrival(&mut self, index: u32, occurrence: u32) {
-        if self.fault_live[index as usize] != occurrence || !self.may_issue(self.now) {
+        if self.faults.fault_live[index as usize] != occurrence || !self.may_issue(self.now) {
             return;
         }
         let FaultKind::Load { route, .. } = self.sc.faults[index as usize].kind else { return };
-        let client = if self.needs_client { self.client_rng.random_range(0..self.sc.workload.clients) } else { 0 };
+        let client = if self.workload.needs_client {
+            self.workload.client_rng.random_range(0..self.sc.workload.clients)
+        } else {
+            0
+        };
         self.issue_on(route, client, None);
         self.schedule_load_arrival(index, occurrence);
     }

@@ -65,10 +65,10 @@ impl Sim<'_, '_> {
         tried: u64,
         guarded: bool,
     ) -> Option<usize> {
-        let reselect = avoid || self.lifecycle_on || (guarded && self.outliers[p].is_some());
+        let reselect = avoid || self.discovery.lifecycle_on || (guarded && self.proxies.outliers[p].is_some());
         if !reselect {
             // The common case: the balancer's pick stands.
-            return Some(self.balancers[p].pick(self.now, client, &mut self.proxy_rngs[p]));
+            return Some(self.proxies.balancers[p].pick(self.now, client, &mut self.proxies.proxy_rngs[p]));
         }
         self.pick_plain_again(p, client, avoid, tried, guarded)
     }
@@ -78,8 +78,8 @@ impl Sim<'_, '_> {
     #[inline(never)]
     fn pick_plain_again(&mut self, p: usize, client: u64, avoid: bool, tried: u64, guarded: bool) -> Option<usize> {
         let now = self.now;
-        let balancer = &mut self.balancers[p];
-        let mut host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
+        let balancer = &mut self.proxies.balancers[p];
+        let mut host = balancer.pick(now, client, &mut self.proxies.proxy_rngs[p]);
         if avoid {
             // Envoy's previous-hosts predicate: reselect up to a few times (its
             // host_selection_retry_max_attempts) while the pick was tried before.
@@ -87,26 +87,26 @@ impl Sim<'_, '_> {
                 if tried & (1 << (host % 64)) == 0 {
                     break;
                 }
-                host = balancer.pick(now, client, &mut self.proxy_rngs[p]);
+                host = balancer.pick(now, client, &mut self.proxies.proxy_rngs[p]);
             }
         }
-        if guarded && self.outliers[p].is_some() {
+        if guarded && self.proxies.outliers[p].is_some() {
             // Envoy takes ejected hosts out of the balancer's set; meshsim's balancers keep
             // their state over all hosts, so the proxy picks again, up to once per host.
-            let hosts = self.balancers[p].host_count();
+            let hosts = self.proxies.balancers[p].host_count();
             for _ in 0..hosts {
                 if !self.host_ejected(p, host) {
                     break;
                 }
-                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
+                host = self.proxies.balancers[p].pick(now, client, &mut self.proxies.proxy_rngs[p]);
             }
         }
-        if self.lifecycle_on && !self.host_visible(p, host) {
+        if self.discovery.lifecycle_on && !self.host_visible(p, host) {
             // Balance over the hosts the proxy sees (its view, or those running): pick again,
             // then take the next one it sees; with none, Envoy's "no healthy upstream".
-            let hosts = self.balancers[p].host_count();
+            let hosts = self.proxies.balancers[p].host_count();
             for _ in 0..hosts {
-                host = self.balancers[p].pick(now, client, &mut self.proxy_rngs[p]);
+                host = self.proxies.balancers[p].pick(now, client, &mut self.proxies.proxy_rngs[p]);
                 if self.host_visible(p, host) {
                     break;
                 }
@@ -121,8 +121,8 @@ impl Sim<'_, '_> {
     /// An attempt of proxy `p` went to `host`: its balancer (and the host's groups) count it.
     #[inline(always)]
     pub(super) fn balancer_sent(&mut self, p: usize, host: usize) {
-        self.balancers[p].on_send(host);
-        if let Some(g) = self.host_groups[p].as_mut() {
+        self.proxies.balancers[p].on_send(host);
+        if let Some(g) = self.proxies.host_groups[p].as_mut() {
             g.on_send(host);
         }
     }
@@ -131,8 +131,8 @@ impl Sim<'_, '_> {
     /// a cancelled hedge).
     #[inline(always)]
     pub(super) fn balancer_done(&mut self, p: usize, host: usize, rtt: SimDuration) {
-        self.balancers[p].on_complete(host, self.now, rtt);
-        if let Some(g) = self.host_groups[p].as_mut() {
+        self.proxies.balancers[p].on_complete(host, self.now, rtt);
+        if let Some(g) = self.proxies.host_groups[p].as_mut() {
             g.on_complete(host, self.now, rtt);
         }
     }
@@ -141,7 +141,7 @@ impl Sim<'_, '_> {
     /// in panic) and, with a lifecycle, in its view and passing its health checks.
     #[inline]
     pub(super) fn host_usable(&self, p: usize, host: usize, guarded: bool) -> bool {
-        !(guarded && self.host_ejected(p, host)) && (!self.lifecycle_on || self.host_visible(p, host))
+        !(guarded && self.host_ejected(p, host)) && (!self.discovery.lifecycle_on || self.host_visible(p, host))
     }
 
     /// Whether proxy `p` knows of `host` at all: in its view (with ideal discovery,
@@ -149,12 +149,12 @@ impl Sim<'_, '_> {
     /// from EDS, over which a priority's health and panic are counted.
     #[inline]
     fn host_listed(&self, p: usize, host: usize) -> bool {
-        if !self.lifecycle_on {
+        if !self.discovery.lifecycle_on {
             return true;
         }
-        match self.proxy_view[p] {
-            u32::MAX => self.ideal_visible(p, self.sc.services[self.proxy_site[p].1.idx()].instances[host]),
-            v => self.views[v as usize].visible[host],
+        match self.discovery.proxy_view[p] {
+            u32::MAX => self.ideal_visible(p, self.sc.services[self.proxies.proxy_site[p].1.idx()].instances[host]),
+            v => self.discovery.views[v as usize].visible[host],
         }
     }
 
@@ -162,8 +162,8 @@ impl Sim<'_, '_> {
     /// checks and, for a guarded call, not ejected (panic is decided per priority).
     #[inline]
     fn host_healthy(&self, p: usize, host: usize, guarded: bool) -> bool {
-        let ejected = guarded && self.outliers[p].as_ref().is_some_and(|(d, _)| d.is_ejected(host));
-        !ejected && (!self.lifecycle_on || self.host_visible(p, host))
+        let ejected = guarded && self.proxies.outliers[p].as_ref().is_some_and(|(d, _)| d.is_ejected(host));
+        !ejected && (!self.discovery.lifecycle_on || self.host_visible(p, host))
     }
 
     /// The group of `subset`'s family that proxy `p` sends its next attempt to, and
@@ -174,9 +174,9 @@ impl Sim<'_, '_> {
     /// (plain failover). `None` when the family has no host to send to.
     pub(super) fn choose_group(&mut self, p: usize, subset: u32, guarded: bool) -> Option<(u32, bool)> {
         use crate::balance::locality::{Level, choose_priority, priority_load};
-        let groups = self.host_groups[p].as_ref().expect("a grouped proxy has host groups");
+        let groups = self.proxies.host_groups[p].as_ref().expect("a grouped proxy has host groups");
         let family = groups.family(subset);
-        let Some(loc) = self.localities[p].as_ref() else {
+        let Some(loc) = self.proxies.localities[p].as_ref() else {
             return family
                 .iter()
                 .copied()
@@ -197,7 +197,7 @@ impl Sim<'_, '_> {
             .collect();
         let load = priority_load(&levels, loc.overprovisioning, loc.panic_threshold)?;
         let g = family.to_vec();
-        let rng = &mut self.localities[p].as_mut().expect("a locality proxy").rng;
+        let rng = &mut self.proxies.localities[p].as_mut().expect("a locality proxy").rng;
         let level = choose_priority(&load.load, rng.random_range(0..100));
         Some((g[level], load.panic[level]))
     }
@@ -208,7 +208,7 @@ impl Sim<'_, '_> {
     fn group_host_ok(&self, p: usize, host: usize, guarded: bool, panic: bool) -> bool {
         if panic {
             self.host_listed(p, host)
-        } else if self.localities[p].is_some() {
+        } else if self.proxies.localities[p].is_some() {
             self.host_listed(p, host) && self.host_healthy(p, host, guarded)
         } else {
             self.host_usable(p, host, guarded)
@@ -229,14 +229,14 @@ impl Sim<'_, '_> {
     ) -> Option<usize> {
         let now = self.now;
         let (g, panic) = self.choose_group(p, subset, guarded)?;
-        let groups = self.host_groups[p].as_mut().expect("a grouped proxy has host groups");
-        let mut host = groups.pick_in(g, now, client, &mut self.proxy_rngs[p]);
+        let groups = self.proxies.host_groups[p].as_mut().expect("a grouped proxy has host groups");
+        let mut host = groups.pick_in(g, now, client, &mut self.proxies.proxy_rngs[p]);
         if avoid {
             for _ in 0..HOST_RESELECTIONS_MAX {
                 if tried & (1 << (host % 64)) == 0 {
                     break;
                 }
-                host = groups.pick_in(g, now, client, &mut self.proxy_rngs[p]);
+                host = groups.pick_in(g, now, client, &mut self.proxies.proxy_rngs[p]);
             }
         }
         let n = groups.group(g).hosts.len();
@@ -244,13 +244,13 @@ impl Sim<'_, '_> {
             if self.group_host_ok(p, host, guarded, panic) {
                 return Some(host);
             }
-            let groups = self.host_groups[p].as_mut().expect("a grouped proxy has host groups");
-            host = groups.pick_in(g, now, client, &mut self.proxy_rngs[p]);
+            let groups = self.proxies.host_groups[p].as_mut().expect("a grouped proxy has host groups");
+            host = groups.pick_in(g, now, client, &mut self.proxies.proxy_rngs[p]);
         }
         if self.group_host_ok(p, host, guarded, panic) {
             return Some(host);
         }
-        let groups = self.host_groups[p].as_ref().expect("a grouped proxy has host groups");
+        let groups = self.proxies.host_groups[p].as_ref().expect("a grouped proxy has host groups");
         groups.group(g).hosts.iter().map(|&h| h as usize).find(|&h| self.group_host_ok(p, h, guarded, panic))
     }
 }

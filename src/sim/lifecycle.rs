@@ -1,17 +1,12 @@
-//! Instances coming and going, and how callers find out: crashes, graceful stops, starts
-//! and scaling; the service registry (self-registration with heartbeats and a TTL, or a
-//! third-party registrar); and the cached views proxies balance over, refreshed
-//! periodically (client-side) or kept once per service (server-side). Every lifecycle
-//! event is a row of `events.csv`.
+//! Instances coming and going: crashes, graceful stops, starts and scaling, start-up
+//! times and the kubelet's probes. Every lifecycle event is a row of `events.csv`. How
+//! callers find out (the registry, the views, health checks) is `discovery.rs`.
 //!
-//! With `discovery.mode: "ideal"` (the default) proxies know at once which instances
-//! run. None of this costs anything in a scenario without lifecycle actions, crash or
-//! stop faults, stopped instances or a registry (`lifecycle_on` is false).
+//! None of this costs anything in a scenario without lifecycle actions, crash or stop
+//! faults, stopped instances, probes, autoscalers or a registry (`lifecycle_on` is false).
 
 use super::CheckOutcome;
 use super::*;
-use crate::discovery::Refresh;
-use crate::discovery::health::{CheckResult, CheckTicket, HealthCheckConfig, HealthChecker};
 use crate::discovery::probe::{ProbeEvent, ProbeKind, ProbeResult, ProbeSet, ProbeSetConfig, ProbeTicket};
 
 /// An instance's kubelet: its probes, those in flight, and the scheduled wake-up.
@@ -31,7 +26,6 @@ impl Kubelet {
         self.set.counters()
     }
 }
-use crate::discovery::registry::RegistryError;
 
 /// Where an instance is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,79 +42,6 @@ pub(super) enum Life {
     Stopped,
 }
 
-/// A cached view of one service's instances: a proxy's own (client-side discovery) or a
-/// server-side load balancer's, shared by every caller.
-pub(super) struct View {
-    pub(super) cache: crate::discovery::ClientView,
-    /// By host index within the service.
-    pub(super) visible: Vec<bool>,
-    pub(super) count: u32,
-}
-
-impl View {
-    pub(super) fn new(service: ServiceId, hosts: usize) -> View {
-        View { cache: crate::discovery::ClientView::new(service.idx()), visible: vec![false; hosts], count: 0 }
-    }
-}
-
-/// Who runs a health checker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum CheckOwner {
-    /// A proxy, checking its destination's hosts (Envoy's active health checking).
-    Proxy(u32),
-    /// The registry, checking a service's instances (Consul's HTTP checks).
-    Registry,
-}
-
-/// An active health checker over one service's hosts, with its checks in flight.
-pub(super) struct Checker {
-    hc: HealthChecker,
-    owner: CheckOwner,
-    service: ServiceId,
-    /// Where the checks come from.
-    zone: ZoneId,
-    pending: Vec<Option<CheckTicket>>,
-    wake: SimTime,
-}
-
-impl Checker {
-    pub(super) fn new(
-        config: &HealthCheckConfig,
-        owner: CheckOwner,
-        service: ServiceId,
-        zone: ZoneId,
-        sc: &Scenario,
-        rng: &mut Stream,
-    ) -> Checker {
-        // Hosts present at time 0 count as already checked healthy (the mesh was running
-        // before the run began); Envoy starts a host it has just learnt of unhealthy.
-        let hosts = sc.services[service.idx()].instances.len();
-        let mut hc = HealthChecker::new(config, 0, SimTime::ZERO, rng);
-        for _ in 0..hosts {
-            hc.add_host(SimTime::ZERO, true, rng);
-        }
-        hc.on_traffic();
-        Checker { hc, owner, service, zone, pending: vec![None; hosts], wake: SimTime::MAX }
-    }
-}
-
-/// A crash and how long each part of the mesh took to notice it.
-#[derive(Clone, Debug)]
-pub struct Detection {
-    pub instance: InstanceId,
-    pub crashed_at: SimTime,
-    /// When the registry stopped listing the instance (expiry or deregistration).
-    pub registry_at: Option<SimTime>,
-    /// Views that listed the instance at the crash, and the delays after which each
-    /// stopped listing it (views that never did are not in `delays`).
-    pub views: u32,
-    pub delays: Vec<SimDuration>,
-    /// Whether the instance restarted before every view noticed.
-    pub restarted_at: Option<SimTime>,
-    /// Delays after which each proxy's health checks marked it unhealthy.
-    pub check_delays: Vec<SimDuration>,
-}
-
 pub use crate::output::events::HEADER as EVENTS_HEADER;
 
 impl Sim<'_, '_> {
@@ -134,10 +55,10 @@ impl Sim<'_, '_> {
             if inst.initially_running {
                 // Running since before the run: started and ready (probes keep checking).
                 self.kubelet_start(InstanceId(i as u32));
-                self.instances[i].ready = true;
+                self.stations.instances[i].ready = true;
             }
         }
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             for (i, inst) in sc.instances.iter().enumerate() {
                 if inst.initially_running {
                     self.register(InstanceId(i as u32));
@@ -145,10 +66,10 @@ impl Sim<'_, '_> {
             }
             self.arm_registry();
         }
-        for v in 0..self.views.len() {
+        for v in 0..self.discovery.views.len() {
             self.refresh_view(v as u32);
         }
-        for c in 0..self.checkers.len() {
+        for c in 0..self.discovery.checkers.len() {
             self.arm_checker(c as u32);
         }
     }
@@ -174,33 +95,33 @@ impl Sim<'_, '_> {
 
     /// A row of `events.csv`, now, for `who` (an instance, or the gateway) of `service`.
     pub(super) fn event_row(&mut self, who: &str, service: &str, event: &str, detail: &str) {
-        let Some(w) = self.events_csv.as_mut() else { return };
+        let Some(w) = self.recorder.events_csv.as_mut() else { return };
         let time = format!("{:.6}", self.now.as_secs_f64());
         if let Err(e) = w.write_record([time.as_str(), who, service, event, detail]) {
-            self.deferred_error.get_or_insert(e);
+            self.recorder.deferred_error.get_or_insert(e);
         }
     }
 
     /// The process dies. Its jobs are lost: their callers get a reset (or, if the host
     /// hangs, nothing until their timeouts). It stops heartbeating.
     pub(super) fn crash(&mut self, inst: InstanceId, hang: bool) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if matches!(st.life, Life::Down { .. } | Life::Stopped) {
             return;
         }
         st.life = Life::Down { hang };
         st.epoch += 1;
-        let lost = self.jobs.keys_where(|j| j.instance == inst);
+        let lost = self.live.jobs.keys_where(|j| j.instance == inst);
         let zone = self.sc.instances[inst.idx()].zone;
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         st.queue.clear();
         st.stats.touch(self.now);
         for &job in &lost {
-            let j = self.jobs.remove(job).expect("a job just listed is live");
+            let j = self.live.jobs.remove(job).expect("a job just listed is live");
             if j.span != NO_SPAN {
                 self.end_job_span(j.span, None);
             }
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             st.stats.in_system -= 1;
             let sojourn = u128::from(self.now.since(j.arrived).as_nanos());
             for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, j.measured)] {
@@ -216,11 +137,12 @@ impl Sim<'_, '_> {
                 self.respond(j.attempt, Outcome::Dropped, zone);
             }
         }
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         st.stats.busy = 0;
         st.stats.queued = 0;
         let (service, host) = (self.sc.instances[inst.idx()].service.idx(), self.host_of(inst));
-        let views = self.views.iter().filter(|v| v.cache.service() == service && v.visible[host]).count() as u32;
+        let views =
+            self.discovery.views.iter().filter(|v| v.cache.service() == service && v.visible[host]).count() as u32;
         self.detections.push(Detection {
             instance: inst,
             crashed_at: self.now,
@@ -245,7 +167,7 @@ impl Sim<'_, '_> {
     /// Graceful stop: out of the registry at once, new requests refused, the others
     /// finished; then stopped.
     pub(super) fn stop(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if !matches!(st.life, Life::Running | Life::Starting) {
             return;
         }
@@ -254,7 +176,7 @@ impl Sim<'_, '_> {
         self.log_event(inst, "stopping", "");
         self.note_routable(inst);
         self.kubelet_stop(inst);
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             self.deregister(inst);
         }
         self.check_drained(inst);
@@ -263,7 +185,7 @@ impl Sim<'_, '_> {
     /// A draining instance with nothing left stops.
     #[inline]
     pub(super) fn check_drained(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if st.life == Life::Draining && st.stats.in_system == 0 {
             st.life = Life::Stopped;
             self.log_event(inst, "stopped", "");
@@ -272,7 +194,7 @@ impl Sim<'_, '_> {
 
     /// Starts a stopped or crashed instance; it serves after its start-up time.
     pub(super) fn start(&mut self, inst: InstanceId) {
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         let was = st.life;
         if !matches!(was, Life::Down { .. } | Life::Stopped) {
             return;
@@ -290,10 +212,10 @@ impl Sim<'_, '_> {
         }
         self.log_event(inst, if matches!(was, Life::Down { .. }) { "restarted" } else { "started" }, "");
         self.note_routable(inst);
-        if self.instances[inst.idx()].kubelet.is_some() {
+        if self.stations.instances[inst.idx()].kubelet.is_some() {
             // A hung container the kubelet restarts was never stopped: stop it first.
             self.kubelet_stop(inst);
-            let st = &mut self.instances[inst.idx()];
+            let st = &mut self.stations.instances[inst.idx()];
             st.ready = st.kubelet.as_ref().is_some_and(|k| k.set.config().readiness.is_none());
             self.kubelet_start(inst);
         }
@@ -303,7 +225,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn on_startup_done(&mut self, inst: u32, epoch: u32) {
         let inst = InstanceId(inst);
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         if st.epoch != epoch || st.life != Life::Starting {
             return;
         }
@@ -322,7 +244,7 @@ impl Sim<'_, '_> {
         if !self.autoscalers.is_empty() {
             self.autoscale_pod_ready(inst);
         }
-        if self.registry.is_some() {
+        if self.discovery.registry.is_some() {
             self.register(inst);
             self.arm_registry();
         }
@@ -332,7 +254,7 @@ impl Sim<'_, '_> {
 
     pub(super) fn kubelet_start(&mut self, inst: InstanceId) {
         let now = self.now;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         let events = k.set.start(now);
         self.apply_probe_events(inst, events);
         self.arm_kubelet(inst);
@@ -340,7 +262,7 @@ impl Sim<'_, '_> {
 
     fn kubelet_stop(&mut self, inst: InstanceId) {
         let now = self.now;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if !k.set.is_running() {
             return;
         }
@@ -350,7 +272,7 @@ impl Sim<'_, '_> {
     }
 
     fn arm_kubelet(&mut self, inst: InstanceId) {
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if let Some((at, _)) = k.set.next_due() {
             k.epoch += 1;
             self.events.push(at.max(self.now), Event::Probe(inst.0, k.epoch));
@@ -362,8 +284,8 @@ impl Sim<'_, '_> {
     pub(super) fn on_probe(&mut self, inst: u32, epoch: u32) {
         let now = self.now;
         let inst = InstanceId(inst);
-        let life = self.instances[inst.idx()].life;
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let life = self.stations.instances[inst.idx()].life;
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         if k.epoch != epoch {
             return;
         }
@@ -389,7 +311,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_probe_done(&mut self, inst: u32, kind: u8, outcome: CheckOutcome) {
         let now = self.now;
         let inst = InstanceId(inst);
-        let Some(k) = self.instances[inst.idx()].kubelet.as_mut() else { return };
+        let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() else { return };
         let Some(ticket) = k.tickets[kind as usize].take() else { return };
         let result = match outcome {
             CheckOutcome::Pass => ProbeResult::Success,
@@ -402,7 +324,7 @@ impl Sim<'_, '_> {
             self.log_event(inst, "probe-failed", kind.name());
         }
         self.apply_probe_events(inst, events);
-        if self.arrivals_open || !self.requests.is_empty() {
+        if self.arrivals_open || !self.live.requests.is_empty() {
             self.arm_kubelet(inst);
         }
     }
@@ -417,7 +339,7 @@ impl Sim<'_, '_> {
             match e {
                 ProbeEvent::Started => {}
                 ProbeEvent::Ready => {
-                    let st = &mut self.instances[inst.idx()];
+                    let st = &mut self.stations.instances[inst.idx()];
                     if !st.ready {
                         st.ready = true;
                         if st.life == Life::Running {
@@ -426,7 +348,7 @@ impl Sim<'_, '_> {
                     }
                 }
                 ProbeEvent::Unready => {
-                    let st = &mut self.instances[inst.idx()];
+                    let st = &mut self.stations.instances[inst.idx()];
                     if st.ready {
                         st.ready = false;
                         self.log_event(inst, "unready", "readiness probe");
@@ -443,15 +365,15 @@ impl Sim<'_, '_> {
                     };
                     self.log_event(inst, "killed", why);
                     // The kubelet kills the container and starts it again.
-                    if let Some(k) = self.instances[inst.idx()].kubelet.as_mut() {
+                    if let Some(k) = self.stations.instances[inst.idx()].kubelet.as_mut() {
                         k.tickets = [None; 3];
                         k.epoch += 1;
                     }
-                    let hang = self.instances[inst.idx()].life == (Life::Down { hang: true });
+                    let hang = self.stations.instances[inst.idx()].life == (Life::Down { hang: true });
                     if !hang {
                         self.crash(inst, false);
                     }
-                    self.instances[inst.idx()].life = Life::Down { hang: false };
+                    self.stations.instances[inst.idx()].life = Life::Down { hang: false };
                     self.start(inst);
                 }
             }
@@ -464,13 +386,13 @@ impl Sim<'_, '_> {
         let up: Vec<InstanceId> = all
             .iter()
             .copied()
-            .filter(|i| matches!(self.instances[i.idx()].life, Life::Running | Life::Starting))
+            .filter(|i| matches!(self.stations.instances[i.idx()].life, Life::Running | Life::Starting))
             .collect();
         if (up.len() as u32) < n {
             let down: Vec<InstanceId> = all
                 .iter()
                 .copied()
-                .filter(|i| matches!(self.instances[i.idx()].life, Life::Stopped | Life::Down { .. }))
+                .filter(|i| matches!(self.stations.instances[i.idx()].life, Life::Stopped | Life::Down { .. }))
                 .take(n as usize - up.len())
                 .collect();
             for i in down {
@@ -487,7 +409,7 @@ impl Sim<'_, '_> {
     /// still runs as far as anyone can tell, until a probe or a check finds it out.
     #[inline]
     pub(super) fn is_routable(&self, inst: InstanceId) -> bool {
-        let st = &self.instances[inst.idx()];
+        let st = &self.stations.instances[inst.idx()];
         matches!(st.life, Life::Running | Life::Down { hang: true }) && st.ready
     }
 
@@ -495,14 +417,14 @@ impl Sim<'_, '_> {
     /// it has but refuses new requests, so no).
     #[inline]
     pub(super) fn is_running(&self, inst: InstanceId) -> bool {
-        self.instances[inst.idx()].life == Life::Running
+        self.stations.instances[inst.idx()].life == Life::Running
     }
 
     /// A request reached an instance that is not running: refused at once (connection
     /// refused), or never answered if the host hangs.
     pub(super) fn refuse_dead(&mut self, attempt: Key, inst: InstanceId, measured: bool) {
         let zone = self.sc.instances[inst.idx()].zone;
-        let st = &mut self.instances[inst.idx()];
+        let st = &mut self.stations.instances[inst.idx()];
         for (t, on) in [(&mut st.stats.window, true), (&mut st.stats.totals, measured)] {
             if on {
                 t.to_dead += 1;
@@ -519,7 +441,7 @@ impl Sim<'_, '_> {
     /// A hung host never answers `attempt`: the caller learns at its timeout, which it
     /// sees as a timeout. (Without any timeout it learns as of a lost message.)
     fn hang_up(&mut self, attempt: Key, from: ZoneId) {
-        let a = self.attempts.get_mut(attempt).expect("an attempt at a hung host is live");
+        let a = self.live.attempts.get_mut(attempt).expect("an attempt at a hung host is live");
         a.hung = true;
         let to = a.caller_zone;
         self.lose(attempt, from, to);
@@ -529,336 +451,8 @@ impl Sim<'_, '_> {
         let svc = &self.sc.services[self.sc.instances[inst.idx()].service.idx()];
         svc.instances.iter().position(|&i| i == inst).expect("an instance is one of its service's")
     }
-
-    // ---- The registry.
-
-    fn register(&mut self, inst: InstanceId) {
-        let service = self.sc.instances[inst.idx()].service.idx();
-        let now = self.now;
-        let Some(reg) = self.registry.as_mut() else { return };
-        if reg.register(now, service, inst.idx()).is_err() {
-            // Unavailable: a self-registering instance tries again at its next heartbeat.
-            self.log_event(inst, "register-failed", "registry unavailable");
-        } else {
-            self.log_event(inst, "registered", "");
-        }
-        let epoch = self.instances[inst.idx()].epoch;
-        if let Some(h) = self.sc.discovery.registry.as_ref().and_then(|r| r.heartbeat_interval) {
-            // Consul lists an entry at its check's first pass: heartbeat at once.
-            self.heartbeat(inst);
-            self.events.push(now + h, Event::Heartbeat(inst.0, epoch));
-        }
-    }
-
-    fn deregister(&mut self, inst: InstanceId) {
-        let now = self.now;
-        let Some(reg) = self.registry.as_mut() else { return };
-        match reg.deregister(now, inst.idx()) {
-            Ok(()) => {
-                self.note_registry_gone(inst);
-                self.log_event(inst, "deregistered", "");
-            }
-            Err(RegistryError::Unavailable) => self.log_event(inst, "deregister-failed", "registry unavailable"),
-            Err(RegistryError::NotRegistered(_)) => {}
-        }
-    }
-
-    /// One heartbeat crosses the link to the registry (or is lost on it).
-    fn heartbeat(&mut self, inst: InstanceId) {
-        let Some(zone) = self.sc.discovery.registry.as_ref().map(|r| r.zone) else { return };
-        if self.transit(self.sc.instances[inst.idx()].zone, zone).is_none() {
-            return;
-        }
-        let now = self.now;
-        let reg = self.registry.as_mut().expect("heartbeats go to a registry");
-        if let Err(RegistryError::NotRegistered(_)) = reg.heartbeat(now, inst.idx()) {
-            // Evicted (Eureka answers 404): register again.
-            let service = self.sc.instances[inst.idx()].service.idx();
-            if reg.register(now, service, inst.idx()).is_ok() {
-                let _ = reg.heartbeat(now, inst.idx());
-                self.log_event(inst, "registered", "after eviction");
-            }
-        }
-    }
-
-    pub(super) fn on_heartbeat(&mut self, inst: u32, epoch: u32) {
-        let inst = InstanceId(inst);
-        let st = &self.instances[inst.idx()];
-        if st.epoch != epoch || st.life != Life::Running {
-            return;
-        }
-        self.heartbeat(inst);
-        let h = self.sc.discovery.registry.as_ref().and_then(|r| r.heartbeat_interval).expect("a heartbeat interval");
-        self.events.push(self.now + h, Event::Heartbeat(inst.0, epoch));
-        self.arm_registry();
-    }
-
-    /// Schedules the registry's next expiry check, if earlier than the one scheduled.
-    pub(super) fn arm_registry(&mut self) {
-        let Some(at) = self.registry.as_ref().and_then(|r| r.next_expiry()) else { return };
-        if at < self.registry_wake || self.registry_wake < self.now {
-            self.registry_wake = at;
-            self.events.push(at.max(self.now), Event::RegistryExpire);
-        }
-    }
-
-    pub(super) fn on_registry_expire(&mut self) {
-        if self.registry_wake == self.now {
-            self.registry_wake = SimTime::MAX;
-        }
-        let now = self.now;
-        let expired = self.registry.as_mut().map(|r| r.expire_due(now)).unwrap_or_default();
-        for e in expired {
-            let inst = InstanceId(e.instance as u32);
-            self.note_registry_gone(inst);
-            self.log_event(inst, "expired", "no heartbeat within the ttl");
-        }
-        // Expiry checks go on while there is work; a run with nothing in flight stops them.
-        if self.arrivals_open || !self.requests.is_empty() {
-            self.arm_registry();
-        }
-    }
-
-    fn note_registry_gone(&mut self, inst: InstanceId) {
-        let now = self.now;
-        for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.registry_at.is_none()) {
-            d.registry_at = Some(now);
-        }
-    }
-
-    // ---- Views.
-
-    /// Fetches a view from the registry and schedules the next fetch. A slow registry
-    /// answers after its latency (a read past the client's timeout fails and the view
-    /// keeps its last list); the first fetch, at time 0, is immediate.
-    pub(super) fn refresh_view(&mut self, v: u32) {
-        let now = self.now;
-        let reg = self.sc.discovery.registry.as_ref().expect("views come from a registry");
-        let d = if now == SimTime::ZERO { SimDuration::ZERO } else { reg.latency.sample(&mut self.registry_rng) };
-        if d.is_zero() {
-            self.apply_view(v);
-        } else if d > reg.read_timeout {
-            self.registry_read_timeouts += 1;
-        } else {
-            self.events.push(now + d, Event::RefreshDone(v));
-        }
-        let next = self.views[v as usize].cache.next_refresh(now, &self.sc.discovery.refresh, &mut self.view_rng);
-        if self.arrivals_open || !self.requests.is_empty() {
-            self.events.push(next, Event::Refresh(v));
-        }
-    }
-
-    /// The registry's answer reaches a view (unchanged if the registry is unavailable).
-    pub(super) fn apply_view(&mut self, v: u32) {
-        let now = self.now;
-        let reg = self.registry.as_ref().expect("views come from a registry");
-        let view = &mut self.views[v as usize];
-        if let Refresh::Updated { .. } = view.cache.refresh(now, reg) {
-            let svc = &self.sc.services[view.cache.service()];
-            let before = std::mem::replace(&mut view.visible, vec![false; svc.instances.len()]);
-            for &i in view.cache.instances() {
-                let host = svc.instances.iter().position(|x| x.idx() == i).expect("a listed instance is the service's");
-                view.visible[host] = true;
-            }
-            view.count = view.visible.iter().filter(|&&b| b).count() as u32;
-            if let Some(ch) = self.checker.as_deref_mut() {
-                for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
-                    if was != is {
-                        let instance = svc.instances[host].0;
-                        ch.observe(crate::check::Obs::ViewChanged { view: v, instance, visible: is });
-                    }
-                }
-            }
-            for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
-                if was && !is {
-                    let inst = svc.instances[host];
-                    for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
-                        d.delays.push(now.since(d.crashed_at));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether proxy `p` would send to `host` of its destination: in its view (or, with
-    /// ideal discovery, running), and passing the proxy's health checks if it has them.
-    #[inline]
-    pub(super) fn host_visible(&self, p: usize, host: usize) -> bool {
-        if let Some(c) = self.checkers.get(self.proxy_checker[p] as usize)
-            && !c.hc.is_healthy(host)
-        {
-            return false;
-        }
-        match self.proxy_view[p] {
-            u32::MAX => {
-                let dest = self.proxy_site[p].1;
-                self.ideal_visible(p, self.sc.services[dest.idx()].instances[host])
-            }
-            v => self.views[v as usize].visible[host],
-        }
-    }
-}
-
-impl Sim<'_, '_> {
-    // ---- Active health checks.
-
-    /// Schedules checker `c`'s next due check, if earlier than the one scheduled.
-    fn arm_checker(&mut self, c: u32) {
-        let ch = &mut self.checkers[c as usize];
-        let Some((at, _)) = ch.hc.next_due() else { return };
-        if at < ch.wake || ch.wake < self.now {
-            ch.wake = at;
-            self.events.push(at.max(self.now), Event::HealthCheck(c));
-        }
-    }
-
-    /// Sends every check that is due: each crosses the network to its host and back.
-    pub(super) fn on_health_check(&mut self, c: u32) {
-        let now = self.now;
-        if self.checkers[c as usize].wake == now {
-            self.checkers[c as usize].wake = SimTime::MAX;
-        }
-        while let Some((at, host)) = self.checkers[c as usize].hc.next_due() {
-            if at > now {
-                break;
-            }
-            let ch = &mut self.checkers[c as usize];
-            let ticket = ch.hc.start_check(now, host);
-            ch.pending[host] = Some(ticket);
-            let (from, service) = (ch.zone, ch.service);
-            let inst = self.sc.services[service.idx()].instances[host];
-            let to = self.sc.instances[inst.idx()].zone;
-            let answer = match self.instances[inst.idx()].life {
-                Life::Down { hang: true } => None,
-                Life::Running => Some(CheckOutcome::Pass),
-                _ => Some(CheckOutcome::Refused),
-            };
-            let there = self.transit(from, to);
-            let back = self.transit(to, from);
-            let (at, outcome) = match (answer, there, back) {
-                (Some(o), Some((d1, _)), Some((d2, _))) if now + d1 + d2 < ticket.timeout_at => (now + d1 + d2, o),
-                _ => (ticket.timeout_at, CheckOutcome::Timeout),
-            };
-            self.events.push(at, Event::CheckResult(c, host as u32, outcome));
-        }
-        if self.arrivals_open || !self.requests.is_empty() {
-            self.arm_checker(c);
-        }
-    }
-
-    pub(super) fn on_check_result(&mut self, c: u32, host: u32, outcome: CheckOutcome) {
-        let now = self.now;
-        let ch = &mut self.checkers[c as usize];
-        let Some(ticket) = ch.pending[host as usize].take() else { return };
-        let result = match outcome {
-            CheckOutcome::Pass => CheckResult::Pass,
-            CheckOutcome::Refused => CheckResult::NetworkFailure,
-            CheckOutcome::Timeout => CheckResult::Timeout,
-        };
-        let change = ch.hc.on_result(now, ticket, result, &mut self.check_rng);
-        let (owner, service) = (ch.owner, ch.service);
-        if let Some(change) = change {
-            let inst = self.sc.services[service.idx()].instances[change.host];
-            let event = if change.healthy { "healthy" } else { "unhealthy" };
-            match owner {
-                CheckOwner::Proxy(p) => {
-                    if !change.healthy {
-                        self.note_detection();
-                    }
-                    let site = self.proxy_site[p as usize].0 as usize;
-                    let by = site_name(self.sc, site);
-                    self.log_event(inst, event, &format!("health checks by {by}"));
-                    if !change.healthy {
-                        for d in self.detections.iter_mut().filter(|d| d.instance == inst && d.restarted_at.is_none()) {
-                            d.check_delays.push(now.since(d.crashed_at));
-                        }
-                    }
-                }
-                CheckOwner::Registry => {
-                    self.log_event(inst, event, "health checks by the registry");
-                    if let Some(reg) = self.registry.as_mut()
-                        && reg.set_health(now, inst.idx(), change.healthy).is_ok()
-                        && !change.healthy
-                    {
-                        self.note_registry_gone(inst);
-                    }
-                }
-            }
-        }
-        if self.arrivals_open || !self.requests.is_empty() {
-            self.arm_checker(c);
-        }
-    }
 }
 
 fn result_is_success(r: ProbeResult) -> bool {
     r == ProbeResult::Success
-}
-
-impl Sim<'_, '_> {
-    // ---- The control plane.
-
-    /// A config change leaves the control plane: each proxy gets it after its own delay.
-    pub(super) fn on_config_push(&mut self, i: u32) {
-        let change = &self.sc.config_changes[i as usize];
-        for p in 0..self.proxy_site.len() {
-            let d = change.propagation.sample(&mut self.config_rng) + self.push_slowdown();
-            self.events.push(self.now + d, Event::ConfigApply(i, p as u32));
-        }
-        if change.route_weights.iter().any(Option::is_some) {
-            // The gateway's routes: one more receiver.
-            let d = change.propagation.sample(&mut self.config_rng) + self.push_slowdown();
-            self.events.push(self.now + d, Event::ConfigApply(i, u32::MAX));
-        }
-    }
-
-    /// The further delay slow-config-push faults active now add to one receiver's push.
-    fn push_slowdown(&mut self) -> SimDuration {
-        let mut extra = SimDuration::ZERO;
-        for k in 0..self.slow_pushes.len() {
-            let f = self.slow_pushes[k] as usize;
-            if let FaultKind::SlowConfigPush { delay, probability } = &self.sc.faults[f].kind {
-                let rng = &mut self.fault_rngs[f];
-                if *probability >= 1.0 || rng.random::<f64>() < *probability {
-                    extra += delay.sample(rng);
-                }
-            }
-        }
-        extra
-    }
-
-    /// New route weights reach the gateway.
-    fn apply_route_weights(&mut self, i: u32) {
-        for (r, w) in self.sc.config_changes[i as usize].route_weights.iter().enumerate() {
-            if let Some(w) = w {
-                self.route_weights[r].clone_from(w);
-            }
-        }
-        self.event_row("gateway", "gateway", "config-applied", &format!("change {i}: route weights"));
-    }
-
-    /// A config change reaches proxy `p` (unless a later one already did), or with `p`
-    /// `u32::MAX` the gateway's routes: calls it starts from now on follow it; calls under
-    /// way keep the policy they started with.
-    pub(super) fn on_config_apply(&mut self, i: u32, p: u32) {
-        let delay = self.now.since(self.sc.config_changes[i as usize].at);
-        let applied = &mut self.config_applied[i as usize];
-        applied.0 += 1;
-        applied.1 = applied.1.max(delay);
-        if p == u32::MAX {
-            return self.apply_route_weights(i);
-        }
-        if self.proxy_config[p as usize] > i {
-            return;
-        }
-        self.proxy_config[p as usize] = i + 1;
-        let sc = self.sc;
-        let (site, dest) = self.proxy_site[p as usize];
-        let who = site_name(sc, site as usize);
-        let service = match site as usize {
-            GATEWAY_SITE => "gateway",
-            s => sc.services[sc.instances[s - 1].service.idx()].name.as_str(),
-        };
-        self.event_row(who, service, "config-applied", &format!("change {i} for {}", sc.services[dest.idx()].name));
-    }
 }

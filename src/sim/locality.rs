@@ -34,22 +34,6 @@ pub(super) fn site_zone(sc: &Scenario, site: usize) -> ZoneId {
     if site == GATEWAY_SITE { sc.gateway.zone } else { sc.instances[site - 1].zone }
 }
 
-/// Attempts by their caller's zone: to the same zone, to another zone of the caller's
-/// cluster, to another cluster.
-#[derive(Clone, Debug, Default)]
-pub struct LocalityStats {
-    /// Per caller zone, over measured attempts.
-    pub totals: Vec<[u64; 3]>,
-    /// Per time-series window (from 0), per caller zone, over every attempt.
-    pub windows: Vec<Vec<[u64; 3]>>,
-}
-
-impl LocalityStats {
-    pub(super) fn new(zones: usize) -> LocalityStats {
-        LocalityStats { totals: vec![[0; 3]; zones], windows: Vec::new() }
-    }
-}
-
 /// Whether a scenario reports locality: it has clusters or locality balancing.
 pub(super) fn enabled(sc: &Scenario) -> bool {
     sc.topology.declared || sc.policies.locality.iter().any(Option::is_some)
@@ -71,7 +55,7 @@ impl Sim<'_, '_> {
         };
         let window = (self.now.0 / sc.metrics_interval.as_nanos().max(1)) as usize;
         let zones = sc.zones.len();
-        let Some(l) = self.locality_stats.as_mut() else { return };
+        let Some(l) = self.recorder.locality_stats.as_mut() else { return };
         if measured {
             l.totals[from.idx()][kind] += 1;
         }
@@ -144,7 +128,7 @@ impl Sim<'_, '_> {
     /// discovery delay of its cluster ago.
     #[inline]
     pub(super) fn ideal_visible(&self, p: usize, inst: InstanceId) -> bool {
-        let Some(r) = self.remote.as_ref() else { return self.is_routable(inst) };
+        let Some(r) = self.proxies.remote.as_ref() else { return self.is_routable(inst) };
         let topo = &self.sc.topology;
         let cluster = topo.cluster_of(self.sc.instances[inst.idx()].zone);
         let delay = topo.clusters[cluster as usize].discovery_delay;
@@ -157,12 +141,12 @@ impl Sim<'_, '_> {
     /// Records a change of `inst`'s routability for remote clusters (a no-op without
     /// cross-cluster delays or when nothing changed).
     pub(super) fn note_routable(&mut self, inst: InstanceId) {
-        if self.remote.is_none() {
+        if self.proxies.remote.is_none() {
             return;
         }
         let now_routable = self.is_routable(inst);
         let now = self.now;
-        let h = &mut self.remote.as_mut().expect("checked above").history[inst.idx()];
+        let h = &mut self.proxies.remote.as_mut().expect("checked above").history[inst.idx()];
         let &(at, last) = h.last().expect("a history starts with the state at time 0");
         if last == now_routable {
             return;

@@ -5,6 +5,103 @@ use super::*;
 use crate::metrics::StationTotals;
 use crate::resilience::limiter::Permit;
 
+/// The stations owner: each instance's workers, queue, station figures, active faults,
+/// rate limiter, load shedder and life (with its kubelet's probes), the services' rate
+/// limiters, and the endpoints' streams (service times, injected errors).
+///
+/// **Invariant:** an instance's `queue` holds only jobs waiting for one of its workers,
+/// and `workers` is the number free now (never above the instance's own); a request
+/// reaches a station only through `accept`.
+pub(super) struct Stations {
+    pub(super) instances: Vec<InstanceState>,
+    /// The services' rate limiters (per instance or per service).
+    pub(super) server_limiters: Vec<RateLimiter>,
+    /// One stream per endpoint (`endpoint/<service>/<endpoint>`).
+    pub(super) endpoint_rngs: Vec<Stream>,
+}
+
+impl Stations {
+    pub(super) fn new(sc: &Scenario, seed: RootSeed) -> Stations {
+        let nsvc = sc.services.len();
+        let endpoint_rngs = sc
+            .endpoints
+            .iter()
+            .map(|e| seed.stream(&format!("endpoint/{}/{}", sc.services[e.service.idx()].name, e.name)))
+            .collect();
+        let mut server_limiters = Vec::new();
+        let mut service_limiter = vec![u32::MAX; nsvc];
+        let instances = sc
+            .instances
+            .iter()
+            .map(|i| {
+                let svc = &sc.services[i.service.idx()];
+                let limiter = match &svc.rate_limit {
+                    None => u32::MAX,
+                    Some((config, scope)) => {
+                        let shared = &mut service_limiter[i.service.idx()];
+                        if *scope == LimiterScope::Service && *shared != u32::MAX {
+                            *shared
+                        } else {
+                            server_limiters.push(RateLimiter::new(config, SimTime::ZERO));
+                            *shared = server_limiters.len() as u32 - 1;
+                            *shared
+                        }
+                    }
+                };
+                InstanceState {
+                    workers: i.workers,
+                    queue: VecDeque::new(),
+                    stats: StationStats::with_capacity(i.workers),
+                    faults: Vec::new(),
+                    effect: FaultEffect { error: None, slowdown: i.slowdown, delay: None },
+                    limiter,
+                    shedder: svc.load_shedding.as_ref().map(|(c, status)| (Shedder::new(c, SimTime::ZERO), *status)),
+                    life: if i.initially_running { Life::Running } else { Life::Stopped },
+                    epoch: 0,
+                    ready: true,
+                    kubelet: svc.probes.as_ref().map(|c| Box::new(lifecycle::Kubelet::new(c))),
+                }
+            })
+            .collect();
+        Stations { instances, server_limiters, endpoint_rngs }
+    }
+}
+
+pub(super) struct InstanceState {
+    /// Workers available now: the instance's own, or fewer during a capacity fault.
+    pub(super) workers: u32,
+    pub(super) queue: VecDeque<Key>,
+    pub(super) stats: StationStats,
+    /// Faults acting on this instance, by index, in the scenario's order.
+    pub(super) faults: Vec<u32>,
+    /// The effect of those faults, folded by `refresh_faults`.
+    pub(super) effect: FaultEffect,
+    /// The service's rate limiter for this instance (its own, or shared), an index into
+    /// `server_limiters`; `u32::MAX`: none.
+    pub(super) limiter: u32,
+    /// The instance's load shedder and the status of a shed request.
+    pub(super) shedder: Option<(Shedder, u16)>,
+    pub(super) life: Life,
+    /// Bumped at every start, crash and stop, so timers of an earlier life go stale.
+    pub(super) epoch: u32,
+    /// Passing its readiness probe (always, without one): only a ready instance is sent
+    /// requests (ideal discovery) or listed by a registrar.
+    pub(super) ready: bool,
+    /// The kubelet's probes of this instance, if its service has any.
+    pub(super) kubelet: Option<Box<lifecycle::Kubelet>>,
+}
+
+/// What the active faults do to one instance.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FaultEffect {
+    /// Injected failure: probability and status, and the fault whose stream draws it.
+    pub(super) error: Option<(f64, u16, u32)>,
+    /// Service-time multiplier, the instance's own slowdown included.
+    pub(super) slowdown: f64,
+    /// The latency fault delaying requests, if any.
+    pub(super) delay: Option<u32>,
+}
+
 impl Sim<'_, '_> {
     /// The request of `attempt`, carrying `deadline`, arrives at `instance`.
     pub(super) fn accept(
@@ -22,20 +119,20 @@ impl Sim<'_, '_> {
         if self.traffic.is_some() {
             self.note_arrival(attempt);
         }
-        if self.lifecycle_on && !self.is_running(instance) {
+        if self.discovery.lifecycle_on && !self.is_running(instance) {
             return self.refuse_dead(attempt, instance, measured);
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         if let Some((probability, status, fault)) = st.effect.error {
             // Injected failure (Istio's fault.abort): answered at once, no worker taken.
-            if self.fault_rngs[fault as usize].random::<f64>() < probability {
+            if self.faults.fault_rngs[fault as usize].random::<f64>() < probability {
                 return self.respond(attempt, Outcome::Error(status), sc.instances[instance.idx()].zone);
             }
         }
         if st.limiter != u32::MAX && !self.server_admits(attempt, instance) {
             return;
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         let has_worker = st.stats.busy < u64::from(st.workers);
         if let Some((shedder, status)) = st.shedder.as_mut().filter(|_| !has_worker)
             && shedder.on_arrival(now, st.queue.len() as u32) == crate::resilience::shedder::Admit::Shed
@@ -62,7 +159,7 @@ impl Sim<'_, '_> {
         if measured {
             st.stats.totals.arrivals += 1;
         }
-        let job = self.jobs.insert(Job {
+        let job = self.live.jobs.insert(Job {
             attempt,
             deadline,
             instance,
@@ -80,13 +177,13 @@ impl Sim<'_, '_> {
             span: NO_SPAN,
             behaviour: self.behaviour_of(instance),
         });
-        if self.tracer.is_some() {
-            let parent = self.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
+        if self.recorder.tracer.is_some() {
+            let parent = self.live.attempts.get(attempt).map_or(NO_SPAN, |a| a.span);
             if parent != NO_SPAN {
                 self.trace_job(job, parent);
             }
         }
-        let st = &mut self.instances[instance.idx()];
+        let st = &mut self.stations.instances[instance.idx()];
         if has_worker {
             if let Some((shedder, _)) = st.shedder.as_mut() {
                 // Taken at once: a dequeue with no wait, which resets CoDel's clock.
@@ -107,13 +204,13 @@ impl Sim<'_, '_> {
     pub(super) fn start_job(&mut self, job: Key) -> bool {
         let now = self.now;
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job being started is live");
+        let j = self.live.jobs.get_mut(job).expect("a job being started is live");
         if now >= j.deadline {
             self.expire_job(job);
             return false;
         }
         let ep = j.endpoint;
-        let inst = &mut self.instances[j.instance.idx()];
+        let inst = &mut self.stations.instances[j.instance.idx()];
         let st = &mut inst.stats;
         st.touch(now);
         st.busy += 1;
@@ -128,9 +225,9 @@ impl Sim<'_, '_> {
         let dist = if j.behaviour == u32::MAX {
             &sc.endpoints[ep.idx()].service_time
         } else {
-            &traffic::behaviour(sc, &self.endpoint_local, ep, j.behaviour).service_time
+            &traffic::behaviour(sc, &self.proxies.endpoint_local, ep, j.behaviour).service_time
         };
-        let mut d = dist.sample(&mut self.endpoint_rngs[ep.idx()]);
+        let mut d = dist.sample(&mut self.stations.endpoint_rngs[ep.idx()]);
         let slowdown = inst.effect.slowdown;
         if slowdown != 1.0 {
             d = SimDuration::from_secs_f64(d.as_secs_f64() * slowdown);
@@ -151,13 +248,13 @@ impl Sim<'_, '_> {
     /// after Resilience4j's hold), or held until its permit.
     fn server_admits(&mut self, attempt: Key, instance: InstanceId) -> bool {
         let now = self.now;
-        let a = self.attempts.get_mut(attempt).expect("an arriving attempt is live");
+        let a = self.live.attempts.get_mut(attempt).expect("an arriving attempt is live");
         if a.limited {
             return true;
         }
         let measured = a.measured;
-        let st = &mut self.instances[instance.idx()];
-        let limiter = &mut self.server_limiters[st.limiter as usize];
+        let st = &mut self.stations.instances[instance.idx()];
+        let limiter = &mut self.stations.server_limiters[st.limiter as usize];
         match limiter.acquire(now) {
             Permit::Now => true,
             Permit::After(d) => {
@@ -185,14 +282,14 @@ impl Sim<'_, '_> {
 
     /// A service's rate limit refuses the attempt: 429.
     pub(super) fn server_deny(&mut self, attempt: Key) {
-        let instance = self.attempts.get(attempt).expect("a refused attempt is live").instance;
+        let instance = self.live.attempts.get(attempt).expect("a refused attempt is live").instance;
         self.respond(attempt, Outcome::Error(429), self.sc.instances[instance.idx()].zone);
     }
 
     /// A job the load shedder drops as a worker takes it: answered at once with the
     /// shedder's status; no work is done for it.
     fn shed_job(&mut self, job: Key) {
-        let st = &mut self.instances[self.jobs.get(job).expect("a shed job is live").instance.idx()];
+        let st = &mut self.stations.instances[self.live.jobs.get(job).expect("a shed job is live").instance.idx()];
         let status = st.shedder.as_ref().map_or(503, |(_, s)| *s);
         self.end_unstarted(job, Outcome::Error(status), |t| t.shed += 1);
     }
@@ -204,11 +301,11 @@ impl Sim<'_, '_> {
 
     /// A job that leaves without being started, answered with `outcome` (an error).
     fn end_unstarted(&mut self, job: Key, outcome: Outcome, count: impl Fn(&mut StationTotals)) {
-        let j = self.jobs.remove(job).expect("an expiring job is live");
+        let j = self.live.jobs.remove(job).expect("an expiring job is live");
         if j.span != NO_SPAN {
             self.end_job_span(j.span, Some(outcome));
         }
-        let st = &mut self.instances[j.instance.idx()].stats;
+        let st = &mut self.stations.instances[j.instance.idx()].stats;
         st.touch(self.now);
         st.in_system -= 1;
         // It leaves the station as a (fast) error, so Little's law still balances.
@@ -222,7 +319,7 @@ impl Sim<'_, '_> {
         }
         let zone = self.sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.check_drained(j.instance);
         }
     }
@@ -230,7 +327,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_compute_done(&mut self, job: Key) {
         let sc = self.sc;
         // A stale key: the instance crashed and its jobs were lost.
-        let Some(j) = self.jobs.get_mut(job) else { return };
+        let Some(j) = self.live.jobs.get_mut(job) else { return };
         let instance = j.instance;
         if sc.endpoints[j.endpoint.idx()].calls.is_empty() {
             return self.finish_job(job);
@@ -246,9 +343,9 @@ impl Sim<'_, '_> {
     /// the job when there is nothing left to call.
     pub(super) fn advance_calls(&mut self, job: Key) {
         let sc = self.sc;
-        let j = self.jobs.get_mut(job).expect("a job making calls is live");
+        let j = self.live.jobs.get_mut(job).expect("a job making calls is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
-        let rng = &mut self.endpoint_rngs[j.endpoint.idx()];
+        let rng = &mut self.stations.endpoint_rngs[j.endpoint.idx()];
         let mut to_call: [u16; 1] = [u16::MAX];
         let mut parallel: Vec<u16> = Vec::new();
         match ep.calls_mode {
@@ -288,11 +385,13 @@ impl Sim<'_, '_> {
         let (instance, client, measured) = (j.instance, j.client, j.measured);
         let inst = &sc.instances[instance.idx()];
         let caller = Caller::Service(inst.service);
-        let site = 1 + instance.idx();
+        let site = 1 + instance.idx() as u32;
         let list: &[u16] = if ep.calls_mode == CallsMode::Sequence { &to_call } else { &parallel };
         for &i in list {
             let target = ep.calls[i as usize].endpoint;
-            self.start_call(Parent::Job(job, i), caller, site, inst.zone, target, client, measured, false);
+            let (parent, zone) = (Parent::Job(job, i), inst.zone);
+            let from = CallSite { parent, caller, site, zone, endpoint: target, client, measured, is_fallback: false };
+            self.start_call(from);
         }
     }
 
@@ -301,7 +400,7 @@ impl Sim<'_, '_> {
     pub(super) fn on_child_done(&mut self, job: Key, index: u16, outcome: Outcome, work: u64) {
         let sc = self.sc;
         // A stale key: the instance crashed while the call was out.
-        let Some(j) = self.jobs.get_mut(job) else { return };
+        let Some(j) = self.live.jobs.get_mut(job) else { return };
         j.work += work;
         let ep = &sc.endpoints[j.endpoint.idx()];
         if !outcome.is_ok() && ep.calls[index as usize].required {
@@ -321,17 +420,17 @@ impl Sim<'_, '_> {
     pub(super) fn finish_job(&mut self, job: Key) {
         let now = self.now;
         let sc = self.sc;
-        let j = self.jobs.remove(job).expect("a finishing job is live");
+        let j = self.live.jobs.remove(job).expect("a finishing job is live");
         let ep = &sc.endpoints[j.endpoint.idx()];
         let (error_rate, error_status) = if j.behaviour == u32::MAX {
             (ep.error_rate, ep.error_status)
         } else {
-            let b = traffic::behaviour(sc, &self.endpoint_local, j.endpoint, j.behaviour);
+            let b = traffic::behaviour(sc, &self.proxies.endpoint_local, j.endpoint, j.behaviour);
             (b.error_rate, b.error_status)
         };
         let outcome = if j.failed {
             Outcome::Error(ep.dependency_failure_status)
-        } else if error_rate > 0.0 && self.endpoint_rngs[j.endpoint.idx()].random::<f64>() < error_rate {
+        } else if error_rate > 0.0 && self.stations.endpoint_rngs[j.endpoint.idx()].random::<f64>() < error_rate {
             Outcome::Error(error_status)
         } else {
             Outcome::Ok
@@ -340,18 +439,18 @@ impl Sim<'_, '_> {
             self.end_job_span(j.span, Some(outcome));
         }
         let worker_ns = if j.holds_worker { now.since(j.started).as_nanos() } else { j.compute.as_nanos() };
-        let a = self.attempts.get_mut(j.attempt).expect("a job's attempt is live");
+        let a = self.live.attempts.get_mut(j.attempt).expect("a job's attempt is live");
         let abandoned = a.abandoned;
         // Work is the job's own service time (not the time it held a worker waiting).
         let work = j.compute.as_nanos();
         if outcome.is_ok() {
             a.work = j.work + work;
         }
-        self.window_work_ns += u128::from(work);
+        self.recorder.window_work_ns += u128::from(work);
         if j.measured {
-            self.work_ns += u128::from(work);
+            self.recorder.work_ns += u128::from(work);
         }
-        let st = &mut self.instances[j.instance.idx()].stats;
+        let st = &mut self.stations.instances[j.instance.idx()].stats;
         st.touch(now);
         st.in_system -= 1;
         let sojourn = u128::from(now.since(j.arrived).as_nanos());
@@ -376,13 +475,13 @@ impl Sim<'_, '_> {
         }
         let zone = sc.instances[j.instance.idx()].zone;
         self.respond(j.attempt, outcome, zone);
-        if self.lifecycle_on {
+        if self.discovery.lifecycle_on {
             self.check_drained(j.instance);
         }
     }
 
     pub(super) fn release_worker(&mut self, instance: InstanceId) {
-        let st = &mut self.instances[instance.idx()].stats;
+        let st = &mut self.stations.instances[instance.idx()].stats;
         st.touch(self.now);
         st.busy -= 1;
         self.fill_workers(instance);
@@ -394,7 +493,7 @@ impl Sim<'_, '_> {
     pub(super) fn fill_workers(&mut self, instance: InstanceId) {
         let disc = self.sc.services[self.sc.instances[instance.idx()].service.idx()].discipline;
         loop {
-            let st = &mut self.instances[instance.idx()];
+            let st = &mut self.stations.instances[instance.idx()];
             if st.stats.busy >= u64::from(st.workers) {
                 return;
             }
@@ -411,7 +510,7 @@ impl Sim<'_, '_> {
             st.stats.touch(self.now);
             st.stats.queued -= 1;
             if let Some((shedder, _)) = st.shedder.as_mut() {
-                let waited = self.now.since(self.jobs.get(job).expect("a queued job is live").arrived);
+                let waited = self.now.since(self.live.jobs.get(job).expect("a queued job is live").arrived);
                 if shedder.on_dequeue(self.now, waited, st.queue.len() as u32) == Verdict::Shed {
                     self.shed_job(job);
                     continue;

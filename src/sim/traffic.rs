@@ -139,7 +139,7 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let s = service.idx();
         let route = match parent {
-            Parent::Request(r) => self.requests.get(r).map(|r| r.route),
+            Parent::Request(r) => self.live.requests.get(r).map(|r| r.route),
             _ => None,
         };
         let t = self.traffic.as_deref_mut().expect("routing runs with traffic state");
@@ -184,33 +184,20 @@ impl Sim<'_, '_> {
 
     /// Sends a mirrored copy of a call to `subset`: through the same proxy, outside its
     /// policy (no timeout, retries, breaker or bulkhead), its answer dropped.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn send_mirror(
-        &mut self,
-        caller: Caller,
-        proxy: u32,
-        caller_zone: ZoneId,
-        service: ServiceId,
-        endpoint: EndpointId,
-        client: u64,
-        measured: bool,
-        subset: u32,
-    ) {
+    pub(super) fn send_mirror(&mut self, caller: Caller, to: Target, subset: u32) {
         // A mirrored copy has no policy of its own, and no fallback (as a fallback call).
-        let call = self.calls.insert(Call::new(
-            Parent::Mirror,
+        let from = CallSite {
+            parent: Parent::Mirror,
             caller,
-            &MIRROR_POLICY,
-            false,
-            caller_zone,
-            proxy,
-            service,
-            endpoint,
-            client,
-            measured,
-            true,
-            subset,
-        ));
+            site: u32::MAX,
+            zone: to.caller_zone,
+            endpoint: to.endpoint,
+            client: to.client,
+            measured: to.measured,
+            is_fallback: true,
+        };
+        let route = Route { proxy: to.proxy, service: to.service, policy: &MIRROR_POLICY, guarded: false };
+        let call = self.live.calls.insert(Call::new(&from, route, subset));
         self.dispatch_attempt(call, u32::MAX, false);
     }
 
@@ -233,7 +220,7 @@ impl Sim<'_, '_> {
     #[inline(never)]
     pub(super) fn on_destination_answer(&mut self, attempt: Key, outcome: Outcome) {
         let now = self.now;
-        let a = self.attempts.get(attempt).expect("an attempt being answered is live");
+        let a = self.live.attempts.get(attempt).expect("an attempt being answered is live");
         let t = self.traffic.as_deref_mut().expect("answers are noted with traffic state");
         let r = t.canary_of[a.instance.idx()];
         if r == u32::MAX {
@@ -248,7 +235,7 @@ impl Sim<'_, '_> {
             _ => true,
         };
         let mirrored = match a.owner {
-            Owner::Call(call) => matches!(self.calls.get(call).map(|c| c.parent), Some(Parent::Mirror)),
+            Owner::Call(call) => matches!(self.live.calls.get(call).map(|c| c.parent), Some(Parent::Mirror)),
             Owner::Direct(parent) => matches!(parent, Parent::Mirror),
         };
         let run = &mut t.runs[r as usize];

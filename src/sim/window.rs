@@ -8,10 +8,10 @@ use crate::resilience::breaker::BreakerState;
 impl Sim<'_, '_> {
     /// Writes every window that ends at or before `t`.
     pub(super) fn flush_windows(&mut self, t: SimTime) -> Result<(), RunError> {
-        while self.window_end <= t {
-            self.write_window(self.window_end)?;
-            self.window_start = self.window_end;
-            self.window_end = self.window_end + self.sc.metrics_interval;
+        while self.recorder.window_end <= t {
+            self.write_window(self.recorder.window_end)?;
+            self.recorder.window_start = self.recorder.window_end;
+            self.recorder.window_end = self.recorder.window_end + self.sc.metrics_interval;
         }
         Ok(())
     }
@@ -19,20 +19,20 @@ impl Sim<'_, '_> {
     /// Writes the windows up to the end of the run, the last one cut short at `t`.
     pub(super) fn flush_final(&mut self, t: SimTime) -> Result<(), RunError> {
         self.flush_windows(t)?;
-        if t > self.window_start {
+        if t > self.recorder.window_start {
             self.write_window(t)?;
-            self.window_start = t;
+            self.recorder.window_start = t;
         }
         Ok(())
     }
 
     pub(super) fn write_window(&mut self, end: SimTime) -> Result<(), RunError> {
         self.windows_done += 1;
-        let start = self.window_start;
-        for st in &mut self.instances {
+        let start = self.recorder.window_start;
+        for st in &mut self.stations.instances {
             st.stats.close_window(end);
         }
-        self.total.merge_latencies(self.routes.iter(), false);
+        self.recorder.total.merge_latencies(self.recorder.routes.iter(), false);
         if !self.slos.is_empty() {
             self.track_recoveries(start);
         }
@@ -43,27 +43,27 @@ impl Sim<'_, '_> {
             self.judge_invariants(start, end);
         }
         self.tally_scores(start);
-        if let Some(f) = self.route_windows.as_mut() {
-            for (i, flow) in self.routes.iter().enumerate() {
+        if let Some(f) = self.recorder.route_windows.as_mut() {
+            for (i, flow) in self.recorder.routes.iter().enumerate() {
                 f(start, end, RouteId(i as u32), &flow.window_latency);
             }
         }
-        if let Some(mut w) = self.timeseries.take() {
-            let mut row = std::mem::take(&mut self.row);
+        if let Some(mut w) = self.recorder.timeseries.take() {
+            let mut row = std::mem::take(&mut self.recorder.row);
             let written = self.write_rows(&mut w, &mut row, start, end);
-            (self.timeseries, self.row) = (Some(w), row);
+            (self.recorder.timeseries, self.recorder.row) = (Some(w), row);
             written?;
         }
-        self.total.reset_window();
-        for c in &mut self.point_window {
+        self.recorder.total.reset_window();
+        for c in &mut self.recorder.point_window {
             c.clear();
         }
-        self.window_work_ns = 0;
-        self.window_goodput_ns = 0;
-        for f in self.routes.iter_mut().chain(self.services.iter_mut()) {
+        self.recorder.window_work_ns = 0;
+        self.recorder.window_goodput_ns = 0;
+        for f in self.recorder.routes.iter_mut().chain(self.recorder.services.iter_mut()) {
             f.reset_window();
         }
-        for st in &mut self.instances {
+        for st in &mut self.stations.instances {
             st.stats.reset_window();
         }
         Ok(())
@@ -78,8 +78,8 @@ impl Sim<'_, '_> {
         for (k, inv) in sc.invariants.iter().enumerate() {
             let applies = match inv.when {
                 When::Always => true,
-                When::DuringFaults => self.window_faulted,
-                When::OutsideFaults => !self.window_faulted,
+                When::DuringFaults => self.faults.window_faulted,
+                When::OutsideFaults => !self.faults.window_faulted,
             };
             if !applies {
                 continue;
@@ -87,14 +87,14 @@ impl Sim<'_, '_> {
             let mut broken: Option<String> = None;
             match &inv.subject {
                 Subject::Flow(slo) => {
-                    let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+                    let flow = slo.route.map_or(&self.recorder.total, |r| &self.recorder.routes[r.idx()]);
                     if let Some(v) = slo.measure(flow, true).filter(|&v| !inv.holds(v)) {
                         let who = slo.route.map_or("the mesh", |r| sc.gateway.routes[r.idx()].name.as_str());
                         broken = Some(format!("{who}: {}", show(slo, v)));
                     }
                 }
                 Subject::EveryRoute(slo) => {
-                    for (r, flow) in self.routes.iter().enumerate() {
+                    for (r, flow) in self.recorder.routes.iter().enumerate() {
                         if let Some(v) = slo.measure(flow, true).filter(|&v| !inv.holds(v)) {
                             broken = Some(format!("{}: {}", sc.gateway.routes[r].name, show(slo, v)));
                             break;
@@ -102,14 +102,14 @@ impl Sim<'_, '_> {
                     }
                 }
                 Subject::RetryAmplification => {
-                    for (i, p) in self.point_window.iter().enumerate() {
+                    for (i, p) in self.recorder.point_window.iter().enumerate() {
                         let calls = p.counts.total();
                         if calls == 0 {
                             continue;
                         }
                         let a = p.attempts as f64 / calls as f64;
                         if !inv.holds(a) {
-                            let point = &self.points[i];
+                            let point = &self.recorder.points[i];
                             let caller = match point.caller {
                                 Caller::Gateway => "gateway",
                                 Caller::Service(s) => sc.services[s.idx()].name.as_str(),
@@ -149,17 +149,17 @@ impl Sim<'_, '_> {
     fn evaluate_alerts(&mut self, end: SimTime) {
         let sc = self.sc;
         for (k, rule) in sc.alerts.iter().enumerate() {
-            let flow = rule.expr.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+            let flow = rule.expr.route.map_or(&self.recorder.total, |r| &self.recorder.routes[r.idx()]);
             let value = rule.expr.measure(flow, true);
             let holds = value.is_some_and(|v| rule.expr.holds(v));
             let Some(change) = self.alerts[k].evaluate(rule.for_, end, holds) else { continue };
             if change == crate::alert::AlertChange::Firing {
                 self.note_detection_at(end);
-                for o in self.occurrences.iter_mut().filter(|o| o.alerted.is_none() && o.start <= end) {
+                for o in self.faults.occurrences.iter_mut().filter(|o| o.alerted.is_none() && o.start <= end) {
                     o.alerted = Some(end);
                 }
             }
-            if let Some(w) = self.alerts_csv.as_mut() {
+            if let Some(w) = self.recorder.alerts_csv.as_mut() {
                 let shown = value.map_or(String::new(), |v| match rule.expr.unit() {
                     "%" => fixed(4, 100.0 * v),
                     _ => fixed(3, v),
@@ -172,7 +172,7 @@ impl Sim<'_, '_> {
                     rule.expr.text.clone(),
                 ];
                 if let Err(e) = w.write_record(&row) {
-                    self.deferred_error.get_or_insert(e);
+                    self.recorder.deferred_error.get_or_insert(e);
                 }
             }
         }
@@ -337,45 +337,45 @@ impl Sim<'_, '_> {
     /// fault, the baseline before the first fault, recoveries (back to 99 % of the
     /// baseline), and the peak retry amplification of any policy point in one window.
     fn tally_scores(&mut self, start: SimTime) {
-        let c = &self.total.window_counts;
+        let c = &self.recorder.total.window_counts;
         let (ok, total) = (c.ok, c.total());
-        let sc = &mut self.scores;
-        if self.window_faulted {
+        let sc = &mut self.faults.scores;
+        if self.faults.window_faulted {
             sc.ok_in_faults += ok;
             sc.total_in_faults += total;
         } else {
             sc.ok_outside += ok;
             sc.total_outside += total;
-            if self.occurrences.is_empty() && total > 0 {
+            if self.faults.occurrences.is_empty() && total > 0 {
                 sc.baseline = Some(sc.ok_outside as f64 / sc.total_outside as f64);
             }
         }
         let availability = if total > 0 { Some(ok as f64 / total as f64) } else { None };
         let target = sc.baseline.unwrap_or(1.0) * 0.99;
         if availability.is_some_and(|a| a >= target) {
-            for o in self.occurrences.iter_mut() {
+            for o in self.faults.occurrences.iter_mut() {
                 if o.recovered.is_none() && o.end.is_some_and(|e| start >= e) {
                     o.recovered = Some(start);
                 }
             }
         }
-        for p in self.point_window.iter().filter(|p| p.counts.total() > 0) {
+        for p in self.recorder.point_window.iter().filter(|p| p.counts.total() > 0) {
             sc.peak_amplification = sc.peak_amplification.max(p.attempts as f64 / p.counts.total() as f64);
         }
         // The next window has a fault if one is still active when it begins.
-        self.window_faulted = self.faults_active > 0;
+        self.faults.window_faulted = self.faults.faults_active > 0;
     }
 
     /// For each SLO, whether this window (starting at `start`) is within it: the first
     /// such window at or after a fault's end marks the recovery from that fault.
     fn track_recoveries(&mut self, start: SimTime) {
         for (k, slo) in self.slos.iter().enumerate() {
-            let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+            let flow = slo.route.map_or(&self.recorder.total, |r| &self.recorder.routes[r.idx()]);
             let Some(v) = slo.measure(flow, true) else { continue };
             if !slo.holds(v) {
                 continue;
             }
-            for (j, &end) in self.fault_ends.iter().enumerate() {
+            for (j, &end) in self.faults.fault_ends.iter().enumerate() {
                 if start >= end && self.recoveries[k][j].is_none() {
                     self.recoveries[k][j] = Some(start.since(end));
                 }
@@ -389,9 +389,10 @@ impl Sim<'_, '_> {
             .iter()
             .enumerate()
             .map(|(k, slo)| {
-                let flow = slo.route.map_or(&self.total, |r| &self.routes[r.idx()]);
+                let flow = slo.route.map_or(&self.recorder.total, |r| &self.recorder.routes[r.idx()]);
                 let measured = slo.measure(flow, false);
                 let recoveries: Vec<_> = self
+                    .faults
                     .fault_ends
                     .iter()
                     .zip(&self.recoveries[k])
@@ -414,10 +415,11 @@ impl Sim<'_, '_> {
         let Some(sid) = sc.services.iter().position(|s| s.name == service) else { return };
         let svc = &sc.services[sid];
         row.set(col::INSTANCES_UP, svc.instances.iter().filter(|&&i| self.is_running(i)).count() as u64);
-        if let Some(reg) = &self.registry {
+        if let Some(reg) = &self.discovery.registry {
             row.set(col::REGISTRY_LISTED, reg.view(sid).map_or(0, |v| v.instances.len()) as u64);
         }
-        let views: Vec<u32> = self.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
+        let views: Vec<u32> =
+            self.discovery.views.iter().filter(|v| v.cache.service() == sid).map(|v| v.count).collect();
         if !views.is_empty() {
             let mean = f64::from(views.iter().sum::<u32>()) / views.len() as f64;
             row.set_fixed(col::VIEW_MEAN, 3, mean);
@@ -437,9 +439,9 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let secs = end.since(start).as_secs_f64();
         let (s0, s1) = (fixed(3, start.as_secs_f64()), fixed(3, end.as_secs_f64()));
-        let flows = std::iter::once((("total", "all"), &self.total))
-            .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.routes.iter()))
-            .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.services.iter()));
+        let flows = std::iter::once((("total", "all"), &self.recorder.total))
+            .chain(sc.gateway.routes.iter().map(|r| ("route", r.name.as_str())).zip(self.recorder.routes.iter()))
+            .chain(sc.services.iter().map(|s| ("service", s.name.as_str())).zip(self.recorder.services.iter()));
         for ((scope, name), f) in flows {
             let l = &f.window_latency;
             // One pass over the histogram for the four percentiles.
@@ -452,24 +454,24 @@ impl Sim<'_, '_> {
                 .set_fixed(col::LATENCY_P95_MS, 3, p95)
                 .set_fixed(col::LATENCY_P99_MS, 3, p99)
                 .set_fixed(col::LATENCY_MAX_MS, 3, l.max_ms());
-            if scope == "service" && self.lifecycle_on {
+            if scope == "service" && self.discovery.lifecycle_on {
                 self.discovery_cells(row, name);
             }
             if scope == "total" {
-                row.set_fixed(col::WORK_S, 6, self.window_work_ns as f64 / 1e9).set_fixed(
+                row.set_fixed(col::WORK_S, 6, self.recorder.window_work_ns as f64 / 1e9).set_fixed(
                     col::GOODPUT_WORK_S,
                     6,
-                    self.window_goodput_ns as f64 / 1e9,
+                    self.recorder.window_goodput_ns as f64 / 1e9,
                 );
             }
             row.write(w)?;
         }
         // Breaker units open and half-open at the window's end, per policy point.
-        let mut open = vec![0u32; self.points.len()];
-        let mut half_open = vec![0u32; self.points.len()];
-        for (p, b) in self.breakers.iter().enumerate() {
+        let mut open = vec![0u32; self.recorder.points.len()];
+        let mut half_open = vec![0u32; self.recorder.points.len()];
+        for (p, b) in self.proxies.breakers.iter().enumerate() {
             let Some(b) = b else { continue };
-            let i = self.proxy_point[p] as usize;
+            let i = self.recorder.proxy_point[p] as usize;
             for u in &b.units {
                 match u.state() {
                     BreakerState::Open | BreakerState::ForcedOpen => open[i] += 1,
@@ -479,14 +481,14 @@ impl Sim<'_, '_> {
             }
         }
         let has_breakers: Vec<bool> = {
-            let mut v = vec![false; self.points.len()];
-            for (p, b) in self.breakers.iter().enumerate() {
-                v[self.proxy_point[p] as usize] |= b.is_some();
+            let mut v = vec![false; self.recorder.points.len()];
+            for (p, b) in self.proxies.breakers.iter().enumerate() {
+                v[self.recorder.proxy_point[p] as usize] |= b.is_some();
             }
             v
         };
-        for (i, name) in self.point_names.iter().enumerate() {
-            let c = &self.point_window[i];
+        for (i, name) in self.recorder.point_names.iter().enumerate() {
+            let c = &self.recorder.point_window[i];
             row.start(&s0, &s1, "call", name)
                 .counts(&c.counts, secs)
                 .set(col::ATTEMPTS, c.attempts)
@@ -504,7 +506,7 @@ impl Sim<'_, '_> {
             }
             row.write(w)?;
         }
-        for (inst, st) in sc.instances.iter().zip(self.instances.iter()) {
+        for (inst, st) in sc.instances.iter().zip(self.stations.instances.iter()) {
             let t = &st.stats.window;
             let done = t.completed + t.errors;
             let ns = end.since(start).as_nanos() as f64;

@@ -2,7 +2,7 @@
 //! behave as documented.
 
 use crate::common::{load, load_edited, run, scenario_path, temp_dir};
-use meshsim::sim::LimitKind;
+use meshsim::result::LimitKind;
 use meshsim::{RunOptions, Stop};
 use serde_json::json;
 use std::process::Command;

@@ -122,7 +122,7 @@ impl Sim<'_, '_> {
         if self.sec().agent_gen[site] != generation {
             return;
         }
-        if site != GATEWAY_SITE && matches!(self.instances[site - 1].life, Life::Down { .. } | Life::Stopped) {
+        if site != GATEWAY_SITE && matches!(self.stations.instances[site - 1].life, Life::Down { .. } | Life::Stopped) {
             // The pod is gone, and its agent with it; a restart starts a new one.
             let s = self.sec();
             s.agents[site].stop();
@@ -200,7 +200,7 @@ impl Sim<'_, '_> {
 
     /// The life (epoch) of a calling site's process: the gateway never restarts.
     fn site_epoch(&self, site: usize) -> u32 {
-        if site == GATEWAY_SITE { 0 } else { self.instances[site - 1].epoch }
+        if site == GATEWAY_SITE { 0 } else { self.stations.instances[site - 1].epoch }
     }
 
     /// Sends `attempt` from its proxy to its instance over a pooled connection, or over
@@ -217,14 +217,14 @@ impl Sim<'_, '_> {
         let sc = self.sc;
         let now = self.now;
         let security = sc.security.as_deref().expect("called only with security on");
-        let a = self.attempts.get(attempt).expect("an attempt being sent is live");
+        let a = self.live.attempts.get(attempt).expect("an attempt being sent is live");
         let (p, host, instance, service) = (a.proxy as usize, a.host as usize, a.instance, a.service);
-        let caller_node = self.points[self.proxy_point[p] as usize].caller.idx();
-        if self.net.active && self.nodes_cut(caller_node, 1 + service.idx()) {
+        let caller_node = self.recorder.points[self.recorder.proxy_point[p] as usize].caller.idx();
+        if self.network.faulted() && self.network.nodes_cut(caller_node, 1 + service.idx()) {
             return self.lose(attempt, from, to);
         }
-        let site = self.proxy_site[p].0 as usize;
-        let epochs = (self.site_epoch(site), self.instances[instance.idx()].epoch);
+        let site = self.proxies.proxy_site[p].0 as usize;
+        let epochs = (self.site_epoch(site), self.stations.instances[instance.idx()].epoch);
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mut setup = SimDuration::ZERO;
         let mut conn = match s.pools[p][host].take(now, security.idle_timeout, epochs) {
@@ -307,14 +307,14 @@ impl Sim<'_, '_> {
     #[inline(never)]
     pub(super) fn deny(&mut self, attempt: Key, instance: InstanceId, endpoint: EndpointId) -> bool {
         let sc = self.sc;
-        if self.lifecycle_on && !self.is_running(instance) {
+        if self.discovery.lifecycle_on && !self.is_running(instance) {
             // A process that is not running refuses the connection (see `accept`).
             return false;
         }
         let security = sc.security.as_deref().expect("called only with security on");
         let service = sc.instances[instance.idx()].service;
-        let a = self.attempts.get(attempt).expect("a delivered attempt is live");
-        let site = self.proxy_site[a.proxy as usize].0 as usize;
+        let a = self.live.attempts.get(attempt).expect("a delivered attempt is live");
+        let site = self.proxies.proxy_site[a.proxy as usize].0 as usize;
         let s = self.security.as_deref_mut().expect("called only with security on");
         let mtls =
             s.held.get(attempt.index as usize).is_some_and(|h| h.generation == attempt.generation && h.conn.mtls);
