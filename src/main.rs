@@ -235,6 +235,8 @@ fn validate(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+// Over 80 lines: the sweep's options, its progress bar and SIGINT handling, and the
+// summary it prints, in the order the user sees them.
 fn sweep(
     file: &Path,
     overrides: &sweeps::Overrides,
@@ -396,6 +398,8 @@ fn report_dir(dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+// Over 80 lines: every file of the run folder opened, handed to the loop as a hook,
+// then finished in order (the manifest of outputs reads top to bottom here).
 fn run(file: &Path, mut opts: RunOptions, slos: &[String], out: Option<&Path>, charts: bool) -> Result<ExitCode> {
     let sc = meshsim::load_file(file)?;
     for text in slos {

@@ -383,6 +383,7 @@ fn stop_json(stop: &Stop) -> Value {
 }
 
 /// The whole-run summary written to `summary.json`.
+// Over 80 lines: it spells `summary.json`'s top-level keys in file order, one block each.
 pub fn summary(sc: &Scenario, r: &RunResult) -> Value {
     let secs = measured_secs(r.warmup, r.arrivals_end);
     let station_secs = r.end.since(r.warmup).as_secs_f64();

@@ -148,6 +148,8 @@ impl Sweep {
     /// `SweepError::Scenario` naming the file, the JSON path (`sweep.axes[1].values[2]`
     /// for a value that makes the scenario invalid) and what was expected; `Set`,
     /// `NoAxes` or `TooLarge` for the other mistakes.
+    // Over 80 lines: parse, apply the overrides, expand the axes, then validate every
+    // point, with the error of each step named in place.
     pub fn from_text(text: &str, file: &str, overrides: &Overrides) -> Result<Sweep, SweepError> {
         let invalid = |issues: Vec<Issue>| SweepError::Scenario(ScenarioError::Invalid { file: file.into(), issues });
         let base_sc = crate::scenario::load_str_with(text, file, check_block)?;

@@ -90,6 +90,7 @@ pub(super) fn size(_: &RunData) -> (u32, u32) {
     (frame::WIDTH, frame::HEIGHT)
 }
 
+// Over 80 lines: plotters' builder calls for the breaker timeline (lanes, states, legend).
 pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     let tl = Timeline::of(data);
     let units = units(data);

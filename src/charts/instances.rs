@@ -35,6 +35,7 @@ struct Heat {
     ticks: [String; 3],
 }
 
+// Over 80 lines: plotters' builder calls for the instance timeline (lanes, spans, legend).
 pub(super) fn draw(data: &RunData, root: &Area) -> Drawn {
     let tl = Timeline::of(data);
     let ts = &data.series;

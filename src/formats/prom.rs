@@ -202,6 +202,8 @@ fn station_samples(fams: &mut [Family; 4], labels: &[(&str, &str)], t: &StationT
 }
 
 /// The whole `metrics.prom` file.
+// Over 80 lines: the metric families in name order, each a short block, so the file's
+// sort order is visible in the code.
 pub fn metrics(sc: &Scenario, r: &RunResult) -> String {
     use Kind::{Counter, Gauge, Histogram};
     let mut fams: Vec<Family> = Vec::new();

@@ -132,6 +132,8 @@ impl<'s> Sim<'s, '_> {
 
     /// An attempt ended with `outcome` at the caller: account for it, then retry or
     /// finish the call.
+    // Over 80 lines: the hot path of every answer (account, then retry, hedge, fall back
+    // or finish), kept in one body so it reads in the order it runs.
     fn attempt_done(&mut self, key: Key, a: &Attempt, outcome: Outcome) {
         self.account_attempt(a, outcome);
         let call = match a.owner {

@@ -36,6 +36,8 @@ pub(super) struct Discovery {
 
 impl Discovery {
     /// The discovery of a run whose proxies are `proxy_site` (calling site, destination).
+    // Over 80 lines: the registry, then each kind of view and health checker the
+    // scenario asks for, each built in a few lines in the order their streams are named.
     pub(super) fn new(sc: &Scenario, seed: RootSeed, proxy_site: &[(u32, ServiceId)]) -> Discovery {
         let registry = sc
             .discovery

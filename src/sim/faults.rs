@@ -84,6 +84,8 @@ impl Sim<'_, '_> {
         picked
     }
 
+    // Over 80 lines: one arm per fault kind (what its start and end change), read as the
+    // table of what each fault does.
     pub(super) fn on_fault(&mut self, index: u32, starts: bool) {
         let sc = self.sc;
         let f = &sc.faults[index as usize];

@@ -104,6 +104,8 @@ pub(super) struct FaultEffect {
 
 impl Sim<'_, '_> {
     /// The request of `attempt`, carrying `deadline`, arrives at `instance`.
+    // Over 80 lines: admission is a sequence (security, limiter, shedder, deadline,
+    // worker or queue) on the hot path, kept in one body so it reads in that order.
     pub(super) fn accept(
         &mut self,
         attempt: Key,

@@ -157,6 +157,7 @@ impl Data<'_> {
         }
     }
 
+    // Over 80 lines: plotters' builder calls for one chart (axes, series, bands, legend).
     fn line(&self, root: &Area, c: &ChartSpec) -> Result<(), String> {
         let (mi, metric) = metric(c.metric.as_deref().unwrap_or_default()).expect("a known metric (checked)");
         let px = self.param(c.x.as_deref().unwrap_or_default());
@@ -330,6 +331,7 @@ impl Data<'_> {
         }
     }
 
+    // Over 80 lines: plotters' builder calls for one chart (axes, points, front, labels).
     fn pareto(&self, root: &Area, c: &ChartSpec) -> Result<(), String> {
         let (xi, xm) = metric(c.x.as_deref().unwrap_or_default()).expect("a known metric (checked)");
         let (yi, ym) = metric(c.y.as_deref().unwrap_or_default()).expect("a known metric (checked)");

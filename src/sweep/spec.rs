@@ -337,6 +337,7 @@ pub fn normalized(v: &Value) -> Value {
 }
 
 /// The values of a range, or the field at fault (`.from`, `.steps`, ...) and why.
+// Over 80 lines: each field of a range checked with its own message, then the values.
 fn expand_range(r: &RangeSpec) -> Result<Vec<Value>, (&'static str, String)> {
     if !(2..=STEPS_MAX).contains(&r.steps) {
         return Err((

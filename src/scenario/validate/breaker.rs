@@ -7,6 +7,7 @@ use crate::time::SimDuration;
 
 /// A circuit breaker; which parameters each semantics takes is checked when the file is
 /// read, their values here.
+// Over 80 lines: one arm per breaker semantics, each checking its own parameters.
 pub(super) fn breaker(cx: &mut Cx, path: &str, b: &raw::Tagged<raw::BreakerSpec>) -> Option<BreakerPolicy> {
     use crate::resilience::breaker::{
         BreakerConfig, ConsecutiveConfig, HystrixConfig, R4jMode, Resilience4jConfig, SlidingWindow,
