@@ -178,7 +178,7 @@ fn check(file: &Path, seeds: u64, duration: Option<SimDuration>, requests: Optio
     let mut failed = 0;
     for k in 0..seeds {
         let seed = sc.seed.wrapping_add(k);
-        let mut checker = meshsim::check::Checker::new();
+        let mut checker = meshsim::checker::Checker::new();
         let opts = RunOptions { seed: Some(seed), duration, requests, ..RunOptions::default() };
         let hooks = meshsim::Hooks { checker: Some(&mut checker), ..meshsim::Hooks::default() };
         let r = meshsim::run(&sc, &opts, hooks)?;

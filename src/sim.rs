@@ -119,7 +119,7 @@ pub struct Hooks<'a> {
     /// Alert state changes (pending, firing, resolved), one CSV row each.
     pub alerts: Option<&'a mut dyn Write>,
     /// The invariant checker, fed as the run goes (see [`crate::check`]).
-    pub checker: Option<&'a mut crate::check::Checker>,
+    pub checker: Option<&'a mut crate::checker::Checker>,
     /// Spans of sampled requests: OTLP JSON lines, and Chrome trace-event JSON.
     pub traces_otlp: Option<&'a mut dyn Write>,
     pub trace_chrome: Option<&'a mut dyn Write>,
@@ -173,7 +173,7 @@ struct Sim<'s, 'h> {
     detections: Vec<Detection>,
     /// Each alerting rule's alert.
     alerts: Vec<crate::alert::Alert>,
-    checker: Option<&'h mut crate::check::Checker>,
+    checker: Option<&'h mut crate::checker::Checker>,
     /// Per user invariant: windows broken, and the first one described.
     invariants_broken: Vec<(u64, Option<String>)>,
     /// The stream drawing config propagation delays.
@@ -439,7 +439,7 @@ pub use crate::output::transitions::HEADER as TRANSITIONS_HEADER;
 impl Sim<'_, '_> {
     /// Reports an observation to the invariant checker, if one watches.
     #[inline(always)]
-    fn observe(&mut self, obs: crate::check::Obs) {
+    fn observe(&mut self, obs: crate::checker::Obs) {
         if let Some(c) = self.checker.as_deref_mut() {
             c.observe(obs);
         }

@@ -172,13 +172,13 @@ impl<'s> Sim<'s, '_> {
                 if a.retry && c.retry_pending {
                     b.on_retry_done(self.now);
                     if let Some(ch) = self.checker.as_deref_mut() {
-                        ch.observe(crate::check::Obs::RetryEnd { proxy: a.proxy });
+                        ch.observe(crate::checker::Obs::RetryEnd { proxy: a.proxy });
                     }
                     b.on_retry_result(self.now, outcome.is_ok(), c.retry_charged_timeout);
                     if let Some(ch) = self.checker.as_deref_mut() {
                         let charged_timeout = Some(c.retry_charged_timeout);
                         let success = outcome.is_ok();
-                        ch.observe(crate::check::Obs::BudgetResult {
+                        ch.observe(crate::checker::Obs::BudgetResult {
                             proxy: a.proxy,
                             success,
                             first: false,
@@ -189,7 +189,7 @@ impl<'s> Sim<'s, '_> {
                     b.on_attempt_result(self.now, outcome.is_ok(), !a.retry, false);
                     if let Some(ch) = self.checker.as_deref_mut() {
                         let (success, first) = (outcome.is_ok(), !a.retry);
-                        ch.observe(crate::check::Obs::BudgetResult {
+                        ch.observe(crate::checker::Obs::BudgetResult {
                             proxy: a.proxy,
                             success,
                             first,
@@ -200,7 +200,7 @@ impl<'s> Sim<'s, '_> {
             } else if a.retry && c.retry_pending {
                 b.on_retry_done(self.now);
                 if let Some(ch) = self.checker.as_deref_mut() {
-                    ch.observe(crate::check::Obs::RetryEnd { proxy: a.proxy });
+                    ch.observe(crate::checker::Obs::RetryEnd { proxy: a.proxy });
                 }
             }
             c.retry_pending = false;
@@ -220,7 +220,7 @@ impl<'s> Sim<'s, '_> {
             c.retry_charged_timeout = is_timeout;
             if let Some(ch) = self.checker.as_deref_mut() {
                 let limit = self.proxies.guard_limits[a.proxy as usize].2;
-                ch.observe(crate::check::Obs::RetryStart { proxy: a.proxy, limit, after_timeout: is_timeout });
+                ch.observe(crate::checker::Obs::RetryStart { proxy: a.proxy, limit, after_timeout: is_timeout });
             }
         }
         let retry_number = c.attempts;
@@ -361,7 +361,7 @@ impl<'s> Sim<'s, '_> {
     pub(super) fn finish_call(&mut self, call: Key, outcome: Outcome) {
         let c = self.live.calls.remove(call).expect("a finishing call is live");
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::CallEnded(Self::key_id(call)));
+            self.observe(crate::checker::Obs::CallEnded(Self::key_id(call)));
         }
         if let Parent::Mirror = c.parent {
             // A mirrored copy's answer is dropped.
@@ -373,7 +373,7 @@ impl<'s> Sim<'s, '_> {
             if let Some(b) = self.proxies.budgets[c.proxy as usize].as_mut() {
                 b.on_retry_done(self.now);
                 if let Some(ch) = self.checker.as_deref_mut() {
-                    ch.observe(crate::check::Obs::RetryEnd { proxy: c.proxy });
+                    ch.observe(crate::checker::Obs::RetryEnd { proxy: c.proxy });
                 }
             }
         }
@@ -495,7 +495,7 @@ impl<'s> Sim<'s, '_> {
     pub(super) fn finish_request(&mut self, req: Key, outcome: Outcome, work: u64) {
         let r = self.live.requests.remove(req).expect("a request with a call in flight is live");
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::RequestEnded(Self::key_id(req)));
+            self.observe(crate::checker::Obs::RequestEnded(Self::key_id(req)));
         }
         if r.span != NO_SPAN {
             self.end_request_span(r.span, outcome);

@@ -145,7 +145,7 @@ impl Sim<'_, '_> {
             self.trace_request(req, route_id);
         }
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::RequestArrived(Self::key_id(req)));
+            self.observe(crate::checker::Obs::RequestArrived(Self::key_id(req)));
         }
         self.in_flight_max_seen = self.in_flight_max_seen.max(self.live.requests.len() as u64);
         if self.proxies.gateway_limiter.is_none() && self.proxies.route_limiters[route_id.idx()].is_none() {

@@ -128,7 +128,7 @@ impl<'s> Sim<'s, '_> {
         if guarded && let Some(b) = self.proxies.budgets[proxy as usize].as_mut() {
             b.on_request(self.now);
             if let Some(ch) = self.checker.as_deref_mut() {
-                ch.observe(crate::check::Obs::BudgetRequest { proxy });
+                ch.observe(crate::checker::Obs::BudgetRequest { proxy });
             }
         }
         let own = policy.timeout.map_or(SimTime::MAX, |t| self.now + t);
@@ -199,7 +199,7 @@ impl<'s> Sim<'s, '_> {
                     permit = true;
                     if self.checker.is_some() {
                         let limit = self.proxies.guard_limits[p].1;
-                        self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
+                        self.observe(crate::checker::Obs::BulkheadEnter { proxy: p as u32, limit });
                     }
                 }
                 Admission::Queued if hedge => {
@@ -272,7 +272,7 @@ impl<'s> Sim<'s, '_> {
             // Routable as the proxy's cluster knows it: another cluster's changes arrive
             // one discovery delay late (`sim/locality.rs`).
             let (cached, routable) = (self.discovery.proxy_view[p] != u32::MAX, self.ideal_visible(p, inst));
-            self.observe(crate::check::Obs::Sent { instance: inst.0, cached, routable });
+            self.observe(crate::checker::Obs::Sent { instance: inst.0, cached, routable });
         }
         let c = self.live.calls.get_mut(call).expect("a call making an attempt is live");
         c.attempts += 1;
@@ -299,7 +299,7 @@ impl<'s> Sim<'s, '_> {
                 .or(policy.retry.as_ref().map(|r| r.max_attempts))
                 .unwrap_or(1);
             let n = self.live.calls.get(call).expect("a call making an attempt is live").attempts;
-            self.observe(crate::check::Obs::Attempt { call: Self::key_id(call), n, max });
+            self.observe(crate::checker::Obs::Attempt { call: Self::key_id(call), n, max });
         }
         self.transmit(attempt, p, service, caller_zone, instance, per_try);
     }

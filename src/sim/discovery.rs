@@ -321,7 +321,7 @@ impl Sim<'_, '_> {
                 for (host, (&was, &is)) in before.iter().zip(&view.visible).enumerate() {
                     if was != is {
                         let instance = svc.instances[host].0;
-                        ch.observe(crate::check::Obs::ViewChanged { view: v, instance, visible: is });
+                        ch.observe(crate::checker::Obs::ViewChanged { view: v, instance, visible: is });
                     }
                 }
             }

@@ -73,7 +73,7 @@ impl Sim<'_, '_> {
     #[inline(always)]
     fn check_order(&mut self, t: SimTime, ev: Event) {
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::Event(t));
+            self.observe(crate::checker::Obs::Event(t));
         } else {
             assert!(t >= self.now, "event scheduled in the past: {t} < {}: {ev:?}", self.now);
         }

@@ -23,7 +23,7 @@ impl Sim<'_, '_> {
         let permitted = b.units[unit as usize].try_acquire(now).is_ok();
         self.after_breaker(p, unit);
         if permitted && self.checker.is_some() {
-            self.observe(crate::check::Obs::BreakerAdmit { proxy: p as u32, unit });
+            self.observe(crate::checker::Obs::BreakerAdmit { proxy: p as u32, unit });
         }
         permitted
     }
@@ -54,7 +54,7 @@ impl Sim<'_, '_> {
         }
         let now = self.now;
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::BreakerRelease { proxy: p as u32, unit });
+            self.observe(crate::checker::Obs::BreakerRelease { proxy: p as u32, unit });
         }
         let b = self.proxies.breakers[p].as_mut().expect("a unit belongs to a proxy with breakers");
         b.units[unit as usize].release(now);
@@ -65,14 +65,14 @@ impl Sim<'_, '_> {
     pub(super) fn bulkhead_leave(&mut self, p: usize) {
         let now = self.now;
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::BulkheadLeave { proxy: p as u32 });
+            self.observe(crate::checker::Obs::BulkheadLeave { proxy: p as u32 });
         }
         let bh = self.proxies.bulkheads[p].as_mut().expect("a permit belongs to a proxy with a bulkhead");
         if let Some(t) = bh.leave(now) {
             let call = from_ticket(t);
             if self.checker.is_some() {
                 let limit = self.proxies.guard_limits[p].1;
-                self.observe(crate::check::Obs::BulkheadEnter { proxy: p as u32, limit });
+                self.observe(crate::checker::Obs::BulkheadEnter { proxy: p as u32, limit });
             }
             match self.live.calls.get_mut(call) {
                 Some(c) if c.queued => {
@@ -261,7 +261,7 @@ impl Sim<'_, '_> {
                 opens += 1;
             }
             if let Some(c) = self.checker.as_deref_mut() {
-                c.observe(crate::check::Obs::BreakerState { proxy: p as u32, unit, to: t.to, permits });
+                c.observe(crate::checker::Obs::BreakerState { proxy: p as u32, unit, to: t.to, permits });
             }
             if let Some(w) = self.recorder.transitions.as_mut() {
                 let sc = self.sc;

@@ -237,7 +237,7 @@ impl Sim<'_, '_> {
         j.compute = d;
         let deadline = j.deadline;
         if self.checker.is_some() {
-            self.observe(crate::check::Obs::WorkStarted { deadline });
+            self.observe(crate::checker::Obs::WorkStarted { deadline });
         }
         // Constant per endpoint and instance, hence a lane, when the distribution is.
         let constant = matches!(dist, Dist::Constant(_));

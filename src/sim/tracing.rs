@@ -22,7 +22,7 @@ impl Sim<'_, '_> {
     fn observe_span_start(&mut self, slot: u32) {
         if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.recorder.tracer.as_ref()) {
             let (trace, id, parent) = t.ids(slot);
-            ch.observe(crate::check::Obs::SpanStart { trace, id, parent });
+            ch.observe(crate::checker::Obs::SpanStart { trace, id, parent });
         }
     }
 
@@ -32,7 +32,7 @@ impl Sim<'_, '_> {
         if let (Some(ch), Some(t)) = (self.checker.as_deref_mut(), self.recorder.tracer.as_ref())
             && !t.is_ended(slot)
         {
-            ch.observe(crate::check::Obs::SpanEnd { id: t.ids(slot).1 });
+            ch.observe(crate::checker::Obs::SpanEnd { id: t.ids(slot).1 });
         }
     }
 

@@ -5,7 +5,7 @@
 //! `meshsim run` replays. `MESHSIM_PROPTEST_CASES` sets the number of cases (default 24
 //! in `cargo test`; try 1000 on demand).
 
-use meshsim::check::Checker;
+use meshsim::checker::Checker;
 use meshsim::{Hooks, RunOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -222,7 +222,7 @@ proptest! {
 #[test]
 fn the_checker_catches_a_breaker_that_admits_while_open() {
     // Feed the checker an event stream a broken breaker would produce.
-    use meshsim::check::Obs;
+    use meshsim::checker::Obs;
     use meshsim::resilience::breaker::BreakerState;
     let mut c = Checker::new();
     c.observe(Obs::BreakerState { proxy: 0, unit: 0, to: BreakerState::Open, permits: 2 });
@@ -240,7 +240,7 @@ fn the_checker_catches_a_breaker_that_admits_while_open() {
 
 #[test]
 fn the_checker_catches_too_many_attempts_retries_and_bulkhead_calls() {
-    use meshsim::check::Obs;
+    use meshsim::checker::Obs;
     let mut c = Checker::new();
     for n in 1..=3 {
         c.observe(Obs::Attempt { call: 7, n, max: 2 });
@@ -298,7 +298,7 @@ fn user_invariants_are_judged_by_run_and_check() {
 
 #[test]
 fn the_checker_recounts_grpc_aws_and_ratio_budgets() {
-    use meshsim::check::Obs;
+    use meshsim::checker::Obs;
     use meshsim::resilience::budget::BudgetConfig;
     let mut c = Checker::new();
     c.expect_budgets(&[
@@ -346,7 +346,7 @@ fn the_checker_recounts_grpc_aws_and_ratio_budgets() {
 
 #[test]
 fn the_checker_catches_calls_outside_every_view_and_broken_span_trees() {
-    use meshsim::check::Obs;
+    use meshsim::checker::Obs;
     let mut c = Checker::new();
     c.observe(Obs::ViewChanged { view: 0, instance: 3, visible: true });
     c.observe(Obs::ViewChanged { view: 1, instance: 3, visible: true });

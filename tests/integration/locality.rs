@@ -288,7 +288,7 @@ fn locality_runs_are_deterministic() {
 #[test]
 fn the_invariant_checker_finds_nothing_in_locality_runs() {
     let check = |sc: &Scenario| {
-        let mut checker = meshsim::check::Checker::new();
+        let mut checker = meshsim::checker::Checker::new();
         let opts = RunOptions { duration: Some(meshsim::SimDuration::from_secs(60)), ..RunOptions::default() };
         meshsim::run(sc, &opts, Hooks { checker: Some(&mut checker), ..Hooks::default() }).unwrap();
         checker.violations.iter().map(|x| format!("{} at {}: {}", x.property, x.at, x.detail)).collect::<Vec<_>>()
