@@ -4,7 +4,7 @@
 //! This module holds the validated configuration and the pure decisions: who a caller
 //! is, whether a handshake succeeds, whether a request is allowed (`authorize`). The
 //! certificate agent (`cert.rs`) and the connection pool (`pool.rs`) are state machines
-//! driven by `sim/security.rs`; none of this sees the event loop.
+//! driven by `sim/sidecars.rs`; none of this sees the event loop.
 
 pub mod cert;
 pub mod pool;
