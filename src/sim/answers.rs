@@ -426,12 +426,16 @@ impl<'s> Sim<'s, '_> {
     /// Queues a failed call to be made again after `delay` (queue-for-later).
     fn defer(&mut self, failed: &Call, delay: SimDuration, tries: u32) {
         let key = self.live.deferred.insert(Deferred {
-            caller: failed.caller,
-            site: self.proxies.proxy_site[failed.proxy as usize].0,
-            zone: failed.caller_zone,
-            endpoint: failed.endpoint,
-            client: failed.client,
-            measured: failed.measured,
+            call: CallSite {
+                parent: Parent::Deferred(Key::NONE),
+                caller: failed.caller,
+                site: self.proxies.proxy_site[failed.proxy as usize].0,
+                zone: failed.caller_zone,
+                endpoint: failed.endpoint,
+                client: failed.client,
+                measured: failed.measured,
+                is_fallback: true,
+            },
             proxy: failed.proxy,
             delay,
             left: tries,
@@ -443,16 +447,7 @@ impl<'s> Sim<'s, '_> {
     pub(super) fn redeliver(&mut self, key: Key) {
         let d = self.live.deferred.get_mut(key).expect("a queued call is live until it ends");
         d.left -= 1;
-        let from = CallSite {
-            parent: Parent::Deferred(key),
-            caller: d.caller,
-            site: d.site,
-            zone: d.zone,
-            endpoint: d.endpoint,
-            client: d.client,
-            measured: d.measured,
-            is_fallback: true,
-        };
+        let from = CallSite { parent: Parent::Deferred(key), ..d.call };
         self.start_call(from);
     }
 
@@ -461,7 +456,7 @@ impl<'s> Sim<'s, '_> {
     /// call is now done.
     fn deferred_done(&mut self, key: Key, outcome: Outcome, work: u64) {
         let d = self.live.deferred.get(key).expect("a queued call is live until it ends");
-        let (proxy, measured) = (d.proxy, d.measured);
+        let (proxy, measured) = (d.proxy, d.call.measured);
         if outcome.is_ok() {
             self.live.deferred.remove(key);
             self.recorder.count_call(proxy, measured, |s| s.deferred_ok += 1);

@@ -62,12 +62,9 @@ pub(super) enum Parent {
 
 /// A call a queue-for-later fallback answered as pending, to be made again later.
 pub(super) struct Deferred {
-    pub(super) caller: Caller,
-    pub(super) site: u32,
-    pub(super) zone: ZoneId,
-    pub(super) endpoint: EndpointId,
-    pub(super) client: u64,
-    pub(super) measured: bool,
+    /// The call to make again (its parent is filled in then: `Parent::Deferred` of
+    /// this entry's key).
+    pub(super) call: CallSite,
     /// The proxy whose policy point counts its fate.
     pub(super) proxy: u32,
     pub(super) delay: SimDuration,

@@ -12,6 +12,19 @@ use rand_distr::{Gamma, Normal, Pareto, Weibull};
 
 /// Instances per service: each has its own proxy state for every destination it calls.
 pub const REPLICAS_MAX: u32 = 10_000;
+
+/// `n` replicas given by a count, spread over `zones` in turn (the first replica in the
+/// first zone), with the service's workers, weight and speed.
+pub(super) fn replicas_over(zones: &[String], n: u32) -> Vec<raw::InstanceSpec> {
+    (0..n as usize)
+        .map(|i| raw::InstanceSpec {
+            zone: zones.get(i % zones.len().max(1)).cloned(),
+            workers: None,
+            weight: None,
+            slowdown: None,
+        })
+        .collect()
+}
 /// The zone of anything that names none.
 pub const DEFAULT_ZONE: &str = "default";
 /// HTTP methods as routes and endpoints spell them.

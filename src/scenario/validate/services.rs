@@ -226,14 +226,7 @@ fn instances(
             if zl.is_empty() {
                 cx.err(format!("{p}.zones"), "at least one zone");
             }
-            (0..n as usize)
-                .map(|i| raw::InstanceSpec {
-                    zone: zl.get(i % zl.len().max(1)).cloned(),
-                    workers: None,
-                    weight: None,
-                    slowdown: None,
-                })
-                .collect()
+            replicas_over(&zl, n)
         }
     };
     let listed = s.instances.is_some() || versioned.is_some();

@@ -1,7 +1,7 @@
 //! Validation of the traffic-management fields: versions and their instances, routing
 //! rules, request headers and rollouts.
 
-use super::cx::{Cx, DEFAULT_ZONE, REPLICAS_MAX, unknown};
+use super::cx::{Cx, DEFAULT_ZONE, REPLICAS_MAX, replicas_over, unknown};
 use crate::model::*;
 use crate::rollout::{MetricCheck, MetricKind, RolloutSpec, Strategy};
 use crate::scenario::raw;
@@ -72,14 +72,7 @@ pub(super) fn version_instances(
                 } else {
                     n
                 };
-                (0..n as usize)
-                    .map(|i| raw::InstanceSpec {
-                        zone: zl.get(i % zl.len().max(1)).cloned(),
-                        workers: None,
-                        weight: None,
-                        slowdown: None,
-                    })
-                    .collect()
+                replicas_over(&zl, n)
             }
         };
         let workers = v.workers.map(|w| cx.positive_count(format!("{vp}.workers"), Some(w), 1, "worker"));
